@@ -1,0 +1,1 @@
+"""Measurement analysis: rate capability, utilization, aging, particles, optical traces."""

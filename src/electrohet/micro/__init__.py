@@ -1,0 +1,1 @@
+"""3D labelled microstructure volumes: IO, synthesis, metrics, transport, statistics."""

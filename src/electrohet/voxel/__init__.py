@@ -1,0 +1,1 @@
+"""Microstructure-resolved electrochemistry on voxel volumes (planned)."""
