@@ -1,0 +1,63 @@
+"""Matrix (carbon-binder network) conductivity from the carbon mass fraction.
+
+The effective electronic conductivity of a composite electrode rises steeply once the
+carbon black percolates.  electrohet uses the classic percolation law
+
+    sigma_eff = sigma_0 ((f_c - f_c*) / (1 - f_c*))^t      for f_c > f_c*
+
+(Kirkpatrick 1973, Rev. Mod. Phys. 45, 574; the exponent t ~ 2 is universal for 3D
+networks), with f_c the carbon mass fraction of the solids.  Below the threshold the
+matrix conducts only through the active material itself, ``sigma_floor``.
+
+Calibration (documented in ``docs/model.md``): the default NMC622 parameters are chosen
+so that single-layer Yari 2020 electrodes reach gamma ~0.90 at 4 wt% carbon, < 0.85 at
+1.5 wt% and < 0.70 at 1 wt% (PHYSICS.md §4); see :data:`YARI2020_PERCOLATION`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from electrohet.errors import check_range
+
+
+@dataclass(frozen=True)
+class PercolationLaw:
+    """Percolation law sigma_eff(f_c) for the electrode matrix conductivity.
+
+    Parameters
+    ----------
+    sigma_0
+        Conductivity prefactor [S/m] (value extrapolated to f_c = 1).
+    threshold
+        Percolation threshold f_c* (carbon mass fraction) [-].
+    exponent
+        Critical exponent t [-].
+    sigma_floor
+        Conductivity below/at the threshold [S/m] (conduction through the active
+        material only); also added above the threshold.
+    """
+
+    sigma_0: float
+    threshold: float
+    exponent: float = 2.0
+    sigma_floor: float = 1e-3
+
+    def __post_init__(self) -> None:
+        check_range("percolation.sigma_0", self.sigma_0, 0, low_inclusive=False)
+        check_range("percolation.threshold", self.threshold, 0, 1, high_inclusive=False)
+        check_range("percolation.exponent", self.exponent, 0, low_inclusive=False)
+        check_range("percolation.sigma_floor", self.sigma_floor, 0)
+
+    def __call__(self, carbon_fraction: float) -> float:
+        """Effective matrix conductivity [S/m] at carbon mass fraction ``carbon_fraction``."""
+        fc = check_range("carbon_mass_fraction", carbon_fraction, 0, 1)
+        if fc <= self.threshold:
+            return self.sigma_floor
+        x = (fc - self.threshold) / (1.0 - self.threshold)
+        return self.sigma_floor + self.sigma_0 * x**self.exponent
+
+
+# Calibrated against Yari 2020's single-layer gamma values (see module docstring and
+# docs/model.md for the calibration runs).
+YARI2020_PERCOLATION = PercolationLaw(sigma_0=2.0e3, threshold=0.006, exponent=2.0, sigma_floor=1e-3)

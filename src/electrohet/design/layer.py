@@ -1,0 +1,322 @@
+"""Layers, porous electrodes, separators and cells.
+
+A porous electrode is a stack of :class:`Layer` objects ordered from the current
+collector side of that electrode towards the separator (``layers[0]`` touches the
+current collector), whatever side of the cell it sits on.  Each layer carries its own
+active material, composition, transport properties and particle ensemble.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from electrohet.design.conductivity import PercolationLaw
+from electrohet.design.ensemble import ParticleEnsemble
+from electrohet.errors import ParameterError, check_range
+from electrohet.materials.base import F, ActiveMaterial, Electrolyte, LithiumMetal
+
+FRACTION_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of a porous electrode.
+
+    Parameters
+    ----------
+    material
+        Active material of this layer.
+    thickness
+        Layer thickness [m].
+    porosity
+        Electrolyte volume fraction eps_e [-], in (0, 1).
+    active_fraction
+        Active-material volume fraction eps_s [-].
+    cbd_fraction
+        Carbon-binder-domain volume fraction [-]; ``None`` = 1 - eps_e - eps_s.
+        The three fractions must sum to 1 within 1e-9.
+    particle_radius
+        Radius of the (single-class) particles [m]; ignored when ``ensemble`` is given
+        with its own radii.
+    carbon_mass_fraction
+        Carbon mass fraction of the solids f_c [-] (used by ``percolation`` and by the
+        heterogeneity factor).
+    tortuosity
+        Electrolyte tortuosity factor tau_e [-]; ``None`` = Bruggeman eps_e^(-b).
+    bruggeman
+        Bruggeman exponent b in tau_e = eps_e^(-b) [-] (0.5 = classic).
+    conductivity
+        Effective matrix conductivity sigma_eff [S/m]; ``None`` = from ``percolation``.
+    percolation
+        Law sigma_eff(f_c), used when ``conductivity`` is not given.
+    ensemble
+        Particle classes at every location of the layer; default one class.
+    n_points
+        Number of finite-volume cells through this layer; ``None`` = chosen by the mesh.
+    name
+        Label used in results.
+    """
+
+    material: ActiveMaterial
+    thickness: float
+    porosity: float
+    active_fraction: float
+    particle_radius: float
+    cbd_fraction: float | None = None
+    carbon_mass_fraction: float | None = None
+    tortuosity: float | None = None
+    bruggeman: float = 0.5
+    conductivity: float | None = None
+    percolation: PercolationLaw | None = None
+    ensemble: ParticleEnsemble | None = None
+    n_points: int | None = None
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        tag = f"layer {self.name!r}" if self.name else "layer"
+        check_range(f"{tag}.thickness", self.thickness, 0, low_inclusive=False)
+        check_range(f"{tag}.porosity", self.porosity, 0, 1, low_inclusive=False, high_inclusive=False)
+        check_range(f"{tag}.active_fraction", self.active_fraction, 0, 1, low_inclusive=False)
+        check_range(f"{tag}.particle_radius", self.particle_radius, 0, low_inclusive=False)
+        cbd = 1.0 - self.porosity - self.active_fraction if self.cbd_fraction is None else self.cbd_fraction
+        if cbd < -FRACTION_TOL:
+            raise ParameterError(
+                f"{tag}: porosity + active_fraction = {self.porosity + self.active_fraction:.12g} "
+                "exceeds 1; volume fractions must sum to 1"
+            )
+        total = self.porosity + self.active_fraction + cbd
+        if abs(total - 1.0) > FRACTION_TOL:
+            raise ParameterError(
+                f"{tag}: porosity + active_fraction + cbd_fraction = {total:.12g}, "
+                "must equal 1 within 1e-9"
+            )
+        object.__setattr__(self, "cbd_fraction", max(cbd, 0.0))
+        if self.carbon_mass_fraction is not None:
+            check_range(f"{tag}.carbon_mass_fraction", self.carbon_mass_fraction, 0, 1)
+        if self.tortuosity is not None:
+            check_range(f"{tag}.tortuosity", self.tortuosity, 1, None)
+        check_range(f"{tag}.bruggeman", self.bruggeman, 0, 5)
+        if self.conductivity is not None:
+            check_range(f"{tag}.conductivity", self.conductivity, 0, low_inclusive=False)
+        elif self.percolation is None:
+            raise ParameterError(f"{tag}: give either conductivity [S/m] or a percolation law")
+        elif self.carbon_mass_fraction is None:
+            raise ParameterError(f"{tag}: a percolation law needs carbon_mass_fraction")
+        if self.n_points is not None and self.n_points < 1:
+            raise ParameterError(f"{tag}.n_points = {self.n_points} must be >= 1")
+
+    @property
+    def tortuosity_factor(self) -> float:
+        """Electrolyte tortuosity tau_e [-] (given, or Bruggeman eps^-b)."""
+        if self.tortuosity is not None:
+            return self.tortuosity
+        return float(self.porosity ** (-self.bruggeman))
+
+    @property
+    def matrix_conductivity(self) -> float:
+        """Effective electronic conductivity of the solid matrix sigma_eff [S/m]."""
+        if self.conductivity is not None:
+            return self.conductivity
+        assert self.percolation is not None and self.carbon_mass_fraction is not None
+        return self.percolation(self.carbon_mass_fraction)
+
+    @property
+    def particles(self) -> ParticleEnsemble:
+        """The particle ensemble (a single class of ``particle_radius`` if none given)."""
+        if self.ensemble is not None:
+            return self.ensemble
+        return ParticleEnsemble.single(self.particle_radius)
+
+    def with_(self, **changes) -> Layer:
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **changes)
+
+    def capacity_per_area(self, theta_low: float, theta_high: float) -> float:
+        """Capacity of the lithium-fraction window in this layer [Ah/m^2]."""
+        return (
+            self.thickness
+            * self.active_fraction
+            * self.material.c_max
+            * abs(theta_high - theta_low)
+            * F
+            / 3600.0
+        )
+
+    def active_loading(self) -> float:
+        """Active-material areal mass loading [kg/m^2]."""
+        return self.thickness * self.active_fraction * self.material.density
+
+
+@dataclass(frozen=True)
+class Electrode:
+    """A porous electrode: layers from its current collector towards the separator.
+
+    Parameters
+    ----------
+    layers
+        The layers, ``layers[0]`` at the current collector.
+    theta_init
+        Initial lithium fraction of the active material [-] (all layers).
+    """
+
+    layers: tuple[Layer, ...]
+    theta_init: float
+
+    def __init__(self, layers: Sequence[Layer] | Layer, theta_init: float) -> None:
+        if isinstance(layers, Layer):
+            layers = (layers,)
+        layers = tuple(layers)
+        if not layers:
+            raise ParameterError("electrode.layers: at least one layer is needed")
+        object.__setattr__(self, "layers", layers)
+        object.__setattr__(self, "theta_init", check_range("electrode.theta_init", theta_init, 0, 1))
+
+    @property
+    def thickness(self) -> float:
+        """Total thickness [m]."""
+        return float(sum(layer.thickness for layer in self.layers))
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.layers)
+
+    def lithium_capacity(self, theta_low: float, theta_high: float) -> float:
+        """Capacity between two lithium fractions summed over the layers [Ah/m^2]."""
+        return float(sum(lay.capacity_per_area(theta_low, theta_high) for lay in self.layers))
+
+    def with_layers(self, layers: Sequence[Layer]) -> Electrode:
+        return Electrode(layers, self.theta_init)
+
+    def split(self, n: int) -> Electrode:
+        """Each layer cut into ``n`` identical sub-layers (same physics, finer bookkeeping)."""
+        new: list[Layer] = []
+        for lay in self.layers:
+            pts = None if lay.n_points is None else max(1, lay.n_points // n)
+            new.extend(
+                lay.with_(thickness=lay.thickness / n, n_points=pts, name=f"{lay.name}{i}")
+                for i in range(n)
+            )
+        return Electrode(new, self.theta_init)
+
+
+@dataclass(frozen=True)
+class Separator:
+    """Porous separator.
+
+    Parameters
+    ----------
+    thickness
+        [m].
+    porosity
+        Electrolyte volume fraction [-].
+    bruggeman
+        Exponent b in tau = eps^-b [-].
+    tortuosity
+        Tortuosity factor [-], overrides Bruggeman when given.
+    n_points
+        Finite-volume cells through the separator.
+    """
+
+    thickness: float
+    porosity: float
+    bruggeman: float = 0.5
+    tortuosity: float | None = None
+    n_points: int | None = None
+
+    def __post_init__(self) -> None:
+        check_range("separator.thickness", self.thickness, 0, low_inclusive=False)
+        check_range("separator.porosity", self.porosity, 0, 1, low_inclusive=False, high_inclusive=False)
+        if self.tortuosity is not None:
+            check_range("separator.tortuosity", self.tortuosity, 1)
+
+    @property
+    def tortuosity_factor(self) -> float:
+        if self.tortuosity is not None:
+            return self.tortuosity
+        return float(self.porosity ** (-self.bruggeman))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A cell: negative electrode (porous or Li metal), separator, positive electrode.
+
+    Parameters
+    ----------
+    negative
+        Porous :class:`Electrode` or :class:`~electrohet.materials.base.LithiumMetal`.
+    separator, positive, electrolyte
+        As named.
+    temperature
+        Isothermal temperature [K].
+    v_min, v_max
+        Voltage window of the cell [V].
+    area
+        Electrode area [m^2] (to convert A/m^2 to A).
+    nominal_capacity
+        Capacity that defines 1C [Ah/m^2]; ``None`` = the positive electrode's
+        capacity between its initial lithium fraction and ``theta_full`` for a half
+        cell, or the smaller of the two electrodes' usable capacities in a full cell.
+    contact_resistance
+        Lumped area-specific resistance [Ohm m^2] added to the voltage.
+    name
+        Label for results.
+    """
+
+    negative: Electrode | LithiumMetal
+    separator: Separator
+    positive: Electrode
+    electrolyte: Electrolyte
+    temperature: float = 298.15
+    v_min: float = 2.5
+    v_max: float = 4.2
+    area: float = 1.0
+    nominal_capacity: float | None = None
+    contact_resistance: float = 0.0
+    name: str = ""
+    meta: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        check_range("cell.temperature", self.temperature, 150, 500)
+        check_range("cell.area", self.area, 0, low_inclusive=False)
+        check_range("cell.contact_resistance", self.contact_resistance, 0)
+        if not self.v_min < self.v_max:
+            raise ParameterError(f"cell.v_min = {self.v_min} must be below cell.v_max = {self.v_max}")
+        if self.nominal_capacity is not None:
+            check_range("cell.nominal_capacity", self.nominal_capacity, 0, low_inclusive=False)
+
+    @property
+    def half_cell(self) -> bool:
+        return isinstance(self.negative, LithiumMetal)
+
+    def one_c(self) -> float:
+        """1C current density [A/m^2]."""
+        if self.nominal_capacity is not None:
+            return self.nominal_capacity
+        return self.capacity_estimate()
+
+    def capacity_estimate(self) -> float:
+        """Usable capacity [Ah/m^2] from the electrodes' lithium windows."""
+        pos = self.positive
+        theta_full = float(np.mean([lay.material.theta_0 for lay in pos.layers]))
+        q_pos = sum(
+            lay.capacity_per_area(pos.theta_init, lay.material.theta_0) for lay in pos.layers
+        )
+        if self.half_cell:
+            if abs(theta_full - pos.theta_init) < 1e-6:
+                q_pos = sum(
+                    lay.capacity_per_area(lay.material.theta_100, lay.material.theta_0)
+                    for lay in pos.layers
+                )
+            return float(q_pos)
+        neg = self.negative
+        assert isinstance(neg, Electrode)
+        q_neg = sum(
+            lay.capacity_per_area(neg.theta_init, lay.material.theta_0) for lay in neg.layers
+        )
+        return float(min(q_pos, q_neg))
+
+    def with_(self, **changes) -> Cell:
+        return replace(self, **changes)

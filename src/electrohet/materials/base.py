@@ -1,0 +1,140 @@
+"""Material records: active materials, electrolytes and lithium metal.
+
+Functions of state are plain vectorised Python callables so that the model can
+evaluate them on whole arrays at once.  Every parameter set documents its sources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+F = 96485.33212  # Faraday constant [C/mol]
+R_GAS = 8.314462618  # gas constant [J/(mol K)]
+T_REF = 298.15  # reference temperature [K]
+
+ArrayFn = Callable[[np.ndarray], np.ndarray]
+
+
+def constant(value: float) -> ArrayFn:
+    """Return a vectorised function of one array argument that is ``value`` everywhere."""
+
+    def fn(x: np.ndarray) -> np.ndarray:
+        return np.full_like(np.asarray(x, dtype=float), value)
+
+    fn.__name__ = f"constant_{value:g}"
+    return fn
+
+
+@dataclass(frozen=True)
+class ActiveMaterial:
+    """An intercalation material.
+
+    Parameters
+    ----------
+    name
+        Human-readable name, e.g. ``"NMC811 (Chen2020)"``.
+    c_max
+        Maximum lithium concentration in the solid [mol/m^3].
+    ocp
+        Open-circuit potential U(theta) [V vs Li/Li+], theta = c/c_max in [0, 1].
+    diffusivity
+        Solid diffusivity D_s(theta) [m^2/s].
+    exchange_prefactor
+        Rate prefactor m in i0 = m c_e^a_a (c_max - c_s)^a_a c_s^a_c
+        [A/m^2 (m^3/mol)^(a_a + a_c + a_a)] (DFN form, Sharma 2022 eq. 2).
+    alpha_a, alpha_c
+        Anodic/cathodic transfer coefficients [-].
+    density
+        Mass density of the active material [kg/m^3].
+    electronic_conductivity
+        Intrinsic electronic conductivity sigma_AM(theta) of the active material [S/m]
+        (used for particle contact resistance; the electrode matrix conductivity is a
+        property of the layer).
+    theta_0, theta_100
+        Lithium fraction at 0 % and 100 % cell state of charge [-].
+    citation
+        Where the numbers come from.
+    """
+
+    name: str
+    c_max: float
+    ocp: ArrayFn
+    diffusivity: ArrayFn
+    exchange_prefactor: float
+    density: float
+    theta_0: float
+    theta_100: float
+    alpha_a: float = 0.5
+    alpha_c: float = 0.5
+    electronic_conductivity: ArrayFn = field(default_factory=lambda: constant(1.0))
+    citation: str = ""
+
+    def specific_capacity_mAh_g(self, theta_low: float = 0.0, theta_high: float = 1.0) -> float:
+        """Capacity of the lithium-fraction window [theta_low, theta_high] [mAh/g]."""
+        return (theta_high - theta_low) * self.c_max * F / self.density / 3.6
+
+    def exchange_current(self, c_e: np.ndarray, c_s: np.ndarray) -> np.ndarray:
+        """Exchange current density i0 [A/m^2] for electrolyte c_e and surface c_s [mol/m^3]."""
+        ce = np.maximum(c_e, 0.0)
+        cs = np.clip(c_s, 0.0, self.c_max)
+        return (
+            self.exchange_prefactor
+            * ce**self.alpha_a
+            * (self.c_max - cs) ** self.alpha_a
+            * cs**self.alpha_c
+        )
+
+
+@dataclass(frozen=True)
+class Electrolyte:
+    """A binary-salt liquid electrolyte (concentrated solution theory).
+
+    Parameters
+    ----------
+    conductivity
+        kappa(c_e) [S/m] at the cell temperature, c_e in mol/m^3.
+    diffusivity
+        D_e(c_e) [m^2/s].
+    transference
+        Cation transference number t+ [-].
+    thermodynamic_factor
+        1 + dln f / dln c_e [-] (a constant).
+    c0
+        Initial/reference salt concentration [mol/m^3].
+    """
+
+    name: str
+    conductivity: ArrayFn
+    diffusivity: ArrayFn
+    transference: float
+    thermodynamic_factor: float = 1.0
+    c0: float = 1000.0
+    citation: str = ""
+
+
+@dataclass(frozen=True)
+class LithiumMetal:
+    """A lithium-metal counter electrode (zero-thickness interface).
+
+    Parameters
+    ----------
+    i0_ref
+        Exchange current density at ``c_ref`` [A/m^2] (order 1-10 A/m^2).
+    c_ref
+        Reference electrolyte concentration [mol/m^3].
+    exponent
+        i0 = i0_ref (c_e / c_ref)^exponent [-].
+    """
+
+    i0_ref: float = 10.0
+    c_ref: float = 1000.0
+    exponent: float = 0.5
+    name: str = "Li metal"
+    citation: str = ""
+
+    def exchange_current(self, c_e: np.ndarray | float) -> np.ndarray:
+        """Exchange current density [A/m^2] at electrolyte concentration c_e [mol/m^3]."""
+        return self.i0_ref * (np.maximum(c_e, 1e-12) / self.c_ref) ** self.exponent

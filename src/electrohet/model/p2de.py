@@ -1,0 +1,359 @@
+"""Residual of the P2D-E equations (PHYSICS.md §1) on a :class:`CellMesh`.
+
+The semi-discrete system is written as ``M dy/dt = f(y)`` with a diagonal mass vector
+``M`` (zero on algebraic rows).  ``f`` is evaluated *batched*: ``y`` may carry a trailing
+axis of B states, so a coloured finite-difference Jacobian costs one call.
+
+Unknowns, in order: electrolyte concentration c_e (cells), particle concentrations c_s
+(slots x shells), electrolyte potential phi_e (cells), solid potential phi_s (electrode
+cells), interfacial current density i_k of every slot [A/m^2, > 0 = delithiation] and the
+applied current density I [A/m^2, > 0 = discharge].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from electrohet.design.layer import Cell, Electrode
+from electrohet.materials.base import F, R_GAS
+from electrohet.model.mesh import NEG, POS, CellMesh
+
+
+@dataclass(frozen=True)
+class Control:
+    """What fixes the external circuit during a step.
+
+    ``mode`` is ``"current"`` (value = I [A/m^2], > 0 discharge) or ``"voltage"``
+    (value = V [V]).
+    """
+
+    mode: str
+    value: float
+
+
+class P2DEModel:
+    """The discretised heterogeneous porous-electrode model of one cell."""
+
+    def __init__(self, cell: Cell, mesh: CellMesh) -> None:
+        self.cell = cell
+        self.mesh = mesh
+        m = mesh
+        n, nr, ns, ne = m.n_cells, m.n_r, m.n_slots, m.n_elec
+        self.n_r = nr
+        sizes = [
+            ("ce", n), ("cs", ns * nr), ("phie", n), ("phis", ne), ("ik", ns), ("I", 1),
+            ("Q", 1), ("E", 1),
+        ]
+        self.slices: dict[str, slice] = {}
+        start = 0
+        for name, size in sizes:
+            self.slices[name] = slice(start, start + size)
+            start += size
+        self.n = start
+        el = cell.electrolyte
+        self.t_plus = el.transference
+        self.chi = 2.0 * R_GAS * cell.temperature * (1.0 - el.transference) * el.thermodynamic_factor / F
+        self.f_rt = F / (R_GAS * cell.temperature)
+        # electrolyte cell geometry (columns for broadcasting over the batch axis)
+        self.dx = m.dx[:, None]
+        self.eps_over_tau = (m.eps / m.tau)[:, None]
+        self.harmonic = m.face_average == "harmonic"
+        # slots -> cells aggregation of j = sum_k a_k i_k  [A/m^3]
+        self.P_cell = sp.csr_matrix(
+            (m.slot_area, (m.slot_cell, np.arange(ns))), shape=(n, ns)
+        )
+        self.P_elec = sp.csr_matrix(
+            (m.slot_area, (m.slot_elec, np.arange(ns))), shape=(ne, ns)
+        )
+        # solid-phase faces between neighbouring electrode cells of the same electrode
+        ec = m.elec_cells
+        same = (np.diff(ec) == 1) & (m.elec_region[1:] == m.elec_region[:-1])
+        self.s_face_left = np.flatnonzero(same)  # electrode cell on the left of the face
+        dxe = m.dx[ec]
+        self.dxe = dxe[:, None]
+        r_half = dxe / (2.0 * m.sigma)
+        self.s_face_res = (r_half[self.s_face_left] + r_half[self.s_face_left + 1])[:, None]
+        self.neg_first = int(np.flatnonzero(m.elec_region == NEG)[0]) if np.any(m.elec_region == NEG) else -1
+        self.pos_last = int(np.flatnonzero(m.elec_region == POS)[-1])
+        self.r_half_first = float(r_half[self.neg_first]) if self.neg_first >= 0 else 0.0
+        self.r_half_last = float(r_half[self.pos_last])
+        # particle shells (uniform in r), per unit radius
+        xi = np.linspace(0.0, 1.0, nr + 1)
+        self.shell_vol = ((xi[1:] ** 3 - xi[:-1] ** 3) / 3.0)  # / R^3
+        self.face_area = xi[1:-1] ** 2  # internal faces, / R^2
+        self.R = m.slot_radius[:, None, None]
+        self.nr = nr
+        self.cmax = np.array([mat.c_max for mat in m.materials])[m.slot_material]
+        self.cmax_col = self.cmax[:, None]
+        self.kin_pref = np.array([mat.exchange_prefactor for mat in m.materials])[m.slot_material] * m.slot_kfac
+        self.kin_pref = self.kin_pref[:, None]
+        self.alpha_a = np.array([mat.alpha_a for mat in m.materials])[m.slot_material][:, None]
+        self.alpha_c = np.array([mat.alpha_c for mat in m.materials])[m.slot_material][:, None]
+        self.r_fixed = (m.slot_rf + m.slot_rc0)[:, None]
+        self.path = m.slot_path[:, None]
+        self.uses_path = bool(np.any(m.slot_path > 0))
+        self.isolated = m.slot_isolated
+        self.any_isolated = bool(np.any(self.isolated))
+        self.mat_groups = [np.flatnonzero(m.slot_material == i) for i in range(len(m.materials))]
+        self.slot_cell = m.slot_cell
+        self.slot_elec = m.slot_elec
+        # mass vector
+        M = np.zeros(self.n)
+        M[self.slices["ce"]] = m.eps
+        M[self.slices["cs"]] = 1.0
+        M[self.slices["Q"]] = 1.0
+        M[self.slices["E"]] = 1.0
+        self.mass = M
+        self.differential = M != 0
+        self.li_metal = cell.negative if cell.half_cell else None
+
+    # ------------------------------------------------------------------ helpers
+    def split(self, Y: np.ndarray) -> dict[str, np.ndarray]:
+        """Views of the unknown blocks of a (n,) or (n, B) state."""
+        Y2 = Y if Y.ndim == 2 else Y[:, None]
+        out = {k: Y2[s] for k, s in self.slices.items()}
+        out["cs"] = out["cs"].reshape(self.mesh.n_slots, self.nr, Y2.shape[1])
+        return out
+
+    def surface_concentration(self, cs: np.ndarray, ik: np.ndarray | None = None) -> np.ndarray:
+        """Particle surface concentration [mol/m^3] of every slot, shape (S, B)."""
+        if self.mesh.surface == "linear":
+            return 1.5 * cs[:, -1] - 0.5 * cs[:, -2]
+        assert ik is not None
+        D = self._diffusivity(cs[:, -1] / self.cmax_col)
+        dr = self.mesh.slot_radius[:, None] / self.nr
+        return cs[:, -1] - 0.5 * dr * ik / (F * D)
+
+    def _by_material(self, attr: str, theta: np.ndarray) -> np.ndarray:
+        out = np.empty_like(theta)
+        for i, idx in enumerate(self.mat_groups):
+            out[idx] = getattr(self.mesh.materials[i], attr)(theta[idx])
+        return out
+
+    def _diffusivity(self, theta: np.ndarray) -> np.ndarray:
+        return self._by_material("diffusivity", theta)
+
+    def ocp(self, theta: np.ndarray) -> np.ndarray:
+        """Open-circuit potential of every slot [V], theta shape (S, B)."""
+        return self._by_material("ocp", theta)
+
+    def voltage(self, Y: np.ndarray) -> np.ndarray:
+        """Terminal voltage [V] of a (n,) or (n, B) state."""
+        v = self.split(Y)
+        I = v["I"][0]
+        phis_L = v["phis"][self.pos_last] - self.r_half_last * I
+        return phis_L - self.cell.contact_resistance * I
+
+    # ------------------------------------------------------------------ residual
+    def residual(self, Y: np.ndarray, control: Control) -> np.ndarray:
+        """f(y) of ``M dy/dt = f(y)``; ``Y`` is (n,) or (n, B)."""
+        squeeze = Y.ndim == 1
+        v = self.split(Y)
+        ce, cs, phie, phis, ik, I = v["ce"], v["cs"], v["phie"], v["phis"], v["ik"], v["I"]
+        B = ce.shape[1]
+        el = self.cell.electrolyte
+        out = np.empty((self.n, B))
+
+        # interfacial reaction of each slot
+        cmax = self.cmax_col
+        c_surf = self.surface_concentration(cs, ik)
+        c_surf = np.clip(c_surf, 1e-10 * cmax, (1 - 1e-10) * cmax)
+        theta_s = c_surf / cmax
+        U = self.ocp(theta_s)
+        ce_slot = np.maximum(ce[self.slot_cell], 1e-9)
+        i0 = self.kin_pref * ce_slot**self.alpha_a * (cmax - c_surf) ** self.alpha_a * c_surf**self.alpha_c
+        r_tot = self.r_fixed
+        if self.uses_path:
+            sig_am = self._by_material("electronic_conductivity", theta_s)
+            r_tot = r_tot + self.path / sig_am
+        eta = phis[self.slot_elec] - phie[self.slot_cell] - U - ik * r_tot
+        bv = i0 * (np.exp(self.alpha_a * self.f_rt * eta) - np.exp(-self.alpha_c * self.f_rt * eta))
+        f_ik = ik - bv
+        if self.any_isolated:
+            f_ik[self.isolated] = ik[self.isolated]
+        out[self.slices["ik"]] = f_ik
+
+        j = self.P_cell @ ik  # [A/m^3], (N, B)
+
+        # electrolyte transport
+        De = el.diffusivity(ce) * self.eps_over_tau
+        ka = el.conductivity(ce) * self.eps_over_tau
+        dx = self.dx
+        lnc = np.log(np.maximum(ce, 1e-9))
+        n_faces = ce.shape[0] + 1
+        N = np.zeros((n_faces, B))
+        ie = np.zeros((n_faces, B))
+        if self.harmonic:
+            rD = 0.5 * dx[:-1] / De[:-1] + 0.5 * dx[1:] / De[1:]
+            rK = 0.5 * dx[:-1] / ka[:-1] + 0.5 * dx[1:] / ka[1:]
+            dlnc = lnc[1:] - lnc[:-1]
+        else:
+            h = 0.5 * (dx[:-1] + dx[1:])
+            rD = h / np.maximum(0.5 * (De[:-1] + De[1:]), 1e-30)
+            rK = h / np.maximum(0.5 * (ka[:-1] + ka[1:]), 1e-12)
+            dlnc = (ce[1:] - ce[:-1]) / np.maximum(0.5 * (ce[1:] + ce[:-1]), 1e-6)
+        N[1:-1] = -(ce[1:] - ce[:-1]) / rD
+        ie[1:-1] = -((phie[1:] - phie[:-1]) - self.chi * dlnc) / rK
+        if self.li_metal is not None:
+            N0 = (1.0 - self.t_plus) * I / F
+            N[0] = N0[0]
+            c_b = np.maximum(ce[0] + 0.5 * dx[0] * N0[0] / De[0], 1e-6)
+            i0_li = self.li_metal.exchange_current(c_b)
+            eta_li = (2.0 / self.f_rt) * np.arcsinh(I[0] / (2.0 * i0_li))
+            phi_b = -eta_li
+            ie[0] = -((phie[0] - phi_b) - self.chi * (lnc[0] - np.log(c_b))) / (0.5 * dx[0] / ka[0])
+        out[self.slices["ce"]] = -(N[1:] - N[:-1]) / dx + (1.0 - self.t_plus) * j / F
+        out[self.slices["phie"]] = (ie[1:] - ie[:-1]) - j * dx
+
+        # solid phase charge
+        ne = phis.shape[0]
+        is_face = -(phis[self.s_face_left + 1] - phis[self.s_face_left]) / self.s_face_res
+        i_right = np.zeros((ne, B))
+        i_left = np.zeros((ne, B))
+        i_right[self.s_face_left] = is_face
+        i_left[self.s_face_left + 1] = is_face
+        if self.neg_first >= 0:
+            i_left[self.neg_first] = -phis[self.neg_first] / self.r_half_first
+        i_right[self.pos_last] = I[0]
+        je = self.P_elec @ ik
+        out[self.slices["phis"]] = i_right - i_left + je * self.dxe
+
+        # particles: spherical finite volumes, uniform shells
+        R = self.R
+        theta_c = cs / cmax[:, :, None]
+        c_face = 0.5 * (cs[:, 1:] + cs[:, :-1])
+        D_face = self._diffusivity_3d(c_face / cmax[:, :, None])
+        flux = self.face_area[None, :, None] * D_face * (cs[:, 1:] - cs[:, :-1]) * self.nr / R**2
+        dcdt = np.zeros_like(cs)
+        dcdt[:, :-1] += flux
+        dcdt[:, 1:] -= flux
+        dcdt[:, -1] -= (ik / F)[:, :] / R[:, :, 0]
+        dcdt /= self.shell_vol[None, :, None]
+        out[self.slices["cs"]] = dcdt.reshape(-1, B)
+        del theta_c
+
+        # external circuit, delivered charge [Ah/m^2] and energy [Wh/m^2]
+        V = self.voltage(Y if Y.ndim == 2 else Y[:, None])[None, :]
+        if control.mode == "current":
+            out[self.slices["I"]] = I - control.value
+        else:
+            out[self.slices["I"]] = V - control.value
+        out[self.slices["Q"]] = I / 3600.0
+        out[self.slices["E"]] = I * V / 3600.0
+        return out[:, 0] if squeeze else out
+
+    def _diffusivity_3d(self, theta: np.ndarray) -> np.ndarray:
+        S, K, B = theta.shape
+        return self._diffusivity(theta.reshape(S, K * B)).reshape(S, K, B)
+
+    # ------------------------------------------------------------------ structure
+    def sparsity(self) -> sp.csr_matrix:
+        """Structural non-zeros of df/dy (a superset), as a CSR pattern."""
+        m = self.mesh
+        s = self.slices
+        n, ne, ns, nr = m.n_cells, m.n_elec, m.n_slots, self.nr
+        rows: list[np.ndarray] = []
+        cols: list[np.ndarray] = []
+
+        def add(r, c):
+            r = np.atleast_1d(np.asarray(r))
+            c = np.atleast_1d(np.asarray(c))
+            r, c = np.broadcast_arrays(r, c)
+            rows.append(r.ravel())
+            cols.append(c.ravel())
+
+        ce0, pe0, ps0, ik0, cs0 = s["ce"].start, s["phie"].start, s["phis"].start, s["ik"].start, s["cs"].start
+        iI = s["I"].start
+        cells = np.arange(n)
+        for off in (-1, 0, 1):
+            nb = cells + off
+            ok = (nb >= 0) & (nb < n)
+            for r0 in (ce0, pe0):
+                add(r0 + cells[ok], ce0 + nb[ok])
+            add(pe0 + cells[ok], pe0 + nb[ok])
+        slots = np.arange(ns)
+        for r0 in (ce0, pe0):
+            add(r0 + m.slot_cell, ik0 + slots)
+        if m.half_cell:
+            add([ce0, pe0], iI)
+        # solid
+        el = np.arange(ne)
+        add(ps0 + el, ps0 + el)
+        add(ps0 + self.s_face_left, ps0 + self.s_face_left + 1)
+        add(ps0 + self.s_face_left + 1, ps0 + self.s_face_left)
+        add(ps0 + m.slot_elec, ik0 + slots)
+        add(ps0 + self.pos_last, iI)
+        # kinetics
+        add(ik0 + slots, ik0 + slots)
+        add(ik0 + slots, ps0 + m.slot_elec)
+        add(ik0 + slots, pe0 + m.slot_cell)
+        add(ik0 + slots, ce0 + m.slot_cell)
+        for sh in (nr - 2, nr - 1):
+            add(ik0 + slots, cs0 + slots * nr + sh)
+        # particles
+        shell = np.arange(nr)
+        for off in (-1, 0, 1):
+            nb = shell + off
+            ok = (nb >= 0) & (nb < nr)
+            r = cs0 + slots[:, None] * nr + shell[ok][None, :]
+            c = cs0 + slots[:, None] * nr + nb[ok][None, :]
+            add(r, c)
+        add(cs0 + slots * nr + nr - 1, ik0 + slots)
+        # circuit
+        add(iI, iI)
+        add(iI, ps0 + self.pos_last)
+        add(s["Q"].start, iI)
+        add(s["E"].start, [iI, ps0 + self.pos_last])
+        r = np.concatenate(rows)
+        c = np.concatenate(cols)
+        pat = sp.csr_matrix((np.ones(r.size), (r, c)), shape=(self.n, self.n))
+        pat.sum_duplicates()
+        pat.data[:] = 1.0
+        return pat
+
+    # ------------------------------------------------------------------ state
+    def initial_state(self, theta_pos: float | None = None, theta_neg: float | None = None) -> np.ndarray:
+        """A state at rest with uniform concentrations (potentials are a first guess)."""
+        m = self.mesh
+        cell = self.cell
+        y = np.zeros(self.n)
+        y[self.slices["ce"]] = cell.electrolyte.c0
+        theta = np.empty(m.n_slots)
+        tp = cell.positive.theta_init if theta_pos is None else theta_pos
+        theta[m.elec_region[m.slot_elec] == POS] = tp
+        if not m.half_cell:
+            assert isinstance(cell.negative, Electrode)
+            tn = cell.negative.theta_init if theta_neg is None else theta_neg
+            theta[m.elec_region[m.slot_elec] == NEG] = tn
+        cs = (theta * self.cmax)[:, None] * np.ones(self.nr)[None, :]
+        y[self.slices["cs"]] = cs.ravel()
+        U = self.ocp(theta[:, None])[:, 0]
+        phie0 = 0.0
+        if not m.half_cell:
+            neg = m.elec_region[m.slot_elec] == NEG
+            phie0 = -float(np.mean(U[neg]))
+        y[self.slices["phie"]] = phie0
+        phis = np.zeros(m.n_elec)
+        # average OCP per electrode cell (weights)
+        np.add.at(phis, m.slot_elec, U * m.slot_weight)
+        y[self.slices["phis"]] = phis + phie0
+        return y
+
+    def lithium_inventory(self, y: np.ndarray) -> float:
+        """Moles of cyclable lithium per electrode area in solids + electrolyte [mol/m^2]."""
+        m = self.mesh
+        v = self.split(y)
+        ce = v["ce"][:, 0]
+        cs = v["cs"][:, :, 0]
+        li_e = float(np.sum(m.eps * m.dx * ce))
+        cbar = cs @ self.shell_vol * 3.0  # volume average over the sphere
+        li_s = float(np.sum(cbar * m.slot_volume_fraction * m.dx[m.slot_cell]))
+        return li_e + li_s
+
+    def mean_theta(self, y: np.ndarray) -> np.ndarray:
+        """Volume-averaged lithium fraction of every slot, shape (S, B)."""
+        cs = self.split(y)["cs"]
+        return np.einsum("skb,k->sb", cs, self.shell_vol * 3.0) / self.cmax_col

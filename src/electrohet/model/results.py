@@ -1,0 +1,126 @@
+"""Turn a recorded run into an ``xarray.Dataset`` (PHYSICS.md §1 outputs)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import xarray as xr
+
+from electrohet.materials.base import F
+from electrohet.model.mesh import POS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from electrohet.model.simulation import RunLog, Simulation
+
+
+def build_dataset(sim: Simulation, log: RunLog, experiment, wall_time: float) -> xr.Dataset:
+    """Assemble the results of ``sim`` recorded in ``log``."""
+    model = sim.model
+    mesh = sim.mesh
+    Y = np.array(log.y).T  # (n, T)
+    t = np.asarray(log.t)
+    v = model.split(Y)
+    ns, kmax = mesh.n_slots, mesh.n_classes_max
+    n_cells = mesh.n_cells
+
+    voltage = model.voltage(Y)
+    current = v["I"][0]
+    Q = v["Q"][0]
+    E = v["E"][0]
+    # concentrations and potentials on the x mesh (NaN where a phase is absent)
+    phis = np.full((n_cells, t.size), np.nan)
+    phis[mesh.elec_cells] = v["phis"]
+    theta_mean = model.mean_theta(Y)  # (S, T)
+    c_surf = np.clip(model.surface_concentration(v["cs"], v["ik"]), 0.0, model.cmax_col)
+    theta_surf = c_surf / model.cmax_col
+    tm = np.full((n_cells, kmax, t.size), np.nan)
+    ts = np.full_like(tm, np.nan)
+    ik = np.full_like(tm, np.nan)
+    w = np.full((n_cells, kmax), np.nan)
+    rad = np.full((n_cells, kmax), np.nan)
+    tm[mesh.slot_cell, mesh.slot_class] = theta_mean
+    ts[mesh.slot_cell, mesh.slot_class] = theta_surf
+    ik[mesh.slot_cell, mesh.slot_class] = v["ik"]
+    w[mesh.slot_cell, mesh.slot_class] = mesh.slot_weight
+    rad[mesh.slot_cell, mesh.slot_class] = mesh.slot_radius
+
+    # per-layer capacity delivered [Ah/m^2]: lithium taken up (positive) or released
+    # (negative electrode) since t = 0
+    n_layers = len(mesh.layers)
+    li_slot = theta_mean * (model.cmax * mesh.slot_volume_fraction * mesh.dx[mesh.slot_cell])[:, None]
+    li_slot = li_slot - li_slot[:, :1]
+    layer_cap = np.zeros((n_layers, t.size))
+    np.add.at(layer_cap, mesh.slot_layer, li_slot)
+    sign = np.where(mesh.layer_region == POS, 1.0, -1.0)[:, None]
+    layer_cap = sign * layer_cap * F / 3600.0
+    layer_q = np.array([
+        lay.capacity_per_area(lay.material.theta_100, lay.material.theta_0) for lay in mesh.layers
+    ])
+
+    region_names = np.array(["negative", "separator", "positive"])[mesh.region]
+    coords = {
+        "time": ("time", t, {"units": "s"}),
+        "x": ("x", mesh.x, {"units": "m", "long_name": "distance from negative current collector"}),
+        "particle_class": ("particle_class", np.arange(kmax), {}),
+        "layer": ("layer", np.arange(n_layers), {}),
+    }
+    ds = xr.Dataset(
+        {
+            "voltage": ("time", voltage, {"units": "V"}),
+            "current": ("time", current, {"units": "A/m^2", "long_name": "current density, > 0 discharge"}),
+            "capacity": ("time", Q, {"units": "Ah/m^2", "long_name": "net discharge capacity since start"}),
+            "energy": ("time", E, {"units": "Wh/m^2", "long_name": "net discharge energy since start"}),
+            "step": ("time", np.asarray(log.step), {"long_name": "experiment step index (-1 = initial)"}),
+            "cycle": ("time", np.asarray(log.cycle)),
+            "c_e": (("time", "x"), v["ce"].T, {"units": "mol/m^3"}),
+            "phi_e": (("time", "x"), v["phie"].T, {"units": "V"}),
+            "phi_s": (("time", "x"), phis.T, {"units": "V"}),
+            "theta_mean": (("time", "x", "particle_class"), tm.transpose(2, 0, 1),
+                           {"long_name": "mean lithium fraction of each class"}),
+            "theta_surface": (("time", "x", "particle_class"), ts.transpose(2, 0, 1),
+                              {"long_name": "surface lithium fraction of each class"}),
+            "interfacial_current": (("time", "x", "particle_class"), ik.transpose(2, 0, 1),
+                                    {"units": "A/m^2", "long_name": "i_k, > 0 delithiation"}),
+            "class_weight": (("x", "particle_class"), w),
+            "class_radius": (("x", "particle_class"), rad, {"units": "m"}),
+            "region": ("x", region_names),
+            "layer_index": ("x", mesh.layer_of_cell),
+            "dx": ("x", mesh.dx, {"units": "m"}),
+            "layer_capacity": (("time", "layer"), layer_cap.T, {"units": "Ah/m^2",
+                               "long_name": "capacity delivered by each layer"}),
+            "layer_theoretical_capacity": ("layer", layer_q, {"units": "Ah/m^2"}),
+            "layer_name": ("layer", np.array(mesh.layer_names)),
+            "layer_region": ("layer", np.array(["negative", "separator", "positive"])[mesh.layer_region]),
+        },
+        coords={k: (d, val, a) for k, (d, val, a) in coords.items()},
+        attrs={
+            "status": log.status,
+            "message": log.message,
+            "cell": sim.cell.name,
+            "half_cell": int(sim.cell.half_cell),
+            "one_c_A_m2": sim.one_c,
+            "area_m2": sim.cell.area,
+            "experiment": " | ".join(str(s) for _, s in experiment.steps),
+            "wall_time_s": wall_time,
+            **{f"solver_{k}": val for k, val in sim.integrator.stats.as_dict().items()},
+        },
+    )
+    ds.attrs["step_info"] = repr(log.step_info)
+    return ds
+
+
+def particle_soc_distribution(ds: xr.Dataset, time: float, bins: int | np.ndarray = 20,
+                              region: str = "positive") -> tuple[np.ndarray, np.ndarray]:
+    """Volume-weighted histogram of particle lithium fraction at ``time`` [s].
+
+    Returns (density, bin_edges); each (x, class) slot is weighted by its volume share
+    dx * w_k (the active fraction of a layer scales all its slots equally).
+    """
+    snap = ds.sel(time=time, method="nearest")
+    mask = (ds["region"] == region).values
+    th = snap["theta_mean"].values[mask]
+    wt = (ds["class_weight"].values * ds["dx"].values[:, None])[mask]
+    ok = np.isfinite(th) & np.isfinite(wt)
+    hist, edges = np.histogram(th[ok], bins=bins, weights=wt[ok], density=True)
+    return hist, edges

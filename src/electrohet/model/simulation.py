@@ -1,0 +1,302 @@
+"""Run an experiment on a cell: step control, cut-off events, recording.
+
+>>> from electrohet.design.presets import chen2020_cell
+>>> from electrohet.model import Simulation
+>>> ds = Simulation(chen2020_cell()).solve("Discharge at 1C until 2.5 V")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time as _time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import brentq
+
+from electrohet.design.layer import Cell
+from electrohet.errors import ProtocolError, SolverError
+from electrohet.model.integrator import BDFIntegrator
+from electrohet.model.mesh import MeshOptions, build_mesh
+from electrohet.model.p2de import Control, P2DEModel
+from electrohet.protocols.experiment import Experiment
+from electrohet.protocols.steps import Step
+
+
+@dataclass
+class SolverOptions:
+    """Integrator settings.
+
+    Parameters
+    ----------
+    rtol
+        Relative tolerance of the local error test [-].
+    atol
+        Absolute tolerance relative to each unknown's typical scale [-].
+    first_step
+        First step after every step change [s].
+    max_step
+        Largest time step [s].
+    max_duration_factor
+        A step without a time limit fails ("cut-off never reached") after
+        ``max_duration_factor`` x (nominal capacity / current) + 1 h.
+    """
+
+    rtol: float = 1e-5
+    atol: float = 1e-7
+    first_step: float = 1e-3
+    max_step: float = 600.0
+    max_duration_factor: float = 3.0
+
+
+@dataclass
+class RunLog:
+    """Recorded states and what happened."""
+
+    t: list = field(default_factory=list)
+    y: list = field(default_factory=list)
+    step: list = field(default_factory=list)
+    cycle: list = field(default_factory=list)
+    step_info: list = field(default_factory=list)
+    status: str = "completed"
+    message: str = ""
+
+    def record(self, t: float, y: np.ndarray, step: int, cycle: int) -> None:
+        self.t.append(t)
+        self.y.append(y.copy())
+        self.step.append(step)
+        self.cycle.append(cycle)
+
+
+class Simulation:
+    """The P2D-E model of a :class:`~electrohet.design.layer.Cell`, ready to run experiments.
+
+    Parameters
+    ----------
+    cell
+        The cell (layers, materials, electrolyte, counter electrode).
+    mesh
+        Discretisation (:class:`~electrohet.model.mesh.MeshOptions`).
+    solver
+        Integrator settings (:class:`SolverOptions`).
+    """
+
+    def __init__(self, cell: Cell, mesh: MeshOptions | None = None, solver: SolverOptions | None = None) -> None:
+        self.cell = cell
+        self.mesh_options = mesh or MeshOptions()
+        self.options = solver or SolverOptions()
+        self.mesh = build_mesh(cell, self.mesh_options)
+        self.model = P2DEModel(cell, self.mesh)
+        self.one_c = cell.one_c()
+        m = self.model
+        scale = np.ones(m.n)
+        scale[m.slices["ce"]] = cell.electrolyte.c0
+        scale[m.slices["cs"]] = np.repeat(m.cmax, m.n_r)
+        scale[m.slices["ik"]] = max(1e-3, self.one_c / max(1.0, float(np.sum(self.mesh.slot_area * self.mesh.dx[self.mesh.slot_cell]))))
+        scale[m.slices["I"]] = self.one_c
+        scale[m.slices["Q"]] = self.one_c
+        scale[m.slices["E"]] = 4.0 * self.one_c
+        self.scale = scale
+        self.integrator = BDFIntegrator(
+            fun=lambda Y: m.residual(Y, Control("current", 0.0)),
+            mass=m.mass,
+            pattern=m.sparsity(),
+            scale=scale,
+            rtol=self.options.rtol,
+            atol=self.options.atol * scale,
+        )
+
+    # ------------------------------------------------------------------ public
+    def initial_state(self, soc: float | None = None) -> np.ndarray:
+        """Consistent state at rest.  ``soc`` in [0, 1] overrides the electrodes' theta_init."""
+        cell = self.cell
+        tp = tn = None
+        if soc is not None:
+            if not 0.0 <= soc <= 1.0:
+                raise ProtocolError(f"initial soc = {soc} must lie in [0, 1]")
+            mat_p = cell.positive.layers[0].material
+            tp = mat_p.theta_0 + soc * (mat_p.theta_100 - mat_p.theta_0)
+            if not cell.half_cell:
+                mat_n = cell.negative.layers[0].material  # type: ignore[union-attr]
+                tn = mat_n.theta_0 + soc * (mat_n.theta_100 - mat_n.theta_0)
+        y = self.model.initial_state(tp, tn)
+        self._set_control(Control("current", 0.0))
+        return self.integrator.make_consistent(y)
+
+    def solve(
+        self,
+        experiment: Experiment | str | list,
+        initial_soc: float | None = None,
+        initial_state: np.ndarray | None = None,
+        progress: bool = False,
+    ):
+        """Run ``experiment`` and return the results as an ``xarray.Dataset``.
+
+        A failure mid-run (solver breakdown, a cut-off never reached) does not raise: the
+        states computed so far are returned with ``attrs["status"] = "failed"`` and
+        ``attrs["message"]`` saying where and why it stopped.
+        """
+        from electrohet.model.results import build_dataset
+
+        exp = self._as_experiment(experiment)
+        self._validate(exp)
+        y = self.initial_state(initial_soc) if initial_state is None else initial_state.copy()
+        log = RunLog()
+        t = 0.0
+        log.record(t, y, -1, -1)
+        t0_wall = _time.perf_counter()
+        steps = exp.steps
+        bar = _progress(len(steps)) if progress else None
+        for idx, (cyc, step) in enumerate(steps):
+            try:
+                t, y, info = self._run_step(step, t, y, idx, cyc, log)
+                log.step_info.append(info)
+            except SolverError as exc:
+                log.status = "failed"
+                log.message = f"step {idx} ({step}), cycle {cyc}: {exc}"
+                log.step_info.append({"step": idx, "text": str(step), "status": "failed", "message": str(exc)})
+                break
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        wall = _time.perf_counter() - t0_wall
+        return build_dataset(self, log, exp, wall)
+
+    # ------------------------------------------------------------------ internals
+    def _as_experiment(self, experiment) -> Experiment:
+        if isinstance(experiment, Experiment):
+            return experiment
+        if isinstance(experiment, (str, Step)):
+            return Experiment([experiment])
+        return Experiment(experiment)
+
+    def _validate(self, exp: Experiment) -> None:
+        lo, hi = self.cell.v_min, self.cell.v_max
+        for _, s in exp.steps:
+            for v, key in ((s.until_voltage, "until_voltage"), (s.voltage, "hold voltage")):
+                if v is not None and not (lo - 0.3 <= v <= hi + 0.3):
+                    raise ProtocolError(
+                        f"step {str(s)!r}: {key} = {v:g} V lies outside the cell window "
+                        f"[{lo:g}, {hi:g}] V (+-0.3 V) and would never be reached safely"
+                    )
+
+    def _set_control(self, control: Control) -> None:
+        m = self.model
+        self.integrator.fun = lambda Y: m.residual(Y, control)
+        self.integrator.J = None
+        self.integrator.J_current = False
+        self.integrator.lu = None
+
+    def _run_step(self, step: Step, t: float, y: np.ndarray, idx: int, cyc: int, log: RunLog):
+        m = self.model
+        cell = self.cell
+        opts = self.options
+        if step.kind == "current":
+            assert step.current is not None
+            I_set = step.direction * step.current.density(self.one_c, cell.area)
+            control = Control("current", I_set)
+        elif step.kind == "voltage":
+            control = Control("voltage", float(step.voltage))  # type: ignore[arg-type]
+        else:
+            control = Control("current", 0.0)
+        self._set_control(control)
+        y = self.integrator.make_consistent(y)
+        t_start = t
+        limit = step.duration
+        if limit is None:
+            if step.kind == "current":
+                limit = opts.max_duration_factor * self.one_c / abs(control.value) * 3600.0 + 3600.0
+            else:
+                limit = 48 * 3600.0
+            hard_limit = True
+        else:
+            hard_limit = False
+        t_end = t_start + limit
+        events = self._events(step, control)
+        info = {"step": idx, "cycle": cyc, "text": str(step), "t_start": t_start, "status": "completed",
+                "reason": "time"}
+        # cut-off already reached?
+        g0 = [g(y) for g, _ in events]
+        for gval, (_, name) in zip(g0, events, strict=True):
+            if gval <= 0:
+                info.update(status="skipped", reason=f"{name} already reached at start", t_end=t)
+                log.record(t, y, idx, cyc)
+                return t, y, info
+        integ = self.integrator
+        integ.start(t, y, min(opts.first_step, limit))
+        log.record(t, y, idx, cyc)
+        n_steps = 0
+        while True:
+            snap = integ.snapshot()
+            t_old, y_old = integ.t, integ.y.copy()
+            integ.step(h_max=min(opts.max_step, t_end - integ.t))
+            n_steps += 1
+            y_new = integ.y
+            hit = None
+            for g, name in events:
+                if g(y_new) <= 0:
+                    hit = (g, name)
+                    break
+            if hit is not None:
+                g, name = hit
+                g_old = g(y_old)
+                # locate the crossing on the dense output, then step exactly to it
+                try:
+                    t_ev = brentq(lambda tt: g(integ.dense(tt)), t_old, integ.t, xtol=1e-9 * max(1.0, integ.t))
+                except ValueError:
+                    t_ev = integ.t
+                if t_ev > t_old + 1e-9 and g_old > 0 and t_ev < integ.t:
+                    integ.restore(snap)
+                    integ.set_step(t_ev - t_old)
+                    integ.step(h_max=t_ev - t_old + 1e-12)
+                log.record(integ.t, integ.y, idx, cyc)
+                info.update(reason=name)
+                break
+            log.record(integ.t, y_new, idx, cyc)
+            if integ.t >= t_end - 1e-9 * max(1.0, t_end):
+                if hard_limit:
+                    raise SolverError(
+                        f"cut-off never reached within {limit / 3600:.3g} h "
+                        f"(voltage {float(m.voltage(y_new)[0]):.4g} V)"
+                    )
+                break
+        info["t_end"] = integ.t
+        info["solver_steps"] = n_steps
+        return integ.t, integ.y.copy(), info
+
+    def _events(self, step: Step, control: Control):
+        m = self.model
+        ev = []
+        if step.kind == "current" and step.until_voltage is not None:
+            vc = step.until_voltage
+            sgn = 1.0 if step.direction > 0 else -1.0
+            ev.append((lambda y, vc=vc, s=sgn: s * (float(m.voltage(y)[0]) - vc), f"voltage cut-off {vc:g} V"))
+        if step.kind == "voltage" and step.until_current is not None:
+            ic = step.until_current.density(self.one_c, self.cell.area)
+            iI = m.slices["I"].start
+            ev.append((lambda y, ic=ic: abs(float(y[iI])) - ic, f"current cut-off {ic:.4g} A/m2"))
+        return ev
+
+
+def _progress(total: int):
+    try:
+        from tqdm import tqdm  # type: ignore[import-not-found]
+
+        return tqdm(total=total, desc="steps", leave=False)
+    except ImportError:
+        return _RichBar(total)
+
+
+class _RichBar:
+    def __init__(self, total: int) -> None:
+        from rich.progress import Progress
+
+        self.p = Progress(transient=True)
+        self.p.start()
+        self.task = self.p.add_task("steps", total=total)
+
+    def update(self, n: int) -> None:
+        self.p.update(self.task, advance=n)
+
+    def close(self) -> None:
+        self.p.stop()
