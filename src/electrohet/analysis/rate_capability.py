@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from electrohet.errors import DataError, ParameterError
@@ -32,6 +33,8 @@ __all__ = [
     "layer_utilization",
     "compare_designs",
     "compare_values",
+    "rate_table",
+    "fit_rate_table",
 ]
 
 _LN2 = math.log(2.0)
@@ -415,3 +418,122 @@ def welch_quantile(
     den = (se1**4 / max(dof1, 1)) + (se2**4 / max(dof2, 1))
     nu = num / den if den > 0 else float("inf")
     return float(stats.t.ppf(0.5 + confidence / 2.0, nu))
+
+
+def rate_table(
+    steps: pd.DataFrame,
+    *,
+    nominal_capacity: float | None = None,
+    rel_tol: float = 0.05,
+    max_spread: float = 0.05,
+    expected_rates: Sequence[float] | None = None,
+    source: str | None = None,
+) -> pd.DataFrame:
+    """Discharge capacity and energy per constant-current discharge step, grouped by rate.
+
+    Parameters
+    ----------
+    steps
+        Step table from :func:`electrohet.analysis.cycler.step_table` (one file,
+        or several concatenated).
+    nominal_capacity
+        Nominal capacity (Ah) defining 1C; when given, a ``c_rate`` column is added.
+    rel_tol
+        Discharge currents within this relative distance of each other form one
+        rate group (default 5 %).
+    max_spread
+        Steps whose ``current_spread`` exceeds this (constant-voltage or pulsed
+        steps) are not constant-current discharges; they are excluded and counted
+        in ``attrs["excluded"]``.
+    expected_rates
+        Rates that must be present (C-rates if ``nominal_capacity`` is given, else
+        currents in A); a rate without a discharge step raises.
+    source
+        Name used in messages (default: ``steps.attrs["source"]``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per CC discharge step: ``rate_group`` (0 = lowest current),
+        ``current`` (A, the step's median), ``c_rate`` (if available),
+        ``capacity`` (Ah), ``energy`` (Wh), ``cycle_id``, ``step_id``, ``source``.
+        ``attrs["excluded"]`` counts excluded discharge steps.
+
+    Raises
+    ------
+    DataError
+        No discharge step at all, or an expected rate without a discharge step.
+    """
+    src = source or str(steps.attrs.get("source", "rate data"))
+    if "source" not in steps.columns:
+        steps = steps.assign(source=src)
+    dis = steps[steps["kind"] == "discharge"]
+    excluded = {}
+    cc = dis[dis["current_spread"] <= max_spread]
+    if len(dis) > len(cc):
+        excluded["not constant current (current_spread > max_spread)"] = len(dis) - len(cc)
+    cc = cc[cc["capacity"] > 0]
+    if len(cc) == 0:
+        raise DataError(
+            f"{src}: no constant-current discharge step found ({len(steps)} steps, "
+            f"{len(dis)} discharge steps)"
+        )
+    cur = cc["current_abs_median"].to_numpy(dtype=float)
+    order = np.argsort(cur)
+    group = np.empty(cur.size, dtype=np.int64)
+    g = 0
+    ref = cur[order[0]]
+    for k in order:
+        if cur[k] > ref * (1.0 + rel_tol):
+            g += 1
+            ref = cur[k]
+        group[k] = g
+    out = pd.DataFrame(
+        {
+            "rate_group": group,
+            "current": cur,
+            "capacity": cc["capacity"].to_numpy(dtype=float),
+            "energy": cc["energy"].to_numpy(dtype=float),
+            "cycle_id": cc["cycle_id"].to_numpy(),
+            "step_id": cc["step_id"].to_numpy(),
+            "source": cc["source"].to_numpy(),
+        }
+    )
+    if nominal_capacity is not None:
+        if not (nominal_capacity > 0):
+            raise ParameterError(f"nominal_capacity = {nominal_capacity!r} must be > 0 (Ah)")
+        out.insert(2, "c_rate", out["current"] / nominal_capacity)
+    if expected_rates is not None:
+        col = "c_rate" if nominal_capacity is not None else "current"
+        have = out[col].to_numpy()
+        unit = "C" if nominal_capacity is not None else " A"
+        for r in expected_rates:
+            if not np.any(np.abs(have - r) <= rel_tol * r):
+                raise DataError(
+                    f"{src}: rate {r:g}{unit} has no discharge step (found rates "
+                    f"{sorted({float(f'{h:.3g}') for h in have})})"
+                )
+    out = out.sort_values(["current", "step_id"], kind="stable").reset_index(drop=True)
+    out.attrs["excluded"] = excluded
+    out.attrs["source"] = src
+    return out
+
+
+def fit_rate_table(
+    table: pd.DataFrame,
+    value: Literal["energy", "capacity"] = "energy",
+    *,
+    x: Literal["current", "c_rate"] = "current",
+    confidence: float = 0.95,
+) -> PeukertFit:
+    """Peukert fit of a :func:`rate_table` (every step is a point; repeats welcome).
+
+    Yari 2020 reports gamma from the discharge *energy*, the default here.
+    """
+    src = str(table.attrs.get("source", "rate table"))
+    for c in (x, value):
+        if c not in table.columns:
+            raise DataError(f"{src}: rate table has no column {c!r}")
+    return fit_peukert(
+        table[x].to_numpy(), table[value].to_numpy(), confidence=confidence, source=src
+    )
