@@ -250,7 +250,10 @@ def _read_tiff(p: Path) -> np.ndarray:
     if data.ndim != 3:
         raise DataError(f"{p}: TIFF holds an array of shape {data.shape}, expected (z, y, x)")
     if expected is not None and data.shape[0] != expected:
-        raise DataError(f"{p}: TIFF has {expected} pages but {data.shape[0]} could be read")
+        raise DataError(
+            f"{p}: cannot read TIFF (truncated or corrupt: {expected} readable pages, "
+            f"but the image description asks for {data.shape[0]} slices)"
+        )
     return _check_int(p, data)
 
 
