@@ -101,3 +101,42 @@ def value_noise(origin, shape, spacing, seed):
                             acc += wz * wy * wx * _hash01(kz + a, ky + b, kx + c, seed)
                 out[k, j, i] = acc
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def paint_cracks(out, owner, origin, centres, radii, normals, widths, crack_label):
+    """Set ``crack_label`` in planar discs of cracked spheres, inside their own voxels.
+
+    ``owner`` holds, per voxel, the index (into ``centres``) of the sphere that owns it
+    (-1 = none).  A voxel becomes crack when its owner has ``widths > 0``, it lies within
+    ``0.85 r`` of the centre and within ``widths / 2`` of the plane through the centre
+    with normal ``normals``.
+    """
+    nz, ny, nx = out.shape
+    for s in range(centres.shape[0]):
+        w = widths[s]
+        if w <= 0:
+            continue
+        cz = centres[s, 0] - origin[0]
+        cy = centres[s, 1] - origin[1]
+        cx = centres[s, 2] - origin[2]
+        r = 0.85 * radii[s]
+        k0 = max(0, int(np.floor(cz - r)))
+        k1 = min(nz, int(np.ceil(cz + r)) + 1)
+        j0 = max(0, int(np.floor(cy - r)))
+        j1 = min(ny, int(np.ceil(cy + r)) + 1)
+        i0 = max(0, int(np.floor(cx - r)))
+        i1 = min(nx, int(np.ceil(cx + r)) + 1)
+        for k in range(k0, k1):
+            dz = k + 0.5 - cz
+            for j in range(j0, j1):
+                dy = j + 0.5 - cy
+                for i in range(i0, i1):
+                    if owner[k, j, i] != s:
+                        continue
+                    dx = i + 0.5 - cx
+                    if dz * dz + dy * dy + dx * dx >= r * r:
+                        continue
+                    dp = abs(dz * normals[s, 0] + dy * normals[s, 1] + dx * normals[s, 2])
+                    if dp < 0.5 * w:
+                        out[k, j, i] = crack_label

@@ -126,7 +126,8 @@ def _layers_from_args(layers: Sequence[Mapping[str, Any] | LayerSpec] | None, ba
 
 
 def _paint(plan: ElectrodePlan, origin: tuple[int, int, int], shape: tuple[int, int, int]):
-    """Fields of a box: signed distances d1, d2 and owner sphere (global index)."""
+    """Fields of a box: signed distances d1, d2, owner (index into ``sel``) and ``sel``
+    (global indices of the spheres that reach the box)."""
     o = np.asarray(origin, dtype=np.int64)
     s = np.asarray(shape, dtype=np.int64)
     big = plan.radii + plan.reach + 1
@@ -136,8 +137,7 @@ def _paint(plan: ElectrodePlan, origin: tuple[int, int, int], shape: tuple[int, 
     d1, d2, own = _kernels.sphere_fields(
         o, s, np.ascontiguousarray(plan.centres[sel]), plan.radii[sel], float(plan.reach)
     )
-    own = np.where(own >= 0, sel[np.maximum(own, 0)], -1).astype(np.int64)
-    return d1, d2, own
+    return d1, d2, own, sel
 
 
 def _cbd_score(plan: ElectrodePlan, origin, shape, d1, d2) -> np.ndarray:
@@ -176,24 +176,25 @@ def _cbd_score(plan: ElectrodePlan, origin, shape, d1, d2) -> np.ndarray:
 
 
 def _labels_of_box(plan: ElectrodePlan, origin, shape, labels: Mapping[str, int]) -> np.ndarray:
-    d1, d2, own = _paint(plan, origin, shape)
+    d1, d2, own, sel = _paint(plan, origin, shape)
     out = np.full(shape, labels["pore"], dtype=np.uint8)
     solid = d1 <= 0
     out[solid] = labels["am"]
-    if "crack" in labels and np.any(plan.crack_width > 0):
-        kk, jj, ii = np.nonzero(solid)
-        s = own[kk, jj, ii]
-        w = plan.crack_width[s]
-        cand = w > 0
-        kk, jj, ii, s, w = kk[cand], jj[cand], ii[cand], s[cand], w[cand]
-        p = np.stack([kk + origin[0], jj + origin[1], ii + origin[2]], axis=1) + 0.5
-        rel = p - plan.centres[s]
-        dist_plane = np.abs(np.einsum("ij,ij->i", rel, plan.crack_normals[s]))
-        inner = np.linalg.norm(rel, axis=1) < 0.85 * plan.radii[s]
-        hit = inner & (dist_plane < 0.5 * w)
-        out[kk[hit], jj[hit], ii[hit]] = labels["crack"]
+    if "crack" in labels and sel.size and np.any(plan.crack_width[sel] > 0):
+        _kernels.paint_cracks(
+            out,
+            own,
+            np.asarray(origin, dtype=np.int64),
+            np.ascontiguousarray(plan.centres[sel]),
+            plan.radii[sel],
+            np.ascontiguousarray(plan.crack_normals[sel]),
+            plan.crack_width[sel],
+            np.uint8(labels["crack"]),
+        )
+    del own
     if "cbd" in labels:
         score = _cbd_score(plan, origin, shape, d1, d2)
+        del d2
         z = np.arange(origin[0], origin[0] + shape[0])
         thr = np.asarray(plan.thresholds, dtype=np.float32)[plan.layer_of(z)]
         out[(score >= thr[:, None, None]) & ~solid] = labels["cbd"]
@@ -290,7 +291,7 @@ def plan_electrode(
         crack_normals=np.empty((0, 3)),
         crack_width=np.empty(0),
         seed=seed,
-        reach=float(max(3.0, 2.5 * max(s.radius_median for s in layers))),
+        reach=float(max(3.0, 1.2 * max(s.radius_median for s in layers))),
     )
     for li, spec in enumerate(layers):
         z0, z1 = bounds[li]
@@ -354,7 +355,7 @@ def _sample_am_fraction(plan: ElectrodePlan, z_range, size: int, rng) -> float:
     solid = 0
     total = 0
     for o, s in _sample_boxes(plan, z_range, size, rng):
-        d1, _, _ = _paint(plan, o, s)
+        d1 = _paint(plan, o, s)[0]
         solid += int(np.count_nonzero(d1 <= 0))
         total += d1.size
     return solid / total
@@ -370,7 +371,7 @@ def _calibrate_cbd(plan: ElectrodePlan, size: int, rng) -> list[float]:
         scores = []
         total = 0
         for o, s in _sample_boxes(plan, (z0, z1), size, rng):
-            d1, d2, _ = _paint(plan, o, s)
+            d1, d2, _, _ = _paint(plan, o, s)
             sc = _cbd_score(plan, o, s, d1, d2)
             scores.append(sc[np.isfinite(sc)])
             total += sc.size
