@@ -131,7 +131,13 @@ class Layer:
         return ParticleEnsemble.single(self.particle_radius)
 
     def with_(self, **changes) -> Layer:
-        """A copy with some fields changed (validated again)."""
+        """A copy with some fields changed (validated again).
+
+        Changing ``porosity`` or ``active_fraction`` without ``cbd_fraction`` lets the
+        CBD fraction follow (1 - porosity - active_fraction).
+        """
+        if ("porosity" in changes or "active_fraction" in changes) and "cbd_fraction" not in changes:
+            changes["cbd_fraction"] = None
         return replace(self, **changes)
 
     def capacity_per_area(self, theta_low: float, theta_high: float) -> float:

@@ -96,6 +96,7 @@ class BDFIntegrator:
         atol: np.ndarray,
         jacobian: ColouredJacobian | None = None,
         max_order: int = MAX_ORDER,
+        upper: np.ndarray | None = None,
     ) -> None:
         self.fun = fun
         self.mass = np.asarray(mass, dtype=float)
@@ -106,6 +107,10 @@ class BDFIntegrator:
         self.rtol = float(rtol)
         self.atol = np.asarray(atol, dtype=float)
         self.max_order = int(max_order)
+        # bounded unknowns (e.g. c_s in [0, c_max]) are weighted by their distance to
+        # the nearer bound, so a nearly full particle surface is resolved as finely as a
+        # nearly empty one
+        self.upper = None if upper is None else np.asarray(upper, dtype=float)
         self.newton_tol = max(10 * np.finfo(float).eps / self.rtol, min(0.03, self.rtol**0.5))
         self.stats = SolverStats()
         self.J: sp.csc_matrix | None = None
@@ -137,7 +142,10 @@ class BDFIntegrator:
         self.stats.factorizations += 1
 
     def _wnorm(self, v: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None) -> float:
-        w = self.atol + self.rtol * np.abs(y)
+        mag = np.abs(y)
+        if self.upper is not None:
+            mag = np.minimum(mag, np.abs(self.upper - y))
+        w = self.atol + self.rtol * mag
         r = v / w
         if mask is not None:
             r = r[mask]
@@ -152,6 +160,7 @@ class BDFIntegrator:
             return y
         Dalg = sp.diags(alg.astype(float))
         Ddiff = sp.diags(self.diff.astype(float))
+        step_norm = np.inf
         for it in range(maxiter):
             f = self._f(y)
             fa = np.where(alg, f, 0.0)

@@ -36,18 +36,16 @@ class MeshOptions:
         How the surface concentration is obtained: ``"linear"`` extrapolation from the
         two outer shells (as PyBaMM's default finite volumes) or ``"flux"`` (outer shell
         plus the known surface flux).
+
+    Transport coefficients at faces between cells are series (harmonic) means, so the
+    flux is continuous and exact across layer and region jumps.
     """
 
     points_per_domain: int = 20
     radial_points: int = 20
     surface: str = "linear"
-    face_average: str = "harmonic"
 
     def __post_init__(self) -> None:
-        if self.face_average not in ("harmonic", "arithmetic"):
-            raise ParameterError(
-                f"mesh.face_average = {self.face_average!r} must be 'harmonic' or 'arithmetic'"
-            )
         if self.points_per_domain < 1:
             raise ParameterError(f"mesh.points_per_domain = {self.points_per_domain} must be >= 1")
         if self.radial_points < 3:
@@ -117,7 +115,6 @@ class CellMesh:
     layer_names: list[str]
     n_r: int
     surface: str
-    face_average: str
     half_cell: bool
     n_classes_max: int
 
@@ -249,7 +246,6 @@ def build_mesh(cell: Cell, options: MeshOptions | None = None) -> CellMesh:
         layer_names=layer_names,
         n_r=opt.radial_points,
         surface=opt.surface,
-        face_average=opt.face_average,
         half_cell=cell.half_cell,
         n_classes_max=kmax,
     )

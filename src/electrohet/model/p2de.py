@@ -34,6 +34,11 @@ class Control:
     value: float
 
 
+def _soft_positive(x: np.ndarray, delta: np.ndarray | float) -> np.ndarray:
+    """Smooth max(x, 0): ~x for x >> delta, -> 0 (never negative) for x << -delta."""
+    return 0.5 * (x + np.sqrt(x * x + delta * delta))
+
+
 class P2DEModel:
     """The discretised heterogeneous porous-electrode model of one cell."""
 
@@ -60,7 +65,6 @@ class P2DEModel:
         # electrolyte cell geometry (columns for broadcasting over the batch axis)
         self.dx = m.dx[:, None]
         self.eps_over_tau = (m.eps / m.tau)[:, None]
-        self.harmonic = m.face_average == "harmonic"
         # slots -> cells aggregation of j = sum_k a_k i_k  [A/m^3]
         self.P_cell = sp.csr_matrix(
             (m.slot_area, (m.slot_cell, np.arange(ns))), shape=(n, ns)
@@ -160,11 +164,16 @@ class P2DEModel:
         # interfacial reaction of each slot
         cmax = self.cmax_col
         c_surf = self.surface_concentration(cs, ik)
-        c_surf = np.clip(c_surf, 1e-10 * cmax, (1 - 1e-10) * cmax)
-        theta_s = c_surf / cmax
+        # smooth positive floors: an over-full (or empty) surface drives i0 -> 0
+        # continuously instead of clipping, so the voltage collapses at the cut-off
+        # the way the DFN's exchange current dictates
+        delta = 1e-9 * cmax
+        c_occ = _soft_positive(c_surf, delta)
+        c_vac = _soft_positive(cmax - c_surf, delta)
+        theta_s = np.clip(c_surf / cmax, 0.0, 1.0)
         U = self.ocp(theta_s)
-        ce_slot = np.maximum(ce[self.slot_cell], 1e-9)
-        i0 = self.kin_pref * ce_slot**self.alpha_a * (cmax - c_surf) ** self.alpha_a * c_surf**self.alpha_c
+        ce_slot = _soft_positive(ce[self.slot_cell], 1e-9)
+        i0 = self.kin_pref * ce_slot**self.alpha_a * c_vac**self.alpha_a * c_occ**self.alpha_c
         r_tot = self.r_fixed
         if self.uses_path:
             sig_am = self._by_material("electronic_conductivity", theta_s)
@@ -186,15 +195,9 @@ class P2DEModel:
         n_faces = ce.shape[0] + 1
         N = np.zeros((n_faces, B))
         ie = np.zeros((n_faces, B))
-        if self.harmonic:
-            rD = 0.5 * dx[:-1] / De[:-1] + 0.5 * dx[1:] / De[1:]
-            rK = 0.5 * dx[:-1] / ka[:-1] + 0.5 * dx[1:] / ka[1:]
-            dlnc = lnc[1:] - lnc[:-1]
-        else:
-            h = 0.5 * (dx[:-1] + dx[1:])
-            rD = h / np.maximum(0.5 * (De[:-1] + De[1:]), 1e-30)
-            rK = h / np.maximum(0.5 * (ka[:-1] + ka[1:]), 1e-12)
-            dlnc = (ce[1:] - ce[:-1]) / np.maximum(0.5 * (ce[1:] + ce[:-1]), 1e-6)
+        rD = 0.5 * dx[:-1] / De[:-1] + 0.5 * dx[1:] / De[1:]
+        rK = 0.5 * dx[:-1] / ka[:-1] + 0.5 * dx[1:] / ka[1:]
+        dlnc = lnc[1:] - lnc[:-1]
         N[1:-1] = -(ce[1:] - ce[:-1]) / rD
         ie[1:-1] = -((phie[1:] - phie[:-1]) - self.chi * dlnc) / rK
         if self.li_metal is not None:

@@ -16,7 +16,7 @@ from scipy.optimize import brentq
 from electrohet.design.layer import Cell
 from electrohet.errors import ProtocolError, SolverError
 from electrohet.model.integrator import BDFIntegrator
-from electrohet.model.mesh import MeshOptions, build_mesh
+from electrohet.model.mesh import POS, MeshOptions, build_mesh
 from electrohet.model.p2de import Control, P2DEModel
 from electrohet.protocols.experiment import Experiment
 from electrohet.protocols.steps import Step
@@ -96,13 +96,18 @@ class Simulation:
         scale[m.slices["Q"]] = self.one_c
         scale[m.slices["E"]] = 4.0 * self.one_c
         self.scale = scale
+        upper = np.full(m.n, np.inf)
+        upper[m.slices["cs"]] = np.repeat(m.cmax, m.n_r)
+        atol = self.options.atol * scale
+        atol[m.slices["cs"]] = 1e-10 * np.repeat(m.cmax, m.n_r)
         self.integrator = BDFIntegrator(
             fun=lambda Y: m.residual(Y, Control("current", 0.0)),
             mass=m.mass,
             pattern=m.sparsity(),
             scale=scale,
             rtol=self.options.rtol,
-            atol=self.options.atol * scale,
+            atol=atol,
+            upper=upper,
         )
 
     # ------------------------------------------------------------------ public
@@ -142,7 +147,6 @@ class Simulation:
         y = self.initial_state(initial_soc) if initial_state is None else initial_state.copy()
         log = RunLog()
         t = 0.0
-        log.record(t, y, -1, -1)
         t0_wall = _time.perf_counter()
         steps = exp.steps
         bar = _progress(len(steps)) if progress else None
@@ -220,7 +224,6 @@ class Simulation:
         for gval, (_, name) in zip(g0, events, strict=True):
             if gval <= 0:
                 info.update(status="skipped", reason=f"{name} already reached at start", t_end=t)
-                log.record(t, y, idx, cyc)
                 return t, y, info
         integ = self.integrator
         integ.start(t, y, min(opts.first_step, limit))
@@ -229,7 +232,13 @@ class Simulation:
         while True:
             snap = integ.snapshot()
             t_old, y_old = integ.t, integ.y.copy()
-            integ.step(h_max=min(opts.max_step, t_end - integ.t))
+            try:
+                integ.step(h_max=min(opts.max_step, t_end - integ.t))
+            except SolverError:
+                if self._collapsing(step, log, t_start, integ.y):
+                    info.update(reason="transport limit: particle surfaces full or electrolyte depleted")
+                    break
+                raise
             n_steps += 1
             y_new = integ.y
             hit = None
@@ -263,6 +272,64 @@ class Simulation:
         info["t_end"] = integ.t
         info["solver_steps"] = n_steps
         return integ.t, integ.y.copy(), info
+
+    def _collapsing(self, step: Step, log: RunLog, t_start: float, y: np.ndarray) -> bool:
+        """True when a failed current step has reached the electrode's transport limit.
+
+        When every current-carrying particle surface of an electrode is full (on
+        discharge of a positive electrode; empty for a negative one, and the reverse on
+        charge) or sits in depleted electrolyte, the DFN exchange current
+        i0 ~ c_e^a sqrt(c_s (c_max - c_s)) vanishes there and the voltage falls without
+        bound within a vanishing extra charge; the integrator's steps then shrink until it
+        gives up.  That state is the end of the step: the cut-off is reached within a
+        negligible extra capacity.  Threshold: surface vacancy (or lithium) below 1e-4
+        c_max, or c_e below 1e-3 of its initial value, in every active slot.
+        """
+        if step.kind != "current" or step.until_voltage is None or not log.y:
+            return False
+        return self._transport_limited(step, y) or self._voltage_plunging(step, log, t_start)
+
+    def _voltage_plunging(self, step: Step, log: RunLog, t_start: float) -> bool:
+        """Voltage less than 0.1 V from the cut-off and heading there so fast that,
+        extrapolated over the last 1 % of the step, it arrives within 2e-3 of the time
+        already spent in the step (the collapse of a starved reaction front)."""
+        t_now = log.t[-1]
+        elapsed = t_now - t_start
+        if elapsed <= 0 or len(log.t) < 3:
+            return False
+        i_then = int(np.searchsorted(np.asarray(log.t), t_now - 0.01 * elapsed))
+        if log.step[i_then] != log.step[-1] or log.t[i_then] >= t_now:
+            return False
+        v_then = float(self.model.voltage(log.y[i_then])[0])
+        v_now = float(self.model.voltage(log.y[-1])[0])
+        slope = (v_now - v_then) / (t_now - log.t[i_then])
+        sgn = 1.0 if step.direction > 0 else -1.0
+        gap = sgn * (v_now - float(step.until_voltage))  # type: ignore[arg-type]
+        if gap <= 0 or sgn * slope >= 0:
+            return False
+        return gap < 0.1 and gap / abs(slope) < 2e-3 * elapsed
+
+    def _transport_limited(self, step: Step, y: np.ndarray) -> bool:
+        """Every active particle surface of the lithiating electrode is full (or empty)
+        or sits in electrolyte-starved pores."""
+        m = self.model
+        mesh = self.mesh
+        v = m.split(y)
+        c_surf = m.surface_concentration(v["cs"], v["ik"])[:, 0]
+        ce = v["ce"][:, 0][mesh.slot_cell]
+        starved = ce < 1e-3 * self.cell.electrolyte.c0
+        active = ~mesh.slot_isolated
+        pos = mesh.elec_region[mesh.slot_elec] == POS
+        # lithiation of the positive on discharge, of the negative on charge
+        for region_mask, lithiating in ((pos, step.direction > 0), (~pos, step.direction < 0)):
+            sel = region_mask & active
+            if not np.any(sel):
+                continue
+            room = (m.cmax - c_surf) if lithiating else c_surf
+            blocked = (room < 1e-4 * m.cmax) | starved
+            if np.all(blocked[sel]):
+                return True
+        return False
 
     def _events(self, step: Step, control: Control):
         m = self.model
