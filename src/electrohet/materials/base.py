@@ -73,8 +73,11 @@ class ActiveMaterial:
     citation: str = ""
 
     def specific_capacity_mAh_g(self, theta_low: float = 0.0, theta_high: float = 1.0) -> float:
-        """Capacity of the lithium-fraction window [theta_low, theta_high] [mAh/g]."""
-        return (theta_high - theta_low) * self.c_max * F / self.density / 3.6
+        """Capacity of the lithium-fraction window [theta_low, theta_high] [mAh/g].
+
+        (theta_high - theta_low) c_max F / density is in C/kg; 1 mAh/g = 3600 C/kg.
+        """
+        return (theta_high - theta_low) * self.c_max * F / self.density / 3600.0
 
     def exchange_current(self, c_e: np.ndarray, c_s: np.ndarray) -> np.ndarray:
         """Exchange current density i0 [A/m^2] for electrolyte c_e and surface c_s [mol/m^3]."""

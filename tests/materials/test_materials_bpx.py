@@ -1,0 +1,242 @@
+"""BPX import: a BPX dict with the Chen 2020 values must rebuild chen2020_cell()."""
+
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from electrohet.design.bpx_import import cell_from_bpx
+from electrohet.design.presets import CHEN2020_AREA, chen2020_cell
+from electrohet.errors import ParameterError
+from electrohet.materials.base import F
+
+NMC_OCP = (
+    "-0.8090 * x + 4.4875 - 0.0428 * tanh(18.5138 * (x - 0.5542))"
+    " - 17.7326 * tanh(15.7890 * (x - 0.3117)) + 17.5842 * tanh(15.9308 * (x - 0.3120))"
+)
+GRAPHITE_OCP = (
+    "1.9793 * exp(-39.3631 * x) + 0.2482 - 0.0909 * tanh(29.8538 * (x - 0.1234))"
+    " - 0.04478 * tanh(14.9159 * (x - 0.2769)) - 0.0205 * tanh(30.4444 * (x - 0.6103))"
+)
+# Nyman 2008 with x = c_e in mol/m^3.
+KAPPA = "0.1297 * (x / 1000) ** 3 - 2.51 * (x / 1000) ** 1.5 + 3.329 * (x / 1000)"
+D_E = "8.794e-11 * (x / 1000) ** 2 - 3.972e-10 * (x / 1000) + 4.862e-10"
+
+M_POS, M_NEG = 3.42e-6, 6.48e-7  # Chen 2020 prefactors, A/m^2 (m^3/mol)^1.5
+CMAX_POS, CMAX_NEG = 63104.0, 33133.0
+
+
+def _k(m: float, c_max: float) -> float:
+    """BPX rate constant [mol/m^2/s] equivalent to prefactor m: k = m c_max sqrt(1000) / F."""
+    return m * c_max * np.sqrt(1000.0) / F
+
+
+def chen_bpx() -> dict:
+    def electrode(thick, eps, eps_s, r, cmax, smin, smax, sigma, ocp, d, m):
+        return {
+            "Thickness [m]": thick,
+            "Porosity": eps,
+            "Transport efficiency": eps**1.5,
+            "Conductivity [S.m-1]": sigma,
+            "Particle radius [m]": r,
+            "Surface area per unit volume [m-1]": 3 * eps_s / r,
+            "Maximum concentration [mol.m-3]": cmax,
+            "Minimum stoichiometry": smin,
+            "Maximum stoichiometry": smax,
+            "Diffusivity [m2.s-1]": d,
+            "OCP [V]": ocp,
+            "Reaction rate constant [mol.m-2.s-1]": _k(m, cmax),
+        }
+
+    return {
+        "Header": {"BPX": "1.0.0", "Title": "Chen2020 LG M50", "Model": "DFN"},
+        "Parameterisation": {
+            "Cell": {
+                "Electrode area [m2]": CHEN2020_AREA,
+                "Number of electrode pairs connected in parallel to make a cell": 1,
+                "Lower voltage cut-off [V]": 2.5,
+                "Upper voltage cut-off [V]": 4.2,
+                "Nominal cell capacity [A.h]": 5.0,
+                "Reference temperature [K]": 298.15,
+            },
+            "Electrolyte": {
+                "Cation transference number": 0.2594,
+                "Conductivity [S.m-1]": KAPPA,
+                "Diffusivity [m2.s-1]": D_E,
+            },
+            "Negative electrode": electrode(
+                85.2e-6,
+                0.25,
+                0.75,
+                5.86e-6,
+                CMAX_NEG,
+                0.0279,
+                0.9014,
+                215.0,
+                GRAPHITE_OCP,
+                3.3e-14,
+                M_NEG,
+            ),
+            "Positive electrode": electrode(
+                75.6e-6,
+                0.335,
+                0.665,
+                5.22e-6,
+                CMAX_POS,
+                0.2661,
+                0.9084,
+                0.18,
+                NMC_OCP,
+                4.0e-15,
+                M_POS,
+            ),
+            "Separator": {
+                "Thickness [m]": 12e-6,
+                "Porosity": 0.47,
+                "Transport efficiency": 0.47**1.5,
+            },
+        },
+        "State": {
+            "Initial conditions": {
+                "Initial state-of-charge": 1.0,
+                "Initial temperature [K]": 298.15,
+                "Initial electrolyte concentration [mol.m-3]": 1000.0,
+            }
+        },
+    }
+
+
+def _build(d: dict, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # bpx warns when OCP(sto limits) misses the cut-offs
+        return cell_from_bpx(d, **kw)
+
+
+def _assert_layers_equal(a, b):
+    # Round-off only: a R / 3 and eps / eps^1.5 reproduce eps_s and eps^-0.5 to ~1e-16.
+    rel = 1e-12
+    assert a.thickness == pytest.approx(b.thickness, rel=rel)
+    assert a.porosity == pytest.approx(b.porosity, rel=rel)
+    assert a.active_fraction == pytest.approx(b.active_fraction, rel=rel)
+    assert a.particle_radius == pytest.approx(b.particle_radius, rel=rel)
+    assert a.tortuosity_factor == pytest.approx(b.tortuosity_factor, rel=rel)
+    assert a.matrix_conductivity == pytest.approx(b.matrix_conductivity, rel=rel)
+    ma, mb = a.material, b.material
+    for attr in ("c_max", "exchange_prefactor", "theta_0", "theta_100", "density"):
+        assert getattr(ma, attr) == pytest.approx(getattr(mb, attr), rel=rel), attr
+    theta = np.linspace(0.01, 0.99, 99)
+    np.testing.assert_allclose(ma.ocp(theta), mb.ocp(theta), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ma.diffusivity(theta), mb.diffusivity(theta), rtol=1e-12)
+    ce, cs = np.full(5, 900.0), np.linspace(0.1, 0.9, 5) * ma.c_max
+    np.testing.assert_allclose(ma.exchange_current(ce, cs), mb.exchange_current(ce, cs), rtol=1e-12)
+
+
+def test_bpx_round_trip_chen2020():
+    ref = chen2020_cell()
+    cell = _build(
+        chen_bpx(),
+        densities={"positive": 3262.0, "negative": 1657.0},
+        initial_stoichiometries={
+            "positive": ref.positive.theta_init,
+            "negative": ref.negative.theta_init,
+        },
+    )
+    _assert_layers_equal(cell.positive.layers[0], ref.positive.layers[0])
+    _assert_layers_equal(cell.negative.layers[0], ref.negative.layers[0])
+    assert cell.positive.theta_init == pytest.approx(ref.positive.theta_init, rel=1e-12)
+    assert cell.negative.theta_init == pytest.approx(ref.negative.theta_init, rel=1e-12)
+    for attr in ("temperature", "v_min", "v_max", "area", "nominal_capacity"):
+        assert getattr(cell, attr) == pytest.approx(getattr(ref, attr), rel=1e-12), attr
+    assert cell.one_c() == pytest.approx(ref.one_c(), rel=1e-12)
+    assert cell.separator.thickness == pytest.approx(ref.separator.thickness, rel=1e-12)
+    assert cell.separator.tortuosity_factor == pytest.approx(
+        ref.separator.tortuosity_factor, rel=1e-12
+    )
+    c = np.array([200.0, 1000.0, 1800.0])
+    np.testing.assert_allclose(
+        cell.electrolyte.conductivity(c), ref.electrolyte.conductivity(c), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        cell.electrolyte.diffusivity(c), ref.electrolyte.diffusivity(c), rtol=1e-12
+    )
+    assert cell.electrolyte.transference == ref.electrolyte.transference
+    assert cell.electrolyte.c0 == ref.electrolyte.c0
+
+
+def test_bpx_soc_sets_initial_stoichiometry():
+    d = chen_bpx()
+    d["State"]["Initial conditions"]["Initial state-of-charge"] = 0.25
+    cell = _build(d)
+    # BPX convention: negative = min + SOC (max - min), positive = max - SOC (max - min).
+    assert cell.negative.theta_init == pytest.approx(0.0279 + 0.25 * (0.9014 - 0.0279), rel=1e-14)
+    assert cell.positive.theta_init == pytest.approx(0.9084 - 0.25 * (0.9084 - 0.2661), rel=1e-14)
+    assert np.isnan(cell.positive.layers[0].material.density)  # BPX carries no density
+
+
+def test_bpx_tables_and_file(tmp_path):
+    d = chen_bpx()
+    xs = list(np.linspace(0.0, 1.0, 11))
+    d["Parameterisation"]["Positive electrode"]["Diffusivity [m2.s-1]"] = {
+        "x": xs,
+        "y": [1e-15 * (1 + 9 * x) for x in xs],
+    }
+    path = tmp_path / "chen.json"
+    path.write_text(json.dumps(d))
+    cell = _build(path)
+    dfun = cell.positive.layers[0].material.diffusivity
+    # Linear data -> linear interpolation is exact (to round-off).
+    np.testing.assert_allclose(
+        dfun(np.array([0.05, 0.5, 0.93])), [1.45e-15, 5.5e-15, 9.37e-15], rtol=1e-12
+    )
+    assert dfun(np.array([2.0]))[0] == pytest.approx(1e-14)  # constant beyond the table
+
+
+def test_bpx_arrhenius_at_other_temperature():
+    d = chen_bpx()
+    d["Parameterisation"]["Positive electrode"]["Diffusivity activation energy [J.mol-1]"] = 20000.0
+    cell = _build(d, temperature=308.15)
+    factor = np.exp(20000.0 / 8.314462618 * (1 / 298.15 - 1 / 308.15))
+    assert cell.positive.layers[0].material.diffusivity(np.array([0.5]))[0] == pytest.approx(
+        4.0e-15 * factor, rel=1e-12
+    )
+
+
+def test_bpx_missing_key_is_named():
+    d = chen_bpx()
+    del d["Parameterisation"]["Positive electrode"]["Porosity"]
+    with pytest.raises(ParameterError, match="Porosity"):
+        _build(d)
+
+
+def test_bpx_bad_value_is_named():
+    d = chen_bpx()
+    d["Parameterisation"]["Positive electrode"]["Porosity"] = 1.5
+    with pytest.raises(ParameterError, match="Positive electrode.*porosity"):
+        _build(d)
+
+
+def test_bpx_unsafe_expression_rejected():
+    d = copy.deepcopy(chen_bpx())
+    d["Parameterisation"]["Electrolyte"]["Conductivity [S.m-1]"] = "__import__('os').getcwd()"
+    with pytest.raises(ParameterError, match="Conductivity"):
+        _build(d)
+
+
+def test_bpx_missing_file(tmp_path):
+    with pytest.raises(ParameterError, match="does not exist"):
+        cell_from_bpx(tmp_path / "nope.json")
+
+
+def test_expression_interpreter_whitelist():
+    from electrohet.design.bpx_import import _compile_expression
+
+    f = _compile_expression("2 * x ** 2 - exp(-x) + tanh(x) / cosh(x)", "k")
+    x = np.array([0.0, 0.5, 2.0])
+    np.testing.assert_allclose(f(x), 2 * x**2 - np.exp(-x) + np.tanh(x) / np.cosh(x), rtol=1e-15)
+    for bad in ["x.real", "open('f')", "y + 1", "[x]", "lambda: 1"]:
+        with pytest.raises(ParameterError):
+            _compile_expression(bad, "k")
