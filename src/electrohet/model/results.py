@@ -58,6 +58,12 @@ def build_dataset(sim: Simulation, log: RunLog, experiment, wall_time: float) ->
         lay.capacity_per_area(lay.material.theta_100, lay.material.theta_0) for lay in mesh.layers
     ])
 
+    active_fraction = np.zeros(n_cells)
+    c_max_x = np.full(n_cells, np.nan)
+    for ci in mesh.elec_cells:
+        lay = mesh.layers[mesh.layer_of_cell[ci]]
+        active_fraction[ci] = lay.active_fraction
+        c_max_x[ci] = lay.material.c_max
     region_names = np.array(["negative", "separator", "positive"])[mesh.region]
     coords = {
         "time": ("time", t, {"units": "s"}),
@@ -85,6 +91,9 @@ def build_dataset(sim: Simulation, log: RunLog, experiment, wall_time: float) ->
             "class_weight": (("x", "particle_class"), w),
             "class_radius": (("x", "particle_class"), rad, {"units": "m"}),
             "region": ("x", region_names),
+            "porosity": ("x", mesh.eps),
+            "active_fraction": ("x", active_fraction),
+            "c_max": ("x", c_max_x, {"units": "mol/m^3"}),
             "layer_index": ("x", mesh.layer_of_cell),
             "dx": ("x", mesh.dx, {"units": "m"}),
             "layer_capacity": (("time", "layer"), layer_cap.T, {"units": "Ah/m^2",
@@ -124,3 +133,13 @@ def particle_soc_distribution(ds: xr.Dataset, time: float, bins: int | np.ndarra
     ok = np.isfinite(th) & np.isfinite(wt)
     hist, edges = np.histogram(th[ok], bins=bins, weights=wt[ok], density=True)
     return hist, edges
+
+
+def lithium_inventory(ds: xr.Dataset) -> xr.DataArray:
+    """Cyclable lithium per electrode area in solids + electrolyte [mol/m^2] over time."""
+    electrolyte = (ds["c_e"] * ds["porosity"] * ds["dx"]).sum("x")
+    solid_x = (ds["theta_mean"] * ds["class_weight"]).sum("particle_class", skipna=True)
+    solid = (solid_x * ds["c_max"].fillna(0.0) * ds["active_fraction"] * ds["dx"]).sum("x")
+    out = electrolyte + solid
+    out.attrs["units"] = "mol/m^2"
+    return out

@@ -1,0 +1,82 @@
+"""electrohet vs PyBaMM: Chen2020 (LG M50) 1C discharge to 2.5 V, same mesh.
+
+Both codes use 20 finite-volume cells per domain (negative electrode, separator,
+positive electrode) and 20 radial shells.  Timed: model setup + solve (electrohet:
+``Simulation(cell).solve(...)``; PyBaMM: ``DFN()`` + ``Simulation(...)`` + ``solve()``
+with its default IDAKLU solver), imports excluded.  The first run of each is reported
+separately (it includes PyBaMM's expression-tree processing caches and our first
+Jacobian colouring); then ``--repeat`` timed runs, of which the median is compared.
+
+Run:  python benchmarks/bench_vs_pybamm.py [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+
+
+
+def run_electrohet():
+    from electrohet.design.presets import chen2020_cell
+    from electrohet.model import Simulation
+
+    ds = Simulation(chen2020_cell()).solve("Discharge at 1C until 2.5 V")
+    return float(ds.capacity.values[-1]) * float(ds.attrs["area_m2"]), ds
+
+
+def run_pybamm():
+    import pybamm
+
+    model = pybamm.lithium_ion.DFN()
+    sim = pybamm.Simulation(
+        model,
+        parameter_values=pybamm.ParameterValues("Chen2020"),
+        experiment=pybamm.Experiment(["Discharge at 1C until 2.5 V"]),
+        var_pts={"x_n": 20, "x_s": 20, "x_p": 20, "r_n": 20, "r_p": 20},
+    )
+    sol = sim.solve()
+    return float(sol["Discharge capacity [A.h]"].entries[-1]), sol
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    import pybamm  # noqa: F401  (import excluded from timing)
+
+    import electrohet.model  # noqa: F401
+
+    first_eh, (q_eh, ds) = timed(run_electrohet)
+    first_pb, (q_pb, sol) = timed(run_pybamm)
+    t_eh = [timed(run_electrohet)[0] for _ in range(args.repeat)]
+    t_pb = [timed(run_pybamm)[0] for _ in range(args.repeat)]
+    m_eh, m_pb = statistics.median(t_eh), statistics.median(t_pb)
+    from electrohet.model.compare import rms_voltage_difference
+
+    rms = rms_voltage_difference(
+        ds.time.values, ds.voltage.values, sol["Time [s]"].entries, sol["Voltage [V]"].entries,
+        exclude_end=0.005,
+    )
+    print("Chen2020 1C discharge, 20 cells/domain, 20 radial shells")
+    print(f"  capacity   electrohet {q_eh:.5f} Ah   PyBaMM {q_pb:.5f} Ah   (diff {100 * (q_eh / q_pb - 1):+.3f} %)")
+    print(f"  RMS voltage difference {1e3 * rms:.2f} mV")
+    print(f"  first run  electrohet {first_eh:.3f} s   PyBaMM {first_pb:.3f} s")
+    print(f"  median of {args.repeat} (setup + solve)  electrohet {m_eh:.3f} s   PyBaMM {m_pb:.3f} s")
+    print(f"  ratio electrohet / PyBaMM = {m_eh / m_pb:.2f}")
+    print(f"  electrohet solver: {ds.attrs['solver_steps']} steps, "
+          f"{ds.attrs['solver_newton_iterations']} Newton iterations, "
+          f"{ds.attrs['solver_lu_factorizations']} LU factorizations")
+
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Numerical properties of the P2D-E model: layer stacking, conservation, convergence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from electrohet.design.presets import chen2020_cell, chen2020_half_cell, chen2020_positive_layer
+from electrohet.materials.base import F
+from electrohet.model import MeshOptions, Simulation, SolverOptions
+from electrohet.model.results import lithium_inventory
+
+
+def _stack(n: int):
+    base = chen2020_positive_layer()
+    return [base.with_(thickness=base.thickness / n, n_points=20 // n, name=f"L{i}") for i in range(n)]
+
+
+@pytest.mark.parametrize("n_layers", [2, 4])
+def test_stack_of_identical_layers_equals_single_layer(n_layers):
+    """Cutting a layer into identical sub-layers (same mesh) changes nothing: 1e-6 V."""
+    ref = Simulation(chen2020_cell()).solve("Discharge at 1C until 2.5 V")
+    ds = Simulation(chen2020_cell(_stack(n_layers))).solve("Discharge at 1C until 2.5 V")
+    assert ds.sizes["time"] == ref.sizes["time"]
+    assert np.max(np.abs(ds.voltage.values - ref.voltage.values)) < 1e-6
+    # per-layer capacities add up to the delivered capacity (charge balance)
+    total = ds.layer_capacity.sel(layer=ds.layer_region == "positive").sum("layer").values
+    np.testing.assert_allclose(total, ds.capacity.values, rtol=1e-6, atol=1e-9)
+
+
+CYCLE = [
+    "Discharge at 1C until 2.5 V",
+    "Rest for 10 minutes",
+    "Charge at 1C until 4.2 V",
+    "Hold at 4.2 V until C/20",
+    "Rest for 10 minutes",
+]
+
+
+def test_lithium_conserved_over_a_full_cycle_full_cell():
+    """Cyclable lithium (solids + electrolyte) is constant to 1e-9 relative."""
+    sim = Simulation(chen2020_cell())
+    ds = sim.solve(CYCLE)
+    assert ds.attrs["status"] == "completed"
+    li = lithium_inventory(ds).values
+    li0 = sim.model.lithium_inventory(sim.initial_state())
+    assert abs(li[0] / li0 - 1.0) < 1e-12
+    assert np.max(np.abs(li / li0 - 1.0)) < 1e-9
+    # electrolyte salt is conserved on its own as well
+    salt = (ds.c_e * ds.dx * ds.porosity).sum("x").values
+    assert np.max(np.abs(salt / salt[0] - 1.0)) < 1e-9
+
+
+def test_lithium_conserved_half_cell_with_foil_exchange():
+    """Half cell: lithium in the cathode + electrolyte changes by exactly Q/F (foil)."""
+    sim = Simulation(chen2020_half_cell())
+    ds = sim.solve(["Discharge at 1C until 3.0 V", "Rest for 5 minutes", "Charge at 1C until 4.2 V"])
+    li = lithium_inventory(ds).values
+    q = ds.capacity.values * 3600.0 / F  # mol/m^2 delivered by the foil
+    drift = (li - q) - (li[0] - q[0])
+    assert np.max(np.abs(drift)) / li[0] < 1e-9
+
+
+def test_capacity_converges_when_mesh_and_steps_are_refined():
+    """Halving dx (x and r) and tightening time steps changes the 1C capacity < 0.3 %."""
+    coarse = Simulation(chen2020_cell()).solve("Discharge at 1C until 2.5 V")
+    fine = Simulation(
+        chen2020_cell(),
+        MeshOptions(points_per_domain=40, radial_points=40),
+        SolverOptions(rtol=2.5e-6, max_step=300.0),
+    ).solve("Discharge at 1C until 2.5 V")
+    q_c = float(coarse.capacity[-1])
+    q_f = float(fine.capacity[-1])
+    assert abs(q_c / q_f - 1.0) < 3e-3
+
+
