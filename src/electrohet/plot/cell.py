@@ -1,0 +1,86 @@
+"""Voltage curves, through-thickness lithiation profiles and per-layer utilisation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import xarray as xr  # noqa: E402
+
+
+def plot_voltage_capacity(datasets: Sequence[xr.Dataset] | xr.Dataset, labels: Sequence[str] | None = None,
+                          ax=None, per_step: bool = True):
+    """Voltage [V] against capacity delivered in each step [mAh/cm^2].
+
+    Each step of each dataset is drawn from its own zero (``per_step``), as cyclers
+    plot rate tests.
+    """
+    dss = [datasets] if isinstance(datasets, xr.Dataset) else list(datasets)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    for i, ds in enumerate(dss):
+        label = labels[i] if labels is not None else ds.attrs.get("experiment", f"run {i}")
+        steps = np.unique(ds.step.values) if per_step else [None]
+        for j, st in enumerate(steps):
+            sel = ds if st is None else ds.where(ds.step == st, drop=True)
+            if sel.sizes.get("time", 0) < 2:
+                continue
+            q = np.abs(sel.capacity.values - sel.capacity.values[0]) * 0.1  # Ah/m^2 -> mAh/cm^2
+            ax.plot(q, sel.voltage.values, color=f"C{i % 10}", label=label if j == 0 else None)
+    ax.set_xlabel("capacity in step [mAh/cm$^2$]")
+    ax.set_ylabel("voltage [V]")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax.figure
+
+
+def plot_lithiation_profile(ds: xr.Dataset, times: Sequence[float] | None = None, region: str = "positive",
+                            ax=None):
+    """Mean lithium fraction through the electrode thickness at chosen times [s].
+
+    Class means are volume-weighted over the particle classes; layer boundaries are
+    marked with dotted lines.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    mask = (ds.region == region).values
+    x = ds.x.values[mask] * 1e6
+    t = ds.time.values
+    if times is None:
+        times = np.linspace(t[0], t[-1], 5)
+    w = ds.class_weight.values[mask]
+    for k, tt in enumerate(times):
+        th = ds.theta_mean.sel(time=tt, method="nearest").values[mask]
+        mean = np.nansum(th * w, axis=1) / np.nansum(np.where(np.isfinite(th), w, 0), axis=1)
+        ax.plot(x, mean, "-o", ms=3, color=plt.cm.viridis(k / max(1, len(times) - 1)),
+                label=f"t = {tt / 60:.0f} min")
+    layer = ds.layer_index.values[mask]
+    for b in np.flatnonzero(np.diff(layer)):
+        ax.axvline(0.5 * (x[b] + x[b + 1]), color="k", ls=":", lw=1)
+    ax.set_xlabel("x [um] (separator -> current collector)")
+    ax.set_ylabel("mean lithium fraction [-]")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax.figure
+
+
+def plot_layer_utilization(table: pd.DataFrame, ax=None):
+    """Bars of the true bottom/top layer utilisation at 1C for every design."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    idx = np.arange(len(table))
+    ax.bar(idx - 0.2, table["u_bottom_1C"], 0.4, label="bottom (current collector)")
+    ax.bar(idx + 0.2, table["u_top_1C"], 0.4, label="top (separator)")
+    ax.set_xticks(idx, [f"{d}\n{lbl}" for d, lbl in zip(table["design"], table["label"], strict=True)],
+                  fontsize=7)
+    ax.set_ylabel("utilisation at 1C [-]")
+    lo = float(np.nanmin(table[["u_bottom_1C", "u_top_1C"]].values))
+    ax.set_ylim(max(0.0, lo - 0.1), 1.05)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+    return ax.figure

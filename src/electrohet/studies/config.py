@@ -1,0 +1,209 @@
+"""TOML configuration of ``electrohet simulate`` and ``electrohet rate-study``.
+
+Validated with pydantic; every bad value becomes one :class:`~electrohet.errors.ConfigError`
+line naming the key, the value and the allowed range.  Lab units only where the key
+says so (``thickness_um``, ``particle_radius_um``).
+
+Example (``simulate``)::
+
+    [cell]
+    preset = "chen2020"            # chen2020 | chen2020_half | yari2020
+
+    [[positive.layers]]            # optional: replaces the preset's positive layers
+    thickness_um = 40.0            # listed from the current collector to the separator
+    porosity = 0.30
+    active_fraction = 0.62
+    particle_radius_um = 5.0
+    conductivity = 0.18            # S/m, or carbon_mass_fraction = 0.025 (percolation law)
+
+    [experiment]
+    steps = ["Discharge at 1C until 2.5 V", "Rest for 10 minutes"]
+    repeat = 1
+
+    [mesh]
+    points_per_domain = 20
+    radial_points = 20
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from electrohet.errors import ConfigError, ParameterError
+
+PRESETS = ("chen2020", "chen2020_half", "yari2020")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LayerConfig(_Strict):
+    thickness_um: float = Field(gt=0, le=5000)
+    porosity: float = Field(gt=0, lt=1)
+    active_fraction: float = Field(gt=0, lt=1)
+    cbd_fraction: float | None = Field(default=None, ge=0, lt=1)
+    particle_radius_um: float = Field(gt=0, le=1000)
+    conductivity: float | None = Field(default=None, gt=0)
+    carbon_mass_fraction: float | None = Field(default=None, ge=0, lt=1)
+    tortuosity: float | None = Field(default=None, ge=1)
+    bruggeman: float = Field(default=0.5, ge=0, le=5)
+    material: str | None = None
+    n_points: int | None = Field(default=None, ge=1, le=1000)
+    name: str = ""
+
+
+class ElectrodeConfig(_Strict):
+    layers: list[LayerConfig] = Field(min_length=1)
+    theta_init: float | None = Field(default=None, ge=0, le=1)
+
+
+class CellConfig(_Strict):
+    preset: str = "chen2020"
+    v_min: float | None = Field(default=None, gt=0, lt=10)
+    v_max: float | None = Field(default=None, gt=0, lt=10)
+    temperature: float | None = Field(default=None, gt=150, lt=500)
+    fc_bottom: float | None = Field(default=None, ge=0, lt=1)
+    fc_top: float | None = Field(default=None, ge=0, lt=1)
+
+
+class ExperimentConfig(_Strict):
+    steps: list[str] = Field(min_length=1)
+    repeat: int = Field(default=1, ge=1, le=100000)
+    initial_soc: float | None = Field(default=None, ge=0, le=1)
+
+
+class MeshConfig(_Strict):
+    points_per_domain: int = Field(default=20, ge=1, le=2000)
+    radial_points: int = Field(default=20, ge=3, le=500)
+    surface: Literal["linear", "flux"] = "linear"
+
+
+class SolverConfig(_Strict):
+    rtol: float = Field(default=1e-5, gt=0, lt=0.1)
+    max_step: float = Field(default=600.0, gt=0)
+
+
+class SimulateConfig(_Strict):
+    cell: CellConfig = CellConfig()
+    positive: ElectrodeConfig | None = None
+    experiment: ExperimentConfig
+    mesh: MeshConfig = MeshConfig()
+    solver: SolverConfig = SolverConfig()
+
+
+class DesignConfig(_Strict):
+    name: str
+    fc_bottom: float = Field(gt=0, lt=1)
+    fc_top: float | None = Field(default=None, gt=0, lt=1)
+    am_share_bottom: float = Field(default=0.5, gt=0, lt=1)
+
+
+class StudyConfig(_Strict):
+    rates: list[float] = Field(default=[0.5, 1.0, 2.0, 3.0], min_length=3)
+    charge_rate: float = Field(default=0.5, gt=0, le=20)
+    v_min: float = Field(default=3.0, gt=0, lt=10)
+    v_max: float = Field(default=4.3, gt=0, lt=10)
+    rest_minutes: float = Field(default=15.0, ge=0)
+    processes: int | None = Field(default=None, ge=1, le=256)
+    reference: str = "single"
+    label_rtol: float = Field(default=0.01, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _check(self):
+        if any(r <= 0 for r in self.rates):
+            raise ValueError(f"rates must be > 0 C, got {self.rates}")
+        return self
+
+
+class RateStudyConfig(_Strict):
+    study: StudyConfig = StudyConfig()
+    designs: list[DesignConfig] | None = None
+
+
+def _format_validation(exc: ValidationError, source: str) -> str:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"])
+    val = err.get("input")
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        return f"{source}: unknown key '{key}'"
+    if err["type"] == "missing":
+        return f"{source}: missing key '{key}'"
+    return f"{source}: {key} = {val!r}: {msg}"
+
+
+def load_toml(path: str | Path) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {str(p)!r} not found")
+    try:
+        return tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
+
+
+def parse_simulate_config(data: dict, source: str = "config") -> SimulateConfig:
+    try:
+        cfg = SimulateConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(exc, source)) from None
+    if cfg.cell.preset not in PRESETS:
+        raise ParameterError(f"{source}: cell.preset = {cfg.cell.preset!r} is not a known parameter set; "
+                             f"allowed: {', '.join(PRESETS)}")
+    return cfg
+
+
+def parse_study_config(data: dict, source: str = "config") -> RateStudyConfig:
+    try:
+        return RateStudyConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(exc, source)) from None
+
+
+def build_cell(cfg: SimulateConfig):
+    """The :class:`~electrohet.design.layer.Cell` described by a simulate config."""
+    from electrohet.design import presets
+    from electrohet.design.conductivity import YARI2020_PERCOLATION
+    from electrohet.design.layer import Electrode, Layer
+    from electrohet.materials import get_material
+
+    c = cfg.cell
+    if c.preset == "chen2020":
+        cell = presets.chen2020_cell()
+    elif c.preset == "chen2020_half":
+        cell = presets.chen2020_half_cell()
+    else:
+        cell = presets.yari2020_cell(c.fc_bottom if c.fc_bottom is not None else 0.025, c.fc_top)
+    if cfg.positive is not None:
+        base = cell.positive.layers[0]
+        layers = []
+        for i, lc in enumerate(cfg.positive.layers):
+            mat = get_material(lc.material) if lc.material else base.material
+            perc = YARI2020_PERCOLATION if lc.conductivity is None else None
+            layers.append(
+                Layer(
+                    material=mat,
+                    thickness=lc.thickness_um * 1e-6,
+                    porosity=lc.porosity,
+                    active_fraction=lc.active_fraction,
+                    cbd_fraction=lc.cbd_fraction,
+                    particle_radius=lc.particle_radius_um * 1e-6,
+                    conductivity=lc.conductivity,
+                    carbon_mass_fraction=lc.carbon_mass_fraction,
+                    percolation=perc,
+                    tortuosity=lc.tortuosity,
+                    bruggeman=lc.bruggeman,
+                    n_points=lc.n_points,
+                    name=lc.name or f"positive layer {i + 1}",
+                )
+            )
+        theta = cfg.positive.theta_init if cfg.positive.theta_init is not None else cell.positive.theta_init
+        cell = cell.with_(positive=Electrode(layers, theta))
+    changes = {k: v for k, v in (("v_min", c.v_min), ("v_max", c.v_max), ("temperature", c.temperature))
+               if v is not None}
+    return cell.with_(**changes) if changes else cell
