@@ -62,8 +62,8 @@ class PercolationLaw:
 #: :mod:`electrohet.materials.nmc622` (D_s = 6e-15 m^2/s, R = 5 um, 11 mg/cm^2, 30 %
 #: porosity): a scan of gamma against a constant matrix conductivity gave gamma = 0.90 for
 #: sigma >= 1e-2 S/m, 0.87 at 3e-3, 0.61 at 1e-3 and 0.31 at 3e-4 S/m.  With t = 2 the
-#: threshold f_c* = 0.35 wt% and sigma_0 = 18.7 S/m put sigma(1 wt%) = 8e-4 S/m
-#: (gamma < 0.70), sigma(1.5 wt%) = 2.5e-3 S/m (gamma < 0.85) and sigma(4 wt%) =
-#: 2.5e-2 S/m (gamma ~0.90), Yari's three anchors.  These are *effective* through-plane
+#: threshold f_c* = 0.14 wt% and sigma_0 = 10.8 S/m put sigma(1 wt%) = 8e-4 S/m
+#: (gamma < 0.70), sigma(1.5 wt%) = 2.0e-3 S/m (gamma < 0.85) and sigma(4 wt%) =
+#: 1.6e-2 S/m (gamma ~0.90), Yari's three anchors.  These are *effective* through-plane
 #: conductivities of a 1D model that lumps contact resistances into sigma_eff.
-YARI2020_PERCOLATION = PercolationLaw(sigma_0=18.7, threshold=0.0035, exponent=2.0, sigma_floor=1e-5)
+YARI2020_PERCOLATION = PercolationLaw(sigma_0=10.8, threshold=0.0014, exponent=2.0, sigma_floor=1e-5)
