@@ -14,9 +14,22 @@ from electrohet.errors import (
     SolverError,
 )
 
+from electrohet.design import Cell, Electrode, Layer, ParticleEnsemble, Separator
+from electrohet.model import MeshOptions, Simulation, SolverOptions
+from electrohet.protocols import Experiment
+
 __version__ = "0.1.0"
 
 __all__ = [
+    "Cell",
+    "Electrode",
+    "Experiment",
+    "Layer",
+    "MeshOptions",
+    "ParticleEnsemble",
+    "Separator",
+    "Simulation",
+    "SolverOptions",
     "ConfigError",
     "DataError",
     "ElectrohetError",
