@@ -17,8 +17,6 @@ import statistics
 import time
 
 
-
-
 def run_electrohet():
     from electrohet.design.presets import chen2020_cell
     from electrohet.model import Simulation
@@ -63,19 +61,28 @@ def main() -> None:
     from electrohet.model.compare import rms_voltage_difference
 
     rms = rms_voltage_difference(
-        ds.time.values, ds.voltage.values, sol["Time [s]"].entries, sol["Voltage [V]"].entries,
+        ds.time.values,
+        ds.voltage.values,
+        sol["Time [s]"].entries,
+        sol["Voltage [V]"].entries,
         exclude_end=0.005,
     )
     print("Chen2020 1C discharge, 20 cells/domain, 20 radial shells")
-    print(f"  capacity   electrohet {q_eh:.5f} Ah   PyBaMM {q_pb:.5f} Ah   (diff {100 * (q_eh / q_pb - 1):+.3f} %)")
+    print(
+        f"  capacity   electrohet {q_eh:.5f} Ah   PyBaMM {q_pb:.5f} Ah"
+        f"   (diff {100 * (q_eh / q_pb - 1):+.3f} %)"
+    )
     print(f"  RMS voltage difference {1e3 * rms:.2f} mV")
     print(f"  first run  electrohet {first_eh:.3f} s   PyBaMM {first_pb:.3f} s")
-    print(f"  median of {args.repeat} (setup + solve)  electrohet {m_eh:.3f} s   PyBaMM {m_pb:.3f} s")
+    print(
+        f"  median of {args.repeat} (setup + solve)  electrohet {m_eh:.3f} s   PyBaMM {m_pb:.3f} s"
+    )
     print(f"  ratio electrohet / PyBaMM = {m_eh / m_pb:.2f}")
-    print(f"  electrohet solver: {ds.attrs['solver_steps']} steps, "
-          f"{ds.attrs['solver_newton_iterations']} Newton iterations, "
-          f"{ds.attrs['solver_lu_factorizations']} LU factorizations")
-
+    print(
+        f"  electrohet solver: {ds.attrs['solver_steps']} steps, "
+        f"{ds.attrs['solver_newton_iterations']} Newton iterations, "
+        f"{ds.attrs['solver_lu_factorizations']} LU factorizations"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ measure heterogeneity in 3D images (``electrohet.micro``) and in measurement dat
 (``electrohet.analysis``), and decide designs (``electrohet.studies``).
 """
 
+from electrohet.design import Cell, Electrode, Layer, ParticleEnsemble, Separator
 from electrohet.errors import (
     ConfigError,
     DataError,
@@ -13,8 +14,6 @@ from electrohet.errors import (
     ProtocolError,
     SolverError,
 )
-
-from electrohet.design import Cell, Electrode, Layer, ParticleEnsemble, Separator
 from electrohet.model import MeshOptions, Simulation, SolverOptions
 from electrohet.protocols import Experiment
 

@@ -66,5 +66,7 @@ def check_range(
         hb = "]" if high_inclusive else ")"
         lo_s = "-inf" if low is None else f"{low:g}"
         hi_s = "inf" if high is None else f"{high:g}"
-        raise ParameterError(f"{key} = {value!r} is outside the allowed range {lb}{lo_s}, {hi_s}{hb}")
+        raise ParameterError(
+            f"{key} = {value!r} is outside the allowed range {lb}{lo_s}, {hi_s}{hb}"
+        )
     return v

@@ -48,7 +48,10 @@ def test_bad_config_one_line_exit_2(tmp_path, capsys, body, needle):
 
 @pytest.mark.parametrize(
     ("steps", "needle"),
-    [("['Discharge really fast']", "cannot parse"), ("['Discharge at 1C until 9 V']", "never be reached")],
+    [
+        ("['Discharge really fast']", "cannot parse"),
+        ("['Discharge at 1C until 9 V']", "never be reached"),
+    ],
 )
 def test_bad_protocol_exit_2(tmp_path, capsys, steps, needle):
     cfg = _write(tmp_path, f"[experiment]\nsteps = {steps}\n")
@@ -58,7 +61,11 @@ def test_bad_protocol_exit_2(tmp_path, capsys, steps, needle):
 
 
 def test_simulate_writes_netcdf(tmp_path):
-    cfg = _write(tmp_path, "[experiment]\nsteps = ['Discharge at 1C for 10 minutes']\n[mesh]\npoints_per_domain = 10\nradial_points = 10\n")
+    cfg = _write(
+        tmp_path,
+        "[experiment]\nsteps = ['Discharge at 1C for 10 minutes']\n"
+        "[mesh]\npoints_per_domain = 10\nradial_points = 10\n",
+    )
     out = tmp_path / "run.nc"
     assert main(["simulate", str(cfg), "--out", str(out), "--quiet"]) == 0
     ds = xr.open_dataset(out, engine="h5netcdf")
@@ -70,12 +77,17 @@ def test_simulate_writes_netcdf(tmp_path):
 def test_cutoff_never_reached_keeps_partial_results(tmp_path, capsys):
     # a 10 s time limit per current step is exceeded without reaching 2.0 V: the run
     # stops with a flag and the partial results are saved
-    cfg = _write(tmp_path, "[cell]\nv_min = 2.0\n[experiment]\nsteps = ['Discharge at C/100 until 2.0 V']\n"
-                 "[mesh]\npoints_per_domain = 5\nradial_points = 5\n")
+    cfg = _write(
+        tmp_path,
+        "[cell]\nv_min = 2.0\n[experiment]\nsteps = ['Discharge at C/100 until 2.0 V']\n"
+        "[mesh]\npoints_per_domain = 5\nradial_points = 5\n",
+    )
     from electrohet.design.presets import chen2020_cell
     from electrohet.model import Simulation, SolverOptions
 
-    sim = Simulation(chen2020_cell().with_(v_min=2.0), solver=SolverOptions(max_duration_factor=0.01))
+    sim = Simulation(
+        chen2020_cell().with_(v_min=2.0), solver=SolverOptions(max_duration_factor=0.01)
+    )
     ds = sim.solve("Discharge at C/100 until 2.0 V")
     assert ds.attrs["status"] == "failed" and "never reached" in ds.attrs["message"]
     assert ds.sizes["time"] > 2
@@ -84,5 +96,9 @@ def test_cutoff_never_reached_keeps_partial_results(tmp_path, capsys):
 
 def test_console_script_no_traceback(tmp_path):
     cfg = _write(tmp_path, "[experiment]\nsteps = ['Hop at 3 V']\n")
-    r = subprocess.run([sys.executable, "-m", "electrohet.cli", "simulate", str(cfg)], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "electrohet.cli", "simulate", str(cfg)],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.startswith("error:")

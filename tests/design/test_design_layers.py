@@ -19,8 +19,12 @@ def test_fractions_must_sum_to_one():
 
 @pytest.mark.parametrize(
     ("key", "value", "match"),
-    [("thickness", -1e-6, "thickness"), ("porosity", 1.2, "porosity"), ("porosity", 0.0, "porosity"),
-     ("particle_radius", 0.0, "particle_radius")],
+    [
+        ("thickness", -1e-6, "thickness"),
+        ("porosity", 1.2, "porosity"),
+        ("porosity", 0.0, "porosity"),
+        ("particle_radius", 0.0, "particle_radius"),
+    ],
 )
 def test_bad_layer_values_name_the_key(key, value, match):
     with pytest.raises(ParameterError, match=match):
@@ -38,11 +42,24 @@ def test_percolation_law_values():
     assert law(0.005) == 1e-4
     # sigma_floor + sigma_0 ((0.05 - 0.01) / 0.99)^2
     assert law(0.05) == pytest.approx(1e-4 + 100.0 * (0.04 / 0.99) ** 2, rel=1e-14)
-    lay = Layer(material=chen2020_positive_layer().material, thickness=1e-5, porosity=0.3,
-                active_fraction=0.6, particle_radius=5e-6, carbon_mass_fraction=0.05, percolation=law)
+    lay = Layer(
+        material=chen2020_positive_layer().material,
+        thickness=1e-5,
+        porosity=0.3,
+        active_fraction=0.6,
+        particle_radius=5e-6,
+        carbon_mass_fraction=0.05,
+        percolation=law,
+    )
     assert lay.matrix_conductivity == pytest.approx(law(0.05))
     with pytest.raises(ParameterError, match="conductivity"):
-        Layer(material=lay.material, thickness=1e-5, porosity=0.3, active_fraction=0.6, particle_radius=5e-6)
+        Layer(
+            material=lay.material,
+            thickness=1e-5,
+            porosity=0.3,
+            active_fraction=0.6,
+            particle_radius=5e-6,
+        )
 
 
 def test_heterogeneity_factor_of_yari_bilayers():
@@ -76,4 +93,6 @@ def test_ensemble_validation():
     with pytest.raises(ParameterError, match="radius"):
         ParticleEnsemble(radius=[-1e-6])
     e = ParticleEnsemble(radius=[1e-6, 2e-6], weight=[0.25, 0.75])
-    np.testing.assert_allclose(e.specific_area(0.6), 3 * 0.6 * np.array([0.25, 0.75]) / np.array([1e-6, 2e-6]))
+    np.testing.assert_allclose(
+        e.specific_area(0.6), 3 * 0.6 * np.array([0.25, 0.75]) / np.array([1e-6, 2e-6])
+    )

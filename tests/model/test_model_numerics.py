@@ -13,7 +13,9 @@ from electrohet.model.results import lithium_inventory
 
 def _stack(n: int):
     base = chen2020_positive_layer()
-    return [base.with_(thickness=base.thickness / n, n_points=20 // n, name=f"L{i}") for i in range(n)]
+    return [
+        base.with_(thickness=base.thickness / n, n_points=20 // n, name=f"L{i}") for i in range(n)
+    ]
 
 
 @pytest.mark.parametrize("n_layers", [2, 4])
@@ -54,7 +56,9 @@ def test_lithium_conserved_over_a_full_cycle_full_cell():
 def test_lithium_conserved_half_cell_with_foil_exchange():
     """Half cell: lithium in the cathode + electrolyte changes by exactly Q/F (foil)."""
     sim = Simulation(chen2020_half_cell())
-    ds = sim.solve(["Discharge at 1C until 3.0 V", "Rest for 5 minutes", "Charge at 1C until 4.2 V"])
+    ds = sim.solve(
+        ["Discharge at 1C until 3.0 V", "Rest for 5 minutes", "Charge at 1C until 4.2 V"]
+    )
     li = lithium_inventory(ds).values
     q = ds.capacity.values * 3600.0 / F  # mol/m^2 delivered by the foil
     drift = (li - q) - (li[0] - q[0])
@@ -72,5 +76,3 @@ def test_capacity_converges_when_mesh_and_steps_are_refined():
     q_c = float(coarse.capacity[-1])
     q_f = float(fine.capacity[-1])
     assert abs(q_c / q_f - 1.0) < 3e-3
-
-

@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import functools
 
-import numpy as np
 import pytest
 
 from electrohet.design.presets import chen2020_cell, chen2020_half_cell, chen2020_positive_layer
 from electrohet.model import Simulation
-
 from electrohet.model.compare import rms_voltage_difference
 
 pybamm = pytest.importorskip("pybamm")
@@ -63,7 +61,9 @@ def _pybamm_params(half: bool, two_layer: bool):
 
         p.update(
             {
-                "Positive electrode porosity": split(TWO_LAYER["separator"][0], TWO_LAYER["collector"][0]),
+                "Positive electrode porosity": split(
+                    TWO_LAYER["separator"][0], TWO_LAYER["collector"][0]
+                ),
                 "Positive electrode active material volume fraction": split(
                     TWO_LAYER["separator"][1], TWO_LAYER["collector"][1]
                 ),
@@ -111,10 +111,7 @@ def _our_run(rate: float, half: bool, two_layer: bool):
 
 
 CASES = [
-    (rate, half, two)
-    for half in (False, True)
-    for two in (False, True)
-    for rate in (0.1, 1.0, 3.0)
+    (rate, half, two) for half in (False, True) for two in (False, True) for rate in (0.1, 1.0, 3.0)
 ]
 
 

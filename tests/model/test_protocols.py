@@ -16,7 +16,13 @@ from electrohet.protocols import Experiment, parse_step, rate_test
 def test_current_steps(text, kind, value, unit, direction, until_v, duration):
     s = parse_step(text)
     assert (s.kind, s.current.value, s.current.unit, s.direction, s.until_voltage, s.duration) == (
-        kind, pytest.approx(value), unit, direction, until_v, duration)
+        kind,
+        pytest.approx(value),
+        unit,
+        direction,
+        until_v,
+        duration,
+    )
 
 
 def test_hold_and_rest():
@@ -26,7 +32,10 @@ def test_hold_and_rest():
     assert parse_step("rest for 2 h").duration == 7200.0
 
 
-@pytest.mark.parametrize("bad", ["Discharge quickly", "Charge at 1C", "Rest", "Hold at 4.2 V", "Discharge at 0C until 3 V"])
+@pytest.mark.parametrize(
+    "bad",
+    ["Discharge quickly", "Charge at 1C", "Rest", "Hold at 4.2 V", "Discharge at 0C until 3 V"],
+)
 def test_unparseable_or_incomplete_steps_raise(bad):
     with pytest.raises(ProtocolError):
         parse_step(bad)

@@ -19,7 +19,9 @@ def small_study():
         LayerDesign("same/same", 0.025, 0.025 + 1e-12, 0.5),
         LayerDesign("1/4", 0.01, 0.04, 0.516),
     ]
-    settings = StudySettings(rates=(0.5, 1.0, 2.0), points_per_layer=5, radial_points=8, processes=1)
+    settings = StudySettings(
+        rates=(0.5, 1.0, 2.0), points_per_layer=5, radial_points=8, processes=1
+    )
     return rate_study(designs, settings)
 
 
@@ -76,8 +78,12 @@ def test_demo_end_to_end(tmp_path, capsys):
 
 def test_single_layer_gamma_calibration_matches_yari_anchors():
     """Yari 2020: gamma about 0.90 at 4 wt% C, below 0.85 at 1.5 wt%, below 0.70 at 1 wt%."""
-    designs = [LayerDesign("single", 0.025), LayerDesign("4%", 0.04), LayerDesign("1.5%", 0.015),
-               LayerDesign("1%", 0.01)]
+    designs = [
+        LayerDesign("single", 0.025),
+        LayerDesign("4%", 0.04),
+        LayerDesign("1.5%", 0.015),
+        LayerDesign("1%", 0.01),
+    ]
     t = rate_study(designs, StudySettings(processes=2)).table.set_index("design")
     assert t.loc["4%", "gamma"] == pytest.approx(0.90, abs=0.015)
     assert t.loc["1.5%", "gamma"] < 0.85

@@ -66,4 +66,6 @@ class PercolationLaw:
 #: (gamma < 0.70), sigma(1.5 wt%) = 2.0e-3 S/m (gamma < 0.85) and sigma(4 wt%) =
 #: 1.6e-2 S/m (gamma ~0.90), Yari's three anchors.  These are *effective* through-plane
 #: conductivities of a 1D model that lumps contact resistances into sigma_eff.
-YARI2020_PERCOLATION = PercolationLaw(sigma_0=10.8, threshold=0.0014, exponent=2.0, sigma_floor=1e-5)
+YARI2020_PERCOLATION = PercolationLaw(
+    sigma_0=10.8, threshold=0.0014, exponent=2.0, sigma_floor=1e-5
+)

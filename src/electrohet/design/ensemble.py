@@ -22,7 +22,9 @@ def _as_array(name: str, value: float | Sequence[float] | np.ndarray, k: int) ->
     if arr.ndim == 0:
         arr = np.full(k, float(arr))
     if arr.shape != (k,):
-        raise ParameterError(f"ensemble.{name}: expected {k} values (one per class), got shape {arr.shape}")
+        raise ParameterError(
+            f"ensemble.{name}: expected {k} values (one per class), got shape {arr.shape}"
+        )
     if not np.all(np.isfinite(arr)):
         raise ParameterError(f"ensemble.{name}: values must be finite, got {arr.tolist()}")
     return arr
@@ -78,7 +80,9 @@ class ParticleEnsemble:
         if np.any(w < 0):
             raise ParameterError(f"ensemble.weight must be >= 0, got {w.tolist()}")
         if abs(w.sum() - 1.0) > 1e-9:
-            raise ParameterError(f"ensemble.weight must sum to 1 within 1e-9, sums to {w.sum():.12g}")
+            raise ParameterError(
+                f"ensemble.weight must sum to 1 within 1e-9, sums to {w.sum():.12g}"
+            )
         fields = {
             "radius": r,
             "weight": w,

@@ -115,9 +115,13 @@ def heterogeneity_factor(loadings: Sequence[float], carbon_fractions: Sequence[f
     w = np.asarray(loadings, dtype=float)
     fc = np.asarray(carbon_fractions, dtype=float)
     if w.shape != fc.shape or w.size == 0:
-        raise ParameterError("heterogeneity_factor: loadings and carbon_fractions must have the same length >= 1")
+        raise ParameterError(
+            "heterogeneity_factor: loadings and carbon_fractions must have the same length >= 1"
+        )
     if np.any(w < 0) or w.sum() <= 0:
-        raise ParameterError(f"heterogeneity_factor: loadings must be >= 0 with a positive sum, got {w.tolist()}")
+        raise ParameterError(
+            f"heterogeneity_factor: loadings must be >= 0 with a positive sum, got {w.tolist()}"
+        )
     fct = float(np.sum(w * fc) / w.sum())
     if fct <= 0:
         raise ParameterError("heterogeneity_factor: mass-averaged carbon fraction must be > 0")

@@ -16,7 +16,7 @@ import numpy as np
 from electrohet.design.conductivity import PercolationLaw
 from electrohet.design.ensemble import ParticleEnsemble
 from electrohet.errors import ParameterError, check_range
-from electrohet.materials.base import F, ActiveMaterial, Electrolyte, LithiumMetal
+from electrohet.materials.base import ActiveMaterial, Electrolyte, F, LithiumMetal
 
 FRACTION_TOL = 1e-9
 
@@ -78,10 +78,16 @@ class Layer:
     def __post_init__(self) -> None:
         tag = f"layer {self.name!r}" if self.name else "layer"
         check_range(f"{tag}.thickness", self.thickness, 0, low_inclusive=False)
-        check_range(f"{tag}.porosity", self.porosity, 0, 1, low_inclusive=False, high_inclusive=False)
+        check_range(
+            f"{tag}.porosity", self.porosity, 0, 1, low_inclusive=False, high_inclusive=False
+        )
         check_range(f"{tag}.active_fraction", self.active_fraction, 0, 1, low_inclusive=False)
         check_range(f"{tag}.particle_radius", self.particle_radius, 0, low_inclusive=False)
-        cbd = 1.0 - self.porosity - self.active_fraction if self.cbd_fraction is None else self.cbd_fraction
+        cbd = (
+            1.0 - self.porosity - self.active_fraction
+            if self.cbd_fraction is None
+            else self.cbd_fraction
+        )
         if cbd < -FRACTION_TOL:
             raise ParameterError(
                 f"{tag}: porosity + active_fraction = {self.porosity + self.active_fraction:.12g} "
@@ -136,7 +142,9 @@ class Layer:
         Changing ``porosity`` or ``active_fraction`` without ``cbd_fraction`` lets the
         CBD fraction follow (1 - porosity - active_fraction).
         """
-        if ("porosity" in changes or "active_fraction" in changes) and "cbd_fraction" not in changes:
+        if (
+            "porosity" in changes or "active_fraction" in changes
+        ) and "cbd_fraction" not in changes:
             changes["cbd_fraction"] = None
         return replace(self, **changes)
 
@@ -178,7 +186,9 @@ class Electrode:
         if not layers:
             raise ParameterError("electrode.layers: at least one layer is needed")
         object.__setattr__(self, "layers", layers)
-        object.__setattr__(self, "theta_init", check_range("electrode.theta_init", theta_init, 0, 1))
+        object.__setattr__(
+            self, "theta_init", check_range("electrode.theta_init", theta_init, 0, 1)
+        )
 
     @property
     def thickness(self) -> float:
@@ -234,7 +244,9 @@ class Separator:
 
     def __post_init__(self) -> None:
         check_range("separator.thickness", self.thickness, 0, low_inclusive=False)
-        check_range("separator.porosity", self.porosity, 0, 1, low_inclusive=False, high_inclusive=False)
+        check_range(
+            "separator.porosity", self.porosity, 0, 1, low_inclusive=False, high_inclusive=False
+        )
         if self.tortuosity is not None:
             check_range("separator.tortuosity", self.tortuosity, 1)
 
@@ -289,7 +301,9 @@ class Cell:
         check_range("cell.area", self.area, 0, low_inclusive=False)
         check_range("cell.contact_resistance", self.contact_resistance, 0)
         if not self.v_min < self.v_max:
-            raise ParameterError(f"cell.v_min = {self.v_min} must be below cell.v_max = {self.v_max}")
+            raise ParameterError(
+                f"cell.v_min = {self.v_min} must be below cell.v_max = {self.v_max}"
+            )
         if self.nominal_capacity is not None:
             check_range("cell.nominal_capacity", self.nominal_capacity, 0, low_inclusive=False)
 

@@ -87,11 +87,17 @@ YARI2020_BINDER = 0.035  # PVDF mass fraction (AM:C:B = 94:2.5:3.5 reference)
 YARI2020_RADIUS = 5.0e-6  # m, NMC622 secondary particle radius (D50 ~ 10 um)
 
 
-def yari2020_layer(carbon_fraction: float, active_loading: float, name: str = "",
-                   percolation=None, n_points: int | None = None) -> Layer:
+def yari2020_layer(
+    carbon_fraction: float,
+    active_loading: float,
+    name: str = "",
+    percolation=None,
+    n_points: int | None = None,
+) -> Layer:
     """One NMC622 layer of the Yari 2020 study: carbon fraction f_c, binder 3.5 wt%,
     30 % porosity, thickness set by the active loading [kg/m^2]; matrix conductivity
-    from the calibrated percolation law (:data:`~electrohet.design.conductivity.YARI2020_PERCOLATION`).
+    from the calibrated percolation law
+    (:data:`~electrohet.design.conductivity.YARI2020_PERCOLATION`).
     """
     from electrohet.design.conductivity import YARI2020_PERCOLATION
     from electrohet.design.formulation import Formulation
@@ -142,11 +148,17 @@ def yari2020_cell(
     from electrohet.materials.nmc622 import LI_METAL_DEFAULT, LIPF6_EC_EMC_YARI2020, NMC622_YARI2020
 
     if fc_top is None:
-        layers = [yari2020_layer(fc_bottom, active_loading, "single", percolation, 2 * points_per_layer)]
+        layers = [
+            yari2020_layer(fc_bottom, active_loading, "single", percolation, 2 * points_per_layer)
+        ]
     else:
         layers = [
-            yari2020_layer(fc_bottom, am_share_bottom * active_loading, "bottom", percolation, points_per_layer),
-            yari2020_layer(fc_top, (1 - am_share_bottom) * active_loading, "top", percolation, points_per_layer),
+            yari2020_layer(
+                fc_bottom, am_share_bottom * active_loading, "bottom", percolation, points_per_layer
+            ),
+            yari2020_layer(
+                fc_top, (1 - am_share_bottom) * active_loading, "top", percolation, points_per_layer
+            ),
         ]
     mat = NMC622_YARI2020
     theta_full = mat.theta_0

@@ -5,9 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def rms_voltage_difference(
-    t_a, v_a, t_b, v_b, n: int = 2000, exclude_end: float = 0.0
-) -> float:
+def rms_voltage_difference(t_a, v_a, t_b, v_b, n: int = 2000, exclude_end: float = 0.0) -> float:
     """RMS of V_a - V_b [V] on ``n`` uniform times over the common time span [s].
 
     A uniform grid weights every second of the curves equally.  ``exclude_end`` drops

@@ -228,7 +228,9 @@ class BDFIntegrator:
             self.n_equal = 0
             self.lu = None
 
-    def _newton(self, y_pred: np.ndarray, psi: np.ndarray, c: float) -> tuple[bool, np.ndarray, int]:
+    def _newton(
+        self, y_pred: np.ndarray, psi: np.ndarray, c: float
+    ) -> tuple[bool, np.ndarray, int]:
         d = np.zeros_like(y_pred)
         y = y_pred.copy()
         dy_norm_old = None
@@ -242,11 +244,17 @@ class BDFIntegrator:
                 return False, d, k + 1
             dy_norm = self._wnorm(dy, y)
             rate = None if dy_norm_old is None else dy_norm / dy_norm_old
-            if rate is not None and (rate >= 1 or rate ** (NEWTON_MAXITER - k) / (1 - rate) * dy_norm > self.newton_tol):
+            if rate is not None and (
+                rate >= 1 or rate ** (NEWTON_MAXITER - k) / (1 - rate) * dy_norm > self.newton_tol
+            ):
                 return False, d, k + 1
             y = y + dy
             d = d + dy
-            if dy_norm == 0 or (rate is not None and rate / (1 - rate) * dy_norm < self.newton_tol) or dy_norm < 1e-3 * self.newton_tol:
+            if (
+                dy_norm == 0
+                or (rate is not None and rate / (1 - rate) * dy_norm < self.newton_tol)
+                or dy_norm < 1e-3 * self.newton_tol
+            ):
                 return True, d, k + 1
             dy_norm_old = dy_norm
         return False, d, NEWTON_MAXITER

@@ -61,7 +61,9 @@ class ColouredJacobian:
         self.scale = np.asarray(scale, dtype=float)
         self.n_evals = 0
 
-    def __call__(self, fun: Callable[[np.ndarray], np.ndarray], y: np.ndarray, f0: np.ndarray) -> sp.csc_matrix:
+    def __call__(
+        self, fun: Callable[[np.ndarray], np.ndarray], y: np.ndarray, f0: np.ndarray
+    ) -> sp.csc_matrix:
         h = 1.49e-8 * np.maximum(np.abs(y), self.scale)
         # make the step exactly representable
         h = (y + h) - y

@@ -183,8 +183,25 @@ def build_mesh(cell: Cell, options: MeshOptions | None = None) -> CellMesh:
 
     materials: list[ActiveMaterial] = []
     mat_index: dict[int, int] = {}
-    slots: dict[str, list] = {k: [] for k in (
-        "cell", "elec", "cls", "layer", "R", "a", "w", "vf", "rf", "rc0", "path", "kfac", "iso", "mat")}
+    slots: dict[str, list] = {
+        k: []
+        for k in (
+            "cell",
+            "elec",
+            "cls",
+            "layer",
+            "R",
+            "a",
+            "w",
+            "vf",
+            "rf",
+            "rc0",
+            "path",
+            "kfac",
+            "iso",
+            "mat",
+        )
+    }
     sigma = np.empty(elec_cells.size)
     kmax = 1
     for e, ci in enumerate(elec_cells):

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from electrohet.design.layer import Cell, Electrode
-from electrohet.materials.base import F, R_GAS
+from electrohet.materials.base import R_GAS, F
 from electrohet.model.mesh import NEG, POS, CellMesh
 
 
@@ -49,8 +49,14 @@ class P2DEModel:
         n, nr, ns, ne = m.n_cells, m.n_r, m.n_slots, m.n_elec
         self.n_r = nr
         sizes = [
-            ("ce", n), ("cs", ns * nr), ("phie", n), ("phis", ne), ("ik", ns), ("I", 1),
-            ("Q", 1), ("E", 1),
+            ("ce", n),
+            ("cs", ns * nr),
+            ("phie", n),
+            ("phis", ne),
+            ("ik", ns),
+            ("I", 1),
+            ("Q", 1),
+            ("E", 1),
         ]
         self.slices: dict[str, slice] = {}
         start = 0
@@ -60,18 +66,16 @@ class P2DEModel:
         self.n = start
         el = cell.electrolyte
         self.t_plus = el.transference
-        self.chi = 2.0 * R_GAS * cell.temperature * (1.0 - el.transference) * el.thermodynamic_factor / F
+        self.chi = (
+            2.0 * R_GAS * cell.temperature * (1.0 - el.transference) * el.thermodynamic_factor / F
+        )
         self.f_rt = F / (R_GAS * cell.temperature)
         # electrolyte cell geometry (columns for broadcasting over the batch axis)
         self.dx = m.dx[:, None]
         self.eps_over_tau = (m.eps / m.tau)[:, None]
         # slots -> cells aggregation of j = sum_k a_k i_k  [A/m^3]
-        self.P_cell = sp.csr_matrix(
-            (m.slot_area, (m.slot_cell, np.arange(ns))), shape=(n, ns)
-        )
-        self.P_elec = sp.csr_matrix(
-            (m.slot_area, (m.slot_elec, np.arange(ns))), shape=(ne, ns)
-        )
+        self.P_cell = sp.csr_matrix((m.slot_area, (m.slot_cell, np.arange(ns))), shape=(n, ns))
+        self.P_elec = sp.csr_matrix((m.slot_area, (m.slot_elec, np.arange(ns))), shape=(ne, ns))
         # solid-phase faces between neighbouring electrode cells of the same electrode
         ec = m.elec_cells
         same = (np.diff(ec) == 1) & (m.elec_region[1:] == m.elec_region[:-1])
@@ -80,19 +84,23 @@ class P2DEModel:
         self.dxe = dxe[:, None]
         r_half = dxe / (2.0 * m.sigma)
         self.s_face_res = (r_half[self.s_face_left] + r_half[self.s_face_left + 1])[:, None]
-        self.neg_first = int(np.flatnonzero(m.elec_region == NEG)[0]) if np.any(m.elec_region == NEG) else -1
+        self.neg_first = (
+            int(np.flatnonzero(m.elec_region == NEG)[0]) if np.any(m.elec_region == NEG) else -1
+        )
         self.pos_last = int(np.flatnonzero(m.elec_region == POS)[-1])
         self.r_half_first = float(r_half[self.neg_first]) if self.neg_first >= 0 else 0.0
         self.r_half_last = float(r_half[self.pos_last])
         # particle shells (uniform in r), per unit radius
         xi = np.linspace(0.0, 1.0, nr + 1)
-        self.shell_vol = ((xi[1:] ** 3 - xi[:-1] ** 3) / 3.0)  # / R^3
+        self.shell_vol = (xi[1:] ** 3 - xi[:-1] ** 3) / 3.0  # / R^3
         self.face_area = xi[1:-1] ** 2  # internal faces, / R^2
         self.R = m.slot_radius[:, None, None]
         self.nr = nr
         self.cmax = np.array([mat.c_max for mat in m.materials])[m.slot_material]
         self.cmax_col = self.cmax[:, None]
-        self.kin_pref = np.array([mat.exchange_prefactor for mat in m.materials])[m.slot_material] * m.slot_kfac
+        self.kin_pref = (
+            np.array([mat.exchange_prefactor for mat in m.materials])[m.slot_material] * m.slot_kfac
+        )
         self.kin_pref = self.kin_pref[:, None]
         self.alpha_a = np.array([mat.alpha_a for mat in m.materials])[m.slot_material][:, None]
         self.alpha_c = np.array([mat.alpha_c for mat in m.materials])[m.slot_material][:, None]
@@ -268,7 +276,13 @@ class P2DEModel:
             rows.append(r.ravel())
             cols.append(c.ravel())
 
-        ce0, pe0, ps0, ik0, cs0 = s["ce"].start, s["phie"].start, s["phis"].start, s["ik"].start, s["cs"].start
+        ce0, pe0, ps0, ik0, cs0 = (
+            s["ce"].start,
+            s["phie"].start,
+            s["phis"].start,
+            s["ik"].start,
+            s["cs"].start,
+        )
         iI = s["I"].start
         cells = np.arange(n)
         for off in (-1, 0, 1):
@@ -318,7 +332,9 @@ class P2DEModel:
         return pat
 
     # ------------------------------------------------------------------ state
-    def initial_state(self, theta_pos: float | None = None, theta_neg: float | None = None) -> np.ndarray:
+    def initial_state(
+        self, theta_pos: float | None = None, theta_neg: float | None = None
+    ) -> np.ndarray:
         """A state at rest with uniform concentrations (potentials are a first guess)."""
         m = self.mesh
         cell = self.cell

@@ -21,7 +21,7 @@ def build_dataset(sim: Simulation, log: RunLog, experiment, wall_time: float) ->
     Y = np.array(log.y).T  # (n, T)
     t = np.asarray(log.t)
     v = model.split(Y)
-    ns, kmax = mesh.n_slots, mesh.n_classes_max
+    kmax = mesh.n_classes_max
     n_cells = mesh.n_cells
 
     voltage = model.voltage(Y)
@@ -48,15 +48,17 @@ def build_dataset(sim: Simulation, log: RunLog, experiment, wall_time: float) ->
     # per-layer capacity delivered [Ah/m^2]: lithium taken up (positive) or released
     # (negative electrode) since t = 0
     n_layers = len(mesh.layers)
-    li_slot = theta_mean * (model.cmax * mesh.slot_volume_fraction * mesh.dx[mesh.slot_cell])[:, None]
+    li_slot = (
+        theta_mean * (model.cmax * mesh.slot_volume_fraction * mesh.dx[mesh.slot_cell])[:, None]
+    )
     li_slot = li_slot - li_slot[:, :1]
     layer_cap = np.zeros((n_layers, t.size))
     np.add.at(layer_cap, mesh.slot_layer, li_slot)
     sign = np.where(mesh.layer_region == POS, 1.0, -1.0)[:, None]
     layer_cap = sign * layer_cap * F / 3600.0
-    layer_q = np.array([
-        lay.capacity_per_area(lay.material.theta_100, lay.material.theta_0) for lay in mesh.layers
-    ])
+    layer_q = np.array(
+        [lay.capacity_per_area(lay.material.theta_100, lay.material.theta_0) for lay in mesh.layers]
+    )
 
     active_fraction = np.zeros(n_cells)
     c_max_x = np.full(n_cells, np.nan)
@@ -74,20 +76,45 @@ def build_dataset(sim: Simulation, log: RunLog, experiment, wall_time: float) ->
     ds = xr.Dataset(
         {
             "voltage": ("time", voltage, {"units": "V"}),
-            "current": ("time", current, {"units": "A/m^2", "long_name": "current density, > 0 discharge"}),
-            "capacity": ("time", Q, {"units": "Ah/m^2", "long_name": "net discharge capacity since start"}),
-            "energy": ("time", E, {"units": "Wh/m^2", "long_name": "net discharge energy since start"}),
-            "step": ("time", np.asarray(log.step), {"long_name": "experiment step index (-1 = initial)"}),
+            "current": (
+                "time",
+                current,
+                {"units": "A/m^2", "long_name": "current density, > 0 discharge"},
+            ),
+            "capacity": (
+                "time",
+                Q,
+                {"units": "Ah/m^2", "long_name": "net discharge capacity since start"},
+            ),
+            "energy": (
+                "time",
+                E,
+                {"units": "Wh/m^2", "long_name": "net discharge energy since start"},
+            ),
+            "step": (
+                "time",
+                np.asarray(log.step),
+                {"long_name": "experiment step index (-1 = initial)"},
+            ),
             "cycle": ("time", np.asarray(log.cycle)),
             "c_e": (("time", "x"), v["ce"].T, {"units": "mol/m^3"}),
             "phi_e": (("time", "x"), v["phie"].T, {"units": "V"}),
             "phi_s": (("time", "x"), phis.T, {"units": "V"}),
-            "theta_mean": (("time", "x", "particle_class"), tm.transpose(2, 0, 1),
-                           {"long_name": "mean lithium fraction of each class"}),
-            "theta_surface": (("time", "x", "particle_class"), ts.transpose(2, 0, 1),
-                              {"long_name": "surface lithium fraction of each class"}),
-            "interfacial_current": (("time", "x", "particle_class"), ik.transpose(2, 0, 1),
-                                    {"units": "A/m^2", "long_name": "i_k, > 0 delithiation"}),
+            "theta_mean": (
+                ("time", "x", "particle_class"),
+                tm.transpose(2, 0, 1),
+                {"long_name": "mean lithium fraction of each class"},
+            ),
+            "theta_surface": (
+                ("time", "x", "particle_class"),
+                ts.transpose(2, 0, 1),
+                {"long_name": "surface lithium fraction of each class"},
+            ),
+            "interfacial_current": (
+                ("time", "x", "particle_class"),
+                ik.transpose(2, 0, 1),
+                {"units": "A/m^2", "long_name": "i_k, > 0 delithiation"},
+            ),
             "class_weight": (("x", "particle_class"), w),
             "class_radius": (("x", "particle_class"), rad, {"units": "m"}),
             "region": ("x", region_names),
@@ -96,11 +123,17 @@ def build_dataset(sim: Simulation, log: RunLog, experiment, wall_time: float) ->
             "c_max": ("x", c_max_x, {"units": "mol/m^3"}),
             "layer_index": ("x", mesh.layer_of_cell),
             "dx": ("x", mesh.dx, {"units": "m"}),
-            "layer_capacity": (("time", "layer"), layer_cap.T, {"units": "Ah/m^2",
-                               "long_name": "capacity delivered by each layer"}),
+            "layer_capacity": (
+                ("time", "layer"),
+                layer_cap.T,
+                {"units": "Ah/m^2", "long_name": "capacity delivered by each layer"},
+            ),
             "layer_theoretical_capacity": ("layer", layer_q, {"units": "Ah/m^2"}),
             "layer_name": ("layer", np.array(mesh.layer_names)),
-            "layer_region": ("layer", np.array(["negative", "separator", "positive"])[mesh.layer_region]),
+            "layer_region": (
+                "layer",
+                np.array(["negative", "separator", "positive"])[mesh.layer_region],
+            ),
         },
         coords={k: (d, val, a) for k, (d, val, a) in coords.items()},
         attrs={
@@ -119,8 +152,9 @@ def build_dataset(sim: Simulation, log: RunLog, experiment, wall_time: float) ->
     return ds
 
 
-def particle_soc_distribution(ds: xr.Dataset, time: float, bins: int | np.ndarray = 20,
-                              region: str = "positive") -> tuple[np.ndarray, np.ndarray]:
+def particle_soc_distribution(
+    ds: xr.Dataset, time: float, bins: int | np.ndarray = 20, region: str = "positive"
+) -> tuple[np.ndarray, np.ndarray]:
     """Volume-weighted histogram of particle lithium fraction at ``time`` [s].
 
     Returns (density, bin_edges); each (x, class) slot is weighted by its volume share

@@ -80,7 +80,9 @@ class Simulation:
         Integrator settings (:class:`SolverOptions`).
     """
 
-    def __init__(self, cell: Cell, mesh: MeshOptions | None = None, solver: SolverOptions | None = None) -> None:
+    def __init__(
+        self, cell: Cell, mesh: MeshOptions | None = None, solver: SolverOptions | None = None
+    ) -> None:
         self.cell = cell
         self.mesh_options = mesh or MeshOptions()
         self.options = solver or SolverOptions()
@@ -91,7 +93,11 @@ class Simulation:
         scale = np.ones(m.n)
         scale[m.slices["ce"]] = cell.electrolyte.c0
         scale[m.slices["cs"]] = np.repeat(m.cmax, m.n_r)
-        scale[m.slices["ik"]] = max(1e-3, self.one_c / max(1.0, float(np.sum(self.mesh.slot_area * self.mesh.dx[self.mesh.slot_cell]))))
+        scale[m.slices["ik"]] = max(
+            1e-3,
+            self.one_c
+            / max(1.0, float(np.sum(self.mesh.slot_area * self.mesh.dx[self.mesh.slot_cell]))),
+        )
         scale[m.slices["I"]] = self.one_c
         scale[m.slices["Q"]] = self.one_c
         scale[m.slices["E"]] = 4.0 * self.one_c
@@ -157,7 +163,9 @@ class Simulation:
             except SolverError as exc:
                 log.status = "failed"
                 log.message = f"step {idx} ({step}), cycle {cyc}: {exc}"
-                log.step_info.append({"step": idx, "text": str(step), "status": "failed", "message": str(exc)})
+                log.step_info.append(
+                    {"step": idx, "text": str(step), "status": "failed", "message": str(exc)}
+                )
                 break
             if bar is not None:
                 bar.update(1)
@@ -217,8 +225,14 @@ class Simulation:
             hard_limit = False
         t_end = t_start + limit
         events = self._events(step, control)
-        info = {"step": idx, "cycle": cyc, "text": str(step), "t_start": t_start, "status": "completed",
-                "reason": "time"}
+        info = {
+            "step": idx,
+            "cycle": cyc,
+            "text": str(step),
+            "t_start": t_start,
+            "status": "completed",
+            "reason": "time",
+        }
         # cut-off already reached?
         g0 = [g(y) for g, _ in events]
         for gval, (_, name) in zip(g0, events, strict=True):
@@ -236,7 +250,9 @@ class Simulation:
                 integ.step(h_max=min(opts.max_step, t_end - integ.t))
             except SolverError:
                 if self._collapsing(step, log, t_start, integ.y):
-                    info.update(reason="transport limit: particle surfaces full or electrolyte depleted")
+                    info.update(
+                        reason="transport limit: particle surfaces full or electrolyte depleted"
+                    )
                     break
                 raise
             n_steps += 1
@@ -251,7 +267,12 @@ class Simulation:
                 g_old = g(y_old)
                 # locate the crossing on the dense output, then step exactly to it
                 try:
-                    t_ev = brentq(lambda tt: g(integ.dense(tt)), t_old, integ.t, xtol=1e-9 * max(1.0, integ.t))
+                    t_ev = brentq(
+                        lambda tt, g=g: g(integ.dense(tt)),
+                        t_old,
+                        integ.t,
+                        xtol=1e-9 * max(1.0, integ.t),
+                    )
                 except ValueError:
                     t_ev = integ.t
                 if t_ev > t_old + 1e-9 and g_old > 0 and t_ev < integ.t:
@@ -337,7 +358,12 @@ class Simulation:
         if step.kind == "current" and step.until_voltage is not None:
             vc = step.until_voltage
             sgn = 1.0 if step.direction > 0 else -1.0
-            ev.append((lambda y, vc=vc, s=sgn: s * (float(m.voltage(y)[0]) - vc), f"voltage cut-off {vc:g} V"))
+            ev.append(
+                (
+                    lambda y, vc=vc, s=sgn: s * (float(m.voltage(y)[0]) - vc),
+                    f"voltage cut-off {vc:g} V",
+                )
+            )
         if step.kind == "voltage" and step.until_current is not None:
             ic = step.until_current.density(self.one_c, self.cell.area)
             iI = m.slices["I"].start

@@ -13,8 +13,12 @@ import pandas as pd  # noqa: E402
 import xarray as xr  # noqa: E402
 
 
-def plot_voltage_capacity(datasets: Sequence[xr.Dataset] | xr.Dataset, labels: Sequence[str] | None = None,
-                          ax=None, per_step: bool = True):
+def plot_voltage_capacity(
+    datasets: Sequence[xr.Dataset] | xr.Dataset,
+    labels: Sequence[str] | None = None,
+    ax=None,
+    per_step: bool = True,
+):
     """Voltage [V] against capacity delivered in each step [mAh/cm^2].
 
     Each step of each dataset is drawn from its own zero (``per_step``), as cyclers
@@ -39,8 +43,9 @@ def plot_voltage_capacity(datasets: Sequence[xr.Dataset] | xr.Dataset, labels: S
     return ax.figure
 
 
-def plot_lithiation_profile(ds: xr.Dataset, times: Sequence[float] | None = None, region: str = "positive",
-                            ax=None):
+def plot_lithiation_profile(
+    ds: xr.Dataset, times: Sequence[float] | None = None, region: str = "positive", ax=None
+):
     """Mean lithium fraction through the electrode thickness at chosen times [s].
 
     Class means are volume-weighted over the particle classes; layer boundaries are
@@ -57,8 +62,14 @@ def plot_lithiation_profile(ds: xr.Dataset, times: Sequence[float] | None = None
     for k, tt in enumerate(times):
         th = ds.theta_mean.sel(time=tt, method="nearest").values[mask]
         mean = np.nansum(th * w, axis=1) / np.nansum(np.where(np.isfinite(th), w, 0), axis=1)
-        ax.plot(x, mean, "-o", ms=3, color=plt.cm.viridis(k / max(1, len(times) - 1)),
-                label=f"t = {tt / 60:.0f} min")
+        ax.plot(
+            x,
+            mean,
+            "-o",
+            ms=3,
+            color=plt.cm.viridis(k / max(1, len(times) - 1)),
+            label=f"t = {tt / 60:.0f} min",
+        )
     layer = ds.layer_index.values[mask]
     for b in np.flatnonzero(np.diff(layer)):
         ax.axvline(0.5 * (x[b] + x[b + 1]), color="k", ls=":", lw=1)
@@ -76,8 +87,11 @@ def plot_layer_utilization(table: pd.DataFrame, ax=None):
     idx = np.arange(len(table))
     ax.bar(idx - 0.2, table["u_bottom_1C"], 0.4, label="bottom (current collector)")
     ax.bar(idx + 0.2, table["u_top_1C"], 0.4, label="top (separator)")
-    ax.set_xticks(idx, [f"{d}\n{lbl}" for d, lbl in zip(table["design"], table["label"], strict=True)],
-                  fontsize=7)
+    ax.set_xticks(
+        idx,
+        [f"{d}\n{lbl}" for d, lbl in zip(table["design"], table["label"], strict=True)],
+        fontsize=7,
+    )
     ax.set_ylabel("utilisation at 1C [-]")
     lo = float(np.nanmin(table[["u_bottom_1C", "u_top_1C"]].values))
     ax.set_ylim(max(0.0, lo - 0.1), 1.05)

@@ -23,7 +23,9 @@ class Experiment:
 
     cycles: tuple[tuple[Step, ...], ...]
 
-    def __init__(self, cycles: Iterable[str | Step | Sequence[str | Step]], repeat: int = 1) -> None:
+    def __init__(
+        self, cycles: Iterable[str | Step | Sequence[str | Step]], repeat: int = 1
+    ) -> None:
         if repeat < 1:
             raise ProtocolError(f"repeat = {repeat} must be >= 1")
         parsed: list[tuple[Step, ...]] = []

@@ -21,13 +21,36 @@ from dataclasses import dataclass
 from electrohet.errors import ProtocolError
 
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_CURRENT = rf"(?:(?P<cnum>{_NUM})?\s*C(?:\s*/\s*(?P<cden>{_NUM}))?|(?P<ival>{_NUM})\s*(?P<iunit>mA/cm2|mA/cm\^2|A/m2|A/m\^2|mA|A))"
+_I_UNITS = r"mA/cm2|mA/cm\^2|A/m2|A/m\^2|mA|A"
+
+
+def _current_pattern(p: str = "") -> str:
+    """Regex of a current: a C-rate (``2C``, ``C/20``) or a value with a unit."""
+    c_rate = rf"(?P<{p}cnum>{_NUM})?\s*C(?:\s*/\s*(?P<{p}cden>{_NUM}))?"
+    absolute = rf"(?P<{p}ival>{_NUM})\s*(?P<{p}iunit>{_I_UNITS})"
+    return rf"(?:{c_rate}|{absolute})"
+
+
+_CURRENT = _current_pattern()
 _TIME = rf"(?P<tval>{_NUM})\s*(?P<tunit>seconds?|secs?|s|minutes?|mins?|hours?|hrs?|h)"
 _VOLT = rf"(?P<vval>{_NUM})\s*(?P<vunit>mV|V)"
 
-_TIME_FACTORS = {"s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
-                 "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0,
-                 "h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0}
+_TIME_FACTORS = {
+    "s": 1.0,
+    "sec": 1.0,
+    "secs": 1.0,
+    "second": 1.0,
+    "seconds": 1.0,
+    "min": 60.0,
+    "mins": 60.0,
+    "minute": 60.0,
+    "minutes": 60.0,
+    "h": 3600.0,
+    "hr": 3600.0,
+    "hrs": 3600.0,
+    "hour": 3600.0,
+    "hours": 3600.0,
+}
 
 
 @dataclass(frozen=True)
@@ -92,15 +115,24 @@ class Step:
         if self.kind == "current" and self.current is None:
             raise ProtocolError(f"{self.text!r}: a current step needs a current")
         if self.kind == "current" and self.current is not None and self.current.value <= 0:
-            raise ProtocolError(f"{self.text!r}: current must be > 0 (use Charge/Discharge for the sign)")
+            raise ProtocolError(
+                f"{self.text!r}: current must be > 0 (use Charge/Discharge for the sign)"
+            )
         if self.kind == "voltage" and self.voltage is None:
             raise ProtocolError(f"{self.text!r}: a hold needs a voltage")
         if self.kind == "rest" and self.duration is None:
             raise ProtocolError(f"{self.text!r}: a rest needs a duration")
         if self.duration is not None and not self.duration > 0:
             raise ProtocolError(f"{self.text!r}: duration must be > 0 s")
-        if self.kind != "rest" and self.duration is None and self.until_voltage is None and self.until_current is None:
-            raise ProtocolError(f"{self.text!r}: give a duration ('for ...') or a cut-off ('until ...')")
+        if (
+            self.kind != "rest"
+            and self.duration is None
+            and self.until_voltage is None
+            and self.until_current is None
+        ):
+            raise ProtocolError(
+                f"{self.text!r}: give a duration ('for ...') or a cut-off ('until ...')"
+            )
 
     def __str__(self) -> str:
         return self.text or self.kind
@@ -138,7 +170,7 @@ _RE_CC = re.compile(
 )
 _RE_CV = re.compile(
     rf"^hold\s+at\s+{_VOLT}(?:\s+for\s+{_TIME})?"
-    rf"(?:\s+(?:or\s+)?until\s+{_CURRENT.replace('cnum', 'ucnum').replace('cden', 'ucden').replace('ival', 'uival').replace('iunit', 'uiunit')})?$",
+    rf"(?:\s+(?:or\s+)?until\s+{_current_pattern('u')})?$",
     re.IGNORECASE,
 )
 _RE_REST = re.compile(rf"^rest\s+for\s+{_TIME}$", re.IGNORECASE)
@@ -158,10 +190,17 @@ def parse_step(text: str) -> Step:
         )
     if m := _RE_CV.match(s):
         until = None
-        if m.group("uiunit") or m.group("ucnum") is not None or m.group("ucden") or "until" in s.lower():
+        if (
+            m.group("uiunit")
+            or m.group("ucnum") is not None
+            or m.group("ucden")
+            or "until" in s.lower()
+        ):
             d = {
-                "iunit": m.group("uiunit"), "ival": m.group("uival"),
-                "cnum": m.group("ucnum"), "cden": m.group("ucden"),
+                "iunit": m.group("uiunit"),
+                "ival": m.group("uival"),
+                "cnum": m.group("ucnum"),
+                "cden": m.group("ucden"),
             }
             until = _current(_DictMatch(d)) if any(d.values()) or "until" in s.lower() else None
         return Step(

@@ -39,10 +39,14 @@ def simulate(
     out.parent.mkdir(parents=True, exist_ok=True)
     _to_netcdf(ds, str(out))
     q = float(ds.capacity[-1]) * 0.1
-    typer.echo(f"{cell.name}: {ds.sizes['time']} states, final voltage {float(ds.voltage[-1]):.4f} V, "
-               f"net discharge {q:.4f} mAh/cm2 -> {out}")
+    typer.echo(
+        f"{cell.name}: {ds.sizes['time']} states, final voltage {float(ds.voltage[-1]):.4f} V, "
+        f"net discharge {q:.4f} mAh/cm2 -> {out}"
+    )
     if ds.attrs["status"] != "completed":
-        raise SolverError(f"run stopped early ({ds.attrs['message']}); partial results saved to {out}")
+        raise SolverError(
+            f"run stopped early ({ds.attrs['message']}); partial results saved to {out}"
+        )
 
 
 def rate_study_cmd(
@@ -56,11 +60,19 @@ def rate_study_cmd(
 
     cfg = parse_study_config(load_toml(config), str(config))
     s = cfg.study
-    settings = StudySettings(rates=s.rates, charge_rate=s.charge_rate, v_min=s.v_min, v_max=s.v_max,
-                             rest_minutes=s.rest_minutes, processes=s.processes)
+    settings = StudySettings(
+        rates=s.rates,
+        charge_rate=s.charge_rate,
+        v_min=s.v_min,
+        v_max=s.v_max,
+        rest_minutes=s.rest_minutes,
+        processes=s.processes,
+    )
     designs = None
     if cfg.designs:
-        designs = [LayerDesign(d.name, d.fc_bottom, d.fc_top, d.am_share_bottom) for d in cfg.designs]
+        designs = [
+            LayerDesign(d.name, d.fc_bottom, d.fc_top, d.am_share_bottom) for d in cfg.designs
+        ]
     _run_and_report(designs, settings, out, s.reference, s.label_rtol, quiet)
 
 
@@ -76,29 +88,53 @@ def demo(
     _run_and_report(None, settings, out, "single", 0.01, quiet)
 
 
-def _run_and_report(designs, settings, out: Path, reference: str, label_rtol: float, quiet: bool) -> None:
+def _run_and_report(
+    designs, settings, out: Path, reference: str, label_rtol: float, quiet: bool
+) -> None:
     import time
 
     import matplotlib.pyplot as plt
     from rich.console import Console
     from rich.table import Table
 
-    from electrohet.plot import plot_layer_utilization, plot_lithiation_profile, plot_voltage_capacity
+    from electrohet.plot import (
+        plot_layer_utilization,
+        plot_lithiation_profile,
+        plot_voltage_capacity,
+    )
     from electrohet.studies.rate_study import rate_study
 
     t0 = time.perf_counter()
-    study = rate_study(designs, settings, reference=reference, progress=not quiet, label_rtol=label_rtol)
+    study = rate_study(
+        designs, settings, reference=reference, progress=not quiet, label_rtol=label_rtol
+    )
     wall = time.perf_counter() - t0
     files = study.save(out)
     t = study.table
-    table = Table(title=f"Rate study ({len(t)} designs, rates {list(settings.rates)} C, {wall:.1f} s)")
-    cols = ["design", "delta"] + [c for c in t.columns if c.startswith("Q_")] + [
-        "gamma", "gamma_se", "u_bottom_1C", "u_top_1C", "u2_inferred_1C", "psi_inferred_1C", "psi_true_1C",
-        "label", "paper_label"]
+    table = Table(
+        title=f"Rate study ({len(t)} designs, rates {list(settings.rates)} C, {wall:.1f} s)"
+    )
+    cols = (
+        ["design", "delta"]
+        + [c for c in t.columns if c.startswith("Q_")]
+        + [
+            "gamma",
+            "gamma_se",
+            "u_bottom_1C",
+            "u_top_1C",
+            "u2_inferred_1C",
+            "psi_inferred_1C",
+            "psi_true_1C",
+            "label",
+            "paper_label",
+        ]
+    )
     for c in cols:
         table.add_column(c.replace("_mAh_g", " mAh/g"), justify="right")
     for _, row in t.iterrows():
-        table.add_row(*[f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in cols])
+        table.add_row(
+            *[f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in cols]
+        )
     Console(width=250).print(table)
     for run in study.runs:
         fig = plot_voltage_capacity(run.datasets, [f"{r:g}C" for r in run.rates])

@@ -153,8 +153,10 @@ def parse_simulate_config(data: dict, source: str = "config") -> SimulateConfig:
     except ValidationError as exc:
         raise ConfigError(_format_validation(exc, source)) from None
     if cfg.cell.preset not in PRESETS:
-        raise ParameterError(f"{source}: cell.preset = {cfg.cell.preset!r} is not a known parameter set; "
-                             f"allowed: {', '.join(PRESETS)}")
+        raise ParameterError(
+            f"{source}: cell.preset = {cfg.cell.preset!r} is not a known parameter set; "
+            f"allowed: {', '.join(PRESETS)}"
+        )
     return cfg
 
 
@@ -202,8 +204,15 @@ def build_cell(cfg: SimulateConfig):
                     name=lc.name or f"positive layer {i + 1}",
                 )
             )
-        theta = cfg.positive.theta_init if cfg.positive.theta_init is not None else cell.positive.theta_init
+        theta = (
+            cfg.positive.theta_init
+            if cfg.positive.theta_init is not None
+            else cell.positive.theta_init
+        )
         cell = cell.with_(positive=Electrode(layers, theta))
-    changes = {k: v for k, v in (("v_min", c.v_min), ("v_max", c.v_max), ("temperature", c.temperature))
-               if v is not None}
+    changes = {
+        k: v
+        for k, v in (("v_min", c.v_min), ("v_max", c.v_max), ("temperature", c.temperature))
+        if v is not None
+    }
     return cell.with_(**changes) if changes else cell

@@ -66,8 +66,15 @@ def yari2020_designs() -> list[LayerDesign]:
     for r in df.itertuples():
         single = r.fc_bottom == r.fc_top
         name = "single" if single else f"{100 * r.fc_bottom:g}/{100 * r.fc_top:g}"
-        out.append(LayerDesign(name, float(r.fc_bottom), None if single else float(r.fc_top),
-                               float(r.am_share_bottom), str(r._7) if hasattr(r, "_7") else str(r[7])))
+        out.append(
+            LayerDesign(
+                name,
+                float(r.fc_bottom),
+                None if single else float(r.fc_top),
+                float(r.am_share_bottom),
+                str(r._7) if hasattr(r, "_7") else str(r[7]),
+            )
+        )
     return out
 
 
@@ -138,7 +145,9 @@ def _run_design(args) -> DesignRuns:
     y_charged = sim.integrator.y.copy()
     energy, capacity, util, dss = [], [], [], []
     for rate in settings.rates:
-        ds = sim.solve([f"Discharge at {rate:g}C until {settings.v_min:g} V"], initial_state=y_charged)
+        ds = sim.solve(
+            [f"Discharge at {rate:g}C until {settings.v_min:g} V"], initial_state=y_charged
+        )
         ds.attrs["design"] = design.name
         ds.attrs["rate_C"] = float(rate)
         energy.append(float(ds.energy[-1] - ds.energy[0]))
@@ -147,8 +156,15 @@ def _run_design(args) -> DesignRuns:
         util.append(lc / ds.layer_theoretical_capacity.values)
         dss.append(ds)
     loads = np.array([lay.active_loading() for lay in cell.positive.layers])
-    return DesignRuns(design, np.asarray(settings.rates, float), np.array(energy), np.array(capacity),
-                      np.array(util), loads, dss)
+    return DesignRuns(
+        design,
+        np.asarray(settings.rates, float),
+        np.array(energy),
+        np.array(capacity),
+        np.array(util),
+        loads,
+        dss,
+    )
 
 
 def run_designs(
@@ -203,8 +219,12 @@ def yari2020_cell_factory(design: LayerDesign, settings: StudySettings) -> Cell:
     """NMC622 half cell of Yari 2020 for ``design`` (see :func:`yari2020_cell`)."""
     from electrohet.design.presets import yari2020_cell
 
-    cell = yari2020_cell(design.fc_bottom, design.fc_top if design.layered else None,
-                         design.am_share_bottom, points_per_layer=settings.points_per_layer)
+    cell = yari2020_cell(
+        design.fc_bottom,
+        design.fc_top if design.layered else None,
+        design.am_share_bottom,
+        points_per_layer=settings.points_per_layer,
+    )
     return cell.with_(v_min=settings.v_min, v_max=settings.v_max)
 
 
@@ -233,7 +253,9 @@ class RateStudy:
 
 def _to_netcdf(ds: xr.Dataset, path: str) -> None:
     clean = ds.copy()
-    clean.attrs = {k: (v if isinstance(v, (str, int, float)) else str(v)) for k, v in ds.attrs.items()}
+    clean.attrs = {
+        k: (v if isinstance(v, (str, int, float)) else str(v)) for k, v in ds.attrs.items()
+    }
     clean.to_netcdf(path, engine="h5netcdf")
 
 
@@ -266,11 +288,13 @@ def rate_study(
     if reference not in names:
         raise ParameterError(f"reference design {reference!r} not among the designs {names}")
     # standalone single layers of every formulation used in a layer (Yari's Q1, Q2)
-    fcs = sorted({d.fc_bottom for d in designs} | {d.fc_top for d in designs if d.fc_top is not None})
+    fcs = sorted(
+        {d.fc_bottom for d in designs} | {d.fc_top for d in designs if d.fc_top is not None}
+    )
     standalone_designs = [LayerDesign(f"standalone {100 * fc:g}%", fc) for fc in fcs]
     runs_all = run_designs(designs + standalone_designs, settings, cell_factory, progress)
     runs = runs_all[: len(designs)]
-    standalone = {fc: r for fc, r in zip(fcs, runs_all[len(designs):], strict=True)}
+    standalone = {fc: r for fc, r in zip(fcs, runs_all[len(designs) :], strict=True)}
 
     ref_run = runs[names.index(reference)]
     currents = np.asarray(settings.rates, float)
@@ -311,7 +335,11 @@ def rate_study(
             row["psi_true_1C"] = 0.5
             row["u2_inferred_1C"] = 1.0
             row["psi_inferred_1C"] = 0.5
-            row["label"] = "reference" if run is ref_run else label_design(fit.gamma, ref_fit.gamma, label_rtol)
+            row["label"] = (
+                "reference"
+                if run is ref_run
+                else label_design(fit.gamma, ref_fit.gamma, label_rtol)
+            )
         row["paper_label"] = d.paper_label
         rows.append(row)
     table = pd.DataFrame(rows)
