@@ -213,8 +213,11 @@ class ContactPaths:
     """Contact-path distribution: well-wired particles (l = 0) and poorly wired ones.
 
     A poorly wired particle reaches the CBD through n particle diameters of active
-    material, n exponentially distributed with mean ``mean_diameters``; its path is
-    l = n * 2 R_ref.
+    material, n exponentially distributed with mean ``mean_diameters``.  The model's
+    contact resistance l / sigma_AM spreads the path over the whole particle surface,
+    whereas real paths run through particle-particle contacts much narrower than a
+    particle; ``constriction`` (particle surface / contact cross-section) carries that
+    into an effective path l = constriction * n * 2 R_ref.
 
     Parameters
     ----------
@@ -224,24 +227,29 @@ class ContactPaths:
         Mean number of particle diameters in a poor path [-] (> 0).
     diameter
         Reference particle diameter 2 R [m].
+    constriction
+        Particle surface area / contact cross-section of a path [-], >= 1.
     """
 
     poorly_wired: float
     mean_diameters: float = 2.0
     diameter: float = 10e-6
+    constriction: float = 1.0
 
     def __post_init__(self) -> None:
         check_range("contact.poorly_wired", self.poorly_wired, 0, 1, high_inclusive=False)
         check_range("contact.mean_diameters", self.mean_diameters, 0, 100, low_inclusive=False)
         check_range("contact.diameter", self.diameter, 0, 1e-3, low_inclusive=False)
+        check_range("contact.constriction", self.constriction, 1, 1e4)
 
     @classmethod
     def from_carbon_fraction(
         cls, carbon_mass_fraction: float, mean_diameters: float = 2.0, diameter: float = 10e-6,
-        **share_kw,
+        constriction: float = 1.0, **share_kw,
     ) -> ContactPaths:
         """Wiring of a layer with carbon mass fraction f_c (see :func:`poorly_wired_share`)."""
-        return cls(poorly_wired_share(carbon_mass_fraction, **share_kw), mean_diameters, diameter)
+        share = poorly_wired_share(carbon_mass_fraction, **share_kw)
+        return cls(share, mean_diameters, diameter, constriction)
 
     def classes(self, k: int, method: str = "quantile") -> tuple[np.ndarray, np.ndarray]:
         """(path [m], volume weight [-]): one well-wired class and k-1 poorly wired ones.
@@ -250,7 +258,7 @@ class ContactPaths:
         """
         k = _check_k("n_contact", k)
         _check_method(method)
-        lam = self.mean_diameters * self.diameter  # mean path of the poorly wired [m]
+        lam = self.constriction * self.mean_diameters * self.diameter  # mean path [m]
         if k == 1 or self.poorly_wired == 0.0:
             if k == 1:
                 return np.array([self.poorly_wired * lam]), np.ones(1)

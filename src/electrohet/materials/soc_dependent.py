@@ -127,11 +127,11 @@ class LogTable:
 
 # Electronic conductivity of NMC [S/m] against lithium fraction y (Amin & Chiang 2016:
 # 1e-5 S/m at y = 1, ~1 S/m at y = 0.25; the rise is steepest in the first ~10 % of
-# delithiation, Sharma 2022 fig. 4b).
+# delithiation - semiconductor-to-metal transition - Sharma 2022 fig. 4b and refs. 40, 45).
 NMC_CONDUCTIVITY_AMIN2016 = LogTable(
     "nmc.electronic_conductivity",
-    theta=[0.0, 0.25, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0],
-    values=[1.0, 1.0, 0.3, 0.1, 0.03, 1.0e-2, 1.0e-3, 1.0e-4, 1.0e-5],
+    theta=[0.0, 0.25, 0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 1.0],
+    values=[1.0, 1.0, 0.3, 0.1, 0.05, 1.0e-2, 1.0e-3, 1.0e-4, 1.0e-5],
     monotone="decreasing",
     units="S/m",
 )
