@@ -75,6 +75,19 @@ def slot_volume(ds: xr.Dataset, region: str = "positive") -> xr.DataArray:
     return vol.where(ds["region"] == region)
 
 
+def time_index(ds: xr.Dataset, time: float | None) -> int:
+    """Position of the recorded state nearest ``time`` [s] (the last one if ``None``).
+
+    Step boundaries are recorded twice, so ``time`` is not a unique index; ties go to
+    the later record.
+    """
+    t = ds["time"].values
+    if time is None:
+        return t.size - 1
+    d = np.abs(t - time)
+    return int(np.flatnonzero(d == d.min())[-1])
+
+
 def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: np.ndarray) -> np.ndarray:
     order = np.argsort(values)
     v, w = values[order], weights[order]
@@ -91,6 +104,11 @@ def step_window(ds: xr.Dataset, step: int) -> tuple[float, float]:
         raise ParameterError(f"step = {step} is not in this run (steps {steps})")
     i0 = max(sel[0] - 1, 0)
     return float(ds["time"].values[i0]), float(ds["time"].values[sel[-1]])
+
+
+def _step_slice(ds: xr.Dataset, step: int) -> slice:
+    sel = np.flatnonzero(ds["step"].values == step)
+    return slice(max(sel[0] - 1, 0), sel[-1] + 1)
 
 
 def class_onsets(
@@ -114,7 +132,7 @@ def class_onsets(
     if not 0 < fraction < 1:
         raise ParameterError(f"fraction = {fraction} must lie in (0, 1)")
     t0, t1 = step_window(ds, step)
-    win = ds.sel(time=slice(t0, t1))
+    win = ds.isel(time=_step_slice(ds, step))
     t = win["time"].values - t0
     q = win["capacity"].values
     q = np.abs(q - q[0])
@@ -174,8 +192,8 @@ def onset_spread(onsets: xr.Dataset, variable: str = "onset_soc") -> float:
 def step_likeness(ds: xr.Dataset, step: int, region: str = "positive") -> xr.DataArray:
     """Max slope / mean slope of each slot's lithium fraction during ``step`` [-]."""
     t0, t1 = step_window(ds, step)
-    win = ds["theta_mean"].sel(time=slice(t0, t1)).where(ds["region"] == region)
-    dt = np.diff(win["time"].values)
+    win = ds["theta_mean"].isel(time=_step_slice(ds, step)).where(ds["region"] == region)
+    dt = np.maximum(np.diff(win["time"].values), 1e-12)
     slope = np.abs(np.diff(win.values, axis=0)) / dt[:, None, None]
     mean = np.abs(win.values[-1] - win.values[0]) / (t1 - t0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -196,7 +214,7 @@ def soc_histogram(
     true active volume (dx eps_s w_k, after :func:`annotate`) and over a fixed range.
     Returns (volume fraction per bin [-], bin edges [-]); the fractions sum to 1.
     """
-    snap = ds["theta_mean"].sel(time=time, method="nearest").values
+    snap = ds["theta_mean"].isel(time=time_index(ds, time)).values
     vol = slot_volume(ds, region).values
     ok = np.isfinite(snap) & np.isfinite(vol)
     hist, edges = np.histogram(snap[ok], bins=bins, range=value_range, weights=vol[ok])
@@ -220,7 +238,7 @@ def diverging_fraction(
     Returns the frame mean and sd, the diverging share, and the isolated share.
     """
     _require(ds, "class_isolated")
-    snap = ds["theta_mean"].sel(time=time, method="nearest").values
+    snap = ds["theta_mean"].isel(time=time_index(ds, time)).values
     vol = slot_volume(ds, region).values
     ok = np.isfinite(snap) & np.isfinite(vol)
     iso = ds["class_isolated"].values & ok
@@ -247,8 +265,7 @@ def trapped_lithium(ds: xr.Dataset, time: float | None = None,
     Returns moles [mol/m^2], charge [Ah/m^2], and the share of all lithium in ``region``.
     """
     _require(ds, "class_isolated")
-    t = float(ds["time"].values[-1]) if time is None else time
-    th = ds["theta_mean"].sel(time=t, method="nearest").values
+    th = ds["theta_mean"].isel(time=time_index(ds, time)).values
     vol = slot_volume(ds, region).values
     cmax = ds["c_max"].values[:, None]
     li = th * cmax * vol
@@ -273,8 +290,7 @@ def class_average(ds: xr.Dataset, variable: str = "theta_mean",
 def lithiation_profile(ds: xr.Dataset, time: float | None = None,
                        region: str = "positive") -> xr.DataArray:
     """Volume-weighted mean lithium fraction over the classes at each x, at ``time``."""
-    t = float(ds["time"].values[-1]) if time is None else time
-    snap = ds["theta_mean"].sel(time=t, method="nearest")
+    snap = ds["theta_mean"].isel(time=time_index(ds, time))
     vol = slot_volume(ds, region)
     prof = (snap * vol).sum("particle_class", skipna=True) / vol.sum("particle_class", skipna=True)
     return prof.where(ds["region"] == region, drop=True)
