@@ -79,7 +79,8 @@ def test_build_ensemble_tensor_product_with_isolated_class():
         (lambda: build_ensemble(PSD, 2, isolated_fraction=1.2), ["isolated_fraction", "1.2"]),
         (lambda: LogTable("nmc.sigma", [0.0, 0.5, 1.0], [1.0, 2.0, 0.5], "decreasing"),
          ["nmc.sigma", "non-increasing", "0.5"]),
-        (lambda: LogTable("nmc.D", [0.0, 0.7, 0.5], [1.0, 1.0, 1.0]), ["nmc.D.theta", "increasing"]),
+        (lambda: LogTable("nmc.D", [0.0, 0.7, 0.5], [1.0, 1.0, 1.0]),
+         ["nmc.D.theta", "increasing"]),
         (lambda: LogTable("nmc.D", [0.0, 1.0], [1.0, -1.0]), ["nmc.D.values", "> 0"]),
     ],
 )
