@@ -184,7 +184,10 @@ class P2DEModel:
         i0 = self.kin_pref * ce_slot**self.alpha_a * c_vac**self.alpha_a * c_occ**self.alpha_c
         r_tot = self.r_fixed
         if self.uses_path:
-            sig_am = self._by_material("electronic_conductivity", theta_s)
+            # electrons cross the particle's (and its neighbours') bulk: sigma_AM of
+            # the particle's mean lithium fraction (PHYSICS.md §1), not of its surface
+            theta_bulk = np.einsum("skb,k->sb", cs, self.shell_vol * 3.0) / cmax
+            sig_am = self._by_material("electronic_conductivity", theta_bulk)
             r_tot = r_tot + self.path / sig_am
         eta = phis[self.slot_elec] - phie[self.slot_cell] - U - ik * r_tot
         bv = i0 * (np.exp(self.alpha_a * self.f_rt * eta) - np.exp(-self.alpha_c * self.f_rt * eta))
@@ -310,6 +313,8 @@ class P2DEModel:
         add(ik0 + slots, ce0 + m.slot_cell)
         for sh in (nr - 2, nr - 1):
             add(ik0 + slots, cs0 + slots * nr + sh)
+        wired = slots[m.slot_path > 0]  # contact resistance depends on the mean theta
+        add(ik0 + wired[:, None], cs0 + wired[:, None] * nr + np.arange(nr)[None, :])
         # particles
         shell = np.arange(nr)
         for off in (-1, 0, 1):
