@@ -88,3 +88,19 @@ def test_single_layer_gamma_calibration_matches_yari_anchors():
     assert t.loc["4%", "gamma"] == pytest.approx(0.90, abs=0.015)
     assert t.loc["1.5%", "gamma"] < 0.85
     assert t.loc["1%", "gamma"] < 0.70
+
+
+def test_wiring_links_contact_classes_to_carbon_fraction():
+    from electrohet.studies.rate_study import yari2020_cell_factory
+
+    cell = yari2020_cell_factory(LayerDesign("1/4", 0.01, 0.04), StudySettings(wiring=True))
+    poor, rich = cell.positive.layers  # bottom (1 wt%) and top (4 wt%)
+    assert poor.particles.n_classes == rich.particles.n_classes == 3
+    # share of poorly wired particles (path > 0) is larger in the carbon-poor layer
+    share = [
+        float(lay.particles.weight[lay.particles.contact_path > 0].sum()) for lay in (poor, rich)
+    ]
+    assert share[0] > 0.5 > 0.1 > share[1]
+    # the contact conductivity of NMC falls by orders of magnitude on lithiation
+    sig = poor.material.electronic_conductivity(np.array([0.3, 0.99]))
+    assert sig[0] / sig[1] > 1e3

@@ -4,6 +4,10 @@
 - :mod:`electrohet.plot.ensemble` - particle-class SOC over time, SOC histograms
 """
 
-from electrohet.plot.cell import plot_layer_utilization, plot_lithiation_profile, plot_voltage_capacity
+from electrohet.plot.cell import (
+    plot_layer_utilization,
+    plot_lithiation_profile,
+    plot_voltage_capacity,
+)
 
 __all__ = ["plot_layer_utilization", "plot_lithiation_profile", "plot_voltage_capacity"]

@@ -79,12 +79,15 @@ def rate_study_cmd(
 def demo(
     out: Path = typer.Option(Path("electrohet-demo"), "--out", help="output folder"),
     processes: int = typer.Option(0, "--processes", help="worker processes (0 = all cores)"),
+    wiring: bool = typer.Option(
+        False, "--wiring", help="particle wiring linked to carbon fraction (contact classes)"
+    ),
     quiet: bool = typer.Option(False, "--quiet"),
 ) -> None:
     """The bilayer rate study of Yari 2020 on the built-in NMC622 defaults."""
     from electrohet.studies.rate_study import StudySettings
 
-    settings = StudySettings(processes=processes or None)
+    settings = StudySettings(processes=processes or None, wiring=wiring)
     _run_and_report(None, settings, out, "single", 0.01, quiet)
 
 

@@ -112,6 +112,7 @@ class StudyConfig(_Strict):
     processes: int | None = Field(default=None, ge=1, le=256)
     reference: str = "single"
     label_rtol: float = Field(default=0.01, ge=0, lt=1)
+    wiring: bool = False
 
     @model_validator(mode="after")
     def _check(self):

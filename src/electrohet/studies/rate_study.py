@@ -96,6 +96,14 @@ class StudySettings:
         Mesh of each run.
     processes
         Worker processes (``None`` = number of CPUs, 1 = serial).
+    wiring
+        Particle-level wiring linked to the carbon fraction (issue 3): every layer gets
+        ``wiring_classes`` contact classes from
+        :meth:`~electrohet.design.distributions.ContactPaths.from_carbon_fraction`
+        (poorly wired share grows as f_c falls) and the NMC's SOC-dependent electronic
+        conductivity (Amin & Chiang 2016), so poorly wired particles fall behind.
+    constriction
+        Particle surface / contact cross-section of a poor path [-].
     """
 
     rates: Sequence[float] = (0.5, 1.0, 2.0, 3.0)
@@ -106,6 +114,9 @@ class StudySettings:
     points_per_layer: int = 10
     radial_points: int = 15
     processes: int | None = None
+    wiring: bool = False
+    wiring_classes: int = 3
+    constriction: float = 30.0
 
     def __post_init__(self) -> None:
         r = np.asarray(self.rates, dtype=float)
@@ -225,7 +236,29 @@ def yari2020_cell_factory(design: LayerDesign, settings: StudySettings) -> Cell:
         design.am_share_bottom,
         points_per_layer=settings.points_per_layer,
     )
+    if settings.wiring:
+        cell = cell.with_(positive=_wired(cell.positive, settings))
     return cell.with_(v_min=settings.v_min, v_max=settings.v_max)
+
+
+def _wired(electrode, settings: StudySettings):
+    """Layers with contact-path classes from their carbon fraction and SOC-dependent sigma_AM."""
+    from electrohet.design.distributions import ContactPaths, build_ensemble
+    from electrohet.design.layer import Electrode
+    from electrohet.materials.soc_dependent import with_soc_dependence
+
+    layers = []
+    for lay in electrode.layers:
+        contact = ContactPaths.from_carbon_fraction(
+            lay.carbon_mass_fraction,
+            diameter=2 * lay.particle_radius,
+            constriction=settings.constriction,
+        )
+        ens = build_ensemble(
+            lay.particle_radius, contact=contact, n_contact=settings.wiring_classes
+        )
+        layers.append(lay.with_(material=with_soc_dependence(lay.material), ensemble=ens))
+    return Electrode(layers, electrode.theta_init)
 
 
 @dataclass
