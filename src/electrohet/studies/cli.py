@@ -67,6 +67,7 @@ def rate_study_cmd(
         v_max=s.v_max,
         rest_minutes=s.rest_minutes,
         processes=s.processes,
+        wiring=s.wiring,
     )
     designs = None
     if cfg.designs:
