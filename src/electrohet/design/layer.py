@@ -203,6 +203,84 @@ class Electrode:
         """Capacity between two lithium fractions summed over the layers [Ah/m^2]."""
         return float(sum(lay.capacity_per_area(theta_low, theta_high) for lay in self.layers))
 
+    @classmethod
+    def from_volume(
+        cls,
+        volume,
+        n_layers: int,
+        material: ActiveMaterial,
+        theta_init: float,
+        conductivity: float,
+        radius_classes: int = 1,
+        default_radius: float | None = None,
+        n_points: int | None = None,
+    ) -> Electrode:
+        """Layers measured in a labelled 3D volume (see :mod:`electrohet.micro`).
+
+        The volume is cut into ``n_layers`` slabs along its thickness axis, collector
+        first; each becomes a :class:`Layer` with the measured porosity (pore + crack),
+        active and CBD fractions, pore-phase tortuosity factor through the thickness and
+        a particle-radius distribution (lognormal fit of the watershed particles;
+        ``radius_classes`` quantile classes).
+
+        Parameters
+        ----------
+        volume
+            A :class:`electrohet.micro.volume.LabelledVolume` (in memory).
+        n_layers
+            Number of slabs [-].
+        material
+            Active material of every layer.
+        theta_init
+            Initial lithium fraction [-].
+        conductivity
+            Effective matrix conductivity [S/m] (images do not give it).
+        radius_classes
+            Particle classes per location from the fitted radius distribution.
+        default_radius
+            Radius [m] to use where no particle could be segmented.
+        """
+        from electrohet.design.distributions import LognormalRadius, build_ensemble
+        from electrohet.micro.bridge import layers_from_volume
+
+        layers = []
+        for i, d in enumerate(layers_from_volume(volume, n_layers)):
+            if not np.isfinite(d["tortuosity"]):
+                raise ParameterError(
+                    f"volume slab {i}: the pore phase does not percolate through the thickness "
+                    "(tortuosity = inf); use fewer layers or check the labels"
+                )
+            r_med = d["radius_median_m"]
+            if not np.isfinite(r_med) or r_med <= 0:
+                if default_radius is None:
+                    raise ParameterError(
+                        f"volume slab {i}: no particles segmented; give default_radius [m]"
+                    )
+                r_med, sig = default_radius, 0.0
+            else:
+                sig = d["radius_log_sigma"] if np.isfinite(d["radius_log_sigma"]) else 0.0
+            ens = None
+            if radius_classes > 1 and sig > 0:
+                dist = LognormalRadius(mu=float(np.log(r_med)), s=float(sig), weighting="number")
+                ens = build_ensemble(dist, n_radius=radius_classes)
+            porosity, am = d["porosity"], d["am_fraction"]
+            layers.append(
+                Layer(
+                    material=material,
+                    thickness=d["thickness_m"],
+                    porosity=porosity,
+                    active_fraction=am,
+                    cbd_fraction=1.0 - porosity - am,
+                    particle_radius=float(r_med),
+                    tortuosity=max(1.0, float(d["tortuosity"])),
+                    conductivity=conductivity,
+                    ensemble=ens,
+                    n_points=n_points,
+                    name=f"image slab {i + 1}",
+                )
+            )
+        return cls(layers, theta_init)
+
     def with_layers(self, layers: Sequence[Layer]) -> Electrode:
         return Electrode(layers, self.theta_init)
 
