@@ -15,6 +15,7 @@ total loading), and a constructive / destructive / same label against the single
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -61,18 +62,15 @@ def yari2020_designs() -> list[LayerDesign]:
     """The single layer and six bilayers of Yari 2020 Table 1 (paper's labels)."""
     text = resources.files("electrohet.studies").joinpath("data/yari2020_bilayers.csv").read_text()
     rows = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
-    df = pd.read_csv(pd.io.common.StringIO("\n".join(rows)))
+    df = pd.read_csv(io.StringIO("\n".join(rows)))
     out = []
-    for r in df.itertuples():
-        single = r.fc_bottom == r.fc_top
-        name = "single" if single else f"{100 * r.fc_bottom:g}/{100 * r.fc_top:g}"
+    for r in df.to_dict("records"):
+        single = r["fc_bottom"] == r["fc_top"]
+        name = "single" if single else f"{100 * r['fc_bottom']:g}/{100 * r['fc_top']:g}"
+        fc_top = None if single else float(r["fc_top"])
         out.append(
             LayerDesign(
-                name,
-                float(r.fc_bottom),
-                None if single else float(r.fc_top),
-                float(r.am_share_bottom),
-                str(r._7) if hasattr(r, "_7") else str(r[7]),
+                name, float(r["fc_bottom"]), fc_top, float(r["am_share_bottom"]), str(r["class"])
             )
         )
     return out
