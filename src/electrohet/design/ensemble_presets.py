@@ -35,6 +35,20 @@ def _nominal(layers: list[Layer], mah_per_g: float) -> float:
     return mah_per_g * loading  # mAh/g = Ah/kg
 
 
+def _nmc532_half_cell(lay: Layer, theta_init: float, v_max: float, name: str) -> Cell:
+    """One NMC532 layer against Li metal (25 um separator, 2.5 V floor, Kroeger's 1C)."""
+    return Cell(
+        negative=LithiumMetal(i0_ref=10.0),
+        separator=Separator(thickness=25e-6, porosity=0.5),
+        positive=Electrode([lay], theta_init=theta_init),
+        electrolyte=LIPF6_EC_EMC_NYMAN2008,
+        v_min=2.5,
+        v_max=v_max,
+        nominal_capacity=_nominal([lay], KROEGER_ONE_C_MAH_G),
+        name=name,
+    )
+
+
 def sharma_formation_cell(
     carbon_mass_fraction: float = 0.015,
     n_contact: int = 8,
@@ -62,7 +76,9 @@ def sharma_formation_cell(
         else radius
     )
     contact = ContactPaths.from_carbon_fraction(
-        carbon_mass_fraction, mean_diameters=mean_diameters, diameter=2 * radius,
+        carbon_mass_fraction,
+        mean_diameters=mean_diameters,
+        diameter=2 * radius,
         constriction=constriction,
     )
     ens = build_ensemble(rad, n_radius, contact, n_contact, method=method)
@@ -77,16 +93,7 @@ def sharma_formation_cell(
         ensemble=ens,
         name="NMC532",
     )
-    return Cell(
-        negative=LithiumMetal(i0_ref=10.0),
-        separator=Separator(thickness=25e-6, porosity=0.5),
-        positive=Electrode([lay], theta_init=theta_init),
-        electrolyte=LIPF6_EC_EMC_NYMAN2008,
-        v_min=2.5,
-        v_max=4.4,
-        nominal_capacity=_nominal([lay], KROEGER_ONE_C_MAH_G),
-        name="Sharma2022-like NMC532 formation half cell",
-    )
+    return _nmc532_half_cell(lay, theta_init, 4.4, "Sharma2022-like NMC532 formation half cell")
 
 
 ZHANG_VARIANTS = ("pristine", "cei", "thick_cei", "cbd_clogging", "full_clogging")
@@ -133,9 +140,7 @@ def zhang_cei_cell(
         ]
     else:
         scale = 2.0 if variant == "thick_cei" else 1.0
-        layers = cei_graded_layers(
-            base, n_sublayers, kappa=kappa_cei, n_cei=n_cei, scale=scale
-        )
+        layers = cei_graded_layers(base, n_sublayers, kappa=kappa_cei, n_cei=n_cei, scale=scale)
     if variant in ("cbd_clogging", "full_clogging"):
         # Open CBD micro-porosity (taken as 40 % of the CBD volume) is fed by the bulk
         # electrolyte; clogging removes it, more where the CBD holds more CEI (towards
@@ -148,8 +153,9 @@ def zhang_cei_cell(
             tau = eps ** (-0.5) * (1.0 + 0.5 * xi)
             if variant == "full_clogging":
                 tau *= 2.0
-            new.append(lay.with_(porosity=eps, cbd_fraction=lay.cbd_fraction + lost,
-                                 tortuosity=tau))
+            new.append(
+                lay.with_(porosity=eps, cbd_fraction=lay.cbd_fraction + lost, tortuosity=tau)
+            )
         layers = new
     return Cell(
         negative=LithiumMetal(i0_ref=10.0),
@@ -187,13 +193,6 @@ def kroeger_isolated_cell(
         ensemble=ens,
         name="NMC532",
     )
-    return Cell(
-        negative=LithiumMetal(i0_ref=10.0),
-        separator=Separator(thickness=25e-6, porosity=0.5),
-        positive=Electrode([lay], theta_init=theta_init),
-        electrolyte=LIPF6_EC_EMC_NYMAN2008,
-        v_min=2.5,
-        v_max=4.5,
-        nominal_capacity=_nominal([lay], KROEGER_ONE_C_MAH_G),
-        name="Kroeger-like NMC532 half cell with isolated particles",
+    return _nmc532_half_cell(
+        lay, theta_init, 4.5, "Kroeger-like NMC532 half cell with isolated particles"
     )
