@@ -2,8 +2,16 @@
 
 Each pillar contributes a sub-application (``electrohet micro ...``,
 ``electrohet analyze ...``); the model commands (``simulate``, ``rate-study``,
-``demo``) live here.  Every :class:`~electrohet.errors.ElectrohetError` is printed
-as one line on stderr and the process exits with code 2 (no traceback).
+``demo``) live in :mod:`electrohet.studies.cli`.
+
+One error path for every command:
+
+- a usage error (no command, an unknown command, a missing argument, a value of the
+  wrong type) and every :class:`~electrohet.errors.ElectrohetError` are printed as one
+  line on stderr starting with ``error:``, exit code 2 (no traceback);
+- Ctrl-C (SIGINT) exits with 130 and SIGTERM with 143 (128 + signal number), after the
+  command has saved what had finished (see :mod:`electrohet.interrupts`);
+- a full disk or another OS error while writing is one line and exit 1.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ import sys
 
 import typer
 
-from electrohet.errors import ElectrohetError
+from electrohet.errors import ElectrohetError, OutputError
 
 app = typer.Typer(
     name="electrohet",
@@ -21,6 +29,27 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("electrohet")
+        except PackageNotFoundError:  # running from a source tree that is not installed
+            v = "unknown (not installed)"
+        typer.echo(f"electrohet {v}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Heterogeneity in porous lithium-ion battery electrodes."""
 
 
 def _register_subapps() -> None:
@@ -36,29 +65,89 @@ def _register_subapps() -> None:
 _register_subapps()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``electrohet`` console script."""
-    try:
-        app(args=argv, standalone_mode=False)
-    except ElectrohetError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        return _exit(2)
-    except (typer.Abort, KeyboardInterrupt):
-        typer.echo("aborted", err=True)
-        return _exit(130)
-    except typer.Exit as exc:
-        return _exit(exc.exit_code)
-    except Exception as exc:  # click usage errors
-        import click
+def _usage_error_types() -> tuple[type[BaseException], ...]:
+    """Click's usage-error classes: typer's vendored copy and, if installed, click's own.
 
-        if isinstance(exc, click.exceptions.UsageError):
-            typer.echo(f"error: {exc.format_message()}", err=True)
+    Recent typer releases ship their own copy of click (``typer._click``) and raise its
+    exceptions; older ones raise click's.  Both are caught.
+    """
+    types: list[type[BaseException]] = []
+    for mod in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            m = __import__(mod, fromlist=["ClickException"])
+        except ImportError:
+            continue
+        types.append(m.ClickException)
+    return tuple(types)
+
+
+def _abort_types() -> tuple[type[BaseException], ...]:
+    types: list[type[BaseException]] = [typer.Abort]
+    for mod in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            m = __import__(mod, fromlist=["Abort"])
+        except ImportError:
+            continue
+        if hasattr(m, "Abort"):
+            types.append(m.Abort)
+    return tuple(types)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _usage_message(exc: BaseException) -> str:
+    name = type(exc).__name__
+    if name == "NoArgsIsHelpError":
+        ctx = getattr(exc, "ctx", None)
+        cmd = getattr(ctx, "command_path", None) or "electrohet"
+        commands = []
+        group = getattr(ctx, "command", None)
+        if group is not None and hasattr(group, "list_commands"):
+            commands = list(group.list_commands(ctx))
+        listed = f" ({', '.join(commands)})" if commands else ""
+        return f"missing command{listed}; run '{cmd} --help' for usage"
+    fmt = getattr(exc, "format_message", None)
+    msg = fmt() if callable(fmt) else str(exc)
+    ctx = getattr(exc, "ctx", None)
+    path = getattr(ctx, "command_path", None)
+    hint = f" (run '{path} --help' for usage)" if path else ""
+    return _one_line(msg) + hint
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``electrohet`` console script; returns the exit code."""
+    from electrohet.interrupts import Interrupted, handle_termination
+
+    usage_errors = _usage_error_types()
+    aborts = _abort_types()
+    with handle_termination():
+        try:
+            app(args=argv, standalone_mode=False, prog_name="electrohet")
+        except ElectrohetError as exc:
+            typer.echo(f"error: {_one_line(exc)}", err=True)
             return _exit(2)
-        raise
+        except Interrupted as exc:
+            typer.echo(f"interrupted: {_one_line(exc)}", err=True)
+            return _exit(exc.exit_code)
+        except (KeyboardInterrupt, *aborts):
+            typer.echo("interrupted", err=True)
+            return _exit(130)
+        except typer.Exit as exc:
+            return _exit(exc.exit_code)
+        except usage_errors as exc:
+            typer.echo(f"error: {_usage_message(exc)}", err=True)
+            return _exit(2)
+        except OSError as exc:
+            # full disk, permissions, ... while writing results
+            typer.echo(f"error: {_one_line(OutputError.from_os_error(exc))}", err=True)
+            return _exit(1)
     return _exit(0)
 
 
-def _exit(code: int) -> int:
+def _exit(code: int | None) -> int:
+    code = 0 if code is None else int(code)
     if __name__ == "__main__":
         sys.exit(code)
     return code

@@ -34,6 +34,26 @@ class DataError(ElectrohetError, ValueError):
     """Input data (files, images, tables) are malformed."""
 
 
+class OutputError(ElectrohetError, OSError):
+    """An output path cannot be written (exists, read-only, locked, disk full)."""
+
+    @classmethod
+    def from_os_error(cls, exc: OSError, path: object = None) -> OutputError:
+        """One clear message for an OS error raised while writing ``path``."""
+        import errno
+
+        if isinstance(exc, OutputError):
+            return exc
+        target = path if path is not None else (exc.filename or "output")
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            what = "disk full (or file-size limit reached)"
+        elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            what = "permission denied (read-only location?)"
+        else:
+            what = exc.strerror or str(exc)
+        return cls(f"cannot write {target}: {what}; no file was left behind")
+
+
 def check_range(
     key: str,
     value: float,

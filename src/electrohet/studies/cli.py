@@ -1,4 +1,9 @@
-"""Model commands of the CLI: ``simulate``, ``rate-study`` and ``demo``."""
+"""Model commands of the CLI: ``simulate``, ``rate-study`` and ``demo``.
+
+Every command checks its output before computing (see :mod:`electrohet.outputs`),
+writes atomically, and on Ctrl-C / SIGTERM saves what had finished with status
+``"interrupted"`` before exiting with 130 / 143.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,9 @@ import typer
 
 from electrohet.errors import SolverError
 
+# files whose presence means a rate-study folder already holds results
+STUDY_RESULT_NAMES = ("rate_study.csv", "rate_study_partial.csv", "run_*.nc")
+
 
 def register(app: typer.Typer) -> None:
     """Attach the model commands to the root CLI application."""
@@ -16,28 +24,90 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
 
 
+class _RunInterrupted(SolverError):
+    """Ctrl-C/SIGTERM inside a step: ends the run like a solver failure, results kept."""
+
+    def __init__(self, cause: KeyboardInterrupt) -> None:
+        from electrohet.interrupts import Terminated
+
+        self.cause = cause
+        super().__init__(
+            "interrupted by " + ("SIGTERM" if isinstance(cause, Terminated) else "Ctrl-C")
+        )
+
+
+def _make_interruptible(sim) -> dict:
+    """Let an interrupt end ``sim.solve`` with the states recorded so far.
+
+    ``Simulation.solve`` turns a :class:`SolverError` raised in a step into a partial
+    Dataset; the step runner is wrapped so that a KeyboardInterrupt becomes one.
+    Returns a dict whose ``"cause"`` is set when that happened.
+    """
+    state: dict = {"cause": None}
+    run_step = sim._run_step
+
+    def _run_step(*args, **kwargs):
+        try:
+            return run_step(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            state["cause"] = exc
+            raise _RunInterrupted(exc) from exc
+
+    sim._run_step = _run_step
+    return state
+
+
 def simulate(
     config: Path = typer.Argument(..., help="TOML file: cell, experiment, mesh, solver"),
     out: Path = typer.Option(Path("run.nc"), "--out", help="netCDF file for the results"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing --out file"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ) -> None:
     """Run one experiment on one cell and save the results (netCDF)."""
+    from electrohet.interrupts import Interrupted, deferred_signals, exit_code_of
     from electrohet.model import MeshOptions, Simulation, SolverOptions
+    from electrohet.outputs import prepare_output_file, write_netcdf
     from electrohet.protocols import Experiment
     from electrohet.studies.config import build_cell, load_toml, parse_simulate_config
-    from electrohet.studies.rate_study import _to_netcdf
 
     cfg = parse_simulate_config(load_toml(config), str(config))
     cell = build_cell(cfg)
     exp = Experiment(cfg.experiment.steps, repeat=cfg.experiment.repeat)
-    sim = Simulation(
-        cell,
-        MeshOptions(cfg.mesh.points_per_domain, cfg.mesh.radial_points, cfg.mesh.surface),
-        SolverOptions(rtol=cfg.solver.rtol, max_step=cfg.solver.max_step),
-    )
-    ds = sim.solve(exp, initial_soc=cfg.experiment.initial_soc, progress=not quiet)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _to_netcdf(ds, str(out))
+    lock = prepare_output_file(out, overwrite=overwrite)
+    try:
+        sim = Simulation(
+            cell,
+            MeshOptions(cfg.mesh.points_per_domain, cfg.mesh.radial_points, cfg.mesh.surface),
+            SolverOptions(rtol=cfg.solver.rtol, max_step=cfg.solver.max_step),
+        )
+        interrupt = _make_interruptible(sim)
+        if not quiet:
+            typer.echo(
+                f"simulating {len(exp)} steps on {cell.name} (Ctrl-C saves what has finished)",
+                err=True,
+            )
+        try:
+            ds = sim.solve(exp, initial_soc=cfg.experiment.initial_soc, progress=not quiet)
+        except Exception:
+            if interrupt["cause"] is None:
+                raise
+            ds = None  # interrupted before any state was recorded
+        if interrupt["cause"] is not None:
+            code = exit_code_of(interrupt["cause"])
+            if ds is None or ds.sizes.get("time", 0) == 0:
+                raise Interrupted(f"no state had been computed; nothing written to {out}", code)
+            ds.attrs["status"] = "interrupted"
+            with deferred_signals(reraise=False):
+                write_netcdf(ds, out)
+            raise Interrupted(
+                f"{ds.sizes['time']} states up to t = {float(ds.time[-1]):.6g} s saved to {out} "
+                "(status 'interrupted')",
+                code,
+            )
+        write_netcdf(ds, out)
+    finally:
+        if lock is not None:
+            lock.release()
     q = float(ds.capacity[-1]) * 0.1
     typer.echo(
         f"{cell.name}: {ds.sizes['time']} states, final voltage {float(ds.voltage[-1]):.4f} V, "
@@ -52,6 +122,9 @@ def simulate(
 def rate_study_cmd(
     config: Path = typer.Argument(..., help="TOML file: [study] settings and [[designs]]"),
     out: Path = typer.Option(Path("rate-study"), "--out", help="output folder"),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="replace results already in the --out folder"
+    ),
     quiet: bool = typer.Option(False, "--quiet"),
 ) -> None:
     """Rate-capability study of one- and two-layer designs (Yari 2020 protocol)."""
@@ -74,7 +147,7 @@ def rate_study_cmd(
         designs = [
             LayerDesign(d.name, d.fc_bottom, d.fc_top, d.am_share_bottom) for d in cfg.designs
         ]
-    _run_and_report(designs, settings, out, s.reference, s.label_rtol, quiet)
+    _run_and_report(designs, settings, out, s.reference, s.label_rtol, quiet, overwrite)
 
 
 def demo(
@@ -83,37 +156,121 @@ def demo(
     wiring: bool = typer.Option(
         False, "--wiring", help="particle wiring linked to carbon fraction (contact classes)"
     ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="replace results already in the --out folder"
+    ),
     quiet: bool = typer.Option(False, "--quiet"),
 ) -> None:
     """The bilayer rate study of Yari 2020 on the built-in NMC622 defaults."""
+    from electrohet.errors import ParameterError
     from electrohet.studies.rate_study import StudySettings
 
+    if processes < 0:
+        raise ParameterError(f"--processes = {processes} must be >= 0 (0 = all cores)")
     settings = StudySettings(processes=processes or None, wiring=wiring)
-    _run_and_report(None, settings, out, "single", 0.01, quiet)
+    _run_and_report(None, settings, out, "single", 0.01, quiet, overwrite)
+
+
+def _run_name(name: str, rate: float) -> str:
+    return f"run_{name.replace('/', '-')}_{rate:g}C.nc"
+
+
+def _save_runs(runs, out: Path) -> list[Path]:
+    """One netCDF per design and rate (same names as ``RateStudy.save``), atomically."""
+    from electrohet.outputs import write_netcdf
+
+    written = []
+    for run in runs:
+        for rate, ds in zip(run.rates, run.datasets, strict=True):
+            written.append(write_netcdf(ds, out / _run_name(run.design.name, rate)))
+    return written
+
+
+def _save_partial(partial, out: Path, code: int):
+    """Write the finished runs of an interrupted study and raise :class:`Interrupted`."""
+    import pandas as pd
+
+    from electrohet.interrupts import Interrupted, deferred_signals
+    from electrohet.outputs import write_text_atomic
+    from electrohet.studies.pool import finished
+
+    runs = finished(partial or [])
+    rows = [
+        {
+            "design": run.design.name,
+            "fc_bottom": run.design.fc_bottom,
+            "fc_top": run.design.fc_top if run.design.fc_top is not None else run.design.fc_bottom,
+            "rate_C": float(rate),
+            "energy_Wh_m2": float(e),
+            "capacity_Ah_m2": float(q),
+            "status": "interrupted",
+        }
+        for run in runs
+        for rate, e, q in zip(run.rates, run.energy, run.capacity, strict=True)
+    ]
+    cols = ["design", "fc_bottom", "fc_top", "rate_C", "energy_Wh_m2", "capacity_Ah_m2", "status"]
+    table = pd.DataFrame(rows, columns=cols)
+    with deferred_signals(reraise=False):
+        for run in runs:
+            for ds in run.datasets:
+                ds.attrs["study_status"] = "interrupted"
+        _save_runs(runs, out)
+        path = write_text_atomic(out / "rate_study_partial.csv", table.to_csv(index=False))
+    total = len(partial or [])
+    raise Interrupted(
+        f"{len(runs)} of {total} design runs had finished; saved to {path} (status "
+        "'interrupted') and their netCDF files; workers stopped",
+        code,
+    )
 
 
 def _run_and_report(
-    designs, settings, out: Path, reference: str, label_rtol: float, quiet: bool
+    designs,
+    settings,
+    out: Path,
+    reference: str,
+    label_rtol: float,
+    quiet: bool,
+    overwrite: bool = False,
 ) -> None:
     import time
 
+    from electrohet.interrupts import Interrupted
+    from electrohet.outputs import prepare_output_dir, write_text_atomic
+    from electrohet.studies.rate_study import rate_study
+
+    lock = prepare_output_dir(out, STUDY_RESULT_NAMES, overwrite=overwrite)
+    try:
+        t0 = time.perf_counter()
+        try:
+            study = rate_study(
+                designs, settings, reference=reference, progress=not quiet, label_rtol=label_rtol
+            )
+        except Interrupted as exc:
+            _save_partial(exc.partial, out, exc.exit_code)
+        wall = time.perf_counter() - t0
+        csv = write_text_atomic(out / "rate_study.csv", study.table.to_csv(index=False))
+        files = [csv, *_save_runs(study.runs, out)]
+        _report(study, settings, wall, out, files)
+    finally:
+        lock.release()
+
+
+def _report(study, settings, wall: float, out: Path, files) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from rich.console import Console
     from rich.table import Table
 
+    from electrohet.outputs import write_with
     from electrohet.plot import (
         plot_layer_utilization,
         plot_lithiation_profile,
         plot_voltage_capacity,
     )
-    from electrohet.studies.rate_study import rate_study
 
-    t0 = time.perf_counter()
-    study = rate_study(
-        designs, settings, reference=reference, progress=not quiet, label_rtol=label_rtol
-    )
-    wall = time.perf_counter() - t0
-    files = study.save(out)
     t = study.table
     table = Table(
         title=f"Rate study ({len(t)} designs, rates {list(settings.rates)} C, {wall:.1f} s)"
@@ -140,17 +297,19 @@ def _run_and_report(
             *[f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in cols]
         )
     Console(width=250).print(table)
+
+    def _savefig(fig, name: str) -> None:
+        write_with(out / name, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
+        plt.close(fig)
+
     for run in study.runs:
+        safe = run.design.name.replace("/", "-")
         fig = plot_voltage_capacity(run.datasets, [f"{r:g}C" for r in run.rates])
         fig.axes[0].set_title(f"design {run.design.name}")
-        fig.savefig(out / f"voltage_{run.design.name.replace('/', '-')}.png", dpi=120)
-        plt.close(fig)
+        _savefig(fig, f"voltage_{safe}.png")
         i1 = min(range(len(run.rates)), key=lambda i: abs(run.rates[i] - 1.0))
         fig = plot_lithiation_profile(run.datasets[i1])
         fig.axes[0].set_title(f"design {run.design.name}, 1C discharge")
-        fig.savefig(out / f"profile_{run.design.name.replace('/', '-')}_1C.png", dpi=120)
-        plt.close(fig)
-    fig = plot_layer_utilization(t)
-    fig.savefig(out / "layer_utilization.png", dpi=120)
-    plt.close(fig)
+        _savefig(fig, f"profile_{safe}_1C.png")
+    _savefig(plot_layer_utilization(t), "layer_utilization.png")
     typer.echo(f"wrote {len(files)} files (table, netCDF runs) and figures to {out}/")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -31,6 +30,7 @@ from electrohet.design.formulation import heterogeneity_factor
 from electrohet.design.layer import Cell
 from electrohet.errors import ParameterError
 from electrohet.model import MeshOptions, Simulation
+from electrohet.studies.pool import run_jobs
 
 
 @dataclass(frozen=True)
@@ -184,14 +184,8 @@ def run_designs(
 ) -> list[DesignRuns]:
     """Run every design (in parallel processes when ``settings.processes != 1``)."""
     jobs = [(d, settings, cell_factory) for d in designs]
-    n_proc = settings.processes or os.cpu_count() or 1
-    if n_proc == 1 or len(jobs) == 1:
-        it = map(_run_design, jobs)
-        results = list(_maybe_progress(it, len(jobs), progress))
-    else:
-        with ProcessPoolExecutor(max_workers=min(n_proc, len(jobs))) as pool:
-            results = list(_maybe_progress(pool.map(_run_design, jobs), len(jobs), progress))
-    return results
+    # interrupt-safe: Ctrl-C/SIGTERM stop the workers and raise Interrupted (partial runs)
+    return run_jobs(_run_design, jobs, settings.processes, progress, label="designs")
 
 
 def _maybe_progress(it, total: int, progress: bool):

@@ -1,0 +1,112 @@
+"""Interrupts of long runs: Ctrl-C (SIGINT) and SIGTERM.
+
+The CLI wraps every command in :func:`handle_termination`: SIGINT raises
+:class:`KeyboardInterrupt` and SIGTERM raises :class:`Terminated` (a
+``KeyboardInterrupt``), so one ``except KeyboardInterrupt`` in a long loop handles
+both.  A command that catches it saves what has finished (status ``"interrupted"``)
+and raises :class:`Interrupted`; the CLI prints one line and exits with
+128 + the signal number (130 for SIGINT, 143 for SIGTERM).
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread when the process receives SIGTERM."""
+
+
+class Interrupted(Exception):
+    """A run stopped by a signal after saving what had finished.
+
+    Parameters
+    ----------
+    message
+        What was saved and where.
+    exit_code
+        Process exit code: 130 (SIGINT) or 143 (SIGTERM).
+    partial
+        Results that had finished (for library callers), or ``None``.
+    """
+
+    def __init__(self, message: str, exit_code: int = 130, partial: Any = None) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.partial = partial
+
+
+def exit_code_of(exc: BaseException) -> int:
+    """128 + signal number of an interrupt exception (SIGTERM: 143, else SIGINT: 130)."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, Terminated):
+            return 128 + signal.SIGTERM
+        if isinstance(e, Interrupted):
+            return e.exit_code
+        e = e.__cause__ or e.__context__
+    return 128 + signal.SIGINT
+
+
+def _raise_terminated(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
+    raise Terminated()
+
+
+@contextmanager
+def handle_termination() -> Iterator[None]:
+    """SIGINT -> KeyboardInterrupt, SIGTERM -> :class:`Terminated` inside the block.
+
+    SIGINT's handler is installed explicitly, so a run started with SIGINT ignored (a
+    background job of a non-interactive shell) can still be stopped by it.  The
+    previous handlers are restored on exit.  Only the main thread can install handlers;
+    elsewhere the block runs unchanged.
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    old_term = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+
+
+@contextmanager
+def deferred_signals(reraise: bool = True) -> Iterator[list[int]]:
+    """Hold SIGINT/SIGTERM while saving results; re-raise the first one afterwards.
+
+    A second Ctrl-C while partial results are written must not leave a half-written
+    file behind.  Inside the block the signals are recorded, not acted on; after it,
+    the first recorded one is raised as :class:`KeyboardInterrupt` /
+    :class:`Terminated` (unless ``reraise`` is false: the caller is stopping anyway).
+    """
+    import threading
+
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def _record(signum, frame) -> None:  # noqa: ARG001
+        received.append(signum)
+
+    old_int = signal.signal(signal.SIGINT, _record)
+    old_term = signal.signal(signal.SIGTERM, _record)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+    if received and reraise:
+        if received[0] == signal.SIGTERM:
+            raise Terminated()
+        raise KeyboardInterrupt()
