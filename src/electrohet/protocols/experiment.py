@@ -8,6 +8,11 @@ from dataclasses import dataclass
 from electrohet.errors import ProtocolError
 from electrohet.protocols.steps import Step, parse_step
 
+#: Largest ``repeat`` and number of steps of one experiment (a 10^4-cycle aging test of
+#: ~5 steps per cycle fits; more is a typo or needs a dedicated aging driver).
+MAX_REPEAT = 100_000
+MAX_STEPS = 1_000_000
+
 
 @dataclass(frozen=True)
 class Experiment:
@@ -26,8 +31,8 @@ class Experiment:
     def __init__(
         self, cycles: Iterable[str | Step | Sequence[str | Step]], repeat: int = 1
     ) -> None:
-        if repeat < 1:
-            raise ProtocolError(f"repeat = {repeat} must be >= 1")
+        if not 1 <= repeat <= MAX_REPEAT:
+            raise ProtocolError(f"repeat = {repeat} is outside the allowed range [1, {MAX_REPEAT}]")
         parsed: list[tuple[Step, ...]] = []
         for item in cycles:
             if isinstance(item, (str, Step)):
@@ -38,6 +43,12 @@ class Experiment:
             parsed.append(steps)
         if not parsed:
             raise ProtocolError("an experiment needs at least one step")
+        n_steps = sum(len(c) for c in parsed) * repeat
+        if n_steps > MAX_STEPS:
+            raise ProtocolError(
+                f"experiment has {n_steps} steps (after repeat = {repeat}); the allowed "
+                f"maximum is {MAX_STEPS}"
+            )
         object.__setattr__(self, "cycles", tuple(parsed) * repeat)
 
     @property

@@ -35,6 +35,24 @@ _CURRENT = _current_pattern()
 _TIME = rf"(?P<tval>{_NUM})\s*(?P<tunit>seconds?|secs?|s|minutes?|mins?|hours?|hrs?|h)"
 _VOLT = rf"(?P<vval>{_NUM})\s*(?P<vunit>mV|V)"
 
+# Physically meaningful limits of a step (checked for parsed and hand-built steps).
+#: Longest step duration [s]: 10 000 h (about 14 months, room for calendar-aging rests).
+MAX_DURATION_S = 1.0e4 * 3600.0
+#: C-rates [1/h]: C/1000 (a 1000 h half cycle) to 1000C (a 3.6 s one).
+MIN_C_RATE, MAX_C_RATE = 1.0e-3, 1.0e3
+#: Current densities [A/m^2]: 0.01 uA/cm^2 to 10 A/cm^2.
+MIN_DENSITY, MAX_DENSITY = 1.0e-4, 1.0e5
+#: Cell currents [A]: 1 nA to 10 kA.
+MIN_CURRENT_A, MAX_CURRENT_A = 1.0e-9, 1.0e4
+#: Current cut-offs of a hold may go ten times lower than a drive current.
+CUTOFF_FACTOR = 0.1
+
+_CURRENT_LIMITS = {
+    "C": (MIN_C_RATE, MAX_C_RATE, "C"),
+    "A/m2": (MIN_DENSITY, MAX_DENSITY, "A/m2"),
+    "A": (MIN_CURRENT_A, MAX_CURRENT_A, "A"),
+}
+
 _TIME_FACTORS = {
     "s": 1.0,
     "sec": 1.0,
@@ -122,8 +140,15 @@ class Step:
             raise ProtocolError(f"{self.text!r}: a hold needs a voltage")
         if self.kind == "rest" and self.duration is None:
             raise ProtocolError(f"{self.text!r}: a rest needs a duration")
-        if self.duration is not None and not self.duration > 0:
-            raise ProtocolError(f"{self.text!r}: duration must be > 0 s")
+        if self.duration is not None and not 0 < self.duration <= MAX_DURATION_S:
+            raise ProtocolError(
+                f"{self.text!r}: duration = {self.duration:g} s is outside the allowed range "
+                f"(0, {MAX_DURATION_S:g}] s (up to {MAX_DURATION_S / 3600:g} h)"
+            )
+        if self.current is not None:
+            _check_current(self.text, "current", self.current, 1.0)
+        if self.until_current is not None:
+            _check_current(self.text, "cut-off current", self.until_current, CUTOFF_FACTOR)
         if (
             self.kind != "rest"
             and self.duration is None
@@ -136,6 +161,18 @@ class Step:
 
     def __str__(self) -> str:
         return self.text or self.kind
+
+
+def _check_current(text: str, key: str, spec: CurrentSpec, low_factor: float) -> None:
+    """Reject a non-finite or physically absurd current with its allowed range."""
+    lo, hi, unit = _CURRENT_LIMITS.get(spec.unit, (0.0, float("inf"), spec.unit))
+    lo *= low_factor
+    v = spec.value
+    if not (v == v and lo <= v <= hi):  # v == v rejects NaN
+        shown = f"{v:g}C" if unit == "C" else f"{v:g} {unit}"
+        raise ProtocolError(
+            f"{text!r}: {key} = {shown} is outside the allowed range [{lo:g}, {hi:g}] {unit}"
+        )
 
 
 def _current(m: re.Match) -> CurrentSpec:
