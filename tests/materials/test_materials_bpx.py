@@ -240,3 +240,116 @@ def test_expression_interpreter_whitelist():
     for bad in ["x.real", "open('f')", "y + 1", "[x]", "lambda: 1"]:
         with pytest.raises(ParameterError):
             _compile_expression(bad, "k")
+
+
+# ---------------------------------------------------------------- untrusted input
+# A BPX file is untrusted: its expressions must never be executed as Python (bpx's own
+# validation writes them to a temporary .py file and imports it).
+
+
+@pytest.mark.parametrize(
+    ("payload", "needle"),
+    [
+        ("exit(7)", "call of 'exit'"),
+        ("input(x)", "call of 'input'"),
+        ("__import__('os').system('echo pwned')", "call of an attribute"),
+        ("10**10**10", "exponent 1e\\+10"),
+        ("x ** 1000", "exponent 1000"),
+        ("1e999 * x", "non-finite constant"),
+        ("tanh(" * 100 + "x" + ")" * 100, "deeper than 60"),
+        ("x + " * 3000 + "x", "characters exceeds|syntax nodes"),
+    ],
+)
+def test_bpx_malicious_ocp_refused_with_one_clear_error(payload, needle):
+    d = chen_bpx()
+    d["Parameterisation"]["Positive electrode"]["OCP [V]"] = payload
+    with pytest.raises(ParameterError, match=needle) as info:
+        _build(d)
+    msg = str(info.value)
+    assert "Positive electrode.OCP [V]" in msg and "\n" not in msg
+
+
+@pytest.mark.parametrize(
+    ("value", "needle"),
+    [
+        (-1e-14, "must be finite and > 0"),
+        ("-4e-15 + 0 * x", "must be finite and > 0"),
+        ("4e-15 / (x - x)", "must be finite and > 0"),
+        ({"x": [0.0, 1.0], "y": [4e-15, -1e-15]}, "must be finite and > 0"),
+        (float("nan"), "must be finite"),
+    ],
+)
+def test_bpx_non_physical_diffusivity_refused(value, needle):
+    d = chen_bpx()
+    d["Parameterisation"]["Positive electrode"]["Diffusivity [m2.s-1]"] = value
+    with pytest.raises(ParameterError, match=needle) as info:
+        _build(d)
+    assert "Positive electrode.Diffusivity [m2.s-1]" in str(info.value)
+
+
+def test_bpx_non_finite_number_named_with_range():
+    d = chen_bpx()
+    d["Parameterisation"]["Cell"]["Electrode area [m2]"] = float("inf")
+    with pytest.raises(ParameterError, match=r"Cell\.Electrode area \[m2\]' = inf .*\(0, inf\]"):
+        _build(d)
+
+
+def test_bpx_invalid_json_and_yaml_refused(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ParameterError, match="not valid JSON"):
+        cell_from_bpx(bad)
+    y = tmp_path / "cell.yaml"
+    y.write_text("Header: {}\n")
+    with pytest.raises(ParameterError, match="only JSON"):
+        cell_from_bpx(y)
+
+
+def test_bpx_payload_file_runs_nothing_and_writes_nothing(tmp_path):
+    """In a fresh process: exit(7), input(x) and 10**10**10 in a file are refused
+    quickly, stdin is never read, and the temp folder stays empty."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    files = []
+    for i, payload in enumerate(["exit(7)", "input(x)", "10**10**10"]):
+        d = chen_bpx()
+        d["Parameterisation"]["Negative electrode"]["OCP [V]"] = payload
+        f = tmp_path / f"evil{i}.json"
+        f.write_text(json.dumps(d))
+        files.append(str(f))
+    script = (
+        "import sys\n"
+        "from electrohet.design.bpx_import import cell_from_bpx\n"
+        "from electrohet.errors import ParameterError\n"
+        "for f in sys.argv[1:]:\n"
+        "    try:\n"
+        "        cell_from_bpx(f)\n"
+        "    except ParameterError as e:\n"
+        "        print('refused:', e)\n"
+    )
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": src,
+        "TMPDIR": str(tmpdir),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "HOME": str(tmp_path),
+        "MPLCONFIGDIR": str(tmp_path / "mpl"),
+        "NUMBA_CACHE_DIR": str(tmp_path / "numba"),
+    }
+    r = subprocess.run(
+        [sys.executable, "-c", script, *files],
+        input="typed on stdin\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("refused:") == 3, r.stdout
+    assert "Traceback" not in r.stderr
+    assert list(tmpdir.iterdir()) == []

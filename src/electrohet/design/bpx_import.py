@@ -1,8 +1,11 @@
 """Build a :class:`~electrohet.design.layer.Cell` from a BPX parameter file.
 
 BPX (Battery Parameter eXchange, https://github.com/FaradayInstitution/BPX) describes a
-DFN-type porous-electrode cell.  The file is validated with the ``bpx`` package
-(``parse_bpx_obj``) and then mapped onto electrohet's records:
+DFN-type porous-electrode cell.  A BPX file is untrusted input, so it is read and
+checked by electrohet itself (JSON only, size-limited) and never handed to the ``bpx``
+package, whose validation writes every OCP expression to a temporary ``.py`` file and
+executes it (an OCP of ``exit(7)`` would end the process).  The keys are mapped onto
+electrohet's records:
 
 =========================================  =============================================
 BPX                                        electrohet
@@ -28,7 +31,13 @@ A/m^2 (m^3/mol)^1.5.
 
 Expressions.  BPX function strings (numbers, ``x``, + - * / **, exp, tanh, cosh) are
 evaluated by a small whitelist interpreter over Python's ``ast``: nothing from the file
-is passed to ``eval``/``exec`` by this module.  Tables are interpolated linearly
+is passed to ``eval``/``exec``, nothing is written to disk.  Limits: at most
+:data:`MAX_EXPRESSION_CHARS` characters, :data:`MAX_EXPRESSION_NODES` nodes, nesting
+depth :data:`MAX_EXPRESSION_DEPTH`, constant exponents of magnitude at most
+:data:`MAX_EXPONENT`; constants must be finite.  Every function is sampled on its
+physical range (stoichiometry limits; 0.5-1.5 x the initial electrolyte
+concentration) and must be finite there, and positive for diffusivities and
+conductivities.  Tables are interpolated linearly
 (``np.interp``, constant beyond the ends).  Arrhenius activation energies are applied
 once at the cell temperature (the model is isothermal).
 
@@ -41,6 +50,7 @@ factor is 1.
 from __future__ import annotations
 
 import ast
+import json
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -53,6 +63,16 @@ from electrohet.errors import ParameterError
 from electrohet.materials.base import R_GAS, ActiveMaterial, ArrayFn, Electrolyte, F, constant
 
 _DEFAULT_CE0 = 1000.0  # mol/m^3, BPX / PyBaMM default reference electrolyte concentration
+
+#: Limits of the expression interpreter (a BPX file is untrusted input).
+MAX_EXPRESSION_CHARS = 10_000
+MAX_EXPRESSION_NODES = 2_000
+MAX_EXPRESSION_DEPTH = 60
+MAX_EXPONENT = 100.0
+#: Largest BPX file read [bytes] and nesting depth of its JSON.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_JSON_DEPTH = 32
+_SAMPLES = 101
 
 _UNARY_FUNCS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "exp": np.exp,
@@ -71,27 +91,104 @@ _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
 }
 
 
+class _Const:
+    """A constant sub-expression, folded at compile time."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def __call__(self, x: np.ndarray) -> float:
+        return self.value
+
+
 def _compile_expression(expr: str, key: str) -> ArrayFn:
-    """Turn a BPX expression of ``x`` into a vectorised NumPy function (whitelisted AST)."""
+    """Turn a BPX expression of ``x`` into a vectorised NumPy function (whitelisted AST).
+
+    Raises :class:`ParameterError` for anything but numbers, ``x``, ``+ - * / **`` and
+    the functions of ``_UNARY_FUNCS``, and beyond the size/depth/exponent limits.
+    """
+    if not isinstance(expr, str):
+        raise ParameterError(f"BPX {key!r}: expected an expression string, got {expr!r}")
+    if len(expr) > MAX_EXPRESSION_CHARS:
+        raise ParameterError(
+            f"BPX {key!r}: expression of {len(expr)} characters exceeds the limit of "
+            f"{MAX_EXPRESSION_CHARS}"
+        )
     try:
         tree = ast.parse(expr.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise ParameterError(f"BPX {key!r}: cannot parse expression {expr!r} ({exc.msg})") from None
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        msg = getattr(exc, "msg", None) or type(exc).__name__
+        raise ParameterError(
+            f"BPX {key!r}: cannot parse expression {expr[:80]!r} ({msg})"
+        ) from None
+    n_nodes = sum(1 for _ in ast.walk(tree))
+    if n_nodes > MAX_EXPRESSION_NODES:
+        raise ParameterError(
+            f"BPX {key!r}: expression has {n_nodes} syntax nodes; the limit is "
+            f"{MAX_EXPRESSION_NODES}"
+        )
+    short = expr if len(expr) <= 80 else expr[:77] + "..."
 
-    def build(node: ast.AST) -> Callable[[np.ndarray], Any]:
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-            value = float(node.value)
-            return lambda x: value
-        if isinstance(node, ast.Name) and node.id == "x":
+    def reject(node: ast.AST) -> ParameterError:
+        what = type(node).__name__
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            what = f"call of {node.func.id!r}"
+        elif isinstance(node, ast.Call):
+            what = "a call of an attribute or expression"
+        elif isinstance(node, ast.Attribute):
+            what = f"attribute {node.attr!r}"
+        elif isinstance(node, ast.Name):
+            what = f"name {node.id!r}"
+        return ParameterError(
+            f"BPX {key!r}: expression {short!r} uses {what}; allowed are numbers, x, "
+            f"+ - * / **, and {', '.join(sorted(_UNARY_FUNCS))}"
+        )
+
+    def const(value: float) -> _Const:
+        if not math.isfinite(value):
+            raise ParameterError(
+                f"BPX {key!r}: expression {short!r} has a non-finite constant ({value})"
+            )
+        return _Const(value)
+
+    def build(node: ast.AST, depth: int) -> Callable[[np.ndarray], Any]:
+        if depth > MAX_EXPRESSION_DEPTH:
+            raise ParameterError(
+                f"BPX {key!r}: expression nested deeper than {MAX_EXPRESSION_DEPTH} levels"
+            )
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+                raise reject(node)
+            try:
+                return const(float(node.value))
+            except OverflowError:
+                raise ParameterError(f"BPX {key!r}: number too large in {short!r}") from None
+        if isinstance(node, ast.Name):
+            if node.id != "x":
+                raise reject(node)
             return lambda x: x
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-            inner = build(node.operand)
-            if isinstance(node.op, ast.USub):
-                return lambda x: -inner(x)
-            return inner
+            inner = build(node.operand, depth + 1)
+            if isinstance(node.op, ast.UAdd):
+                return inner
+            if isinstance(inner, _Const):
+                return const(-inner.value)
+            return lambda x: -inner(x)
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
             op = _BINOPS[type(node.op)]
-            left, right = build(node.left), build(node.right)
+            left, right = build(node.left, depth + 1), build(node.right, depth + 1)
+            if (
+                isinstance(node.op, ast.Pow)
+                and isinstance(right, _Const)
+                and abs(right.value) > MAX_EXPONENT
+            ):
+                raise ParameterError(
+                    f"BPX {key!r}: exponent {right.value:g} in {short!r} exceeds the allowed "
+                    f"magnitude {MAX_EXPONENT:g}"
+                )
+            if isinstance(left, _Const) and isinstance(right, _Const):
+                with np.errstate(all="ignore"):
+                    return const(float(op(np.float64(left.value), np.float64(right.value))))
             return lambda x: op(left(x), right(x))
         if (
             isinstance(node, ast.Call)
@@ -101,14 +198,11 @@ def _compile_expression(expr: str, key: str) -> ArrayFn:
             and not node.keywords
         ):
             fn = _UNARY_FUNCS[node.func.id]
-            arg = build(node.args[0])
+            arg = build(node.args[0], depth + 1)
             return lambda x: fn(arg(x))
-        raise ParameterError(
-            f"BPX {key!r}: expression {expr!r} uses {ast.dump(node)[:60]!r}; allowed are numbers, "
-            f"x, + - * / **, and {', '.join(sorted(_UNARY_FUNCS))}"
-        )
+        raise reject(node)
 
-    body = build(tree.body)
+    body = build(tree.body, 0)
 
     def fn(x: np.ndarray) -> np.ndarray:
         xa = np.asarray(x, dtype=float)
@@ -120,11 +214,14 @@ def _compile_expression(expr: str, key: str) -> ArrayFn:
     return fn
 
 
-def _table_function(xs: list[float], ys: list[float], key: str) -> ArrayFn:
+def _table_function(xs: Any, ys: Any, key: str) -> ArrayFn:
     """Linear interpolation of a BPX table (constant beyond the ends)."""
-    xp = np.asarray(xs, dtype=float)
-    yp = np.asarray(ys, dtype=float)
-    if xp.size < 2 or xp.shape != yp.shape:
+    try:
+        xp = np.asarray(xs, dtype=float)
+        yp = np.asarray(ys, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError(f"BPX {key!r}: table x and y must be lists of numbers") from None
+    if xp.ndim != 1 or xp.size < 2 or xp.shape != yp.shape:
         raise ParameterError(f"BPX {key!r}: a table needs >= 2 points and equal-length x and y")
     order = np.argsort(xp, kind="stable")
     xp, yp = xp[order], yp[order]
@@ -138,26 +235,54 @@ def _table_function(xs: list[float], ys: list[float], key: str) -> ArrayFn:
     return fn
 
 
-def _to_function(value: Any, key: str, scale: float = 1.0) -> ArrayFn:
-    """A BPX FloatFunctionTable (number, expression string or table) as an array function."""
+def _to_function(
+    value: Any,
+    key: str,
+    scale: float = 1.0,
+    domain: tuple[float, float] | None = None,
+    positive: bool = False,
+) -> ArrayFn:
+    """A BPX FloatFunctionTable (number, expression string or table) as an array function.
+
+    ``domain``: the function is sampled there and must be finite (and > 0 when
+    ``positive``), else :class:`ParameterError` names the key and the bad value.
+    """
     if isinstance(value, bool):
         raise ParameterError(f"BPX {key!r}: expected a number, expression or table, got {value!r}")
     if isinstance(value, int | float):
-        return constant(float(value) * scale)
+        v = float(value) * scale
+        if not math.isfinite(v) or (positive and v <= 0):
+            need = "finite and > 0" if positive else "finite"
+            raise ParameterError(f"BPX {key!r} = {value!r} must be {need}")
+        return constant(v)
     if isinstance(value, str):
-        base = _compile_expression(str(value), key)
-    elif hasattr(value, "x") and hasattr(value, "y"):
-        base = _table_function(list(value.x), list(value.y), key)
+        base = _compile_expression(value, key)
+    elif isinstance(value, Mapping) and "x" in value and "y" in value:
+        base = _table_function(value["x"], value["y"], key)
     else:
-        raise ParameterError(f"BPX {key!r}: expected a number, expression or table, got {value!r}")
+        raise ParameterError(
+            f"BPX {key!r}: expected a number, expression or table, got {str(value)[:80]!r}"
+        )
     if scale == 1.0:
-        return base
+        fn = base
+    else:
 
-    def scaled(x: np.ndarray) -> np.ndarray:
-        return scale * base(x)
+        def fn(x: np.ndarray) -> np.ndarray:
+            return scale * base(x)
 
-    scaled.__name__ = base.__name__
-    return scaled
+        fn.__name__ = base.__name__
+    if domain is not None:
+        lo, hi = domain
+        xs = np.linspace(lo, hi, _SAMPLES)
+        ys = fn(xs)
+        bad = ~np.isfinite(ys) | ((ys <= 0) if positive else False)
+        if np.any(bad):
+            i = int(np.argmax(bad))
+            need = "finite and > 0" if positive else "finite"
+            raise ParameterError(
+                f"BPX {key!r}: value {ys[i]:g} at x = {xs[i]:g} must be {need} on [{lo:g}, {hi:g}]"
+            )
+    return fn
 
 
 def _arrhenius(ea: float | None, t_ref: float, temperature: float) -> float:
@@ -167,77 +292,153 @@ def _arrhenius(ea: float | None, t_ref: float, temperature: float) -> float:
     return math.exp(float(ea) / R_GAS * (1.0 / t_ref - 1.0 / temperature))
 
 
-def _load(source: str | Path | Mapping[str, Any]) -> Any:
-    """Parse and validate with the bpx package; validation errors become ParameterError."""
-    try:
-        import bpx
-        from pydantic import ValidationError
-    except ImportError as exc:  # pragma: no cover - bpx is a declared dependency
-        raise ParameterError("BPX import needs the 'bpx' package (pip install bpx)") from exc
-    try:
-        if isinstance(source, Mapping):
-            import copy
+class _Section:
+    """A BPX object (dict) whose accessors name the full key in every error."""
 
-            return bpx.parse_bpx_obj(copy.deepcopy(dict(source)))
+    def __init__(self, data: Any, path: str) -> None:
+        if not isinstance(data, Mapping):
+            raise ParameterError(f"BPX {path!r} must be an object, got {str(data)[:60]!r}")
+        self.data = data
+        self.path = path
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def has(self, name: str) -> bool:
+        return name in self.data and self.data[name] is not None
+
+    def section(self, name: str, required: bool = True) -> _Section | None:
+        if not self.has(name):
+            if required:
+                raise ParameterError(f"BPX {self.key(name)!r} is missing (needed for a DFN cell)")
+            return None
+        return _Section(self.data[name], self.key(name))
+
+    def raw(self, name: str) -> Any:
+        if not self.has(name):
+            raise ParameterError(f"BPX {self.key(name)!r} is missing")
+        return self.data[name]
+
+    def number(
+        self,
+        name: str,
+        low: float | None = None,
+        high: float | None = None,
+        *,
+        low_open: bool = False,
+        default: float | None = None,
+        required: bool = True,
+    ) -> float | None:
+        """A finite number in [low, high] (``low_open``: (low, high])."""
+        if not self.has(name):
+            if default is not None or not required:
+                return default
+            raise ParameterError(f"BPX {self.key(name)!r} is missing")
+        value = self.data[name]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ParameterError(f"BPX {self.key(name)!r} = {value!r} must be a number")
+        v = float(value)
+        ok = math.isfinite(v)
+        if ok and low is not None:
+            ok = v > low if low_open else v >= low
+        if ok and high is not None:
+            ok = v <= high
+        if not ok:
+            lb = "(" if low_open else "["
+            lo_s = "-inf" if low is None else f"{low:g}"
+            hi_s = "inf" if high is None else f"{high:g}"
+            raise ParameterError(
+                f"BPX {self.key(name)!r} = {value!r} is outside the allowed range "
+                f"{lb}{lo_s}, {hi_s}]"
+            )
+        return v
+
+
+def _json_depth_ok(obj: Any, limit: int) -> bool:
+    stack = [(obj, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return False
+        if isinstance(item, Mapping):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return True
+
+
+def _read_bpx(source: str | Path | Mapping[str, Any]) -> _Section:
+    """The BPX document as a :class:`_Section` (JSON only, size- and depth-limited)."""
+    if isinstance(source, Mapping):
+        data: Any = source
+    else:
         path = Path(source)
         if not path.is_file():
             raise ParameterError(f"BPX file {str(path)!r} does not exist")
-        return bpx.parse_bpx_file(str(path))
-    except ValidationError as exc:
-        lines = []
-        for err in exc.errors()[:5]:
-            loc = ".".join(str(p) for p in err.get("loc", ()))
-            lines.append(f"{loc or '<root>'}: {err.get('msg', '')}")
-        raise ParameterError("invalid BPX: " + "; ".join(lines)) from None
-    except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, ParameterError):
-            raise
-        raise ParameterError(f"invalid BPX: {exc}") from None
+        if path.suffix.lower() in (".yml", ".yaml"):
+            raise ParameterError(f"BPX file {str(path)!r}: only JSON BPX files are supported")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ParameterError(
+                f"BPX file {str(path)!r} has {size} bytes; the limit is {MAX_FILE_BYTES}"
+            )
+        try:
+            data = json.loads(path.read_bytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise ParameterError(f"BPX file {str(path)!r} is not valid JSON ({exc})") from None
+    if not _json_depth_ok(data, MAX_JSON_DEPTH):
+        raise ParameterError(f"BPX document nested deeper than {MAX_JSON_DEPTH} levels")
+    return _Section(data, "")
 
 
 def _electrode_layer(
-    electrode: Any,
-    section: str,
+    el: _Section,
     positive: bool,
     temperature: float,
     t_ref: float,
     ce0: float,
     density: float,
 ) -> Layer:
-    if not hasattr(electrode, "conductivity") or not hasattr(electrode, "porosity"):
+    key = el.path
+    section = key.split(".")[-1]
+    if el.has("Particle"):
+        raise ParameterError(f"BPX '{key}.Particle': blended electrodes are not supported")
+    if not el.has("Porosity") or not el.has("Conductivity [S.m-1]"):
+        missing = "Porosity" if not el.has("Porosity") else "Conductivity [S.m-1]"
         raise ParameterError(
-            f"BPX 'Parameterisation.{section}': an SPM-only electrode (no porosity/conductivity) "
-            "cannot build a porous-electrode layer"
+            f"BPX '{key}.{missing}' is missing: an SPM-only electrode cannot build a "
+            "porous-electrode layer"
         )
-    if getattr(electrode, "particle", None) is not None:
+    c_max = el.number("Maximum concentration [mol.m-3]", 0.0, low_open=True)
+    sto_min = el.number("Minimum stoichiometry", 0.0, 1.0)
+    sto_max = el.number("Maximum stoichiometry", 0.0, 1.0)
+    if not sto_min < sto_max:
         raise ParameterError(
-            f"BPX 'Parameterisation.{section}.Particle': blended electrodes are not supported"
+            f"BPX '{key}': need Minimum stoichiometry ({sto_min}) < "
+            f"Maximum stoichiometry ({sto_max})"
         )
-    key = f"Parameterisation.{section}"
-    c_max = float(electrode.maximum_concentration)
-    sto_min = float(electrode.minimum_stoichiometry)
-    sto_max = float(electrode.maximum_stoichiometry)
-    if not 0.0 <= sto_min < sto_max <= 1.0:
-        raise ParameterError(
-            f"BPX '{key}': need 0 <= Minimum stoichiometry ({sto_min}) < "
-            f"Maximum stoichiometry ({sto_max}) <= 1"
-        )
-    if c_max <= 0:
-        raise ParameterError(f"BPX '{key}.Maximum concentration [mol.m-3]' = {c_max} must be > 0")
-    k = float(electrode.reaction_rate_constant) * _arrhenius(
-        electrode.reaction_rate_constant_activation_energy, t_ref, temperature
+    ea_k = el.number("Reaction rate constant activation energy [J.mol-1]", 0.0, required=False)
+    ea_d = el.number("Diffusivity activation energy [J.mol-1]", 0.0, required=False)
+    k = el.number("Reaction rate constant [mol.m-2.s-1]", 0.0, low_open=True) * _arrhenius(
+        ea_k, t_ref, temperature
     )
     prefactor = F * k / (c_max * math.sqrt(ce0))
-    d_scale = _arrhenius(electrode.diffusivity_activation_energy, t_ref, temperature)
-    diffusivity = _to_function(electrode.diffusivity, f"{key}.Diffusivity [m2.s-1]", d_scale)
-    ocp = _to_function(electrode.ocp, f"{key}.OCP [V]")
-    sigma = float(electrode.conductivity)
-    radius = float(electrode.particle_radius)
-    area_density = float(electrode.surface_area_per_unit_volume)
-    porosity = float(electrode.porosity)
-    efficiency = float(electrode.transport_efficiency)
-    if efficiency <= 0:
-        raise ParameterError(f"BPX '{key}.Transport efficiency' = {efficiency} must be > 0")
+    d_scale = _arrhenius(ea_d, t_ref, temperature)
+    sto_range = (sto_min, sto_max)
+    diffusivity = _to_function(
+        el.raw("Diffusivity [m2.s-1]"),
+        el.key("Diffusivity [m2.s-1]"),
+        d_scale,
+        domain=sto_range,
+        positive=True,
+    )
+    ocp = _to_function(el.raw("OCP [V]"), el.key("OCP [V]"), domain=sto_range)
+    sigma = el.number("Conductivity [S.m-1]", 0.0, low_open=True)
+    radius = el.number("Particle radius [m]", 0.0, low_open=True)
+    area_density = el.number("Surface area per unit volume [m-1]", 0.0, low_open=True)
+    porosity = el.number("Porosity")
+    efficiency = el.number("Transport efficiency", 0.0, low_open=True)
+    thickness = el.number("Thickness [m]")
     material = ActiveMaterial(
         name=f"{section} (BPX)",
         c_max=c_max,
@@ -253,7 +454,7 @@ def _electrode_layer(
     try:
         return Layer(
             material=material,
-            thickness=float(electrode.thickness),
+            thickness=thickness,
             porosity=porosity,
             active_fraction=area_density * radius / 3.0,
             particle_radius=radius,
@@ -297,68 +498,44 @@ def cell_from_bpx(
     Raises
     ------
     ParameterError
-        Invalid BPX (the message names the offending key) or a feature electrohet cannot
+        Invalid BPX (the message names the offending key, the value and the allowed
+        range), an unsafe or oversized expression, or a feature electrohet cannot
         represent.
     """
-    parsed = _load(source)
-    par = parsed.parameterisation
-    for attr, label in (
-        ("cell", "Cell"),
-        ("electrolyte", "Electrolyte"),
-        ("negative_electrode", "Negative electrode"),
-        ("positive_electrode", "Positive electrode"),
-        ("separator", "Separator"),
-    ):
-        if getattr(par, attr, None) is None:
-            raise ParameterError(
-                f"BPX 'Parameterisation.{label}' is missing (needed for a DFN cell)"
-            )
-    state = parsed.state
-    ic = state.initial_conditions if state is not None else None
-    thermal = state.thermal_environment if state is not None else None
-    t_ref = float(par.cell.reference_temperature)
+    doc = _read_bpx(source)
+    header = doc.section("Header")
+    model = str(header.raw("Model")) if header.has("Model") else "DFN"
+    if model not in ("DFN", "SPMe", "SPM"):
+        raise ParameterError(f"BPX 'Header.Model' = {model!r} must be DFN, SPMe or SPM")
+    par = doc.section("Parameterisation")
+    cell_s = par.section("Cell")
+    el_s = par.section("Electrolyte")
+    neg_s = par.section("Negative electrode")
+    pos_s = par.section("Positive electrode")
+    sep_s = par.section("Separator")
+    state = doc.section("State", required=False)
+    ic = state.section("Initial conditions", required=False) if state is not None else None
+    thermal = state.section("Thermal environment", required=False) if state is not None else None
+
+    t_ref = cell_s.number("Reference temperature [K]", 0.0, low_open=True)
     if temperature is None:
-        if ic is not None and ic.initial_temperature is not None:
-            temperature = float(ic.initial_temperature)
-        elif thermal is not None and getattr(thermal, "ambient_temperature", None) is not None:
-            temperature = float(thermal.ambient_temperature)
+        if ic is not None and ic.has("Initial temperature [K]"):
+            temperature = ic.number("Initial temperature [K]", 0.0, low_open=True)
+        elif thermal is not None and thermal.has("Ambient temperature [K]"):
+            temperature = thermal.number("Ambient temperature [K]", 0.0, low_open=True)
         else:
             temperature = t_ref
     ce0 = _DEFAULT_CE0
-    if ic is not None and ic.initial_electrolyte_concentration is not None:
-        ce0 = float(ic.initial_electrolyte_concentration)
-    if ce0 <= 0:
-        raise ParameterError(
-            f"BPX 'State.Initial conditions.Initial electrolyte concentration [mol.m-3]' = {ce0} "
-            "must be > 0"
-        )
     soc = 1.0
-    if ic is not None and ic.initial_soc is not None:
-        soc = float(ic.initial_soc)
-    if not 0.0 <= soc <= 1.0:
-        raise ParameterError(
-            f"BPX 'State.Initial conditions.Initial state-of-charge' = {soc} is outside [0, 1]"
+    if ic is not None:
+        ce0 = ic.number(
+            "Initial electrolyte concentration [mol.m-3]", 0.0, low_open=True, default=ce0
         )
+        soc = ic.number("Initial state-of-charge", 0.0, 1.0, default=soc)
     dens = {"positive": float("nan"), "negative": float("nan")}
     dens.update({k: float(v) for k, v in (densities or {}).items()})
-    neg_layer = _electrode_layer(
-        par.negative_electrode,
-        "Negative electrode",
-        False,
-        temperature,
-        t_ref,
-        ce0,
-        dens["negative"],
-    )
-    pos_layer = _electrode_layer(
-        par.positive_electrode,
-        "Positive electrode",
-        True,
-        temperature,
-        t_ref,
-        ce0,
-        dens["positive"],
-    )
+    neg_layer = _electrode_layer(neg_s, False, temperature, t_ref, ce0, dens["negative"])
+    pos_layer = _electrode_layer(pos_s, True, temperature, t_ref, ce0, dens["positive"])
     pm, nm = pos_layer.material, neg_layer.material
     theta_pos = pm.theta_0 + soc * (pm.theta_100 - pm.theta_0)
     theta_neg = nm.theta_0 + soc * (nm.theta_100 - nm.theta_0)
@@ -366,43 +543,49 @@ def cell_from_bpx(
         theta_pos = float(initial_stoichiometries.get("positive", theta_pos))
         theta_neg = float(initial_stoichiometries.get("negative", theta_neg))
 
-    sep = par.separator
-    sep_eff = float(sep.transport_efficiency)
-    if sep_eff <= 0:
-        raise ParameterError(
-            f"BPX 'Parameterisation.Separator.Transport efficiency' = {sep_eff} must be > 0"
-        )
+    sep_eff = sep_s.number("Transport efficiency", 0.0, low_open=True)
+    sep_eps = sep_s.number("Porosity")
     try:
         separator = Separator(
-            thickness=float(sep.thickness),
-            porosity=float(sep.porosity),
-            tortuosity=float(sep.porosity) / sep_eff,
+            thickness=sep_s.number("Thickness [m]"),
+            porosity=sep_eps,
+            tortuosity=sep_eps / sep_eff,
         )
     except ParameterError as exc:
         raise ParameterError(f"BPX 'Parameterisation.Separator': {exc}") from None
 
-    el = par.electrolyte
-    el_key = "Parameterisation.Electrolyte"
+    c_range = (0.5 * ce0, 1.5 * ce0)
+    ea_kappa = el_s.number("Conductivity activation energy [J.mol-1]", 0.0, required=False)
+    ea_de = el_s.number("Diffusivity activation energy [J.mol-1]", 0.0, required=False)
     electrolyte = Electrolyte(
         name="electrolyte (BPX)",
         conductivity=_to_function(
-            el.conductivity,
-            f"{el_key}.Conductivity [S.m-1]",
-            _arrhenius(el.conductivity_activation_energy, t_ref, temperature),
+            el_s.raw("Conductivity [S.m-1]"),
+            el_s.key("Conductivity [S.m-1]"),
+            _arrhenius(ea_kappa, t_ref, temperature),
+            domain=c_range,
+            positive=True,
         ),
         diffusivity=_to_function(
-            el.diffusivity,
-            f"{el_key}.Diffusivity [m2.s-1]",
-            _arrhenius(el.diffusivity_activation_energy, t_ref, temperature),
+            el_s.raw("Diffusivity [m2.s-1]"),
+            el_s.key("Diffusivity [m2.s-1]"),
+            _arrhenius(ea_de, t_ref, temperature),
+            domain=c_range,
+            positive=True,
         ),
-        transference=float(el.cation_transference_number),
+        transference=el_s.number("Cation transference number", 0.0, 1.0, low_open=True),
         thermodynamic_factor=1.0,
         c0=ce0,
         citation="BPX import",
     )
 
-    cell = par.cell
-    area = float(cell.electrode_area) * float(cell.number_of_electrodes or 1)
+    n_pairs = cell_s.number(
+        "Number of electrode pairs connected in parallel to make a cell",
+        1.0,
+        default=1.0,
+    )
+    area = cell_s.number("Electrode area [m2]", 0.0, low_open=True) * n_pairs
+    title = header.raw("Title") if header.has("Title") else "BPX cell"
     try:
         return Cell(
             negative=Electrode([neg_layer], theta_init=theta_neg),
@@ -410,15 +593,16 @@ def cell_from_bpx(
             positive=Electrode([pos_layer], theta_init=theta_pos),
             electrolyte=electrolyte,
             temperature=temperature,
-            v_min=float(cell.lower_voltage_cutoff),
-            v_max=float(cell.upper_voltage_cutoff),
+            v_min=cell_s.number("Lower voltage cut-off [V]", 0.0, 10.0),
+            v_max=cell_s.number("Upper voltage cut-off [V]", 0.0, 10.0),
             area=area,
-            nominal_capacity=float(cell.nominal_cell_capacity) / area,
-            name=str(parsed.header.title),
+            nominal_capacity=cell_s.number("Nominal cell capacity [A.h]", 0.0, low_open=True)
+            / area,
+            name=str(title)[:200],
             meta={
                 "source": "BPX",
-                "bpx_version": str(parsed.header.bpx),
-                "references": str(parsed.header.references or ""),
+                "bpx_version": str(header.raw("BPX")) if header.has("BPX") else "",
+                "references": str(header.data.get("References") or "")[:2000],
             },
         )
     except ParameterError as exc:
