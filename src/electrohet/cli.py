@@ -11,7 +11,7 @@ One error path for every command:
   line on stderr starting with ``error:``, exit code 2 (no traceback);
 - Ctrl-C (SIGINT) exits with 130 and SIGTERM with 143 (128 + signal number), after the
   command has saved what had finished (see :mod:`electrohet.interrupts`);
-- a full disk or another OS error while writing is one line and exit 1.
+- an OS error (file not found, permission, full disk) is one line and exit 2.
 """
 
 from __future__ import annotations
@@ -140,10 +140,22 @@ def main(argv: list[str] | None = None) -> int:
             typer.echo(f"error: {_usage_message(exc)}", err=True)
             return _exit(2)
         except OSError as exc:
-            # full disk, permissions, ... while writing results
-            typer.echo(f"error: {_one_line(OutputError.from_os_error(exc))}", err=True)
-            return _exit(1)
+            # a file that cannot be read or written outside electrohet's own checks
+            typer.echo(f"error: {_os_message(exc)}", err=True)
+            return _exit(2)
+        except MemoryError:
+            typer.echo("error: not enough memory for this run; make the problem smaller", err=True)
+            return _exit(2)
     return _exit(0)
+
+
+def _os_message(exc: OSError) -> str:
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return _one_line(OutputError.from_os_error(exc))
+    name = f"{exc.filename}: " if exc.filename else ""
+    return _one_line(f"{name}{exc.strerror or exc}")
 
 
 def _exit(code: int | None) -> int:

@@ -54,3 +54,28 @@ def test_version(run_cli):
 def test_help_exit_0(run_cli):
     r = run_cli("--help")
     assert r.returncode == 0 and "simulate" in r.stdout and r.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("exc", "needle"),
+    [
+        (
+            PermissionError(13, "Permission denied", "cfg.toml"),
+            "error: cfg.toml: Permission denied",
+        ),
+        (OSError(28, "No space left on device", "run.nc"), "error: cannot write run.nc: disk full"),
+        (MemoryError(), "error: not enough memory"),
+    ],
+)
+def test_os_and_memory_errors_one_line_exit_2(monkeypatch, capsys, exc, needle):
+    """Errors from outside electrohet's own checks still end in one line and exit 2."""
+    import electrohet.studies.config as config
+    from electrohet.cli import main
+
+    def boom(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(config, "load_toml", boom)
+    code = main(["simulate", "cfg.toml", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith(needle) and len(err.strip().splitlines()) == 1
