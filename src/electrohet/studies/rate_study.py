@@ -29,7 +29,7 @@ import xarray as xr
 from electrohet.analysis.rate_capability import fit_peukert, layer_utilization
 from electrohet.design.formulation import heterogeneity_factor
 from electrohet.design.layer import Cell
-from electrohet.errors import ParameterError, SolverError
+from electrohet.errors import ParameterError, SolverError, check_range
 from electrohet.model import MeshOptions, Simulation
 from electrohet.model.results import layer_utilization as layer_utilization_of_run
 
@@ -118,11 +118,17 @@ class StudySettings:
     constriction: float = 30.0
 
     def __post_init__(self) -> None:
+        from electrohet.studies.config import RATE_MAX, V_MAX_RANGE, V_MIN_RANGE
+
         r = np.asarray(self.rates, dtype=float)
         if r.size < 3 or np.unique(r).size < 3 or np.any(r <= 0):
             raise ParameterError(f"rates = {list(self.rates)}: need >= 3 distinct positive C-rates")
-        if self.charge_rate <= 0:
-            raise ParameterError(f"charge_rate = {self.charge_rate} must be > 0")
+        for rate in r:
+            check_range("rates", float(rate), 0, RATE_MAX, low_inclusive=False)
+        check_range("charge_rate", self.charge_rate, 0, RATE_MAX, low_inclusive=False)
+        check_range("v_min", self.v_min, *V_MIN_RANGE)
+        check_range("v_max", self.v_max, *V_MAX_RANGE)
+        check_range("rest_minutes", self.rest_minutes, 0, 24 * 60)
         if not self.v_min < self.v_max:
             raise ParameterError(f"v_min = {self.v_min} must be below v_max = {self.v_max}")
 
