@@ -51,6 +51,7 @@ def main(outdir: str = ".") -> dict:
     fig, ax = plt.subplots(figsize=(6, 4))
     plot_lithiation_profiles(profiles, ax)
     fig.tight_layout()
+    Path(outdir).mkdir(parents=True, exist_ok=True)
     fig.savefig(Path(outdir) / "ensemble_cei.png", dpi=120)
     return out
 

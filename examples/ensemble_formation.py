@@ -63,6 +63,7 @@ def main(outdir: str = ".") -> dict:
     plot_class_soc(ds, axs[0], labels=[f"l = {p * 1e6:.0f} um" for p in paths])
     plot_onsets([on1, on2], ["charge 1", "charge 2"], axs[1])
     fig.tight_layout()
+    Path(outdir).mkdir(parents=True, exist_ok=True)
     fig.savefig(Path(outdir) / "ensemble_formation.png", dpi=120)
     return s
 

@@ -42,6 +42,7 @@ def main(outdir: str = ".") -> dict:
     fig, ax = plt.subplots(figsize=(6, 4))
     plot_soc_histogram(ds, [0.0, float(ds["time"].values[-1])], ax)
     fig.tight_layout()
+    Path(outdir).mkdir(parents=True, exist_ok=True)
     fig.savefig(Path(outdir) / "ensemble_isolated.png", dpi=120)
     return s
 

@@ -50,6 +50,64 @@ def test_table_is_consistent(small_study):
     assert t.loc["1/4", "label"] == "destructive"
 
 
+def test_table_reads_layer_utilisation_by_name(small_study):
+    """u_bottom/u_top are the run's own layer_capacity / window capacity of the layer
+    named "bottom" (at the current collector) and "top" (at the separator)."""
+    t = small_study.table.set_index("design")
+    run = small_study.runs[2]
+    assert run.design.name == "1/4"
+    ds = run.datasets[1]  # 1C
+    assert float(ds.attrs["rate_C"]) == 1.0
+    assert ds.layer_position.sel(layer="bottom").item() == "collector"
+    assert ds.layer_position.sel(layer="top").item() == "separator"
+    for col, name in (("u_bottom_1C", "bottom"), ("u_top_1C", "top")):
+        lc = ds.layer_capacity.sel(layer=name)
+        u = float(lc[-1] - lc[0]) / float(ds.layer_theoretical_capacity.sel(layer=name))
+        assert t.loc["1/4", col] == pytest.approx(u, rel=1e-12)
+    # the two layers differ, so a swap cannot pass unnoticed
+    assert abs(t.loc["1/4", "u_bottom_1C"] - t.loc["1/4", "u_top_1C"]) > 0.01
+    ub, ut = t.loc["1/4", "u_bottom_1C"], t.loc["1/4", "u_top_1C"]
+    assert t.loc["1/4", "psi_true_1C"] == pytest.approx(ub / (ub + ut))
+
+
+def test_figures_agree_with_the_dataset(small_study):
+    """Profile x axis runs collector -> separator; bar chart: collector layer left."""
+    import matplotlib.pyplot as plt
+
+    from electrohet.plot import plot_layer_utilization, plot_lithiation_profile
+
+    run = small_study.runs[2]
+    ds = run.datasets[1]
+    fig = plot_lithiation_profile(ds)
+    ax = fig.axes[0]
+    labels = sorted((txt.get_position()[0], txt.get_text()) for txt in ax.texts)
+    assert [name for _, name in labels] == ["bottom", "top"]
+    # the profile's first points (smallest distance) are the cells of layer "bottom"
+    curves = [ln for ln in ax.lines if ln.get_label().startswith("t =")]
+    x_line = curves[0].get_xdata()
+    theta_end = curves[-1].get_ydata()
+    pos = (ds.region == "positive").values
+    bottom_cells = ds.layer_index.values[pos] == list(ds.layer.values).index("bottom")
+    n_bottom = int(bottom_cells.sum())
+    assert np.all(np.diff(x_line) > 0)
+    th = ds.theta_mean.isel(time=-1).values[pos][bottom_cells, 0]
+    np.testing.assert_allclose(np.sort(theta_end[:n_bottom]), np.sort(th), rtol=1e-12)
+    plt.close(fig)
+    fig = plot_layer_utilization(small_study.table)
+    ax = fig.axes[0]
+    t = small_study.table.set_index("design")
+    left, right = ax.containers[0], ax.containers[1]
+    k = list(small_study.table.design).index("1/4")
+    u_by_name = {
+        n: float(v) for n, v in zip(run.layer_names, run.layer_utilization[1], strict=True)
+    }
+    assert left[k].get_height() == pytest.approx(u_by_name["bottom"])
+    assert right[k].get_height() == pytest.approx(u_by_name["top"])
+    assert "current collector" in left.get_label()
+    assert t.loc["1/4", "u_bottom_1C"] == pytest.approx(u_by_name["bottom"])
+    plt.close(fig)
+
+
 def test_label_tolerance():
     assert label_design(0.91, 0.90, 0.01) == "constructive"
     assert label_design(0.905, 0.90, 0.01) == "same"

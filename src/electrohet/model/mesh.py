@@ -5,6 +5,15 @@ x runs from the negative current collector (x = 0) to the positive current colle
 every electrode cell carries K particle *slots* (one per particle class), each with its
 own radius, specific area and resistances.  All arrays are flat so the residual can be
 evaluated vectorised over all cells, slots and radial shells at once.
+
+Layer order (one convention for design, mesh, results and studies): layers are
+numbered per electrode *from its current collector towards the separator*, as
+:class:`~electrohet.design.layer.Electrode` lists them - negative layers first, then
+positive layers - whatever their order in x (the positive electrode's layers lie in
+reverse x order).  Each layer carries a unique name and a position (``"collector"``,
+``"middle k"``, ``"separator"``; a one-layer electrode is ``"collector"``), and the
+results Dataset uses the names as its ``layer`` coordinate, so nothing downstream
+needs to know the index order.
 """
 
 from __future__ import annotations
@@ -89,7 +98,7 @@ class CellMesh:
     region: np.ndarray
     eps: np.ndarray
     tau: np.ndarray
-    layer_of_cell: np.ndarray  # global layer index (-1 in separator)
+    layer_of_cell: np.ndarray  # index into ``layers`` (design order; -1 in separator)
     # electrode cells
     elec_cells: np.ndarray  # indices into electrolyte cells
     elec_region: np.ndarray  # NEG or POS per electrode cell
@@ -110,9 +119,10 @@ class CellMesh:
     slot_isolated: np.ndarray
     slot_material: np.ndarray  # index into ``materials``
     materials: list[ActiveMaterial]
-    layers: list[Layer]
+    layers: list[Layer]  # negative then positive, each from its collector
     layer_region: np.ndarray
     layer_names: list[str]
+    layer_position: list[str]
     n_r: int
     surface: str
     half_cell: bool
@@ -135,6 +145,25 @@ class CellMesh:
         return float(self.dx.sum())
 
 
+def _position(i: int, n: int) -> str:
+    """Position of layer ``i`` of ``n`` (0 = at the current collector) in its electrode."""
+    if i == 0:
+        return "collector"
+    if i == n - 1:
+        return "separator"
+    return f"middle {i}"
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Layer names made unique (a repeated name gets `` (2)``, `` (3)``...)."""
+    seen: dict[str, int] = {}
+    out = []
+    for nm in names:
+        seen[nm] = seen.get(nm, 0) + 1
+        out.append(nm if seen[nm] == 1 else f"{nm} ({seen[nm]})")
+    return out
+
+
 def build_mesh(cell: Cell, options: MeshOptions | None = None) -> CellMesh:
     """Discretise ``cell`` into a :class:`CellMesh`."""
     opt = options or MeshOptions()
@@ -142,26 +171,31 @@ def build_mesh(cell: Cell, options: MeshOptions | None = None) -> CellMesh:
     layers: list[Layer] = []
     layer_region: list[int] = []
     layer_names: list[str] = []
+    layer_position: list[str] = []
 
     def add_electrode(electrode: Electrode, reg: int, reverse: bool) -> None:
+        # layers are numbered in design order (from this electrode's current collector
+        # towards the separator) whatever their order in x
         lays = list(electrode.layers)
         pts = _layer_points(electrode.layers, opt.points_per_domain)
+        side = "negative" if reg == NEG else "positive"
+        offset = len(layers)
+        for i, lay in enumerate(lays):
+            layers.append(lay)
+            layer_region.append(reg)
+            layer_names.append(lay.name or f"{side} layer {i + 1}")
+            layer_position.append(_position(i, len(lays)))
         order = list(range(len(lays)))
         if reverse:
             order = order[::-1]
         for i in order:
             lay = lays[i]
-            gid = len(layers)
-            layers.append(lay)
-            layer_region.append(reg)
-            side = "negative" if reg == NEG else "positive"
-            layer_names.append(lay.name or f"{side} layer {i + 1}")
             n = pts[i]
             dx.extend([lay.thickness / n] * n)
             region.extend([reg] * n)
             eps.extend([lay.porosity] * n)
             tau.extend([lay.tortuosity_factor] * n)
-            layer_of.extend([gid] * n)
+            layer_of.extend([offset + i] * n)
 
     if not cell.half_cell:
         assert isinstance(cell.negative, Electrode)
@@ -260,7 +294,8 @@ def build_mesh(cell: Cell, options: MeshOptions | None = None) -> CellMesh:
         materials=materials,
         layers=layers,
         layer_region=np.asarray(layer_region, dtype=int),
-        layer_names=layer_names,
+        layer_names=_unique(layer_names),
+        layer_position=layer_position,
         n_r=opt.radial_points,
         surface=opt.surface,
         half_cell=cell.half_cell,

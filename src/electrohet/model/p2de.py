@@ -34,6 +34,10 @@ class Control:
     value: float
 
 
+_EXP_CAP = 200.0  # largest Butler-Volmer exponent evaluated (e^200 ~ 7e86)
+_TINY = 1e-300  # floor of effective transport coefficients [SI]
+
+
 def _soft_positive(x: np.ndarray, delta: np.ndarray | float) -> np.ndarray:
     """Smooth max(x, 0): ~x for x >> delta, -> 0 (never negative) for x << -delta."""
     return 0.5 * (x + np.sqrt(x * x + delta * delta))
@@ -190,7 +194,14 @@ class P2DEModel:
             sig_am = self._by_material("electronic_conductivity", theta_bulk)
             r_tot = r_tot + self.path / sig_am
         eta = phis[self.slot_elec] - phie[self.slot_cell] - U - ik * r_tot
-        bv = i0 * (np.exp(self.alpha_a * self.f_rt * eta) - np.exp(-self.alpha_c * self.f_rt * eta))
+        # exponents capped at +-_EXP_CAP: reached only by far-off Newton iterates (an
+        # overpotential of > 5 V), where the capped residual still points the right way
+        # and no inf/nan (or numpy overflow warning) enters the iteration
+        fe = self.f_rt * eta
+        bv = i0 * (
+            np.exp(np.minimum(self.alpha_a * fe, _EXP_CAP))
+            - np.exp(np.minimum(-self.alpha_c * fe, _EXP_CAP))
+        )
         f_ik = ik - bv
         if self.any_isolated:
             f_ik[self.isolated] = ik[self.isolated]
@@ -199,8 +210,11 @@ class P2DEModel:
         j = self.P_cell @ ik  # [A/m^3], (N, B)
 
         # electrolyte transport
-        De = el.diffusivity(ce) * self.eps_over_tau
-        ka = el.conductivity(ce) * self.eps_over_tau
+        # effective coefficients floored at a tiny positive value: an emptied cell
+        # (c_e -> 0 gives kappa = 0) makes the series (harmonic) face mean a huge but
+        # finite resistance instead of a division by zero
+        De = np.maximum(el.diffusivity(ce) * self.eps_over_tau, _TINY)
+        ka = np.maximum(el.conductivity(ce) * self.eps_over_tau, _TINY)
         dx = self.dx
         lnc = np.log(np.maximum(ce, 1e-9))
         n_faces = ce.shape[0] + 1

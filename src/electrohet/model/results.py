@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xarray as xr
 
+from electrohet.errors import SolverError
 from electrohet.materials.base import F
 from electrohet.model.mesh import POS
 
@@ -15,7 +16,18 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def build_dataset(sim: Simulation, log: RunLog, experiment, wall_time: float) -> xr.Dataset:
-    """Assemble the results of ``sim`` recorded in ``log``."""
+    """Assemble the results of ``sim`` recorded in ``log``.
+
+    The ``layer`` dimension lists the layers in design order (each electrode from its
+    current collector to the separator; negative before positive) and its coordinate
+    holds the layer *names*, with ``layer_position`` (``"collector"``, ``"middle k"``,
+    ``"separator"``) and ``layer_region`` as further coordinates: select a layer by
+    name (``ds.layer_capacity.sel(layer="top")``), never by index.
+    """
+    if not log.y:
+        raise SolverError(
+            f"no state was recorded ({log.message or 'the run stopped before its first state'})"
+        )
     model = sim.model
     mesh = sim.mesh
     Y = np.array(log.y).T  # (n, T)
@@ -71,7 +83,17 @@ def build_dataset(sim: Simulation, log: RunLog, experiment, wall_time: float) ->
         "time": ("time", t, {"units": "s"}),
         "x": ("x", mesh.x, {"units": "m", "long_name": "distance from negative current collector"}),
         "particle_class": ("particle_class", np.arange(kmax), {}),
-        "layer": ("layer", np.arange(n_layers), {}),
+        "layer": ("layer", np.array(mesh.layer_names, dtype=object), {}),
+        "layer_position": (
+            "layer",
+            np.array(mesh.layer_position, dtype=object),
+            {"long_name": "position in its electrode: collector, middle k or separator"},
+        ),
+        "layer_region": (
+            "layer",
+            np.array(["negative", "separator", "positive"])[mesh.layer_region].astype(object),
+            {},
+        ),
     }
     ds = xr.Dataset(
         {
@@ -121,7 +143,11 @@ def build_dataset(sim: Simulation, log: RunLog, experiment, wall_time: float) ->
             "porosity": ("x", mesh.eps),
             "active_fraction": ("x", active_fraction),
             "c_max": ("x", c_max_x, {"units": "mol/m^3"}),
-            "layer_index": ("x", mesh.layer_of_cell),
+            "layer_index": (
+                "x",
+                mesh.layer_of_cell,
+                {"long_name": "index along the layer dimension (-1 = separator)"},
+            ),
             "dx": ("x", mesh.dx, {"units": "m"}),
             "layer_capacity": (
                 ("time", "layer"),
@@ -129,11 +155,7 @@ def build_dataset(sim: Simulation, log: RunLog, experiment, wall_time: float) ->
                 {"units": "Ah/m^2", "long_name": "capacity delivered by each layer"},
             ),
             "layer_theoretical_capacity": ("layer", layer_q, {"units": "Ah/m^2"}),
-            "layer_name": ("layer", np.array(mesh.layer_names)),
-            "layer_region": (
-                "layer",
-                np.array(["negative", "separator", "positive"])[mesh.layer_region],
-            ),
+            "layer_name": ("layer", np.array(mesh.layer_names, dtype=object)),
         },
         coords={k: (d, val, a) for k, (d, val, a) in coords.items()},
         attrs={
@@ -150,6 +172,27 @@ def build_dataset(sim: Simulation, log: RunLog, experiment, wall_time: float) ->
     )
     ds.attrs["step_info"] = repr(log.step_info)
     return ds
+
+
+def layer_utilization(ds: xr.Dataset, region: str = "positive") -> xr.DataArray:
+    """Capacity each layer of ``region`` delivered over the run / its window capacity [-].
+
+    ``(layer_capacity[-1] - layer_capacity[0]) / layer_theoretical_capacity``, indexed
+    by the layer names (with the ``layer_position`` coordinate), so callers pick a
+    layer by name or position, never by index.
+    """
+    mask = (ds["layer_region"] == region).values
+    if not mask.any():
+        from electrohet.errors import DataError
+
+        raise DataError(f"region = {region!r}: the run has no layer there")
+    lc = ds["layer_capacity"].isel(layer=mask)
+    delivered = lc.isel(time=-1) - lc.isel(time=0)
+    u = delivered / ds["layer_theoretical_capacity"].isel(layer=mask)
+    u = u.drop_vars("time", errors="ignore")
+    u.name = "layer_utilization"
+    u.attrs = {"units": "1", "long_name": "delivered / window capacity of each layer"}
+    return u
 
 
 def particle_soc_distribution(

@@ -171,6 +171,8 @@ class Simulation:
                 bar.update(1)
         if bar is not None:
             bar.close()
+        if not log.y:  # failed or skipped at once: keep the state the run started from
+            log.record(t, y, -1, 0)
         wall = _time.perf_counter() - t0_wall
         return build_dataset(self, log, exp, wall)
 

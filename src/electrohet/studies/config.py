@@ -37,6 +37,14 @@ from electrohet.errors import ConfigError, ParameterError
 
 PRESETS = ("chen2020", "chen2020_half", "yari2020")
 
+# Allowed ranges of the rate study (NMC622 vs Li, Yari 2020 window 3.0-4.3 V): a
+# discharge cut-off between 2.0 and 4.0 V, a charge cut-off between 3.6 V (below it the
+# cathode is barely charged) and 4.5 V (above it the NMC622 OCP and electrolyte are
+# outside their validated range), C-rates up to 20C.
+V_MIN_RANGE = (2.0, 4.0)
+V_MAX_RANGE = (3.6, 4.5)
+RATE_MAX = 20.0
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -105,10 +113,10 @@ class DesignConfig(_Strict):
 
 class StudyConfig(_Strict):
     rates: list[float] = Field(default=[0.5, 1.0, 2.0, 3.0], min_length=3)
-    charge_rate: float = Field(default=0.5, gt=0, le=20)
-    v_min: float = Field(default=3.0, gt=0, lt=10)
-    v_max: float = Field(default=4.3, gt=0, lt=10)
-    rest_minutes: float = Field(default=15.0, ge=0)
+    charge_rate: float = Field(default=0.5, gt=0, le=RATE_MAX)
+    v_min: float = Field(default=3.0, ge=V_MIN_RANGE[0], le=V_MIN_RANGE[1])
+    v_max: float = Field(default=4.3, ge=V_MAX_RANGE[0], le=V_MAX_RANGE[1])
+    rest_minutes: float = Field(default=15.0, ge=0, le=24 * 60)
     processes: int | None = Field(default=None, ge=1, le=256)
     reference: str = "single"
     label_rtol: float = Field(default=0.01, ge=0, lt=1)
@@ -116,8 +124,11 @@ class StudyConfig(_Strict):
 
     @model_validator(mode="after")
     def _check(self):
-        if any(r <= 0 for r in self.rates):
-            raise ValueError(f"rates must be > 0 C, got {self.rates}")
+        for r in self.rates:
+            if not 0 < r <= RATE_MAX:
+                raise ValueError(f"rate {r!r} C is outside the allowed range (0, {RATE_MAX:g}] C")
+        if not self.v_min < self.v_max:
+            raise ValueError(f"v_min = {self.v_min} V must be below v_max = {self.v_max} V")
         return self
 
 
@@ -135,6 +146,8 @@ def _format_validation(exc: ValidationError, source: str) -> str:
         return f"{source}: unknown key '{key}'"
     if err["type"] == "missing":
         return f"{source}: missing key '{key}'"
+    if not key:  # a whole-section check: its message names the keys
+        return f"{source}: {msg.removeprefix('Value error, ')}"
     return f"{source}: {key} = {val!r}: {msg}"
 
 
@@ -142,8 +155,18 @@ def load_toml(path: str | Path) -> dict:
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"config file {str(p)!r} not found")
+    raw = p.read_bytes()
     try:
-        return tomllib.loads(p.read_text())
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{p}: not a UTF-8 text file (byte 0x{raw[exc.start]:02x} at position "
+            f"{exc.start}); TOML configs must be UTF-8 text"
+        ) from None
+    if "\x00" in text:
+        raise ConfigError(f"{p}: contains NUL bytes - a binary file, not a TOML config")
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
 

@@ -28,8 +28,9 @@ import xarray as xr
 from electrohet.analysis.rate_capability import fit_peukert, layer_utilization
 from electrohet.design.formulation import heterogeneity_factor
 from electrohet.design.layer import Cell
-from electrohet.errors import ParameterError
+from electrohet.errors import ParameterError, SolverError, check_range
 from electrohet.model import MeshOptions, Simulation
+from electrohet.model.results import layer_utilization as layer_utilization_of_run
 from electrohet.studies.pool import run_jobs
 
 
@@ -117,11 +118,17 @@ class StudySettings:
     constriction: float = 30.0
 
     def __post_init__(self) -> None:
+        from electrohet.studies.config import RATE_MAX, V_MAX_RANGE, V_MIN_RANGE
+
         r = np.asarray(self.rates, dtype=float)
         if r.size < 3 or np.unique(r).size < 3 or np.any(r <= 0):
             raise ParameterError(f"rates = {list(self.rates)}: need >= 3 distinct positive C-rates")
-        if self.charge_rate <= 0:
-            raise ParameterError(f"charge_rate = {self.charge_rate} must be > 0")
+        for rate in r:
+            check_range("rates", float(rate), 0, RATE_MAX, low_inclusive=False)
+        check_range("charge_rate", self.charge_rate, 0, RATE_MAX, low_inclusive=False)
+        check_range("v_min", self.v_min, *V_MIN_RANGE)
+        check_range("v_max", self.v_max, *V_MAX_RANGE)
+        check_range("rest_minutes", self.rest_minutes, 0, 24 * 60)
         if not self.v_min < self.v_max:
             raise ParameterError(f"v_min = {self.v_min} must be below v_max = {self.v_max}")
 
@@ -137,6 +144,19 @@ class DesignRuns:
     layer_utilization: np.ndarray  # (rate, layer) delivered / window capacity
     active_loading: np.ndarray  # kg/m^2 per layer
     datasets: list[xr.Dataset] = field(default_factory=list, repr=False)
+    #: positive-electrode layer names and positions, in the order of the layer axis of
+    #: ``layer_utilization`` and ``active_loading`` (read from each run's Dataset)
+    layer_names: list[str] = field(default_factory=list)
+    layer_positions: list[str] = field(default_factory=list)
+
+    def utilization(self, position: str, rate: float) -> float:
+        """True utilisation [-] of the layer at ``position`` ("collector"/"separator")."""
+        k = int(np.argmin(np.abs(self.rates - rate)))
+        return float(self.layer_utilization[k, self.layer_positions.index(position)])
+
+    def loading(self, position: str) -> float:
+        """Active loading [kg/m^2] of the layer at ``position``."""
+        return float(self.active_loading[self.layer_positions.index(position)])
 
 
 def _run_design(args) -> DesignRuns:
@@ -153,18 +173,32 @@ def _run_design(args) -> DesignRuns:
         raise ParameterError(f"design {design.name}: charge failed: {ch.attrs['message']}")
     y_charged = sim.integrator.y.copy()
     energy, capacity, util, dss = [], [], [], []
+    names: list[str] = []
+    positions: list[str] = []
     for rate in settings.rates:
         ds = sim.solve(
             [f"Discharge at {rate:g}C until {settings.v_min:g} V"], initial_state=y_charged
         )
+        if ds.attrs["status"] != "completed":
+            raise SolverError(
+                f"design {design.name}: {rate:g}C discharge failed: {ds.attrs['message']}"
+            )
         ds.attrs["design"] = design.name
         ds.attrs["rate_C"] = float(rate)
         energy.append(float(ds.energy[-1] - ds.energy[0]))
         capacity.append(float(ds.capacity[-1] - ds.capacity[0]))
-        lc = (ds.layer_capacity.isel(time=-1) - ds.layer_capacity.isel(time=0)).values
-        util.append(lc / ds.layer_theoretical_capacity.values)
+        u = layer_utilization_of_run(ds)
+        names = [str(n) for n in u["layer"].values]
+        positions = [str(p) for p in u["layer_position"].values]
+        util.append(u.values)
         dss.append(ds)
-    loads = np.array([lay.active_loading() for lay in cell.positive.layers])
+    # active loadings of the same layers, matched by name (the mesh names unnamed layers
+    # "positive layer i", i counted from the current collector)
+    by_name = {
+        (lay.name or f"positive layer {i + 1}"): lay.active_loading()
+        for i, lay in enumerate(cell.positive.layers)
+    }
+    loads = np.array([by_name[n] for n in names])
     return DesignRuns(
         design,
         np.asarray(settings.rates, float),
@@ -173,6 +207,8 @@ def _run_design(args) -> DesignRuns:
         np.array(util),
         loads,
         dss,
+        names,
+        positions,
     )
 
 
@@ -327,6 +363,7 @@ def rate_study(
     ref_fit = fits[reference]
     rows = []
     i1 = int(np.argmin(np.abs(currents - 1.0)))
+    rate1 = float(currents[i1])
     for run in runs:
         d = run.design
         fit = fits[d.name]
@@ -343,11 +380,12 @@ def rate_study(
             row[f"Q_{rate:g}C_mAh_g"] = q_spec[k]
         row.update(alpha=fit.alpha, alpha_se=fit.alpha_se, gamma=fit.gamma, gamma_se=fit.gamma_se)
         if d.layered:
-            ub, ut = run.layer_utilization[i1]
+            # layers by position, never by index: bottom = at the current collector
+            ub, ut = run.utilization("collector", rate1), run.utilization("separator", rate1)
             row["u_bottom_1C"], row["u_top_1C"] = ub, ut
             row["psi_true_1C"] = ub / (ub + ut)
-            w1 = loads[0] / loads.sum()
-            w2 = loads[1] / loads.sum()
+            w1 = run.loading("collector") / loads.sum()
+            w2 = run.loading("separator") / loads.sum()
             q1 = standalone[d.fc_bottom].capacity[i1] / standalone[d.fc_bottom].active_loading.sum()
             q2 = standalone[d.fc_top].capacity[i1] / standalone[d.fc_top].active_loading.sum()  # type: ignore[index]
             lu = layer_utilization(q_spec[i1], q1, q2, w1, w2)
@@ -355,8 +393,8 @@ def rate_study(
             row["psi_inferred_1C"] = float(np.asarray(lu.psi))
             row["label"] = label_design(fit.gamma, ref_fit.gamma, label_rtol)
         else:
-            u = run.layer_utilization[i1]
-            row["u_bottom_1C"] = row["u_top_1C"] = float(u[0])
+            u = run.utilization("collector", rate1)
+            row["u_bottom_1C"] = row["u_top_1C"] = u
             row["psi_true_1C"] = 0.5
             row["u2_inferred_1C"] = 1.0
             row["psi_inferred_1C"] = 0.5
