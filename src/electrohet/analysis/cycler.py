@@ -559,7 +559,8 @@ def label_steps(cd: CyclerData, *, rest_fraction: float = 1e-3) -> pd.DataFrame:
     ``thr = rest_fraction * max|I|``. Steps are runs of consecutive rows with the
     same file step number (if the file has a ``step`` column), the same control
     ``mode`` (if any) **and** the same kind; without a step column, by current sign
-    changes alone. Cycles come from the file's ``cycle`` column when present;
+    changes alone. Rest-level rows inside a file step whose other rows all run one
+    way (e.g. its first row, logged before the current flowed) take that kind. Cycles come from the file's ``cycle`` column when present;
     otherwise a new cycle starts at each charge step that follows a discharge step
     (cycle numbers from 0).
 
@@ -574,11 +575,19 @@ def label_steps(cd: CyclerData, *, rest_fraction: float = 1e-3) -> pd.DataFrame:
     thr = rest_fraction * imax
     code = np.where(i > thr, 1, np.where(i < -thr, -1, 0)).astype(np.int8)
     change = np.zeros(len(df), dtype=bool)
-    change[1:] = code[1:] != code[:-1]
     for c in ("step", "mode"):
         if c in df:
             s = df[c].to_numpy()
             change[1:] |= s[1:] != s[:-1]
+    if "step" in df and len(df):
+        # zero-current rows of a file step that otherwise runs one way (the first row
+        # of a step logged before the current flowed) belong to that step
+        run = np.cumsum(change)
+        pos = np.bincount(run, weights=code > 0) > 0
+        neg = np.bincount(run, weights=code < 0) > 0
+        one_way = np.where(pos & ~neg, 1, np.where(neg & ~pos, -1, 0)).astype(np.int8)
+        code = np.where(code == 0, one_way[run], code).astype(np.int8)
+    change[1:] |= code[1:] != code[:-1]
     step_id = np.cumsum(change)
     kinds = np.array(["charge", "rest", "discharge"], dtype=object)
     df["kind"] = pd.Categorical.from_codes(code + 1, categories=["charge", "rest", "discharge"])
