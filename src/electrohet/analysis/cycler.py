@@ -560,7 +560,8 @@ def label_steps(cd: CyclerData, *, rest_fraction: float = 1e-3) -> pd.DataFrame:
     same file step number (if the file has a ``step`` column), the same control
     ``mode`` (if any) **and** the same kind; without a step column, by current sign
     changes alone. Rest-level rows inside a file step whose other rows all run one
-    way (e.g. its first row, logged before the current flowed) take that kind. Cycles come from the file's ``cycle`` column when present;
+    way (e.g. its first row, logged before the current flowed) take that kind.
+    Cycles come from the file's ``cycle`` column when present;
     otherwise a new cycle starts at each charge step that follows a discharge step
     (cycle numbers from 0).
 
