@@ -65,8 +65,18 @@ def make_rows(n_rows: int) -> pd.DataFrame:
     )
 
 
-RUN_EH = """
-import sys, time, resource, json, warnings
+HWM = """
+def hwm_mb():  # peak RSS of this process (VmHWM restarts at exec, unlike ru_maxrss)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+"""
+
+RUN_EH = (
+    HWM
+    + """
+import sys, time, json, warnings
 t0 = time.perf_counter()
 from electrohet.analysis.cycler import read_cycler, CyclerDataWarning
 from electrohet.analysis.cycles import cycle_summary
@@ -78,13 +88,16 @@ t2 = time.perf_counter()
 cs = cycle_summary(cd)
 t3 = time.perf_counter()
 print(json.dumps({"read_s": t2 - t1, "summary_s": t3 - t2, "total_s": t3 - t1,
-    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "rss_mb": hwm_mb(),
     "cycles": int(len(cs)), "qd": cs["discharge_capacity"].tolist(),
     "issues": cd.warnings}))
 """
+)
 
-RUN_GALVANI = """
-import sys, time, resource, json
+RUN_GALVANI = (
+    HWM
+    + """
+import sys, time, json
 import numpy as np, pandas as pd
 t1 = time.perf_counter()
 from galvani import BioLogic
@@ -96,9 +109,10 @@ dq = np.abs(df["dq/mA.h"].to_numpy()) * (ox == 0)
 qd = pd.Series(dq).groupby(df["half cycle"].to_numpy() // 2).sum() / 1e3
 t2 = time.perf_counter()
 print(json.dumps({"total_s": t2 - t1,
-    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "rss_mb": hwm_mb(),
     "qd": qd.tolist()}))
 """
+)
 
 
 def run(code: str, path: Path) -> dict:
@@ -155,10 +169,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         df = make_rows(a.rows)
         csv = Path(d) / "big_arbin.csv"
+        t0 = time.perf_counter()
         df.to_csv(csv, index=False, float_format="%.8g")
         mpr = Path(d) / "big.mpr"
         write_mpr(df, mpr)
         truth = df.groupby("Cycle_Index")["Discharge_Capacity(Ah)"].max().to_numpy()
+        print(f"(files written in {time.perf_counter() - t0:.0f} s)", flush=True)
         eh = run(RUN_EH, csv)
         err = np.max(np.abs(np.array(eh["qd"]) / truth - 1))
         print(

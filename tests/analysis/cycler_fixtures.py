@@ -197,26 +197,10 @@ _MPT_COLS = [
 def _biologic_frame(df):
     # EC-Lab: oxidation (charge of a positive electrode) positive; mA, mA.h
     i_ma = -df["imean"] * 1e3
-    dq = (
-        df["dq"]
-        * 1e3
-        / 3600.0
-        * np.r_[0, np.diff(df["t"])]
-        / np.maximum(np.r_[1, np.diff(df["t"])], 1e-12)
-    )
     dq = -df["imean"] * 1e3 * np.r_[0, np.diff(df["t"])] / 3600.0
-    # per-half-cycle counters: Q charge/discharge reset at each half cycle
-    qc = df.groupby("half")["sq"].transform(lambda s: s)  # placeholder, filled below
-    qc = np.zeros(len(df))
-    qd = np.zeros(len(df))
-    ec = np.zeros(len(df))
-    ed = np.zeros(len(df))
-    for h, g in df.groupby("half"):
-        sel = df["half"].to_numpy() == h
-        qc[sel] = g["qc"] - g["qc"].iloc[0] + (0 if g["qc"].iloc[0] < 1e-12 else 0)
-        qd[sel] = g["qd"] - g["qd"].iloc[0]
-        ec[sel] = g["ec"] - g["ec"].iloc[0]
-        ed[sel] = g["ed"] - g["ed"].iloc[0]
+    # per-half-cycle counters: Q charge/discharge and energies reset at each half cycle
+    g = df.groupby("half")
+    qc, qd, ec, ed = (df[c] - g[c].transform("first") for c in ("qc", "qd", "ec", "ed"))
     out = pd.DataFrame(
         {
             "mode": df["mode"],
