@@ -354,3 +354,36 @@ def test_k_validation_in_library():
     cal = Calibration.__new__(Calibration)
     with pytest.raises(ParameterError, match=r"k = -2 is outside the allowed range \(0, 10\]"):
         frame_for_dol(cal, 0.3, k=-2)
+
+
+def test_xlsx_without_openpyxl_and_generic_detection(tmp_path):
+    import importlib.util
+
+    g = tmp_path / "neware_export.xlsx"
+    g.write_bytes(b"PK\x03\x04" + b"\x00" * 200)
+    if importlib.util.find_spec("openpyxl") is None:
+        with pytest.raises(DataError, match="needs openpyxl"):
+            read_cycler(g)
+    f = tmp_path / "plain.csv"
+    pd.DataFrame({"t": [0, 1, 2], "I": [1, 1, 1], "U": [3.7, 3.6, 3.5]}).to_csv(f, index=False)
+    assert detect(f) == "csv"
+
+
+def test_cli_rate_straight_from_a_rate_test_file(tmp_path):
+    df = simulate(q_ah=1.0, rates=(0.5, 1.0, 2.0))
+    f = tmp_path / "rate_arbin.csv"
+    write_arbin(df, f)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[2] / "src"))
+    out = tmp_path / "o"
+    r = subprocess.run(
+        [sys.executable, "-m", "electrohet", "analyze", "rate", str(f), "--nominal-capacity",
+         "1.0", "--value", "capacity", "--out", str(out)], capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    tab = pd.read_csv(out / "rate_table.csv")
+    np.testing.assert_allclose(tab["c_rate"], [0.5, 1.0, 2.0], rtol=1e-9)
+    truth = df.groupby("cycle")["qd"].max().to_numpy()
+    np.testing.assert_allclose(tab["capacity"], truth, rtol=1e-3)
+    res = json.loads((out / "peukert.json").read_text())
+    # capacity falls with rate through the IR drop: a positive Peukert exponent
+    assert res["alpha"] > 0 and res["n"] == 3
