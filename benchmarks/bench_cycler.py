@@ -170,7 +170,7 @@ def main() -> None:
         df = make_rows(a.rows)
         csv = Path(d) / "big_arbin.csv"
         t0 = time.perf_counter()
-        df.to_csv(csv, index=False, float_format="%.8g")
+        df.to_csv(csv, index=False, float_format="%.10g")
         mpr = Path(d) / "big.mpr"
         write_mpr(df, mpr)
         truth = df.groupby("Cycle_Index")["Discharge_Capacity(Ah)"].max().to_numpy()

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from electrohet.analysis.cycler import CyclerData, DataIssue, _ranges, label_steps
+from electrohet.analysis.cycler import CyclerData, DataIssue, _ranges, step_labels
 from electrohet.errors import DataError
 
 __all__ = ["fix_order", "run_checks"]
@@ -61,7 +61,10 @@ def fix_order(cd: CyclerData) -> None:
     rows = df["row"].to_numpy()
     if t.size < 2:
         return
-    dup = df.duplicated(subset=["time", "current", "voltage"], keep="first").to_numpy()
+    if np.all(np.diff(t) > 0):
+        dup = np.zeros(t.size, dtype=bool)  # strictly increasing time: no duplicates
+    else:
+        dup = df.duplicated(subset=["time", "current", "voltage"], keep="first").to_numpy()
     if dup.any():
         idx = np.flatnonzero(dup)
         cd.issues.append(
@@ -113,15 +116,15 @@ def run_checks(cd: CyclerData, *, gap_factor: float = 20.0, units_rtol: float = 
 
 
 def _gaps(cd: CyclerData, gap_factor: float) -> None:
-    df = label_steps(cd)
+    df = cd.data
+    code, sid, _ = step_labels(cd)
     n = len(df)
     gap = np.zeros(n, dtype=bool)
     if n >= 3:
         t = df["time"].to_numpy()
-        sid = df["step_id"].to_numpy()
         dt = np.diff(t)
         same = sid[1:] == sid[:-1]
-        active = (df["kind"].to_numpy() != "rest")[1:] & same
+        active = (code != 0)[1:] & same
         s = pd.Series(np.where(same, dt, np.nan))
         med = s.groupby(sid[1:]).transform("median").to_numpy()
         cnt = s.groupby(sid[1:]).transform("count").to_numpy()
@@ -145,7 +148,8 @@ def _gaps(cd: CyclerData, gap_factor: float) -> None:
                     f"capacity/energy (integrating across them would add {lost:.4g} Ah)",
                 )
             )
-    cd.data = cd.data.assign(gap=gap)
+    if gap.any():
+        cd.data = cd.data.assign(gap=gap)
 
 
 def _active_steps(cd: CyclerData) -> pd.DataFrame:
@@ -159,11 +163,10 @@ def _sign_from_capacity_columns(cd: CyclerData) -> None:
     df = cd.data
     if not ("charge_capacity" in df and "discharge_capacity" in df):
         return
-    lab = label_steps(cd)
-    sid = lab["step_id"].to_numpy()
+    code, sid, _ = step_labels(cd)
     first = np.flatnonzero(np.concatenate([[True], sid[1:] != sid[:-1]]))
     last = np.concatenate([first[1:] - 1, [sid.size - 1]])
-    kind = lab["kind"].astype(str).to_numpy()[first]
+    kind = np.array(["charge", "rest", "discharge"])[code[first] + 1]
     dc = np.abs(df["charge_capacity"].to_numpy()[last] - df["charge_capacity"].to_numpy()[first])
     dd = np.abs(
         df["discharge_capacity"].to_numpy()[last] - df["discharge_capacity"].to_numpy()[first]
@@ -171,7 +174,7 @@ def _sign_from_capacity_columns(cd: CyclerData) -> None:
     informative = (kind != "rest") & ((dc > 0) | (dd > 0))
     wrong = informative & (((kind == "discharge") & (dc > dd)) | ((kind == "charge") & (dd > dc)))
     if informative.sum() and wrong.sum() > 0.5 * informative.sum():
-        rows = lab["row"].to_numpy()
+        rows = df["row"].to_numpy()
         w = np.flatnonzero(wrong)
         cd.data = df.assign(current=-df["current"])
         cd.issues.append(

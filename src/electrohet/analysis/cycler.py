@@ -174,6 +174,7 @@ class CyclerData:
     fmt: str = "csv"
     units: dict[str, str] = field(default_factory=dict)
     integration: str = "trapezoid"
+    _labels: tuple = field(default=(None, None, None), repr=False, compare=False)
 
     @property
     def n_excluded(self) -> int:
@@ -552,25 +553,17 @@ def read_cycler(path: str | Path, fmt: str = "auto", **kw: Any) -> CyclerData:
     return read(path, fmt, **kw)
 
 
-def label_steps(cd: CyclerData, *, rest_fraction: float = 1e-3) -> pd.DataFrame:
-    """Attach ``kind``, ``step_id`` and ``cycle_id`` labels to every row.
+def step_labels(
+    cd: CyclerData, *, rest_fraction: float = 1e-3
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-row ``(code, step_id, cycle_id)``: code 1 discharge, -1 charge, 0 rest.
 
-    ``kind`` is ``discharge`` (I > thr), ``charge`` (I < -thr) or ``rest``, with
-    ``thr = rest_fraction * max|I|``. Steps are runs of consecutive rows with the
-    same file step number (if the file has a ``step`` column), the same control
-    ``mode`` (if any) **and** the same kind; without a step column, by current sign
-    changes alone. Rest-level rows inside a file step whose other rows all run one
-    way (e.g. its first row, logged before the current flowed) take that kind.
-    Cycles come from the file's ``cycle`` column when present;
-    otherwise a new cycle starts at each charge step that follows a discharge step
-    (cycle numbers from 0).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``cd.data`` with the columns ``kind``, ``step_id``, ``cycle_id`` added.
+    See :func:`label_steps` for the rules; cached on ``cd`` until ``cd.data`` changes.
     """
-    df = cd.data.copy()
+    data, rf, cached = cd._labels
+    if data is cd.data and rf == rest_fraction:
+        return cached
+    df = cd.data
     i = df["current"].to_numpy()
     imax = float(np.max(np.abs(i))) if len(i) else 0.0
     thr = rest_fraction * imax
@@ -590,14 +583,10 @@ def label_steps(cd: CyclerData, *, rest_fraction: float = 1e-3) -> pd.DataFrame:
         code = np.where(code == 0, one_way[run], code).astype(np.int8)
     change[1:] |= code[1:] != code[:-1]
     step_id = np.cumsum(change)
-    kinds = np.array(["charge", "rest", "discharge"], dtype=object)
-    df["kind"] = pd.Categorical.from_codes(code + 1, categories=["charge", "rest", "discharge"])
-    df["step_id"] = step_id
     if "cycle" in df:
-        df["cycle_id"] = df["cycle"].to_numpy()
+        cycle_id = df["cycle"].to_numpy()
     else:
-        first_idx = np.flatnonzero(np.concatenate([[True], change[1:]]))
-        first = code[first_idx]
+        first = code[np.flatnonzero(np.concatenate([[True], change[1:]]))]
         cyc = np.zeros(first.size, dtype=np.int64)
         seen_discharge = False
         c = 0
@@ -608,21 +597,50 @@ def label_steps(cd: CyclerData, *, rest_fraction: float = 1e-3) -> pd.DataFrame:
             if kd == 1:
                 seen_discharge = True
             cyc[k] = c
-        df["cycle_id"] = cyc[step_id]
-    del kinds
+        cycle_id = cyc[step_id]
+    out = (code, step_id, cycle_id)
+    cd._labels = (cd.data, rest_fraction, out)
+    return out
+
+
+_KINDS = np.array(["charge", "rest", "discharge"], dtype=object)
+
+
+def label_steps(cd: CyclerData, *, rest_fraction: float = 1e-3) -> pd.DataFrame:
+    """Attach ``kind``, ``step_id`` and ``cycle_id`` labels to every row.
+
+    ``kind`` is ``discharge`` (I > thr), ``charge`` (I < -thr) or ``rest``, with
+    ``thr = rest_fraction * max|I|``. Steps are runs of consecutive rows with the
+    same file step number (if the file has a ``step`` column), the same control
+    ``mode`` (if any) **and** the same kind; without a step column, by current sign
+    changes alone. Rest-level rows inside a file step whose other rows all run one
+    way (e.g. its first row, logged before the current flowed) take that kind.
+    Cycles come from the file's ``cycle`` column when present; otherwise a new
+    cycle starts at each charge step that follows a discharge step (from 0).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cd.data`` with the columns ``kind``, ``step_id``, ``cycle_id`` added.
+    """
+    code, step_id, cycle_id = step_labels(cd, rest_fraction=rest_fraction)
+    df = cd.data.copy()
+    df["kind"] = pd.Categorical.from_codes(code + 1, categories=list(_KINDS))
+    df["step_id"] = step_id
+    df["cycle_id"] = cycle_id
     return df
 
 
-def interval_weights(cd: CyclerData, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def interval_weights(cd: CyclerData, sid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Charge (A s) and energy (W s) of each interval ``(row k-1, row k]``, attributed to row k.
 
-    Zero for intervals across a step boundary and for logging gaps; the rule is
-    ``cd.integration``.
+    ``sid`` is the step id per row (:func:`step_labels`). Zero for intervals across
+    a step boundary and for logging gaps; the rule is ``cd.integration``.
     """
+    df = cd.data
     t = df["time"].to_numpy()
     i = np.abs(df["current"].to_numpy())
     v = df["voltage"].to_numpy()
-    sid = df["step_id"].to_numpy()
     n = t.size
     dq = np.zeros(n)
     de = np.zeros(n)
@@ -661,10 +679,10 @@ def step_table(cd: CyclerData, *, rest_fraction: float = 1e-3) -> pd.DataFrame:
         has cumulative columns, ``capacity_file`` / ``energy_file`` (their change
         over the step, Ah / Wh). attrs ``source``, ``excluded``, ``issues``.
     """
-    df = label_steps(cd, rest_fraction=rest_fraction)
-    sid = df["step_id"].to_numpy()
+    code, sid, cycle_id = step_labels(cd, rest_fraction=rest_fraction)
+    df = cd.data
     nstep = int(sid[-1]) + 1
-    dq, de = interval_weights(cd, df)
+    dq, de = interval_weights(cd, sid)
     cap = np.bincount(sid, weights=dq, minlength=nstep) / 3600.0
     en = np.bincount(sid, weights=de, minlength=nstep) / 3600.0
     first = np.flatnonzero(np.concatenate([[True], sid[1:] != sid[:-1]]))
@@ -694,11 +712,12 @@ def step_table(cd: CyclerData, *, rest_fraction: float = 1e-3) -> pd.DataFrame:
         )
     vmean = np.where(np.isfinite(vmean_q), vmean_q, v[first])
     rows = df["row"].to_numpy() if "row" in df else np.arange(sid.size)
+    kind_first = _KINDS[code[first] + 1]
     tab = pd.DataFrame(
         {
             "step_id": np.arange(nstep),
-            "cycle_id": df["cycle_id"].to_numpy()[first],
-            "kind": np.asarray(df["kind"].astype(str).to_numpy())[first],
+            "cycle_id": cycle_id[first],
+            "kind": _KINDS[code[first] + 1],
             "t_start": t[first],
             "t_end": t[last],
             "duration": t[last] - t[first],
@@ -718,7 +737,7 @@ def step_table(cd: CyclerData, *, rest_fraction: float = 1e-3) -> pd.DataFrame:
     if "mode" in df:
         tab["mode"] = df["mode"].to_numpy()[first]
     for what in ("capacity", "energy"):
-        ref = _reference_change(df, what, tab["kind"].to_numpy(), first, last)
+        ref = _reference_change(df, what, kind_first, first, last)
         if ref is not None:
             tab[f"{what}_file"] = ref
     tab.attrs["source"] = cd.source

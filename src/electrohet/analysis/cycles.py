@@ -137,7 +137,7 @@ def incremental_capacity(
     kind = str(df["kind"].to_numpy()[sel][0])
     if kind == "rest":
         raise DataError(f"{cd.source}: step {step_id} is a rest step (no dQ/dV)")
-    w, _ = interval_weights(cd, df)
+    w, _ = interval_weights(cd, df["step_id"].to_numpy())
     q = np.cumsum(w[sel]) / 3600.0
     q -= q[0]
     v = df["voltage"].to_numpy()[sel]
