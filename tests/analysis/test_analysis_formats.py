@@ -387,3 +387,18 @@ def test_cli_rate_straight_from_a_rate_test_file(tmp_path):
     res = json.loads((out / "peukert.json").read_text())
     # capacity falls with rate through the IR drop: a positive Peukert exponent
     assert res["alpha"] > 0 and res["n"] == 3
+
+
+def test_maccor_impedance_records_left_out(tmp_path):
+    lines = (DATA / "maccor.txt").read_text().splitlines()
+    head, body = lines[:2], lines[2:]
+    n = len(lines[2].split("\t"))
+    fra = ["\t".join(["0", "0", "1", "0", "0", "0", "0.001", "3.3", "FRA", "0"][:n])] * 5
+    f = tmp_path / "eis_maccor.txt"
+    f.write_text("\n".join(head + fra + body) + "\n")
+    cd = _read(f)
+    assert cd.excluded == {"impedance rows (State FRA)": 5}
+    cs = cycle_summary(cd)
+    np.testing.assert_allclose(
+        cs["discharge_capacity"], TRUTH["maccor.txt"]["discharge_capacity"], rtol=1e-3
+    )

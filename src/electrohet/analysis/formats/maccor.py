@@ -4,7 +4,8 @@ The table header is the first line holding ``Cyc#`` or ``Amps``/``Current`` and
 ``State``; the lines above it (``Today's Date``, ``Date of Test``, ``Filename``,
 ``Procedure``...) are skipped. Columns: ``Rec#``, ``Cyc#``, ``Step``, ``Test (Sec)``
 (or ``TestTime`` as ``d hh:mm:ss``), ``Amps`` (unsigned), ``Volts``, ``State``
-(``C`` charge, ``D`` discharge, ``R`` rest, ``O``/``S`` other), ``Amp-hr`` and
+(``C`` charge, ``D`` discharge, ``R`` rest, ``O``/``S``/``P`` other; ``FRA``
+impedance records are left out and counted), ``Amp-hr`` and
 ``Watt-hr`` (cumulative within a step). Defaults: s, A, V, Ah, Wh; the current is
 signed from ``State``.
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from electrohet.analysis.cycler import CyclerData, from_dataframe
 from electrohet.analysis.formats import Format, register
@@ -68,6 +71,14 @@ def read_maccor(
     df = read_text(path, skiprows=skiprows, sep=sep)
     cols = map_columns(df.columns, CANDIDATES)
     cols.update(columns or {})
+    rows = np.arange(len(df))
+    pre: dict[str, int] = {}
+    if "state" in cols:
+        fra = df[cols["state"]].astype(str).str.strip().str.upper().str.startswith("FRA")
+        if fra.any():  # impedance (FRA) records: no charge/discharge data
+            pre["impedance rows (State FRA)"] = int(fra.sum())
+            df = df.loc[~fra.to_numpy()].reset_index(drop=True)
+            rows = rows[~fra.to_numpy()]
     u = dict(DEFAULT_UNITS)
     if cols.get("time") in _TIME_UNITS:
         u["time"] = _TIME_UNITS[cols["time"]]
@@ -80,6 +91,8 @@ def read_maccor(
         discharge_negative=neg,
         source=str(path),
         fmt="maccor",
+        rows=rows,
+        pre_excluded=pre,
         **kw,
     )
 
