@@ -179,6 +179,10 @@ def test_bug6_empty_optional_column_voltage_choice_time_strings_binaries(tmp_pat
     write_maccor(df, f, string_time=True)
     cs = cycle_summary(_read(f))
     assert cs["discharge_capacity"].iloc[0] == pytest.approx(df["qd"].max(), rel=1e-3)
+    bad = tmp_path / "x.mpr"
+    bad.write_text("not an mpr\n1,2,3\n")
+    with pytest.raises(DataError, match="not a BioLogic .mpr file"):
+        read_cycler(bad)
     for suffix in (".res", ".ndax", ".nda"):
         g = tmp_path / f"x{suffix}"
         g.write_bytes(b"\x00\x01binary" * 100)

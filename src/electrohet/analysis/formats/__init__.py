@@ -114,6 +114,8 @@ def detect(path: str | Path) -> str:
         return best
     if suf in UNSUPPORTED:
         raise DataError(f"{path}: unsupported format: {UNSUPPORTED[suf]}")
+    if suf == ".mpr":
+        raise DataError(f"{path}: not a BioLogic .mpr file (no 'BIO-LOGIC MODULAR FILE' header)")
     if suf == ".xlsx" or raw[:2] == b"PK":
         return "neware" if "neware" in path.name.lower() else "xlsx"
     if b"\x00" in raw[:4096]:
