@@ -40,7 +40,7 @@ def test_cli_rate_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert "two.csv" in err and "at least 3 distinct" in err
-    code = main(["analyze", "rate", str(f), "--columns", "time=t,current=I"])
+    code = main(["analyze", "rate", str(f), "--columns", "time=t,current=I,voltage=Volts"])
     assert code == 2 and "missing column" in capsys.readouterr().err
 
 

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from electrohet.analysis.cycler import (
+    CyclerDataWarning,
     from_dataframe,
     read_arbin_csv,
     read_csv,
@@ -110,10 +111,15 @@ def test_unknown_unit_and_missing_file(tmp_path):
         read_csv(tmp_path / "nope.csv")
 
 
-def test_non_monotone_time_is_an_error():
-    df = pd.DataFrame({"time": [0, 1, 2, 1.5, 3], "current": 1.0, "voltage": 3.7})
-    with pytest.raises(DataError, match=r"run\.csv: time is not monotone.*2 s to 1\.5 s"):
+def test_time_reset_is_an_error_local_disorder_is_fixed_and_warned():
+    df = pd.DataFrame({"time": [0, 1, 2, 0.2, 3], "current": 1.0, "voltage": 3.7})
+    with pytest.raises(DataError, match=r"run\.csv: time is not monotone.*2 s to 0\.2 s"):
         from_dataframe(df, source="run.csv")
+    df = pd.DataFrame({"time": [0, 1, 2, 1.5, 3], "current": 1.0, "voltage": 3.7})
+    with pytest.warns(CyclerDataWarning, match=r"run\.csv: 1 place.*time runs backwards.*rows 3"):
+        cd = from_dataframe(df, source="run.csv")
+    assert cd.data["time"].tolist() == [0, 1, 1.5, 2, 3]
+    assert cd.issues[0].kind == "out_of_order" and cd.issues[0].rows == (2, 3)
 
 
 def test_bad_rows_are_counted_not_silently_dropped():

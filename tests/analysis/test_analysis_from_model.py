@@ -98,3 +98,33 @@ def test_true_layer_delta_theta():
     bottom, top = layer_delta_theta_from_result(ds, 40e-6)
     assert bottom == pytest.approx(top, rel=0.02)  # both layers fully switch
     assert bottom == pytest.approx(0.6, rel=0.01)
+
+
+def test_particle_sample_from_a_real_simulation():
+    """A real P2D-E result (separator cells carry NaN class_weight) can be sampled."""
+    from electrohet.design.ensemble_presets import kroeger_isolated_cell
+    from electrohet.model import MeshOptions, Simulation
+
+    sim = Simulation(
+        kroeger_isolated_cell(n_radius=2), MeshOptions(points_per_domain=4, radial_points=5)
+    )
+    ds = sim.solve("Discharge at C/2 for 2 minutes")
+    w = ds["class_weight"].values
+    assert np.isnan(w).any()  # the separator: no particles of this electrode
+    t_end = float(ds["time"].values[-1])
+    df = particle_sample_from_result(ds, t_end, 400, rng=0)
+    assert len(df) == 400 and np.isfinite(df["theta"]).all()
+    # only electrode cells are drawn, each class in proportion to its volume weight
+    x_el = ds["x"].values[np.isfinite(w).all(axis=1)]
+    assert np.isin(df["x"], x_el).all()
+    share = df["particle_class"].value_counts(normalize=True).sort_index().to_numpy()
+    wc = np.nansum(w, axis=0) / np.nansum(w)
+    # 400 draws: binomial SD <= 0.025; 4 SD
+    np.testing.assert_allclose(share, wc, atol=0.1)
+    # sampled theta is the model's theta_mean of the drawn cell at that time
+    th = ds["theta_mean"].sel(time=t_end).transpose("x", "particle_class")
+    ref = [
+        float(th.sel(x=a, particle_class=c))
+        for a, c in zip(df["x"], df["particle_class"], strict=True)
+    ]
+    np.testing.assert_allclose(df["theta"], ref, rtol=0, atol=1e-12)

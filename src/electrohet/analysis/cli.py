@@ -62,13 +62,99 @@ def _agg():
     return plt
 
 
+def _reader_kw(columns: str | None, units: str | None, discharge_positive: bool | None) -> dict:
+    kw: dict = {}
+    if columns:
+        kw["columns"] = _pairs(columns, "columns")
+    if units:
+        kw["units"] = _pairs(units, "units")
+    if discharge_positive is not None:
+        kw["discharge_negative"] = not discharge_positive
+    return kw
+
+
+_FMT_HELP = (
+    "auto (detected from the content), arbin, maccor, biologic, neware, basytec, novonix, csv."
+)
+
+
+@app.command("cycles")
+def cycles_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Cycler files (any supported format).")],
+    out: Annotated[Path, typer.Option(help="Output directory.")] = Path("analysis_cycles"),
+    fmt: Annotated[str, typer.Option("--format", help=_FMT_HELP)] = "auto",
+    columns: Annotated[
+        str | None, typer.Option(help="Column overrides, e.g. 'voltage=Ewe-Ece/V'.")
+    ] = None,
+    units: Annotated[str | None, typer.Option(help="Unit overrides, e.g. 'time=h'.")] = None,
+    discharge_positive: Annotated[
+        bool | None,
+        typer.Option(
+            "--discharge-positive/--discharge-negative",
+            help="Sign convention of the file's current (default: the format's).",
+        ),
+    ] = None,
+) -> None:
+    """Per-cycle summary (capacity, energy, efficiencies, mean voltages) + dQ/dV, as CSV and PNG."""
+    import warnings
+
+    import pandas as pd
+
+    from electrohet.analysis.cycler import CyclerDataWarning, read_cycler, step_table
+    from electrohet.analysis.cycles import cycle_summary, incremental_capacity
+
+    kw = _reader_kw(columns, units, discharge_positive)
+    out.mkdir(parents=True, exist_ok=True)
+    tables, issues = [], {}
+    plt = _agg()
+    fig_q, (ax_q, ax_ce) = plt.subplots(
+        2, 1, figsize=(5, 5.5), sharex=True, constrained_layout=True
+    )
+    fig_d, ax_d = plt.subplots(figsize=(5, 4), constrained_layout=True)
+    for f in files:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CyclerDataWarning)
+            cd = read_cycler(f, fmt, **kw)
+        st = step_table(cd)
+        cs = cycle_summary(st)
+        cs.insert(0, "file", f.name)
+        tables.append(cs)
+        issues[str(f)] = {"format": cd.fmt, "integration": cd.integration,
+                          "excluded": cd.excluded, "issues": cd.warnings}  # fmt: skip
+        for msg in cd.warnings:
+            typer.echo(f"warning: {msg}", err=True)
+        ax_q.plot(cs["cycle_id"], cs["discharge_capacity"], "o-", label=f.name)
+        ax_ce.plot(cs["cycle_id"], cs["coulombic_efficiency"], "o-", label=f.name)
+        dis = st[(st["kind"] == "discharge") & (st["capacity"] > 0)]
+        if len(dis):
+            sid = int(dis.loc[dis["capacity"].idxmax(), "step_id"])
+            try:
+                dqdv, _ = incremental_capacity(cd, sid)
+                ax_d.plot(dqdv["voltage"], dqdv["dqdv"], label=f"{f.name} step {sid}")
+            except DataError as exc:
+                typer.echo(f"note: {f}: no dQ/dV ({exc})", err=True)
+    table = pd.concat(tables, ignore_index=True)
+    table.to_csv(out / "cycles.csv", index=False)
+    _write_json(out / "cycles_issues.json", issues)
+    ax_q.set_ylabel("discharge capacity / Ah")
+    ax_ce.set_ylabel("coulombic efficiency")
+    ax_ce.set_xlabel("cycle")
+    ax_q.legend(fontsize=7)
+    fig_q.savefig(out / "cycles.png", dpi=120)
+    ax_d.set_xlabel("voltage / V")
+    ax_d.set_ylabel("dQ/dV / Ah V$^{-1}$")
+    ax_d.legend(fontsize=7)
+    fig_d.savefig(out / "dqdv.png", dpi=120)
+    plt.close(fig_q)
+    plt.close(fig_d)
+    typer.echo(f"{len(table)} cycles from {len(files)} file(s); written to {out}")
+
+
 @app.command("rate")
 def rate_cmd(
     files: Annotated[list[Path], typer.Argument(help="Cycler files (one design, any number).")],
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("analysis_rate"),
-    fmt: Annotated[
-        str, typer.Option("--format", help="auto, csv, mpt, mpr, arbin, maccor.")
-    ] = "auto",
+    fmt: Annotated[str, typer.Option("--format", help=_FMT_HELP)] = "auto",
     columns: Annotated[
         str | None,
         typer.Option(help="CSV column map, e.g. 'time=t,current=I,voltage=U,step=Ns'."),
@@ -79,8 +165,12 @@ def rate_cmd(
     ] = None,
     value: Annotated[str, typer.Option(help="energy (Yari) or capacity.")] = "energy",
     discharge_positive: Annotated[
-        bool, typer.Option(help="The file stores discharge current as positive.")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--discharge-positive/--discharge-negative",
+            help="Sign convention of the file's current (default: the format's).",
+        ),
+    ] = None,
 ) -> None:
     """Discharge capacity/energy per rate and a Peukert fit with gamma and its CI."""
     import pandas as pd
@@ -90,12 +180,7 @@ def rate_cmd(
 
     if value not in ("energy", "capacity"):
         raise DataError(f"--value must be 'energy' or 'capacity', got {value!r}")
-    kw: dict = {}
-    if columns or units or discharge_positive:
-        kw = {"columns": _pairs(columns, "columns"), "units": _pairs(units, "units")}
-        kw["discharge_negative"] = not discharge_positive
-        if fmt == "auto":
-            fmt = "csv"
+    kw = _reader_kw(columns, units, discharge_positive)
     tables = []
     excluded: dict[str, dict[str, int]] = {}
     for f in files:
@@ -152,7 +237,12 @@ def particles_cmd(
         frame_for_dol,
         read_particles,
     )
+    from electrohet.errors import ParameterError
 
+    if not (math.isfinite(k) and 0.0 < k <= 10.0):
+        raise ParameterError(
+            f"k = {k!r} is outside the allowed range (0, 10] (frame half-width in sigmas)"
+        )
     df = read_particles(file)
     cal = calibration_from_table(df)
     tab = analyze_samples(df, cal, expected_dol, k=k, rng=seed)

@@ -1,24 +1,38 @@
-"""Cycler data: read exports, convert units, split into steps, integrate capacity.
+"""Cycler data: convert exports to internal units, check them, split into steps, integrate.
 
 Everything is converted once, at the boundary, to SI-ish battery units:
 time in s, current in A with **discharge positive** (the model's convention),
 voltage in V, capacity in Ah and energy in Wh.
 
-Readers
--------
-* :func:`read_csv` - generic delimited text; the user maps column names and units.
-* :func:`read_mpt` - BioLogic EC-Lab text export (.mpt), parsed here.
-* :func:`read_mpr` - BioLogic binary (.mpr) through the optional ``galvani`` package
-  (``pip install electrohet[cycler]``).
-* :func:`read_arbin_csv`, :func:`read_maccor_txt` - presets of :func:`read_csv` for
-  the standard text exports of Arbin (MITS Pro "Channel" sheet saved as CSV) and
-  Maccor (tab-delimited text export). There is no maintained Python reader for their
-  binary formats, so export to text first.
-* :func:`read_cycler` - dispatch on the file suffix.
+The per-cycler readers live in :mod:`electrohet.analysis.formats` (one small module
+per cycler; :func:`read_cycler` detects the format from the file's content). This
+module holds what they share:
 
-Rows with missing time/current/voltage are excluded and **counted** in
-:attr:`CyclerData.excluded` (and a warning is issued); time running backwards is an
-error.
+* :func:`from_dataframe` - validate a raw table, convert units, sign the current,
+  parse ``d hh:mm:ss`` time strings and run the data checks of
+  :mod:`electrohet.analysis.checks` (logging gaps, duplicated/out-of-order rows,
+  sign convention and units against the file's own columns). Every problem found
+  is **recorded** in :attr:`CyclerData.issues` (file, row range, problem) and
+  issued as a :class:`CyclerDataWarning`; nothing is dropped silently.
+* :func:`label_steps`, :func:`step_table` - steps (the file's step column, split at
+  current-sign changes and at changes of the control mode, e.g. CC -> CV), with
+  capacity and energy per step by the stated integration rule.
+
+Integration rules (``CyclerData.integration``)
+----------------------------------------------
+``"right"``
+    Each row's current and voltage apply to the interval that *ends* at that row:
+    ``Q = sum_k |I_k| dt_k``, ``E = sum_k V_k |I_k| dt_k``. This is how BioLogic
+    EC-Lab accumulates its ``dq`` and energy columns (``<I>`` is the mean current
+    over the interval ending at the row), so it is the default for BioLogic files.
+``"trapezoid"``
+    ``Q = sum_k (|I_k| + |I_{k-1}|)/2 dt_k`` and the same for ``|I V|``: the best
+    estimate for instantaneous samples (Arbin, Maccor, Neware, Basytec, Novonix,
+    generic CSV).
+
+Only intervals between two rows of the same step count (the interval before the
+first row of a step belongs to no step), and intervals flagged as logging gaps are
+left out (see :mod:`~electrohet.analysis.checks`).
 """
 
 from __future__ import annotations
@@ -37,8 +51,13 @@ from electrohet.errors import DataError
 
 __all__ = [
     "CyclerData",
+    "CyclerDataWarning",
+    "DataIssue",
     "UNIT_FACTORS",
+    "REFERENCE_COLUMNS",
     "from_dataframe",
+    "parse_time",
+    "unit_from_header",
     "read_csv",
     "read_mpt",
     "read_mpr",
@@ -51,14 +70,75 @@ __all__ = [
 
 #: Factors converting a lab unit to the internal unit of each quantity.
 UNIT_FACTORS: dict[str, dict[str, float]] = {
-    "time": {"s": 1.0, "min": 60.0, "h": 3600.0, "ms": 1e-3},
-    "current": {"A": 1.0, "mA": 1e-3, "uA": 1e-6, "µA": 1e-6},
+    "time": {"s": 1.0, "sec": 1.0, "min": 60.0, "h": 3600.0, "hr": 3600.0, "ms": 1e-3},
+    "current": {"A": 1.0, "mA": 1e-3, "uA": 1e-6, "µA": 1e-6, "nA": 1e-9},
     "voltage": {"V": 1.0, "mV": 1e-3},
-    "capacity": {"Ah": 1.0, "mAh": 1e-3, "mA.h": 1e-3, "As": 1.0 / 3600.0, "C": 1.0 / 3600.0},
-    "energy": {"Wh": 1.0, "mWh": 1e-3, "W.h": 1.0, "mW.h": 1e-3, "J": 1.0 / 3600.0},
+    "capacity": {
+        "Ah": 1.0,
+        "A.h": 1.0,
+        "mAh": 1e-3,
+        "mA.h": 1e-3,
+        "uAh": 1e-6,
+        "µAh": 1e-6,
+        "As": 1.0 / 3600.0,
+        "C": 1.0 / 3600.0,
+        "mAs": 1e-3 / 3600.0,
+    },
+    "energy": {
+        "Wh": 1.0,
+        "W.h": 1.0,
+        "mWh": 1e-3,
+        "mW.h": 1e-3,
+        "uWh": 1e-6,
+        "µWh": 1e-6,
+        "J": 1.0 / 3600.0,
+        "Ws": 1.0 / 3600.0,
+    },
 }
 _REQUIRED = ("time", "current", "voltage")
-_OPTIONAL = ("step", "cycle", "state")
+_OPTIONAL = ("step", "cycle", "state", "mode")
+#: Optional cumulative columns of the file itself (cross-checks, per-cycle file values):
+#: quantity -> unit kind.
+REFERENCE_COLUMNS = {
+    "capacity": "capacity",
+    "charge_capacity": "capacity",
+    "discharge_capacity": "capacity",
+    "energy": "energy",
+    "charge_energy": "energy",
+    "discharge_energy": "energy",
+}
+_STATE_SIGN = {"D": 1.0, "C": -1.0, "R": 0.0, "O": 0.0, "S": 0.0, "P": 0.0}
+
+
+class CyclerDataWarning(UserWarning):
+    """A problem found in a cycler file (also recorded in ``CyclerData.issues``)."""
+
+
+@dataclass(frozen=True)
+class DataIssue:
+    """One problem found in a cycler file.
+
+    Attributes
+    ----------
+    source
+        File name.
+    kind
+        Short key: ``gap``, ``duplicate``, ``out_of_order``, ``sign``, ``units``,
+        ``excluded``, ``column``.
+    rows
+        ``(first, last)`` data-row numbers (0-based, counting data rows of the file
+        after its header) of the first affected range, or None for whole-file issues.
+    message
+        The full sentence (names the file, the rows and the problem).
+    """
+
+    source: str
+    kind: str
+    rows: tuple[int, int] | None
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass
@@ -68,22 +148,43 @@ class CyclerData:
     Attributes
     ----------
     data
-        Columns ``time`` (s), ``current`` (A, > 0 discharge), ``voltage`` (V), and
-        when the file had them ``step`` and ``cycle`` (integers as in the file).
+        Columns ``time`` (s), ``current`` (A, > 0 discharge), ``voltage`` (V),
+        ``row`` (data-row number in the file, for messages), and when the file had
+        them ``step``, ``cycle``, ``mode`` (integers as in the file), and the file's
+        own cumulative columns of :data:`REFERENCE_COLUMNS` (Ah, Wh). ``gap`` marks
+        rows whose preceding interval is a logging gap inside a current step.
     source
         File name (or a label), used in messages.
     excluded
         Number of rows excluded, per reason (e.g. ``{"missing voltage": 3}``).
+    issues
+        Every problem found (:class:`DataIssue`), in the order found.
+    fmt
+        Name of the format that read the file.
+    units
+        Units the file's columns were read in (from its header or the format default).
+    integration
+        ``"right"`` or ``"trapezoid"`` (see the module docstring).
     """
 
     data: pd.DataFrame
     source: str = "data"
     excluded: dict[str, int] = field(default_factory=dict)
+    issues: list[DataIssue] = field(default_factory=list)
+    fmt: str = "csv"
+    units: dict[str, str] = field(default_factory=dict)
+    integration: str = "trapezoid"
+    _labels: tuple = field(default=(None, None, None), repr=False, compare=False)
 
     @property
     def n_excluded(self) -> int:
         """Total number of excluded rows."""
         return int(sum(self.excluded.values()))
+
+    @property
+    def warnings(self) -> list[str]:
+        """The recorded issues as sentences."""
+        return [i.message for i in self.issues]
 
     def steps(self, *, rest_fraction: float = 1e-3) -> pd.DataFrame:
         """Per-step table, see :func:`step_table`."""
@@ -97,6 +198,73 @@ def _factor(quantity: str, unit: str, source: str) -> float:
     return table[unit]
 
 
+_UNIT_RE = re.compile(r"[\(\[]\s*([A-Za-zµ.]+)\s*[\)\]]\s*$|/\s*([A-Za-zµ.]+)\s*$")
+
+
+def unit_from_header(name: str, quantity: str) -> str | None:
+    """Unit written in a column header (``Current(mA)``, ``I[A]``, ``<I>/mA``), if known.
+
+    Returns None when the header carries no unit of ``quantity`` that
+    :data:`UNIT_FACTORS` knows.
+    """
+    m = _UNIT_RE.search(str(name).strip())
+    if not m:
+        return None
+    u = (m.group(1) or m.group(2)).strip()
+    table = UNIT_FACTORS[quantity]
+    if u in table:
+        return u
+    low = {k.lower(): k for k in table}
+    return low.get(u.lower())
+
+
+_DHMS = re.compile(
+    r"^\s*(?:(?P<d>\d+)\s*(?:d|days?|-|\.)\s*)?(?P<h>\d+):(?P<m>\d{1,2}):(?P<s>\d{1,2}(?:[.,]\d*)?)\s*$"
+)
+
+
+def parse_time(col: pd.Series, source: str = "data") -> np.ndarray:
+    """Time column as float (file units), parsing ``d hh:mm:ss`` and ``hh:mm:ss`` strings.
+
+    Numbers pass through; strings such as ``1d 02:03:04.5``, ``1-02:03:04`` or
+    ``26:03:04`` (hours beyond 24 allowed) become seconds. Unparseable entries are NaN.
+    """
+    if pd.api.types.is_numeric_dtype(col):
+        return col.to_numpy(dtype=float)
+    s = col.astype(str)
+    num = pd.to_numeric(s.str.replace(",", ".", regex=False), errors="coerce")
+    has_colon = s.str.contains(":", regex=False)
+    if not has_colon.any():
+        return num.to_numpy(dtype=float)
+    parts = s.str.extract(_DHMS)
+    secs = (
+        pd.to_numeric(parts["d"], errors="coerce").fillna(0.0) * 86400.0
+        + pd.to_numeric(parts["h"], errors="coerce") * 3600.0
+        + pd.to_numeric(parts["m"], errors="coerce") * 60.0
+        + pd.to_numeric(parts["s"].str.replace(",", ".", regex=False), errors="coerce")
+    )
+    return np.where(has_colon.to_numpy(), secs.to_numpy(dtype=float), num.to_numpy(dtype=float))
+
+
+def _numeric(col: pd.Series) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(col):
+        return col.to_numpy(dtype=float)
+    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+
+
+def _ranges(idx: np.ndarray, rows: np.ndarray, limit: int = 3) -> str:
+    """'rows 10-12, 40-40 (and 3 more)' for positions ``idx`` into the row numbers."""
+    if idx.size == 0:
+        return "no rows"
+    r = rows[idx]
+    br = np.flatnonzero(np.diff(idx) > 1)
+    starts = np.concatenate([[0], br + 1])
+    ends = np.concatenate([br, [idx.size - 1]])
+    txt = [f"{r[a]}-{r[b]}" if b > a else f"{r[a]}" for a, b in zip(starts, ends, strict=True)]
+    more = f" (and {len(txt) - limit} more range(s))" if len(txt) > limit else ""
+    return "data rows " + ", ".join(txt[:limit]) + more
+
+
 def from_dataframe(
     df: pd.DataFrame,
     columns: Mapping[str, str] | None = None,
@@ -104,6 +272,12 @@ def from_dataframe(
     *,
     discharge_negative: bool = True,
     source: str = "data",
+    fmt: str = "csv",
+    integration: str = "trapezoid",
+    checks: bool = True,
+    gap_factor: float = 20.0,
+    rows: np.ndarray | None = None,
+    pre_excluded: Mapping[str, int] | None = None,
 ) -> CyclerData:
     """Validate a raw table and convert it to :class:`CyclerData`.
 
@@ -112,38 +286,51 @@ def from_dataframe(
     df
         Raw table as read from the file.
     columns
-        Map from quantity (``time``, ``current``, ``voltage``, optional ``step``,
-        ``cycle``, ``state``) to the column name in ``df``. Quantities not given
-        are looked up under their own name.
+        Map from quantity (``time``, ``current``, ``voltage``; optional ``step``,
+        ``cycle``, ``state``, ``mode`` and the file's cumulative columns
+        :data:`REFERENCE_COLUMNS`) to the column name in ``df``. Required quantities
+        not given are looked up under their own name.
     units
-        Map from quantity to unit (see :data:`UNIT_FACTORS`); default SI
-        (s, A, V).
+        Map from quantity (``time``, ``current``, ``voltage``, ``capacity``,
+        ``energy``) to unit (see :data:`UNIT_FACTORS`); default s, A, V, Ah, Wh.
     discharge_negative
         True when the file stores discharge current as negative (BioLogic, Arbin,
-        most cyclers); it is then flipped so that discharge is positive. Ignored
-        when a ``state`` column (Maccor: ``C``/``D``/``R``) gives the direction of
-        unsigned currents.
-    source
-        File name, used in messages.
+        Neware, Basytec, Novonix); it is then flipped so that discharge is positive.
+        Ignored when a ``state`` column (``C``/``D``/``R``) gives the direction.
+    source, fmt
+        File name (used in messages) and format name.
+    integration
+        ``"trapezoid"`` or ``"right"`` (module docstring).
+    checks
+        Run :func:`electrohet.analysis.checks.run_checks` (default True).
+    gap_factor
+        An interval inside a non-rest step longer than ``gap_factor`` times the
+        median interval of that step is a logging gap (warned, not integrated).
+    rows
+        Data-row numbers of ``df``'s rows in the file (default 0, 1, ...).
+    pre_excluded
+        Rows a reader already left out, per reason (added to ``excluded``).
 
     Raises
     ------
     DataError
-        Missing columns, unknown units, non-numeric data, time running backwards,
-        or no valid rows.
+        Missing columns, unknown units, no valid rows, time jumping back to
+        (near) its start (concatenated runs).
     """
     columns = dict(columns or {})
     units = dict(units or {})
+    if integration not in ("trapezoid", "right"):
+        raise DataError(f"{source}: integration = {integration!r}; use 'trapezoid' or 'right'")
     for q in units:
         if q not in UNIT_FACTORS:
             raise DataError(
                 f"{source}: unknown quantity {q!r} in units; use {sorted(UNIT_FACTORS)}"
             )
-    names = {q: columns.get(q, q) for q in (*_REQUIRED, *_OPTIONAL)}
+    names = {q: columns.get(q, q) for q in _REQUIRED}
     missing = [f"{q} (column {names[q]!r})" for q in _REQUIRED if names[q] not in df.columns]
     missing += [
         f"{q} (column {columns[q]!r})"
-        for q in _OPTIONAL
+        for q in (*_OPTIONAL, *REFERENCE_COLUMNS)
         if q in columns and columns[q] not in df.columns
     ]
     if missing:
@@ -151,55 +338,124 @@ def from_dataframe(
             f"{source}: missing column(s) {', '.join(missing)}; available columns: "
             f"{list(map(str, df.columns))}"
         )
-    out = pd.DataFrame(index=df.index)
-    for q in _REQUIRED:
-        col = pd.to_numeric(df[names[q]], errors="coerce")
-        out[q] = col.to_numpy(dtype=float) * _factor(q, units.get(q, _default_unit(q)), source)
-    for q in ("step", "cycle"):
-        if names[q] in df.columns:
-            out[q] = pd.to_numeric(df[names[q]], errors="coerce")
-    excluded: dict[str, int] = {}
+    issues: list[DataIssue] = []
+    file_rows = np.arange(len(df)) if rows is None else np.asarray(rows)
+    out = pd.DataFrame(index=pd.RangeIndex(len(df)))
+    out["time"] = parse_time(df[names["time"]], source) * _factor(
+        "time", units.get("time", "s"), source
+    )
+    for q in ("current", "voltage"):
+        out[q] = _numeric(df[names[q]]) * _factor(q, units.get(q, _default_unit(q)), source)
+    excluded: dict[str, int] = {k: int(v) for k, v in (pre_excluded or {}).items() if v}
     bad = np.zeros(len(out), dtype=bool)
-    for q in out.columns:
-        nan = out[q].isna().to_numpy() & ~bad
+    for q in _REQUIRED:
+        nan = ~np.isfinite(out[q].to_numpy()) & ~bad
         if nan.any():
             excluded[f"missing or non-numeric {q}"] = int(nan.sum())
             bad |= nan
-    if names["state"] in df.columns:
-        state = df[names["state"]].astype(str).str.strip().str.upper().str[:1]
-        sign = state.map({"D": 1.0, "C": -1.0, "R": 0.0, "O": 0.0, "S": 0.0}).to_numpy()
+    # optional columns: an empty one is dropped (with a note), never the rows
+    for q in ("step", "cycle", "mode", *REFERENCE_COLUMNS):
+        if q not in columns:
+            continue
+        v = _numeric(df[columns[q]])
+        fin = np.isfinite(v)
+        if not fin.any():
+            issues.append(
+                DataIssue(
+                    source,
+                    "column",
+                    None,
+                    f"{source}: column {columns[q]!r} ({q}) is empty; it is ignored",
+                )
+            )
+            continue
+        if not fin.all():
+            v = pd.Series(v).ffill().bfill().to_numpy()
+        if q in REFERENCE_COLUMNS:
+            kind = REFERENCE_COLUMNS[q]
+            unit = units.get(kind, "Ah" if kind == "capacity" else "Wh")
+            v = v * _factor(kind, unit, source)
+        out[q] = v
+    if "state" in columns:
+        state = df[columns["state"]].astype(str).str.strip().str.upper().str[:1]
+        sign = state.map(_STATE_SIGN).to_numpy(dtype=float)
         unk = np.isnan(sign) & ~bad
         if unk.any():
             excluded["unknown state"] = int(unk.sum())
             bad |= unk
-        out["current"] = np.abs(out["current"].to_numpy()) * np.nan_to_num(sign)
+        raw = out["current"].to_numpy()
+        if checks:
+            _check_state_sign(raw, sign, discharge_negative, source, file_rows, issues)
+        out["current"] = np.abs(raw) * np.nan_to_num(sign)
     elif discharge_negative:
         out["current"] = -out["current"]
-    out = out.loc[~bad].reset_index(drop=True)
+    out["row"] = file_rows
+    keep = ~bad
+    out = out.loc[keep].reset_index(drop=True)
     if len(out) == 0:
         raise DataError(f"{source}: no valid rows (excluded: {excluded or 'none'})")
-    t = out["time"].to_numpy()
-    back = np.flatnonzero(np.diff(t) < 0)
-    if back.size:
-        k = int(back[0])
-        raise DataError(
-            f"{source}: time is not monotone: it goes back from {t[k]:g} s to {t[k + 1]:g} s "
-            f"at valid row {k + 1} ({back.size} such place(s)); concatenate files in "
-            f"order or supply a cumulative test time"
-        )
-    for q in ("step", "cycle"):
+    for q in ("step", "cycle", "mode"):
         if q in out:
             out[q] = out[q].astype(np.int64)
     if excluded:
-        warnings.warn(
-            f"{source}: excluded {sum(excluded.values())} row(s): {excluded}",
-            stacklevel=2,
+        issues.append(
+            DataIssue(
+                source,
+                "excluded",
+                None,
+                f"{source}: excluded {sum(excluded.values())} row(s): {excluded}",
+            )
         )
-    return CyclerData(data=out, source=source, excluded=excluded)
+    cd = CyclerData(
+        data=out,
+        source=source,
+        excluded=excluded,
+        issues=issues,
+        fmt=fmt,
+        units={q: units.get(q, _default_unit(q)) for q in _REQUIRED},
+        integration=integration,
+    )
+    from electrohet.analysis.checks import fix_order, run_checks
+
+    fix_order(cd)
+    if checks:
+        run_checks(cd, gap_factor=gap_factor)
+    for issue in cd.issues:
+        warnings.warn(issue.message, CyclerDataWarning, stacklevel=2)
+    return cd
+
+
+def _check_state_sign(
+    raw: np.ndarray,
+    sign: np.ndarray,
+    discharge_negative: bool,
+    source: str,
+    rows: np.ndarray,
+    issues: list[DataIssue],
+) -> None:
+    """Warn when a signed current contradicts the file's own step types."""
+    active = (np.abs(raw) > 0) & np.isfinite(sign) & (sign != 0)
+    if not active.any() or not ((raw[active] > 0).any() and (raw[active] < 0).any()):
+        return  # unsigned current: nothing to compare
+    expect = -sign if discharge_negative else sign  # file sign of a discharge row
+    wrong = active & (np.sign(raw) != np.sign(expect))
+    if wrong.sum() > 0.5 * active.sum():
+        issues.append(
+            DataIssue(
+                source,
+                "sign",
+                (int(rows[np.flatnonzero(wrong)[0]]), int(rows[np.flatnonzero(wrong)[-1]])),
+                f"{source}: the current sign contradicts the file's step types in "
+                f"{int(wrong.sum())} of {int(active.sum())} rows "
+                f"({_ranges(np.flatnonzero(wrong), rows)}): the file stores discharge as "
+                f"{'positive' if discharge_negative else 'negative'}; the step types were "
+                f"used to sign the current",
+            )
+        )
 
 
 def _default_unit(q: str) -> str:
-    return {"time": "s", "current": "A", "voltage": "V"}[q]
+    return {"time": "s", "current": "A", "voltage": "V", "capacity": "Ah", "energy": "Wh"}[q]
 
 
 def read_csv(
@@ -212,6 +468,7 @@ def read_csv(
     decimal: str = ".",
     skiprows: int = 0,
     encoding: str = "utf-8",
+    **kw: Any,
 ) -> CyclerData:
     """Read a generic delimited cycler export.
 
@@ -221,23 +478,31 @@ def read_csv(
         CSV (or other delimited) file with a header row.
     columns, units, discharge_negative
         See :func:`from_dataframe`. Example:
-        ``columns={"time": "Test Time (h)", "current": "I (mA)", "voltage": "U"}``,
-        ``units={"time": "h", "current": "mA"}``.
+        ``columns={"time": "Test Time (h)", "current": "I (mA)", "voltage": "U"}``.
+        Units not given are read from the headers (``(h)``, ``[mA]``, ``/mA``)
+        where they are written there, else s, A, V, Ah, Wh.
     sep, decimal, skiprows, encoding
         Passed to :func:`pandas.read_csv` (``sep=None`` sniffs the delimiter).
-
-    Returns
-    -------
-    CyclerData
+    **kw
+        Passed to :func:`from_dataframe` (``integration``, ``gap_factor``, ``checks``).
     """
     path = Path(path)
-    df = _read_table(path, sep=sep, decimal=decimal, skiprows=skiprows, encoding=encoding)
+    df = read_table(path, sep=sep, decimal=decimal, skiprows=skiprows, encoding=encoding)
+    columns = dict(columns or {})
+    units = dict(units or {})
+    for q in ("time", "current", "voltage"):
+        name = columns.get(q, q)
+        if q not in units and name in df.columns:
+            u = unit_from_header(name, q)
+            if u:
+                units[q] = u
     return from_dataframe(
-        df, columns, units, discharge_negative=discharge_negative, source=str(path)
+        df, columns, units, discharge_negative=discharge_negative, source=str(path), **kw
     )
 
 
-def _read_table(path: Path, **kw: Any) -> pd.DataFrame:
+def read_table(path: Path, **kw: Any) -> pd.DataFrame:
+    """:func:`pandas.read_csv` with file checks and errors as :class:`DataError`."""
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     try:
@@ -247,169 +512,98 @@ def _read_table(path: Path, **kw: Any) -> pd.DataFrame:
         raise DataError(f"{path}: cannot parse as a delimited table ({exc})") from exc
 
 
-# BioLogic column names (identical in .mpt and in galvani's .mpr arrays)
-_BIOLOGIC_ALTERNATIVES = {
-    "time": ["time/s"],
-    "current": ["<I>/mA", "I/mA", "control/mA", "control/V/mA"],
-    "voltage": ["Ewe/V", "<Ewe>/V", "Ecell/V", "<Ecell>/V", "Ewe-Ece/V"],
-    "step": ["Ns"],
-    "cycle": ["cycle number"],
-}
+def read_mpt(path: str | Path, **kw: Any) -> CyclerData:
+    """Read a BioLogic EC-Lab text export (.mpt); see :mod:`.formats.biologic`."""
+    from electrohet.analysis.formats.biologic import read_mpt as _r
+
+    return _r(path, **kw)
 
 
-def _biologic_columns(names: list[str], source: str) -> tuple[dict[str, str], dict[str, str]]:
-    cols: dict[str, str] = {}
-    for q, alts in _BIOLOGIC_ALTERNATIVES.items():
-        for a in alts:
-            if a in names:
-                cols[q] = a
-                break
-    missing = [q for q in _REQUIRED if q not in cols]
-    if missing:
-        raise DataError(
-            f"{source}: BioLogic file lacks {missing} (looked for "
-            f"{[_BIOLOGIC_ALTERNATIVES[q] for q in missing]}); columns are {names}"
-        )
-    units = {"time": "s", "current": "mA", "voltage": "V"}
-    return cols, units
+def read_mpr(path: str | Path, **kw: Any) -> CyclerData:
+    """Read a BioLogic binary file (.mpr); see :mod:`~electrohet.analysis.formats.biologic`."""
+    from electrohet.analysis.formats.biologic import read_mpr as _r
 
-
-def read_mpt(path: str | Path, *, encoding: str = "latin-1") -> CyclerData:
-    """Read a BioLogic EC-Lab text export (.mpt).
-
-    Handles the ``Nb header lines : N`` preamble, tab separation and a decimal
-    comma. Current (``<I>/mA`` or ``I/mA``) is in mA, positive for oxidation; for
-    a positive electrode vs Li that is charge, so it is flipped to discharge > 0.
-    The step column is ``Ns`` (sequence number), the cycle column ``cycle number``.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    with path.open(encoding=encoding) as fh:
-        head = [fh.readline() for _ in range(3)]
-    skip = 0
-    m = re.search(r"Nb header lines\s*:\s*(\d+)", "".join(head))
-    if m:
-        skip = int(m.group(1)) - 1
-    elif not head[0].startswith("mode") and "time/s" not in head[0]:
-        raise DataError(f"{path}: not a BioLogic .mpt file (no 'Nb header lines' line)")
-    df = pd.read_csv(path, sep="\t", skiprows=skip, encoding=encoding, dtype=str)
-    df.columns = [str(c).strip() for c in df.columns]
-    df = df.loc[:, [c for c in df.columns if not c.startswith("Unnamed")]]
-    df = df.apply(lambda s: s.astype(str).str.replace(",", ".", regex=False))
-    cols, units = _biologic_columns(list(df.columns), str(path))
-    return from_dataframe(df, cols, units, discharge_negative=True, source=str(path))
-
-
-def read_mpr(path: str | Path) -> CyclerData:
-    """Read a BioLogic binary file (.mpr) with the optional ``galvani`` package.
-
-    Raises
-    ------
-    DataError
-        When galvani is not installed (install ``electrohet[cycler]``) or the file
-        is not a valid .mpr.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    try:
-        from galvani import BioLogic
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise DataError(
-            f"{path}: reading .mpr needs the optional package galvani "
-            f"(pip install 'electrohet[cycler]'), or export the file to .mpt"
-        ) from exc
-    try:
-        mpr = BioLogic.MPRfile(str(path))
-    except Exception as exc:  # galvani raises ValueError/AssertionError/... on bad files
-        raise DataError(f"{path}: not a readable BioLogic .mpr file ({exc})") from exc
-    df = pd.DataFrame(mpr.data)
-    cols, units = _biologic_columns(list(df.columns), str(path))
-    return from_dataframe(df, cols, units, discharge_negative=True, source=str(path))
-
-
-#: Column names of Arbin MITS Pro CSV exports.
-ARBIN_COLUMNS = {
-    "time": "Test_Time(s)",
-    "current": "Current(A)",
-    "voltage": "Voltage(V)",
-    "step": "Step_Index",
-    "cycle": "Cycle_Index",
-}
-#: Column names of Maccor text exports (current unsigned, direction in ``State``).
-MACCOR_COLUMNS = {
-    "time": "Test (Sec)",
-    "current": "Amps",
-    "voltage": "Volts",
-    "step": "Step",
-    "cycle": "Cyc#",
-    "state": "State",
-}
+    return _r(path, **kw)
 
 
 def read_arbin_csv(path: str | Path, **kw: Any) -> CyclerData:
-    """Read an Arbin CSV export (columns ``Test_Time(s)``, ``Current(A)``, ...).
+    """Read an Arbin CSV export; see :mod:`~electrohet.analysis.formats.arbin`."""
+    from electrohet.analysis.formats.arbin import read_arbin as _r
 
-    Arbin stores discharge current as negative. Keyword arguments override
-    :func:`read_csv`'s (e.g. ``columns=`` for renamed exports).
-    """
-    kw.setdefault("columns", ARBIN_COLUMNS)
-    return read_csv(path, **kw)
+    return _r(path, **kw)
 
 
-def read_maccor_txt(path: str | Path, *, skiprows: int | None = None, **kw: Any) -> CyclerData:
-    """Read a Maccor tab-delimited text export.
+def read_maccor_txt(path: str | Path, **kw: Any) -> CyclerData:
+    """Read a Maccor text export; see :mod:`~electrohet.analysis.formats.maccor`."""
+    from electrohet.analysis.formats.maccor import read_maccor as _r
 
-    The header row is found automatically (the first line containing ``Amps``);
-    currents are unsigned and signed here from the ``State`` column
-    (``D`` discharge, ``C`` charge, ``R`` rest).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    if skiprows is None:
-        with path.open(encoding=kw.get("encoding", "latin-1")) as fh:
-            for k, line in enumerate(fh):
-                if "Amps" in line and "State" in line:
-                    skiprows = k
-                    break
-                if k > 50:
-                    break
-        if skiprows is None:
-            raise DataError(f"{path}: no Maccor header line (with 'Amps' and 'State') found")
-    kw.setdefault("columns", MACCOR_COLUMNS)
-    kw.setdefault("sep", "\t")
-    kw.setdefault("encoding", "latin-1")
-    return read_csv(path, skiprows=skiprows, **kw)
+    return _r(path, **kw)
 
 
 def read_cycler(path: str | Path, fmt: str = "auto", **kw: Any) -> CyclerData:
-    """Read a cycler file, choosing the reader from ``fmt`` or the suffix.
+    """Read a cycler file; the format is detected from the file's content.
 
-    ``fmt`` is one of ``auto``, ``csv``, ``mpt``, ``mpr``, ``arbin``, ``maccor``.
-    With ``auto``: ``.mpt`` -> :func:`read_mpt`, ``.mpr`` -> :func:`read_mpr`,
-    anything else -> :func:`read_csv` (an Arbin header is recognised).
+    ``fmt`` is ``auto`` or a name from :func:`electrohet.analysis.formats.names`
+    (``arbin``, ``maccor``, ``biologic`` (alias ``mpt``, ``mpr``), ``neware``,
+    ``basytec``, ``novonix``, ``csv``). Keyword arguments go to the reader
+    (``columns=``, ``units=`` override the format's choices).
     """
-    path = Path(path)
-    if fmt == "auto":
-        suf = path.suffix.lower()
-        fmt = {".mpt": "mpt", ".mpr": "mpr"}.get(suf, "csv")
-        if fmt == "csv" and "columns" not in kw and path.is_file():
-            with path.open(encoding="latin-1") as fh:
-                first = fh.readline()
-            if "Test_Time(s)" in first:
-                fmt = "arbin"
-    readers = {
-        "csv": read_csv,
-        "mpt": read_mpt,
-        "mpr": read_mpr,
-        "arbin": read_arbin_csv,
-        "maccor": read_maccor_txt,
-    }
-    if fmt not in readers:
-        raise DataError(f"{path}: unknown format {fmt!r}; use one of {sorted(readers)}")
-    return readers[fmt](path, **kw)
+    from electrohet.analysis.formats import read
+
+    return read(path, fmt, **kw)
+
+
+def step_labels(
+    cd: CyclerData, *, rest_fraction: float = 1e-3
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-row ``(code, step_id, cycle_id)``: code 1 discharge, -1 charge, 0 rest.
+
+    See :func:`label_steps` for the rules; cached on ``cd`` until ``cd.data`` changes.
+    """
+    data, rf, cached = cd._labels
+    if data is cd.data and rf == rest_fraction:
+        return cached
+    df = cd.data
+    i = df["current"].to_numpy()
+    imax = float(np.max(np.abs(i))) if len(i) else 0.0
+    thr = rest_fraction * imax
+    code = np.where(i > thr, 1, np.where(i < -thr, -1, 0)).astype(np.int8)
+    change = np.zeros(len(df), dtype=bool)
+    for c in ("step", "mode"):
+        if c in df:
+            s = df[c].to_numpy()
+            change[1:] |= s[1:] != s[:-1]
+    if "step" in df and len(df):
+        # zero-current rows of a file step that otherwise runs one way (the first row
+        # of a step logged before the current flowed) belong to that step
+        run = np.cumsum(change)
+        pos = np.bincount(run, weights=code > 0) > 0
+        neg = np.bincount(run, weights=code < 0) > 0
+        one_way = np.where(pos & ~neg, 1, np.where(neg & ~pos, -1, 0)).astype(np.int8)
+        code = np.where(code == 0, one_way[run], code).astype(np.int8)
+    change[1:] |= code[1:] != code[:-1]
+    step_id = np.cumsum(change)
+    if "cycle" in df:
+        cycle_id = df["cycle"].to_numpy()
+    else:
+        first = code[np.flatnonzero(np.concatenate([[True], change[1:]]))]
+        cyc = np.zeros(first.size, dtype=np.int64)
+        seen_discharge = False
+        c = 0
+        for k, kd in enumerate(first):
+            if kd == -1 and seen_discharge:
+                c += 1
+                seen_discharge = False
+            if kd == 1:
+                seen_discharge = True
+            cyc[k] = c
+        cycle_id = cyc[step_id]
+    out = (code, step_id, cycle_id)
+    cd._labels = (cd.data, rest_fraction, out)
+    return out
+
+
+_KINDS = np.array(["charge", "rest", "discharge"], dtype=object)
 
 
 def label_steps(cd: CyclerData, *, rest_fraction: float = 1e-3) -> pd.DataFrame:
@@ -417,106 +611,156 @@ def label_steps(cd: CyclerData, *, rest_fraction: float = 1e-3) -> pd.DataFrame:
 
     ``kind`` is ``discharge`` (I > thr), ``charge`` (I < -thr) or ``rest``, with
     ``thr = rest_fraction * max|I|``. Steps are runs of consecutive rows with the
-    same file step number (if the file has a ``step`` column) **and** the same
-    kind; without a step column, by current sign changes alone. Cycles come from
-    the file's ``cycle`` column when present; otherwise a new cycle starts at each
-    charge step that follows a discharge step (cycle numbers from 0).
+    same file step number (if the file has a ``step`` column), the same control
+    ``mode`` (if any) **and** the same kind; without a step column, by current sign
+    changes alone. Rest-level rows inside a file step whose other rows all run one
+    way (e.g. its first row, logged before the current flowed) take that kind.
+    Cycles come from the file's ``cycle`` column when present; otherwise a new
+    cycle starts at each charge step that follows a discharge step (from 0).
 
     Returns
     -------
     pandas.DataFrame
         ``cd.data`` with the columns ``kind``, ``step_id``, ``cycle_id`` added.
     """
+    code, step_id, cycle_id = step_labels(cd, rest_fraction=rest_fraction)
     df = cd.data.copy()
-    i = df["current"].to_numpy()
-    imax = float(np.max(np.abs(i))) if len(i) else 0.0
-    thr = rest_fraction * imax
-    kind = np.where(i > thr, "discharge", np.where(i < -thr, "charge", "rest"))
-    change = np.zeros(len(df), dtype=bool)
-    change[1:] = kind[1:] != kind[:-1]
-    if "step" in df:
-        s = df["step"].to_numpy()
-        change[1:] |= s[1:] != s[:-1]
-    step_id = np.cumsum(change)
-    df["kind"] = kind
+    df["kind"] = pd.Categorical.from_codes(code + 1, categories=list(_KINDS))
     df["step_id"] = step_id
-    if "cycle" in df:
-        df["cycle_id"] = df["cycle"].to_numpy()
-    else:
-        first = df.groupby("step_id", sort=True)["kind"].first()
-        cyc = np.zeros(len(first), dtype=np.int64)
-        seen_discharge = False
-        c = 0
-        for k, kd in enumerate(first.to_numpy()):
-            if kd == "charge" and seen_discharge:
-                c += 1
-                seen_discharge = False
-            if kd == "discharge":
-                seen_discharge = True
-            cyc[k] = c
-        df["cycle_id"] = cyc[step_id]
+    df["cycle_id"] = cycle_id
     return df
+
+
+def interval_weights(cd: CyclerData, sid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Charge (A s) and energy (W s) of each interval ``(row k-1, row k]``, attributed to row k.
+
+    ``sid`` is the step id per row (:func:`step_labels`). Zero for intervals across
+    a step boundary and for logging gaps; the rule is ``cd.integration``.
+    """
+    df = cd.data
+    t = df["time"].to_numpy()
+    i = np.abs(df["current"].to_numpy())
+    v = df["voltage"].to_numpy()
+    n = t.size
+    dq = np.zeros(n)
+    de = np.zeros(n)
+    if n < 2:
+        return dq, de
+    dt = np.diff(t)
+    ok = sid[1:] == sid[:-1]
+    if "gap" in df:
+        ok &= ~df["gap"].to_numpy()[1:]
+    if cd.integration == "right":
+        dq[1:] = i[1:] * dt
+        de[1:] = i[1:] * v[1:] * dt
+    else:
+        dq[1:] = 0.5 * (i[1:] + i[:-1]) * dt
+        de[1:] = 0.5 * (i[1:] * v[1:] + i[:-1] * v[:-1]) * dt
+    dq[1:] *= ok
+    de[1:] *= ok
+    return dq, de
 
 
 def step_table(cd: CyclerData, *, rest_fraction: float = 1e-3) -> pd.DataFrame:
     """Capacity and energy of every step.
 
-    Capacity is ``int |I| dt`` and energy ``int V |I| dt`` by the trapezoidal
-    rule within each step (the interval between the last row of one step and the
-    first of the next is not counted).
+    Capacity ``int |I| dt`` and energy ``int V |I| dt`` by ``cd.integration``
+    within each step (see the module docstring), vectorised (``np.bincount``).
 
     Returns
     -------
     pandas.DataFrame
         One row per step: ``step_id``, ``cycle_id``, ``kind``, ``t_start``,
         ``t_end``, ``duration`` (s), ``current_mean`` (A, signed, discharge > 0),
-        ``current_abs_median`` (A), ``current_spread`` (10-90 % percentile range of
-        ``|I|`` over its median: ~0 for a constant-current step), ``capacity`` (Ah),
-        ``energy`` (Wh),
-        ``v_start``, ``v_end`` (V), ``n_rows``; attrs ``source`` and ``excluded``.
+        ``current_abs_median`` (A), ``current_spread`` (10-90 % range of ``|I|``
+        over its median: ~0 for a constant-current step), ``capacity`` (Ah),
+        ``energy`` (Wh), ``v_start``, ``v_end``, ``v_mean`` (charge-weighted, V),
+        ``n_rows``, ``row_start``, ``row_end`` (file data rows) and, when the file
+        has cumulative columns, ``capacity_file`` / ``energy_file`` (their change
+        over the step, Ah / Wh). attrs ``source``, ``excluded``, ``issues``.
     """
-    df = label_steps(cd, rest_fraction=rest_fraction)
+    code, sid, cycle_id = step_labels(cd, rest_fraction=rest_fraction)
+    df = cd.data
+    nstep = int(sid[-1]) + 1
+    dq, de = interval_weights(cd, sid)
+    cap = np.bincount(sid, weights=dq, minlength=nstep) / 3600.0
+    en = np.bincount(sid, weights=de, minlength=nstep) / 3600.0
+    first = np.flatnonzero(np.concatenate([[True], sid[1:] != sid[:-1]]))
+    last = np.concatenate([first[1:] - 1, [sid.size - 1]])
     t = df["time"].to_numpy()
     i = df["current"].to_numpy()
     v = df["voltage"].to_numpy()
-    sid = df["step_id"].to_numpy()
-    same = sid[1:] == sid[:-1]
-    dt = np.diff(t)
-    dq = 0.5 * (np.abs(i[1:]) + np.abs(i[:-1])) * dt * same
-    de = 0.5 * (np.abs(i[1:] * v[1:]) + np.abs(i[:-1] * v[:-1])) * dt * same
-    nstep = int(sid[-1]) + 1
-    cap = np.bincount(sid[1:], weights=dq, minlength=nstep) / 3600.0
-    en = np.bincount(sid[1:], weights=de, minlength=nstep) / 3600.0
-    g = df.groupby("step_id", sort=True)
+    absi = np.abs(i)
+    counts = last - first + 1
+    csum = np.bincount(sid, weights=i, minlength=nstep)
+    # median and 10/90 percentiles of |I| per step: sort within steps once
+    order = np.lexsort((absi, sid))
+    a_sorted = absi[order]
+
+    def _pct(p: float) -> np.ndarray:
+        pos = first + p * (counts - 1)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, last)
+        w = pos - lo
+        return a_sorted[lo] * (1 - w) + a_sorted[hi] * w
+
+    med = _pct(0.5)
+    spread = np.where(med > 0, (_pct(0.9) - _pct(0.1)) / np.where(med > 0, med, 1.0), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vmean_q = np.bincount(sid, weights=dq * v, minlength=nstep) / np.bincount(
+            sid, weights=dq, minlength=nstep
+        )
+    vmean = np.where(np.isfinite(vmean_q), vmean_q, v[first])
+    rows = df["row"].to_numpy() if "row" in df else np.arange(sid.size)
+    kind_first = _KINDS[code[first] + 1]
     tab = pd.DataFrame(
         {
             "step_id": np.arange(nstep),
-            "cycle_id": g["cycle_id"].first().to_numpy(),
-            "kind": g["kind"].first().to_numpy(),
-            "t_start": g["time"].first().to_numpy(),
-            "t_end": g["time"].last().to_numpy(),
-            "current_mean": g["current"].mean().to_numpy(),
-            "current_abs_median": g["current"].apply(lambda s: float(np.median(np.abs(s)))),
-            "current_spread": g["current"].apply(_rel_spread),
+            "cycle_id": cycle_id[first],
+            "kind": _KINDS[code[first] + 1],
+            "t_start": t[first],
+            "t_end": t[last],
+            "duration": t[last] - t[first],
+            "current_mean": csum / counts,
+            "current_abs_median": med,
+            "current_spread": spread,
             "capacity": cap,
             "energy": en,
-            "v_start": g["voltage"].first().to_numpy(),
-            "v_end": g["voltage"].last().to_numpy(),
-            "n_rows": g.size().to_numpy(),
+            "v_start": v[first],
+            "v_end": v[last],
+            "v_mean": vmean,
+            "n_rows": counts,
+            "row_start": rows[first],
+            "row_end": rows[last],
         }
     )
-    tab["current_abs_median"] = tab["current_abs_median"].to_numpy(dtype=float)
-    tab["current_spread"] = tab["current_spread"].to_numpy(dtype=float)
-    tab.insert(5, "duration", tab["t_end"] - tab["t_start"])
+    if "mode" in df:
+        tab["mode"] = df["mode"].to_numpy()[first]
+    for what in ("capacity", "energy"):
+        ref = _reference_change(df, what, kind_first, first, last)
+        if ref is not None:
+            tab[f"{what}_file"] = ref
     tab.attrs["source"] = cd.source
     tab.attrs["excluded"] = dict(cd.excluded)
+    tab.attrs["issues"] = list(cd.warnings)
     return tab
 
 
-def _rel_spread(s: pd.Series) -> float:
-    a = np.abs(s.to_numpy())
-    med = float(np.median(a))
-    if med == 0:
-        return 0.0
-    p10, p90 = np.percentile(a, [10, 90])
-    return float((p90 - p10) / med)
+def _reference_change(
+    df: pd.DataFrame, what: str, kind: np.ndarray, first: np.ndarray, last: np.ndarray
+) -> np.ndarray | None:
+    """Change of the file's own cumulative column over each step (NaN where none applies)."""
+    single = what if what in df else None
+    split = {k: f"{k}_{what}" for k in ("charge", "discharge") if f"{k}_{what}" in df}
+    if single is None and not split:
+        return None
+    out = np.full(first.size, np.nan)
+    for k in ("charge", "discharge"):
+        col = split.get(k, single)
+        if col is None:
+            continue
+        sel = kind == k
+        vals = df[col].to_numpy()
+        out[sel] = np.abs(vals[last[sel]] - vals[first[sel]])
+    out[kind == "rest"] = 0.0
+    return out

@@ -141,7 +141,9 @@ def particle_sample_from_result(
     ``volume_weighted_x=False`` for a plain ``class_weight``), and takes that
     class's ``theta_mean`` at the frame nearest to ``time`` (interpolated linearly
     between frames), plus optional particle-to-particle scatter
-    ``within_class_sd`` (clipped to [0, 1]).
+    ``within_class_sd`` (clipped to [0, 1]). Cells where ``class_weight`` or
+    ``theta_mean`` is NaN (the separator and, in a full cell, the other electrode)
+    hold no particles of this electrode and are never drawn.
 
     Returns
     -------
@@ -158,10 +160,15 @@ def particle_sample_from_result(
         raise DataError(f"{label}: time {time:g} s is outside the result ({t[0]:g}-{t[-1]:g} s)")
     th = ds["theta_mean"].interp(time=time).transpose("x", "particle_class").values
     w = ds["class_weight"].transpose("x", "particle_class").values.astype(float)
+    # cells without particles (the separator, NaN in the model output) are not sampled
+    w = np.where(np.isfinite(w) & np.isfinite(th), w, 0.0)
     if volume_weighted_x:
         w = w * _cell_widths(np.asarray(ds["x"].values, dtype=float))[:, None]
-    if np.any(w < 0) or not np.isfinite(w).all() or w.sum() <= 0:
-        raise DataError(f"{label}: class_weight must be finite, >= 0 and not all zero")
+    if np.any(w < 0) or w.sum() <= 0:
+        raise DataError(
+            f"{label}: class_weight must be >= 0 and positive somewhere (NaN cells, e.g. "
+            f"the separator, count as empty)"
+        )
     gen = np.random.default_rng(rng)
     flat = gen.choice(w.size, size=n, p=(w / w.sum()).ravel())
     ix, ic = np.unravel_index(flat, w.shape)

@@ -383,6 +383,10 @@ def frame_for_dol(cal: Calibration, dol: float, *, k: float = 2.0) -> Frame:
     """
     if not (0.0 <= dol <= 1.2):
         raise ParameterError(f"dol = {dol!r} is outside the allowed range [0, 1.2] (a fraction)")
+    if not (math.isfinite(k) and 0.0 < k <= 10.0):
+        raise ParameterError(
+            f"k = {k!r} is outside the allowed range (0, 10] (frame half-width in sigmas)"
+        )
     order = np.argsort(cal.dol)
     sigma = float(np.interp(dol, cal.dol[order], cal.sd[order]))
     return Frame(dol=float(dol), center=float(cal.ratio(dol)), sigma=sigma, k=k)
@@ -395,9 +399,11 @@ class DivergingFraction:
     Attributes
     ----------
     fraction, ci, se
-        Share of particles outside ``[frame.low, frame.high]``, its percentile
-        bootstrap interval and bootstrap standard error. The CI reflects particle
-        sampling only (conditional on the frame).
+        Share of particles outside ``[frame.low, frame.high]``, its 95 % (or
+        ``confidence``) Wilson score interval and the bootstrap standard error. The
+        CI reflects particle sampling only (conditional on the frame). Wilson, not
+        the percentile bootstrap, because the bootstrap collapses to (0, 0) when no
+        particle diverges (Wilson: 0-7.1 % for 0 of 50).
     n, n_outside, n_above, n_below
         Counts (``n_above``: more Li than the frame, trapped Li).
     excess
@@ -416,6 +422,20 @@ class DivergingFraction:
     confidence: float
 
 
+def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion ``k / n``."""
+    from scipy import stats
+
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    p = k / n
+    den = 1 + z**2 / n
+    c = (p + z**2 / (2 * n)) / den
+    h = z * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
+    lo = 0.0 if k == 0 else max(0.0, c - h)
+    hi = 1.0 if k == n else min(1.0, c + h)
+    return lo, hi
+
+
 def diverging_fraction(
     ratios: Sequence[float] | np.ndarray,
     frame: Frame,
@@ -424,11 +444,13 @@ def diverging_fraction(
     confidence: float = 0.95,
     rng: np.random.Generator | int | None = None,
 ) -> DivergingFraction:
-    """Share of particles outside ``frame`` with a bootstrap CI (resampling particles).
+    """Share of particles outside ``frame`` with a Wilson score CI.
 
-    Resampling ``n`` particles with replacement and counting those outside the
-    frame is the same as drawing ``Binomial(n, fraction)``; that is how the
-    bootstrap replicates are drawn (exact, and fast).
+    The interval is the Wilson score interval of a binomial proportion (Wilson 1927,
+    J. Am. Stat. Assoc. 22, 209), which keeps its coverage at 0 or ``n`` particles
+    outside. The standard error is the bootstrap one: resampling ``n`` particles
+    with replacement and counting those outside the frame is the same as drawing
+    ``Binomial(n, fraction)``; that is how the ``n_boot`` replicates are drawn.
     """
     x = np.asarray(ratios, dtype=float)
     if x.size == 0 or not np.all(np.isfinite(x)):
@@ -440,8 +462,7 @@ def diverging_fraction(
     n = x.size
     f = out / n
     boot = gen.binomial(n, f, size=n_boot) / n
-    a = (1 - confidence) / 2
-    lo, hi = np.quantile(boot, [a, 1 - a])
+    lo, hi = wilson_interval(out, n, confidence)
     excess = f - GAUSSIAN_TAIL_2SIGMA if frame.k == 2.0 else float("nan")
     return DivergingFraction(
         fraction=f,

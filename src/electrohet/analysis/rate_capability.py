@@ -35,6 +35,7 @@ __all__ = [
     "compare_values",
     "rate_table",
     "fit_rate_table",
+    "group_rates",
 ]
 
 _LN2 = math.log(2.0)
@@ -104,6 +105,7 @@ def fit_peukert(
     *,
     confidence: float = 0.95,
     source: str = "rate data",
+    rel_tol: float = 0.05,
 ) -> PeukertFit:
     """Fit ``value = beta * current**(-alpha)`` by least squares in log space.
 
@@ -123,6 +125,9 @@ def fit_peukert(
         Level of the confidence intervals (default 0.95).
     source
         Name of the data (a file name), used in error messages.
+    rel_tol
+        Currents within this relative distance of each other count as one rate
+        (measured currents of one rate scatter; default 5 %).
 
     Returns
     -------
@@ -133,7 +138,8 @@ def fit_peukert(
     DataError
         When the arrays differ in length, contain non-finite or non-positive
         values, or hold fewer than 3 distinct currents (with 2 the line passes
-        exactly through the points and no uncertainty can be estimated).
+        exactly through the points and no uncertainty can be estimated), after
+        grouping currents by rate (``rel_tol``).
     """
     i = np.asarray(current, dtype=float).ravel()
     y = np.asarray(value, dtype=float).ravel()
@@ -153,11 +159,13 @@ def fit_peukert(
             f"{source}: Peukert fit needs positive currents and values; "
             f"{int(nonpos.sum())} entries are <= 0 (rows {np.flatnonzero(nonpos)[:10].tolist()})"
         )
-    n_distinct = np.unique(i).size
+    groups = group_rates(i, rel_tol)
+    n_distinct = int(groups.max()) + 1
     if n_distinct < 3:
+        reps = [float(f"{np.median(i[groups == g]):.4g}") for g in range(n_distinct)]
         raise DataError(
-            f"{source}: Peukert fit needs at least 3 distinct positive currents, got "
-            f"{n_distinct} ({np.unique(i).tolist()})"
+            f"{source}: Peukert fit needs at least 3 distinct positive currents (rates "
+            f"differing by more than {100 * rel_tol:g} %), got {n_distinct} ({reps})"
         )
     x = np.log(i)
     ly = np.log(y)
@@ -311,6 +319,22 @@ def layer_utilization(
     return LayerUtilization(u2=_out(u2), u2_se=_out(u2_se), psi=_out(psi), psi_se=_out(psi_se))
 
 
+def group_rates(current: np.ndarray, rel_tol: float = 0.05) -> np.ndarray:
+    """Rate-group index (0 = lowest) of each current: sorted currents within
+    ``rel_tol`` of the group's first (lowest) member share a group."""
+    cur = np.asarray(current, dtype=float)
+    order = np.argsort(cur, kind="stable")
+    group = np.empty(cur.size, dtype=np.int64)
+    g = 0
+    ref = cur[order[0]] if cur.size else 0.0
+    for k in order:
+        if cur[k] > ref * (1.0 + rel_tol):
+            g += 1
+            ref = cur[k]
+        group[k] = g
+    return group
+
+
 Verdict = Literal["constructive", "destructive", "same"]
 
 
@@ -428,6 +452,9 @@ def rate_table(
     max_spread: float = 0.05,
     expected_rates: Sequence[float] | None = None,
     source: str | None = None,
+    v_max: float | None = None,
+    v_min: float | None = None,
+    v_tol: float = 0.05,
 ) -> pd.DataFrame:
     """Discharge capacity and energy per constant-current discharge step, grouped by rate.
 
@@ -450,6 +477,14 @@ def rate_table(
         currents in A); a rate without a discharge step raises.
     source
         Name used in messages (default: ``steps.attrs["source"]``).
+    v_max, v_min, v_tol
+        A full discharge starts from a cell within ``v_tol`` (V) of ``v_max`` (the
+        voltage at the end of the step before it) and ends within
+        ``v_tol`` of ``v_min``; other (partial) discharges - pulses, interrupted
+        steps - are excluded and counted. Defaults: the highest start voltage and
+        the lowest end voltage of the CC discharge steps. A CC step followed by a
+        voltage hold is split at the mode change by the readers, so the CC part
+        counts.
 
     Returns
     -------
@@ -467,6 +502,9 @@ def rate_table(
     src = source or str(steps.attrs.get("source", "rate data"))
     if "source" not in steps.columns:
         steps = steps.assign(source=src)
+    prev_v = steps["v_end"].shift(1) if "v_end" in steps else None
+    if prev_v is not None:
+        steps = steps.assign(_v_before=prev_v.fillna(steps["v_start"]))
     dis = steps[steps["kind"] == "discharge"]
     excluded = {}
     cc = dis[dis["current_spread"] <= max_spread]
@@ -478,16 +516,18 @@ def rate_table(
             f"{src}: no constant-current discharge step found ({len(steps)} steps, "
             f"{len(dis)} discharge steps)"
         )
+    full = np.ones(len(cc), dtype=bool)
+    if "_v_before" in cc:
+        vhi = float(cc["_v_before"].max()) if v_max is None else float(v_max)
+        vlo = float(cc["v_end"].min()) if v_min is None else float(v_min)
+        full = ((cc["_v_before"] >= vhi - v_tol) & (cc["v_end"] <= vlo + v_tol)).to_numpy()
+    if (~full).any():
+        excluded[f"partial discharge (not from {vhi:.3g} V to {vlo:.3g} V within {v_tol:g} V)"] = (
+            int((~full).sum())
+        )
+        cc = cc[full]
     cur = cc["current_abs_median"].to_numpy(dtype=float)
-    order = np.argsort(cur)
-    group = np.empty(cur.size, dtype=np.int64)
-    g = 0
-    ref = cur[order[0]]
-    for k in order:
-        if cur[k] > ref * (1.0 + rel_tol):
-            g += 1
-            ref = cur[k]
-        group[k] = g
+    group = group_rates(cur, rel_tol)
     out = pd.DataFrame(
         {
             "rate_group": group,
