@@ -118,22 +118,30 @@ def _usage_message(exc: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``electrohet`` console script; returns the exit code."""
-    from electrohet.interrupts import Interrupted, handle_termination
+    from electrohet.interrupts import (
+        Interrupted,
+        exit_code_of,
+        handle_termination,
+        received_signal,
+    )
 
     usage_errors = _usage_error_types()
     aborts = _abort_types()
     with handle_termination():
         try:
-            app(args=argv, standalone_mode=False, prog_name="electrohet")
+            # typer returns (not raises) the code of typer.Exit, and turns a
+            # KeyboardInterrupt into code 130, in non-standalone mode
+            rv = app(args=argv, standalone_mode=False, prog_name="electrohet")
         except ElectrohetError as exc:
             typer.echo(f"error: {_one_line(exc)}", err=True)
             return _exit(2)
         except Interrupted as exc:
             typer.echo(f"interrupted: {_one_line(exc)}", err=True)
             return _exit(exc.exit_code)
-        except (KeyboardInterrupt, *aborts):
+        except (KeyboardInterrupt, *aborts) as exc:
+            # click turns KeyboardInterrupt (and Terminated) into Abort "from" it
             typer.echo("interrupted", err=True)
-            return _exit(130)
+            return _exit(exit_code_of(exc))
         except typer.Exit as exc:
             return _exit(exc.exit_code)
         except usage_errors as exc:
@@ -146,7 +154,14 @@ def main(argv: list[str] | None = None) -> int:
         except MemoryError:
             typer.echo("error: not enough memory for this run; make the problem smaller", err=True)
             return _exit(2)
-    return _exit(0)
+    sig = received_signal()
+    if sig is not None:
+        typer.echo("interrupted", err=True)
+        return _exit(128 + int(sig))
+    code = rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
+    if code == 130:  # a KeyboardInterrupt raised without a signal
+        typer.echo("interrupted", err=True)
+    return _exit(code)
 
 
 def _os_message(exc: OSError) -> str:

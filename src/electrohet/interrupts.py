@@ -53,7 +53,25 @@ def exit_code_of(exc: BaseException) -> int:
     return 128 + signal.SIGINT
 
 
+_received: list[int] = []
+
+
+def received_signal() -> int | None:
+    """The last signal caught by :func:`handle_termination`'s handlers, or ``None``.
+
+    typer turns a KeyboardInterrupt into a plain exit code 130 and loses which signal it
+    was; the CLI asks here.
+    """
+    return _received[-1] if _received else None
+
+
+def _raise_interrupt(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
+    _received.append(signum)
+    raise KeyboardInterrupt()
+
+
 def _raise_terminated(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
+    _received.append(signum)
     raise Terminated()
 
 
@@ -71,7 +89,8 @@ def handle_termination() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    _received.clear()
+    old_int = signal.signal(signal.SIGINT, _raise_interrupt)
     old_term = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         yield

@@ -79,3 +79,24 @@ def test_os_and_memory_errors_one_line_exit_2(monkeypatch, capsys, exc, needle):
     code = main(["simulate", "cfg.toml", "--quiet"])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith(needle) and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("sigterm", "code"), [(False, 130), (True, 143)])
+def test_interrupt_outside_a_run_exits_128_plus_signal(monkeypatch, capsys, sigterm, code):
+    """An interrupt where nothing can be saved (e.g. while reading the config) still
+    gives one line and 128 + the signal number."""
+    import os
+    import signal
+    import time
+
+    import electrohet.studies.config as config
+    from electrohet.cli import main
+
+    def interrupted(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM if sigterm else signal.SIGINT)
+        time.sleep(5)  # the handler raises here
+        raise AssertionError("signal not delivered")
+
+    monkeypatch.setattr(config, "load_toml", interrupted)
+    assert main(["simulate", "cfg.toml", "--quiet"]) == code
+    assert capsys.readouterr().err.strip() == "interrupted"

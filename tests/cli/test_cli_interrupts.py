@@ -36,7 +36,7 @@ def _start(cli_parts, *args: str, cwd=None) -> subprocess.Popen:
 def _wait_for_line(proc: subprocess.Popen, needle: str, timeout: float = 120) -> None:
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
-        line = proc.stderr.readline()
+        line = proc.stdout.readline()
         if needle in line:
             return
         if line == "" and proc.poll() is not None:

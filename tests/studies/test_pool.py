@@ -62,7 +62,8 @@ SCRIPT = textwrap.dedent(
         d = sys.argv[1]
         with handle_termination():
             try:
-                run_jobs(job, [(d, 0, 0.0), (d, 1, 0.0), (d, 2, 600.0)], processes=3)
+                jobs = [(d, 0, 0.0), (d, 1, 0.0), (d, 2, 600.0)]
+                run_jobs(job, jobs, processes=int(sys.argv[2]))
             except Interrupted as e:
                 print(json.dumps({"partial": e.partial, "code": e.exit_code}))
                 sys.exit(e.exit_code)
@@ -70,12 +71,12 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _start(tmp_path) -> subprocess.Popen:
+def _start(tmp_path, processes: int = 3) -> subprocess.Popen:
     script = tmp_path / "pool_script.py"
     script.write_text(SCRIPT)
     env = dict(os.environ, PYTHONPATH=SRC, PYTHONDONTWRITEBYTECODE="1")
     return subprocess.Popen(
-        [sys.executable, str(script), str(tmp_path)],
+        [sys.executable, str(script), str(tmp_path), str(processes)],
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -109,11 +110,14 @@ def _gone_within(pid: int, seconds: float) -> bool:
     return not _alive(pid)
 
 
-@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_interrupt_returns_finished_results_and_stops_workers(tmp_path, sig, code):
+@pytest.mark.parametrize(
+    ("sig", "code", "processes"),
+    [(signal.SIGINT, 130, 3), (signal.SIGTERM, 143, 3), (signal.SIGINT, 130, 1)],
+)
+def test_interrupt_returns_finished_results_and_stops_workers(tmp_path, sig, code, processes):
     import json
 
-    proc = _start(tmp_path)
+    proc = _start(tmp_path, processes)
     _wait_files(tmp_path, ["done0", "done1", "pid2"], proc)
     long_worker = int((tmp_path / "pid2").read_text())
     t0 = time.monotonic()

@@ -82,9 +82,10 @@ def simulate(
         )
         interrupt = _make_interruptible(sim)
         if not quiet:
-            typer.echo(
+            # on stdout: stderr carries only errors (one line each)
+            print(
                 f"simulating {len(exp)} steps on {cell.name} (Ctrl-C saves what has finished)",
-                err=True,
+                flush=True,
             )
         try:
             ds = sim.solve(exp, initial_soc=cfg.experiment.initial_soc, progress=not quiet)
