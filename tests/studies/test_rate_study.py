@@ -90,7 +90,9 @@ def test_figures_agree_with_the_dataset(small_study):
     bottom_cells = ds.layer_index.values[pos] == list(ds.layer.values).index("bottom")
     n_bottom = int(bottom_cells.sum())
     assert np.all(np.diff(x_line) > 0)
-    th = ds.theta_mean.isel(time=-1).values[pos][bottom_cells, 0]
+    th_k = ds.theta_mean.isel(time=-1).values[pos][bottom_cells]
+    w_k = ds.class_weight.values[pos][bottom_cells]
+    th = np.nansum(th_k * w_k, axis=1) / np.nansum(w_k, axis=1)  # class-weighted mean
     np.testing.assert_allclose(np.sort(theta_end[:n_bottom]), np.sort(th), rtol=1e-12)
     plt.close(fig)
     fig = plot_layer_utilization(small_study.table)
@@ -153,7 +155,7 @@ def test_wiring_links_contact_classes_to_carbon_fraction():
 
     cell = yari2020_cell_factory(LayerDesign("1/4", 0.01, 0.04), StudySettings(wiring=True))
     poor, rich = cell.positive.layers  # bottom (1 wt%) and top (4 wt%)
-    assert poor.particles.n_classes == rich.particles.n_classes == 3
+    assert poor.particles.n_classes == rich.particles.n_classes == 2
     # share of poorly wired particles (path > 0) is larger in the carbon-poor layer
     share = [
         float(lay.particles.weight[lay.particles.contact_path > 0].sum()) for lay in (poor, rich)

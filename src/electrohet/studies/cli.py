@@ -68,6 +68,9 @@ def rate_study_cmd(
         rest_minutes=s.rest_minutes,
         processes=s.processes,
         wiring=s.wiring,
+        interface=s.interface,
+        through_plane_limited=s.through_plane_limited,
+        uncertainty=s.uncertainty,
     )
     designs = None
     if cfg.designs:
@@ -81,14 +84,31 @@ def demo(
     out: Path = typer.Option(Path("electrohet-demo"), "--out", help="output folder"),
     processes: int = typer.Option(0, "--processes", help="worker processes (0 = all cores)"),
     wiring: bool = typer.Option(
-        False, "--wiring", help="particle wiring linked to carbon fraction (contact classes)"
+        True, "--wiring/--no-wiring", help="poorly wired particle share from carbon fraction"
+    ),
+    interface: bool = typer.Option(
+        True,
+        "--interface/--no-interface",
+        help="coating/collector contact resistance from the bottom layer's carbon",
+    ),
+    through_plane: bool = typer.Option(
+        False, "--through-plane-limited", help="older model: carbon only in the bulk sigma"
+    ),
+    uncertainty: bool = typer.Option(
+        True, "--uncertainty/--no-uncertainty", help="label probabilities from the calibration"
     ),
     quiet: bool = typer.Option(False, "--quiet"),
 ) -> None:
     """The bilayer rate study of Yari 2020 on the built-in NMC622 defaults."""
     from electrohet.studies.rate_study import StudySettings
 
-    settings = StudySettings(processes=processes or None, wiring=wiring)
+    settings = StudySettings(
+        processes=processes or None,
+        wiring=wiring,
+        interface=interface,
+        through_plane_limited=through_plane,
+        uncertainty=uncertainty,
+    )
     _run_and_report(None, settings, out, "single", 0.01, quiet)
 
 
@@ -98,15 +118,13 @@ def _run_and_report(
     import time
 
     import matplotlib.pyplot as plt
-    from rich.console import Console
-    from rich.table import Table
 
     from electrohet.plot import (
         plot_layer_utilization,
         plot_lithiation_profile,
         plot_voltage_capacity,
     )
-    from electrohet.studies.rate_study import rate_study
+    from electrohet.studies.rate_study import compact_table, rate_study
 
     t0 = time.perf_counter()
     study = rate_study(
@@ -114,32 +132,9 @@ def _run_and_report(
     )
     wall = time.perf_counter() - t0
     files = study.save(out)
-    t = study.table
-    table = Table(
-        title=f"Rate study ({len(t)} designs, rates {list(settings.rates)} C, {wall:.1f} s)"
+    typer.echo(
+        compact_table(study, f"Rate study, {len(study.table)} designs, {wall:.1f} s"), nl=False
     )
-    cols = (
-        ["design", "delta"]
-        + [c for c in t.columns if c.startswith("Q_")]
-        + [
-            "gamma",
-            "gamma_se",
-            "u_bottom_1C",
-            "u_top_1C",
-            "u2_inferred_1C",
-            "psi_inferred_1C",
-            "psi_true_1C",
-            "label",
-            "paper_label",
-        ]
-    )
-    for c in cols:
-        table.add_column(c.replace("_mAh_g", " mAh/g"), justify="right")
-    for _, row in t.iterrows():
-        table.add_row(
-            *[f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in cols]
-        )
-    Console(width=250).print(table)
     for run in study.runs:
         fig = plot_voltage_capacity(run.datasets, [f"{r:g}C" for r in run.rates])
         fig.axes[0].set_title(f"design {run.design.name}")
@@ -150,7 +145,9 @@ def _run_and_report(
         fig.axes[0].set_title(f"design {run.design.name}, 1C discharge")
         fig.savefig(out / f"profile_{run.design.name.replace('/', '-')}_1C.png", dpi=120)
         plt.close(fig)
-    fig = plot_layer_utilization(t)
+    fig = plot_layer_utilization(study.table)
     fig.savefig(out / "layer_utilization.png", dpi=120)
     plt.close(fig)
-    typer.echo(f"wrote {len(files)} files (table, netCDF runs) and figures to {out}/")
+    typer.echo(
+        f"wrote {len(files)} files (full table rate_study.csv, netCDF runs) and figures to {out}/"
+    )
