@@ -20,7 +20,10 @@ from electrohet.studies.rate_study import (
 
 def test_interface_resistance_follows_the_layer_at_the_foil():
     st = StudySettings(wiring=False)
-    law = InterfaceResistanceLaw(YARI2020_CALIBRATION["interface_resistance_ref"])
+    law = InterfaceResistanceLaw(
+        YARI2020_CALIBRATION["interface_resistance_ref"],
+        exponent=YARI2020_CALIBRATION["interface_exponent"],
+    )
     rich = yari2020_cell_factory(LayerDesign("4/1", 0.04, 0.01), st)
     poor = yari2020_cell_factory(LayerDesign("1/4", 0.01, 0.04), st)
     assert rich.positive.layers[0].name == "bottom"
