@@ -27,8 +27,9 @@ def run(variant: str, **kw):
     halves = half_lithiation(ds)
     return ds, {
         "capacity_mAh_g": float(ds["capacity"].values[-1] / loading),
-        "mean_voltage_V": float(np.trapezoid(ds["voltage"].values, ds["capacity"].values)
-                                / ds["capacity"].values[-1]),
+        "mean_voltage_V": float(
+            np.trapezoid(ds["voltage"].values, ds["capacity"].values) / ds["capacity"].values[-1]
+        ),
         **halves,
     }
 
@@ -46,8 +47,10 @@ def main(outdir: str = ".") -> dict:
     v0 = out["pristine"]["mean_voltage_V"]
     print(f"{'case':14s} {'mAh/g':>7s} {'dV [mV]':>8s} {'CC half':>8s} {'sep half':>8s}")
     for v, s in out.items():
-        print(f"{v:14s} {s['capacity_mAh_g']:7.1f} {1e3 * (v0 - s['mean_voltage_V']):8.1f} "
-              f"{s['current_collector_half']:8.3f} {s['separator_half']:8.3f}")
+        print(
+            f"{v:14s} {s['capacity_mAh_g']:7.1f} {1e3 * (v0 - s['mean_voltage_V']):8.1f} "
+            f"{s['current_collector_half']:8.3f} {s['separator_half']:8.3f}"
+        )
     fig, ax = plt.subplots(figsize=(6, 4))
     plot_lithiation_profiles(profiles, ax)
     fig.tight_layout()

@@ -26,8 +26,10 @@ SATURATION = 0.1  # optical signal saturates after 10 % delithiation (see class_
 
 def run(n_contact: int = 6, **kw):
     """Solve the formation protocol; returns (annotated Dataset, summary dict)."""
-    sim = Simulation(sharma_formation_cell(n_contact=n_contact, **kw),
-                     MeshOptions(points_per_domain=10, radial_points=10))
+    sim = Simulation(
+        sharma_formation_cell(n_contact=n_contact, **kw),
+        MeshOptions(points_per_domain=10, radial_points=10),
+    )
     ds = annotate(sim.solve(PROTOCOL), sim)
     q = ds["capacity"].values
     step = ds["step"].values
@@ -56,8 +58,10 @@ def main(outdir: str = ".") -> dict:
     ds, s, (on1, on2) = run()
     for k, v in s.items():
         print(f"{k:32s} {v}")
-    print(f"{'onset spread ratio (1st / 2nd)':32s} "
-          f"{s['onset_iqr_charge1_soc'] / s['onset_iqr_charge2_soc']:.1f}")
+    print(
+        f"{'onset spread ratio (1st / 2nd)':32s} "
+        f"{s['onset_iqr_charge1_soc'] / s['onset_iqr_charge2_soc']:.1f}"
+    )
     fig, axs = plt.subplots(1, 2, figsize=(11, 4))
     paths = ds["class_contact_path"].isel(x=-1).values
     plot_class_soc(ds, axs[0], labels=[f"l = {p * 1e6:.0f} um" for p in paths])

@@ -21,8 +21,10 @@ FRAME_SD = 0.03
 
 
 def run(isolated_fraction: float = 0.06):
-    sim = Simulation(kroeger_isolated_cell(isolated_fraction),
-                     MeshOptions(points_per_domain=10, radial_points=10))
+    sim = Simulation(
+        kroeger_isolated_cell(isolated_fraction),
+        MeshOptions(points_per_domain=10, radial_points=10),
+    )
     ds = annotate(sim.solve(["Charge at C/27 until 4.3 V", "Rest for 2 hours"]), sim)
     lay = sim.cell.positive.layers[0]
     div = diverging_fraction(ds, None, frame_sd=FRAME_SD)

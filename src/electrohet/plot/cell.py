@@ -97,12 +97,13 @@ def plot_lithiation_profile(
         sel = d[layer == li]
         ax.text(
             0.5 * (sel.min() + sel.max()),
-            1.0,
+            0.02,
             str(names[li]),
             transform=ax.get_xaxis_transform(),
             ha="center",
             va="bottom",
-            fontsize=8,
+            fontsize=9,
+            color="0.3",
         )
     ax.set_xlabel("distance from the current collector [um] (collector -> separator)")
     ax.set_ylabel("mean lithium fraction [-]")

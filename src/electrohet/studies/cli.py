@@ -142,6 +142,9 @@ def rate_study_cmd(
         rest_minutes=s.rest_minutes,
         processes=s.processes,
         wiring=s.wiring,
+        interface=s.interface,
+        through_plane_limited=s.through_plane_limited,
+        uncertainty=s.uncertainty,
     )
     designs = None
     if cfg.designs:
@@ -155,7 +158,18 @@ def demo(
     out: Path = typer.Option(Path("electrohet-demo"), "--out", help="output folder"),
     processes: int = typer.Option(0, "--processes", help="worker processes (0 = all cores)"),
     wiring: bool = typer.Option(
-        False, "--wiring", help="particle wiring linked to carbon fraction (contact classes)"
+        True, "--wiring/--no-wiring", help="poorly wired particle share from carbon fraction"
+    ),
+    interface: bool = typer.Option(
+        True,
+        "--interface/--no-interface",
+        help="coating/collector contact resistance from the bottom layer's carbon",
+    ),
+    through_plane: bool = typer.Option(
+        False, "--through-plane-limited", help="older model: carbon only in the bulk sigma"
+    ),
+    uncertainty: bool = typer.Option(
+        True, "--uncertainty/--no-uncertainty", help="label probabilities from the calibration"
     ),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="replace results already in the --out folder"
@@ -168,7 +182,13 @@ def demo(
 
     if processes < 0:
         raise ParameterError(f"--processes = {processes} must be >= 0 (0 = all cores)")
-    settings = StudySettings(processes=processes or None, wiring=wiring)
+    settings = StudySettings(
+        processes=processes or None,
+        wiring=wiring,
+        interface=interface,
+        through_plane_limited=through_plane,
+        uncertainty=uncertainty,
+    )
     _run_and_report(None, settings, out, "single", 0.01, quiet, overwrite)
 
 
@@ -262,8 +282,6 @@ def _report(study, settings, wall: float, out: Path, files) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from rich.console import Console
-    from rich.table import Table
 
     from electrohet.outputs import write_with
     from electrohet.plot import (
@@ -271,33 +289,10 @@ def _report(study, settings, wall: float, out: Path, files) -> None:
         plot_lithiation_profile,
         plot_voltage_capacity,
     )
+    from electrohet.studies.rate_study import compact_table
 
     t = study.table
-    table = Table(
-        title=f"Rate study ({len(t)} designs, rates {list(settings.rates)} C, {wall:.1f} s)"
-    )
-    cols = (
-        ["design", "delta"]
-        + [c for c in t.columns if c.startswith("Q_")]
-        + [
-            "gamma",
-            "gamma_se",
-            "u_bottom_1C",
-            "u_top_1C",
-            "u2_inferred_1C",
-            "psi_inferred_1C",
-            "psi_true_1C",
-            "label",
-            "paper_label",
-        ]
-    )
-    for c in cols:
-        table.add_column(c.replace("_mAh_g", " mAh/g"), justify="right")
-    for _, row in t.iterrows():
-        table.add_row(
-            *[f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in cols]
-        )
-    Console(width=250).print(table)
+    typer.echo(compact_table(study, f"Rate study, {len(t)} designs, {wall:.1f} s"), nl=False)
 
     def _savefig(fig, name: str) -> None:
         write_with(out / name, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
@@ -313,4 +308,6 @@ def _report(study, settings, wall: float, out: Path, files) -> None:
         fig.axes[0].set_title(f"design {run.design.name}, 1C discharge")
         _savefig(fig, f"profile_{safe}_1C.png")
     _savefig(plot_layer_utilization(t), "layer_utilization.png")
-    typer.echo(f"wrote {len(files)} files (table, netCDF runs) and figures to {out}/")
+    typer.echo(
+        f"wrote {len(files)} files (full table rate_study.csv, netCDF runs) and figures to {out}/"
+    )

@@ -120,7 +120,10 @@ class StudyConfig(_Strict):
     processes: int | None = Field(default=None, ge=1, le=256)
     reference: str = "single"
     label_rtol: float = Field(default=0.01, ge=0, lt=1)
-    wiring: bool = False
+    wiring: bool = True
+    interface: bool = True
+    through_plane_limited: bool = False
+    uncertainty: bool = True
 
     @model_validator(mode="after")
     def _check(self):

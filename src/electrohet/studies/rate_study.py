@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 
 import numpy as np
@@ -31,7 +31,13 @@ from electrohet.design.layer import Cell
 from electrohet.errors import ParameterError, SolverError, check_range
 from electrohet.model import MeshOptions, Simulation
 from electrohet.model.results import layer_utilization as layer_utilization_of_run
+from electrohet.studies.calibration import YARI2020_SINGLE_LAYER_FIT, Calibration
 from electrohet.studies.pool import run_jobs
+
+#: Single-layer calibration of the default mechanism model (``docs/model.md``): the
+#: interface resistance at 2.5 wt% carbon [Ohm m^2] and the wiring constriction [-],
+#: fitted to Yari 2020's single-layer gamma anchors only; the bilayers are predictions.
+YARI2020_CALIBRATION: dict[str, float] = YARI2020_SINGLE_LAYER_FIT.params
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,34 @@ class StudySettings:
         (poorly wired share grows as f_c falls) and the NMC's SOC-dependent electronic
         conductivity (Amin & Chiang 2016), so poorly wired particles fall behind.
     constriction
-        Particle surface / contact cross-section of a poor path [-].
+        Particle surface / contact cross-section of a poor path [-] (``None`` = the
+        single-layer calibration :data:`YARI2020_CALIBRATION`).
+    interface
+        Coating / current-collector contact resistance from the carbon fraction of the
+        layer touching the foil
+        (:class:`~electrohet.design.conductivity.InterfaceResistanceLaw`), added to the
+        cell as a series resistance.
+    interface_resistance_ref, interface_exponent
+        Its value at 2.5 wt% carbon [Ohm m^2] and its exponent t [-] (``None`` =
+        calibrated values).
+    through_plane_limited
+        Use the older model in which the through-plane matrix conductivity alone carries
+        the carbon dependence (:data:`~electrohet.design.conductivity.YARI2020_PERCOLATION`)
+        instead of the non-limiting bulk law
+        (:data:`~electrohet.design.conductivity.YARI2020_BULK`); for comparison.
+    uncertainty
+        Label designs by the probability that their gamma beats the reference, from the
+        calibration's parameter uncertainty (:func:`label_probability`); ``False`` =
+        fixed relative tolerance (:func:`label_design`).
+    gamma_resolution
+        Smallest gamma difference the discretisation resolves [-]; added in
+        quadrature to the parameter spread (two identical designs are "same").
+    shift
+        Reruns for the uncertainty sit ``shift`` standard deviations from the
+        calibrated parameters along each principal direction (finite-difference step).
+    label_confidence
+        Probability above which a design is called constructive (below 1 - it:
+        destructive); in between "same" (the paper's grey band).
     """
 
     rates: Sequence[float] = (0.5, 1.0, 2.0, 3.0)
@@ -110,12 +143,20 @@ class StudySettings:
     v_min: float = 3.0
     v_max: float = 4.3
     rest_minutes: float = 15.0
-    points_per_layer: int = 10
-    radial_points: int = 15
+    points_per_layer: int = 6
+    radial_points: int = 10
     processes: int | None = None
-    wiring: bool = False
-    wiring_classes: int = 3
-    constriction: float = 30.0
+    wiring: bool = True
+    wiring_classes: int = 2
+    constriction: float | None = None
+    interface: bool = True
+    interface_resistance_ref: float | None = None
+    interface_exponent: float | None = None
+    through_plane_limited: bool = False
+    uncertainty: bool = True
+    gamma_resolution: float = 1e-3
+    shift: float = 0.5
+    label_confidence: float = 0.9
 
     def __post_init__(self) -> None:
         from electrohet.studies.config import RATE_MAX, V_MAX_RANGE, V_MIN_RANGE
@@ -129,6 +170,9 @@ class StudySettings:
         check_range("v_min", self.v_min, *V_MIN_RANGE)
         check_range("v_max", self.v_max, *V_MAX_RANGE)
         check_range("rest_minutes", self.rest_minutes, 0, 24 * 60)
+        check_range("gamma_resolution", self.gamma_resolution, 0, 0.5, low_inclusive=False)
+        check_range("shift", self.shift, 0, 3, low_inclusive=False)
+        check_range("label_confidence", self.label_confidence, 0.5, 1, high_inclusive=False)
         if not self.v_min < self.v_max:
             raise ParameterError(f"v_min = {self.v_min} must be below v_max = {self.v_max}")
 
@@ -148,6 +192,9 @@ class DesignRuns:
     #: ``layer_utilization`` and ``active_loading`` (read from each run's Dataset)
     layer_names: list[str] = field(default_factory=list)
     layer_positions: list[str] = field(default_factory=list)
+    #: discharge energies [Wh/m^2] (variant, rate) of reruns with shifted parameters
+    #: (:meth:`electrohet.studies.calibration.Calibration.shifted`), empty if none
+    variant_energy: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     def utilization(self, position: str, rate: float) -> float:
         """True utilisation [-] of the layer at ``position`` ("collector"/"separator")."""
@@ -159,8 +206,24 @@ class DesignRuns:
         return float(self.active_loading[self.layer_positions.index(position)])
 
 
+def _discharge_energies(
+    sim: Simulation, y_charged: np.ndarray, settings: StudySettings, design: LayerDesign
+) -> list[xr.Dataset]:
+    out = []
+    for rate in settings.rates:
+        ds = sim.solve(
+            [f"Discharge at {rate:g}C until {settings.v_min:g} V"], initial_state=y_charged
+        )
+        if ds.attrs["status"] != "completed":
+            raise SolverError(
+                f"design {design.name}: {rate:g}C discharge failed: {ds.attrs['message']}"
+            )
+        out.append(ds)
+    return out
+
+
 def _run_design(args) -> DesignRuns:
-    design, settings, cell_factory = args
+    design, settings, cell_factory, variants = args
     cell: Cell = cell_factory(design, settings)
     sim = Simulation(cell, MeshOptions(radial_points=settings.radial_points))
     charge = [
@@ -170,19 +233,14 @@ def _run_design(args) -> DesignRuns:
     ]
     ch = sim.solve(charge)
     if ch.attrs["status"] != "completed":
-        raise ParameterError(f"design {design.name}: charge failed: {ch.attrs['message']}")
+        raise SolverError(f"design {design.name}: charge failed: {ch.attrs['message']}")
     y_charged = sim.integrator.y.copy()
     energy, capacity, util, dss = [], [], [], []
     names: list[str] = []
     positions: list[str] = []
-    for rate in settings.rates:
-        ds = sim.solve(
-            [f"Discharge at {rate:g}C until {settings.v_min:g} V"], initial_state=y_charged
-        )
-        if ds.attrs["status"] != "completed":
-            raise SolverError(
-                f"design {design.name}: {rate:g}C discharge failed: {ds.attrs['message']}"
-            )
+    for rate, ds in zip(
+        settings.rates, _discharge_energies(sim, y_charged, settings, design), strict=True
+    ):
         ds.attrs["design"] = design.name
         ds.attrs["rate_C"] = float(rate)
         energy.append(float(ds.energy[-1] - ds.energy[0]))
@@ -199,6 +257,29 @@ def _run_design(args) -> DesignRuns:
         for i, lay in enumerate(cell.positive.layers)
     }
     loads = np.array([by_name[n] for n in names])
+    # reruns with shifted parameters start from the nominal charged state (same state
+    # layout; the CV hold to C/20 and the rest leave it nearly parameter-independent)
+    variant_energy = np.zeros((len(variants), len(settings.rates)))
+    for k, changes in enumerate(variants):
+        st = replace(settings, **changes)
+        sim_v = Simulation(cell_factory(design, st), MeshOptions(radial_points=st.radial_points))
+        try:
+            dss_v = _discharge_energies(sim_v, y_charged, st, design)
+        except SolverError:
+            # the nominal charged state is too far from this variant's: charge it anew
+            ch = sim_v.solve(charge)
+            if ch.attrs["status"] != "completed":
+                raise SolverError(
+                    f"design {design.name}, parameters {changes}: charge failed: "
+                    f"{ch.attrs['message']}"
+                ) from None
+            try:
+                dss_v = _discharge_energies(sim_v, sim_v.integrator.y.copy(), st, design)
+            except SolverError:
+                variant_energy[k] = np.nan  # left out of the label probability
+                continue
+        for j, ds in enumerate(dss_v):
+            variant_energy[k, j] = float(ds.energy[-1] - ds.energy[0])
     return DesignRuns(
         design,
         np.asarray(settings.rates, float),
@@ -209,6 +290,7 @@ def _run_design(args) -> DesignRuns:
         dss,
         names,
         positions,
+        variant_energy,
     )
 
 
@@ -217,24 +299,20 @@ def run_designs(
     settings: StudySettings,
     cell_factory: Callable[[LayerDesign, StudySettings], Cell],
     progress: bool = False,
+    variants: Sequence[dict] | None = None,
+    n_variant_designs: int | None = None,
 ) -> list[DesignRuns]:
-    """Run every design (in parallel processes when ``settings.processes != 1``)."""
-    jobs = [(d, settings, cell_factory) for d in designs]
+    """Run every design (in parallel processes when ``settings.processes != 1``).
+
+    ``variants``: settings changes (e.g. shifted calibrated parameters) under which the
+    first ``n_variant_designs`` designs (default all) are discharged again from their
+    charged state; the energies land in :attr:`DesignRuns.variant_energy`.
+    """
+    var = list(variants or [])
+    nv = len(designs) if n_variant_designs is None else n_variant_designs
+    jobs = [(d, settings, cell_factory, var if i < nv else []) for i, d in enumerate(designs)]
     # interrupt-safe: Ctrl-C/SIGTERM stop the workers and raise Interrupted (partial runs)
     return run_jobs(_run_design, jobs, settings.processes, progress, label="designs")
-
-
-def _maybe_progress(it, total: int, progress: bool):
-    if not progress:
-        yield from it
-        return
-    from rich.progress import Progress
-
-    with Progress(transient=True) as p:
-        task = p.add_task("designs", total=total)
-        for item in it:
-            p.update(task, advance=1)
-            yield item
 
 
 def label_design(gamma: float, gamma_ref: float, rtol: float = 0.01) -> str:
@@ -254,8 +332,46 @@ def label_design(gamma: float, gamma_ref: float, rtol: float = 0.01) -> str:
     return "same"
 
 
+def _gamma(currents: np.ndarray, energy: np.ndarray) -> float:
+    """gamma of a Peukert fit, NaN for a rerun that failed (NaN energies)."""
+    if not np.all(np.isfinite(energy)):
+        return float("nan")
+    return fit_peukert(currents, energy).gamma
+
+
+def label_probability(
+    dgamma: float,
+    dgamma_shifted: Sequence[float],
+    resolution: float = 1e-3,
+    scale: float = 1.0,
+) -> tuple[float, float]:
+    """Probability that a design beats the reference, and the spread of its dgamma.
+
+    ``dgamma`` = gamma(design) - gamma(reference) at the calibrated parameters,
+    ``dgamma_shifted`` the same difference rerun at the parameters one standard
+    deviation along each Cholesky direction of their covariance
+    (:meth:`~electrohet.studies.calibration.Calibration.shifted`).  To first order
+    dgamma(p) = dgamma + sum_i z_i (dgamma_i - dgamma) with z ~ N(0, I), so dgamma is
+    Gaussian with sd^2 = sum_i (dgamma_i - dgamma)^2 (+ ``resolution``^2) and
+    P(constructive) = Phi(dgamma / sd).  Reruns made ``scale`` standard deviations away
+    (a finite-difference step) count with 1 / ``scale``; NaN entries (a rerun that
+    failed) are left out.
+    """
+    from scipy.special import ndtr
+
+    d = (np.asarray(dgamma_shifted, dtype=float) - dgamma) / scale
+    d = d[np.isfinite(d)]
+    sd = float(np.sqrt(np.sum(d * d) + resolution**2))
+    return float(ndtr(dgamma / sd)), sd
+
+
 def yari2020_cell_factory(design: LayerDesign, settings: StudySettings) -> Cell:
     """NMC622 half cell of Yari 2020 for ``design`` (see :func:`yari2020_cell`)."""
+    from electrohet.design.conductivity import (
+        YARI2020_BULK,
+        YARI2020_PERCOLATION,
+        InterfaceResistanceLaw,
+    )
     from electrohet.design.presets import yari2020_cell
 
     cell = yari2020_cell(
@@ -263,10 +379,22 @@ def yari2020_cell_factory(design: LayerDesign, settings: StudySettings) -> Cell:
         design.fc_top if design.layered else None,
         design.am_share_bottom,
         points_per_layer=settings.points_per_layer,
+        percolation=YARI2020_PERCOLATION if settings.through_plane_limited else YARI2020_BULK,
     )
+    changes: dict = {"v_min": settings.v_min, "v_max": settings.v_max}
     if settings.wiring:
-        cell = cell.with_(positive=_wired(cell.positive, settings))
-    return cell.with_(v_min=settings.v_min, v_max=settings.v_max)
+        changes["positive"] = _wired(cell.positive, settings)
+    if settings.interface:
+        r_ref = settings.interface_resistance_ref
+        if r_ref is None:
+            r_ref = YARI2020_CALIBRATION["interface_resistance_ref"]
+        t = settings.interface_exponent
+        if t is None:
+            t = YARI2020_CALIBRATION["interface_exponent"]
+        law = InterfaceResistanceLaw(r_ref, exponent=t)
+        # the layer touching the foil is the first of the electrode (design order)
+        changes["contact_resistance"] = law(cell.positive.layers[0].carbon_mass_fraction)
+    return cell.with_(**changes)
 
 
 def _wired(electrode, settings: StudySettings):
@@ -277,10 +405,13 @@ def _wired(electrode, settings: StudySettings):
 
     layers = []
     for lay in electrode.layers:
+        constriction = settings.constriction
+        if constriction is None:
+            constriction = YARI2020_CALIBRATION["constriction"]
         contact = ContactPaths.from_carbon_fraction(
             lay.carbon_mass_fraction,
             diameter=2 * lay.particle_radius,
-            constriction=settings.constriction,
+            constriction=constriction,
         )
         ens = build_ensemble(
             lay.particle_radius, contact=contact, n_contact=settings.wiring_classes
@@ -297,6 +428,7 @@ class RateStudy:
     runs: list[DesignRuns]
     standalone: dict[float, DesignRuns]
     settings: StudySettings
+    calibration: Calibration | None = None
 
     def save(self, out_dir: str | os.PathLike) -> list[str]:
         """Write ``table.csv`` and one netCDF per design and rate into ``out_dir``."""
@@ -327,6 +459,7 @@ def rate_study(
     reference: str = "single",
     progress: bool = False,
     label_rtol: float = 0.01,
+    calibration: Calibration | None = None,
 ) -> RateStudy:
     """Run the bilayer rate study and build its summary table.
 
@@ -341,26 +474,48 @@ def rate_study(
     reference
         Name of the homogeneous reference design.
     label_rtol
-        Minimum relative gamma difference for a constructive/destructive label.
+        Minimum relative gamma difference for a constructive/destructive label when
+        ``settings.uncertainty`` is off.
+    calibration
+        Calibrated parameters and covariance whose uncertainty is propagated to the
+        labels (default :data:`~electrohet.studies.calibration.YARI2020_SINGLE_LAYER_FIT`).
     """
     designs = list(designs or yari2020_designs())
     settings = settings or StudySettings()
     names = [d.name for d in designs]
     if reference not in names:
         raise ParameterError(f"reference design {reference!r} not among the designs {names}")
-    # standalone single layers of every formulation used in a layer (Yari's Q1, Q2)
+    # standalone single layers of every formulation used in a layer (Yari's Q1, Q2);
+    # a single-layer design of the same formulation is reused
     fcs = sorted(
         {d.fc_bottom for d in designs} | {d.fc_top for d in designs if d.fc_top is not None}
     )
-    standalone_designs = [LayerDesign(f"standalone {100 * fc:g}%", fc) for fc in fcs]
-    runs_all = run_designs(designs + standalone_designs, settings, cell_factory, progress)
+    singles = {d.fc_bottom: i for i, d in enumerate(designs) if not d.layered}
+    extra = [fc for fc in fcs if fc not in singles]
+    standalone_designs = [LayerDesign(f"standalone {100 * fc:g}%", fc) for fc in extra]
+    calibration = calibration or YARI2020_SINGLE_LAYER_FIT
+    variants = calibration.shifted(settings.shift) if settings.uncertainty else []
+    # the shifted parameters are those of the default mechanisms; a parameter set
+    # explicitly given in ``settings`` is kept (its variants change only the others)
+    variants = [{k: v for k, v in var.items() if getattr(settings, k) is None} for var in variants]
+    variants = [v for v in variants if v]
+    runs_all = run_designs(
+        designs + standalone_designs,
+        settings,
+        cell_factory,
+        progress,
+        variants=variants,
+        n_variant_designs=len(designs),
+    )
     runs = runs_all[: len(designs)]
-    standalone = {fc: r for fc, r in zip(fcs, runs_all[len(designs) :], strict=True)}
+    standalone = {fc: runs[i] for fc, i in singles.items()}
+    standalone.update(zip(extra, runs_all[len(designs) :], strict=True))
 
     ref_run = runs[names.index(reference)]
     currents = np.asarray(settings.rates, float)
     fits = {r.design.name: fit_peukert(currents, r.energy, source=r.design.name) for r in runs}
     ref_fit = fits[reference]
+    ref_shifted = [_gamma(currents, e) for e in ref_run.variant_energy]
     rows = []
     i1 = int(np.argmin(np.abs(currents - 1.0)))
     rate1 = float(currents[i1])
@@ -391,19 +546,106 @@ def rate_study(
             lu = layer_utilization(q_spec[i1], q1, q2, w1, w2)
             row["u2_inferred_1C"] = float(np.asarray(lu.u2))
             row["psi_inferred_1C"] = float(np.asarray(lu.psi))
-            row["label"] = label_design(fit.gamma, ref_fit.gamma, label_rtol)
         else:
             u = run.utilization("collector", rate1)
             row["u_bottom_1C"] = row["u_top_1C"] = u
             row["psi_true_1C"] = 0.5
             row["u2_inferred_1C"] = 1.0
             row["psi_inferred_1C"] = 0.5
-            row["label"] = (
-                "reference"
-                if run is ref_run
-                else label_design(fit.gamma, ref_fit.gamma, label_rtol)
-            )
+        dgamma = fit.gamma - ref_fit.gamma
+        row["dgamma"] = dgamma
+        if run is ref_run:
+            row["dgamma_sd"], row["p_constructive"], row["label"] = 0.0, np.nan, "reference"
+        elif variants:
+            shifted = [
+                _gamma(currents, e) - g_ref
+                for e, g_ref in zip(run.variant_energy, ref_shifted, strict=True)
+            ]
+            p, sd = label_probability(dgamma, shifted, settings.gamma_resolution, settings.shift)
+            row["n_reruns"] = int(np.sum(np.isfinite(shifted)))
+            row["dgamma_sd"], row["p_constructive"] = sd, p
+            c = settings.label_confidence
+            row["label"] = "constructive" if p >= c else "destructive" if p <= 1 - c else "same"
+        else:
+            row["dgamma_sd"], row["p_constructive"] = np.nan, np.nan
+            row["label"] = label_design(fit.gamma, ref_fit.gamma, label_rtol)
         row["paper_label"] = d.paper_label
         rows.append(row)
     table = pd.DataFrame(rows)
-    return RateStudy(table, runs, standalone, settings)
+    return RateStudy(table, runs, standalone, settings, calibration if variants else None)
+
+
+def compact_table(study: RateStudy, title: str = "Rate study", width: int = 120) -> str:
+    """The study's key columns as text that fits ``width`` terminal columns.
+
+    design, heterogeneity factor, gamma, gamma - gamma_ref +- its spread, P(constructive),
+    label and the paper's label, true utilisation of the bottom (collector) / top
+    (separator) layer at 1C, the paper's inferred u2 and psi, and the true psi; the full
+    table is ``rate_study.csv``.  A footer states the calibrated parameters.
+    """
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    t = study.table
+    tab = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
+    heads = ["design", "delta", "gamma", "dgamma", "sd", "P(c)", "label", "Yari"]
+    heads += ["u_bot", "u_top", "u2inf", "psiinf", "psi"]
+    for h in heads:
+        tab.add_column(h, justify="left" if h in ("design", "label", "Yari") else "right")
+    short = {
+        "constructive": "constr.",
+        "destructive": "destr.",
+        "reference": "ref",
+        "single_layer": "ref",
+        "same": "same",
+    }
+
+    def f(v, fmt: str = ".3f") -> str:
+        return "-" if v is None or not np.isfinite(v) else format(v, fmt)
+
+    for r in t.to_dict("records"):
+        tab.add_row(
+            str(r["design"]),
+            f(r["delta"], ".1f"),
+            f(r["gamma"]),
+            f(r["dgamma"], "+.4f"),
+            f(r["dgamma_sd"], ".4f") if r["label"] != "reference" else "-",
+            f(r["p_constructive"], ".2f"),
+            short.get(str(r["label"]), str(r["label"])),
+            short.get(str(r["paper_label"]), str(r["paper_label"])),
+            f(r["u_bottom_1C"]),
+            f(r["u_top_1C"]),
+            f(r["u2_inferred_1C"]),
+            f(r["psi_inferred_1C"]),
+            f(r["psi_true_1C"]),
+        )
+    buf = io.StringIO()
+    con = Console(file=buf, width=width, no_color=True, highlight=False, emoji=False)
+    con.print(tab)
+    st = study.settings
+    mech = [
+        name
+        for name, on in (
+            ("interface resistance", st.interface),
+            ("particle wiring", st.wiring),
+            ("through-plane-limited bulk sigma", st.through_plane_limited),
+        )
+        if on
+    ]
+    con.print(f"model: {', '.join(mech) or 'no carbon-dependent mechanism'}", soft_wrap=False)
+    cal = study.calibration
+    if cal is not None:
+        p, sd = cal.params, cal.std_log10
+        con.print(
+            "fit on single layers only (1 sd): r_int(2.5 wt%) = "
+            f"{p['interface_resistance_ref'] * 1e4:.3g} Ohm cm2 x/ {10 ** sd[0]:.2f}, "
+            f"t = {p['interface_exponent']:.2f} +- {sd[1]:.2f}, "
+            f"constriction = {p['constriction']:.3g} x/ {10 ** sd[2]:.2f} (prior)"
+        )
+        con.print(
+            f"P(c) = P(gamma > gamma_ref): >= {st.label_confidence:g} constructive, "
+            f"<= {1 - st.label_confidence:.2g} destructive, else same; u at 1C, "
+            "bot = at the collector"
+        )
+    return buf.getvalue()
