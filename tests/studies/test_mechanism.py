@@ -100,3 +100,27 @@ def test_calibration_reproduces_the_shipped_fit():
     for fc, g in fit.gamma.items():
         assert cal.gamma[fc] == pytest.approx(g, abs=2e-3)
     np.testing.assert_allclose(cal.std_log10, fit.std_log10, rtol=0.1)
+
+
+def test_switches_and_fixed_tolerance_path():
+    """Mechanisms off + through-plane-limited bulk: no contact resistance, no wiring
+    classes, no reruns; labels by the fixed tolerance."""
+    from electrohet.studies.rate_study import rate_study
+
+    st = StudySettings(
+        rates=(0.5, 1.0, 2.0),
+        points_per_layer=3,
+        radial_points=6,
+        processes=1,
+        wiring=False,
+        interface=False,
+        through_plane_limited=True,
+    )
+    cell = yari2020_cell_factory(LayerDesign("1/4", 0.01, 0.04), st)
+    assert cell.contact_resistance == 0.0 and cell.positive.layers[0].particles.n_classes == 1
+    designs = [LayerDesign("single", 0.025), LayerDesign("1/4", 0.01, 0.04, 0.516)]
+    study = rate_study(designs, st)
+    t = study.table.set_index("design")
+    assert study.calibration is None and np.isnan(t.loc["1/4", "p_constructive"])
+    assert t.loc["1/4", "label"] == "destructive"
+    assert study.runs[1].variant_energy.size == 0

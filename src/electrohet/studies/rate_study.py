@@ -125,7 +125,8 @@ class StudySettings:
         (:data:`~electrohet.design.conductivity.YARI2020_BULK`); for comparison.
     uncertainty
         Label designs by the probability that their gamma beats the reference, from the
-        calibration's parameter uncertainty (:func:`label_probability`); ``False`` =
+        calibration's parameter uncertainty (:func:`label_probability`); ``False`` (and
+        the through-plane-limited model, which that calibration does not describe) =
         fixed relative tolerance (:func:`label_design`).
     gamma_resolution
         Smallest gamma difference the discretisation resolves [-]; added in
@@ -494,10 +495,19 @@ def rate_study(
     extra = [fc for fc in fcs if fc not in singles]
     standalone_designs = [LayerDesign(f"standalone {100 * fc:g}%", fc) for fc in extra]
     calibration = calibration or YARI2020_SINGLE_LAYER_FIT
-    variants = calibration.shifted(settings.shift) if settings.uncertainty else []
-    # the shifted parameters are those of the default mechanisms; a parameter set
+    use_cal = settings.uncertainty and not settings.through_plane_limited
+    variants = calibration.shifted(settings.shift) if use_cal else []
+    # the shifted parameters are those of the mechanisms switched on; a parameter set
     # explicitly given in ``settings`` is kept (its variants change only the others)
-    variants = [{k: v for k, v in var.items() if getattr(settings, k) is None} for var in variants]
+    active = set()
+    if settings.interface:
+        active |= {"interface_resistance_ref", "interface_exponent"}
+    if settings.wiring:
+        active.add("constriction")
+    variants = [
+        {k: v for k, v in var.items() if k in active and getattr(settings, k) is None}
+        for var in variants
+    ]
     variants = [v for v in variants if v]
     runs_all = run_designs(
         designs + standalone_designs,
@@ -638,7 +648,7 @@ def compact_table(study: RateStudy, title: str = "Rate study", width: int = 120)
     if cal is not None:
         p, sd = cal.params, cal.std_log10
         con.print(
-            "fit on single layers only (1 sd): r_int(2.5 wt%) = "
+            "fit on single layers (1 sd): r_int(2.5%) = "
             f"{p['interface_resistance_ref'] * 1e4:.3g} Ohm cm2 x/ {10 ** sd[0]:.2f}, "
             f"t = {p['interface_exponent']:.2f} +- {sd[1]:.2f}, "
             f"constriction = {p['constriction']:.3g} x/ {10 ** sd[2]:.2f} (prior)"
