@@ -115,7 +115,7 @@ def run_cycle(
         sel = pos_mask & ~sim.mesh.slot_isolated
         ik = v["ik"]
         r_tot = m.r_fixed
-        if m.uses_path:
+        if m.uses_path:  # base contact paths of the design
             sig = m._by_material("electronic_conductivity", theta)
             r_tot = r_tot + m.path / sig
         e_surf = v["phis"][m.slot_elec] - v["phie"][m.slot_cell] - ik * r_tot

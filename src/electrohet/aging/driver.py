@@ -119,6 +119,8 @@ class AgingRun:
         Cycles whose per-class lithium fractions are kept (always resolved).
     initial_soc
         Start SOC in [0, 1] (``None``: the electrodes' ``theta_init``).
+    solver
+        :class:`~electrohet.model.simulation.SolverOptions` (default rtol 1e-4).
     """
 
     def __init__(
@@ -130,8 +132,10 @@ class AgingRun:
         jump: JumpOptions | None = None,
         snapshot_cycles: tuple[int, ...] = (),
         initial_soc: float | None = None,
+        solver=None,
     ) -> None:
         from electrohet.model import Simulation
+        from electrohet.model.simulation import SolverOptions
 
         protocol.validate(cell)
         self.cell = cell
@@ -144,7 +148,7 @@ class AgingRun:
                     f"snapshot_cycles: cycle {c!r} outside [1, {protocol.n_cycles}]"
                 )
         self.snapshot_cycles = tuple(sorted({int(c) for c in snapshot_cycles}))
-        self.sim = Simulation(cell, mesh)
+        self.sim = Simulation(cell, mesh, solver or SolverOptions(rtol=1e-4))
         self.hook = ModelHook(self.sim)
         ms = self.sim.mesh
         self.pos = ms.elec_region[ms.slot_elec] == POS
@@ -206,11 +210,22 @@ class AgingRun:
                 raise SolverError("CEI growth consumed all lithium of a particle class")
             cs -= dc[:, None]
             y[sl] = cs.ravel()
-        iso_now = self.pos & ~st.isolated & (new.dpath >= self.mech.contact.isolation_length)
-        if self.mech.contact.enabled:
-            keep = ~(new.isolated | iso_now)
-            if not np.any(keep & self.pos):
-                raise SolverError("every particle class of the positive electrode is isolated")
+        l_iso = self.mech.contact.isolation_length
+        iso_now = self.pos & ~st.isolated & (new.dpath >= l_iso)
+        if self.mech.contact.enabled and np.any(iso_now):
+            # the last connected class of a location stays wired (at the isolation
+            # length): current must still reach the electrolyte there
+            iso = st.isolated | iso_now
+            iso = iso | self.hook.base_isolated
+            elec = self.sim.mesh.slot_elec
+            for e in np.unique(elec[iso_now]):
+                here = np.flatnonzero(elec == e)
+                if np.all(iso[here]):
+                    cand = here[iso_now[here]]
+                    spare = cand[np.argmin(new.dpath[cand])]
+                    iso_now[spare] = False
+                    iso[spare] = False
+                    new.dpath[spare] = l_iso
             new.isolated = new.isolated | iso_now
         return new, y
 
@@ -294,7 +309,16 @@ class AgingRun:
                 while True:
                     # cycles n+1 .. n+m-1 are jumped; cycle n+m is resolved
                     st_j, y_j = (st, y) if m == 1 else self._advance(st, r_prev, m - 1, y)
-                    res = self._resolve(n + m, t, y_j, st_j)
+                    try:
+                        res = self._resolve(n + m, t, y_j, st_j)
+                    except SolverError:
+                        if m == 1:
+                            raise
+                        # a jump that lands on a state the cycle cannot be solved from
+                        # (e.g. many isolations at once) is rejected like an inaccurate one
+                        rec.n_rejected += 1
+                        m = max(1, m // 4)
+                        continue
                     r_new = self._rates(st_j, res)
                     e = self._error(st, r_prev, r_new, m)
                     if e <= 1.0 or m == 1:
@@ -349,8 +373,9 @@ class AgingRun:
     def lithium_balance(self, st: _State, y: np.ndarray, exchange: float) -> dict[str, float]:
         """Cyclable, trapped and CEI lithium [mol/m^2] and the relative balance error."""
         li = self._slot_li(y)
-        trapped = float(np.sum(li[st.isolated]))
-        cyclable = float(np.sum(li[~st.isolated])) + self._electrolyte_li(y) - exchange
+        iso = st.isolated | self.hook.base_isolated
+        trapped = float(np.sum(li[iso]))
+        cyclable = float(np.sum(li[~iso])) + self._electrolyte_li(y) - exchange
         cei = float(np.sum(st.li_cei))
         err = (cyclable + trapped + cei - self.li_initial) / self.li_initial
         return {"cyclable": cyclable, "trapped": trapped, "cei": cei, "error": err}
@@ -361,7 +386,8 @@ class AgingRun:
         lam = float(np.sum(vol[pos & st.isolated]) / np.sum(vol[pos]))
         radius = self.sim.mesh.slot_radius
         num = vol / radius**3
-        by_number = float(np.sum(num[pos & st.isolated]) / np.sum(num[pos]))
+        iso = st.isolated | self.hook.base_isolated
+        by_number = float(np.sum(num[pos & iso]) / np.sum(num[pos]))
         return lam, by_number
 
     def _row(self, c: int, st: _State, resolved: bool, kind: str) -> dict:
@@ -375,7 +401,7 @@ class AgingRun:
             "L": st.L.copy(),
             "crack": st.crack.copy(),
             "dpath": st.dpath.copy(),
-            "isolated": st.isolated.copy(),
+            "isolated": st.isolated | self.hook.base_isolated,
         }
 
     def _record(

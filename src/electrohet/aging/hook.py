@@ -3,8 +3,8 @@
 The aging driver keeps one Simulation for the whole run (its mesh, colouring and
 state vector stay valid) and changes, between cycles, only the per-slot quantities
 that the P2D-E residual reads: the fixed interfacial resistance (base film + contact
-resistance + CEI film), the exchange-current prefactor (reactive surface of cracked
-particles), the contact path length and the isolated flags.  These are the same
+resistance + CEI film + lost contact), the exchange-current prefactor (reactive
+surface of cracked particles) and the isolated flags.  These are the same
 quantities a :class:`~electrohet.design.ensemble.ParticleEnsemble` sets at build
 time, per slot instead of per layer, so no model equation changes.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 
 from electrohet.errors import SolverError
-from electrohet.model.jacobian import ColouredJacobian
 
 _MODEL_ATTRS = ("r_fixed", "kin_pref", "path", "uses_path", "isolated", "any_isolated")
 _MESH_ATTRS = ("slot_path", "slot_isolated")
@@ -34,6 +33,8 @@ class ModelHook:
         self.base_kin_pref = np.asarray(m.kin_pref, dtype=float)[:, 0].copy()
         self.base_path = np.asarray(mesh.slot_path, dtype=float).copy()
         self.base_isolated = np.asarray(mesh.slot_isolated, dtype=bool).copy()
+        half = np.full(mesh.n_slots, 0.5)
+        self.sigma_mid = np.asarray(m._by_material("electronic_conductivity", half), dtype=float)
 
     def apply(
         self,
@@ -45,23 +46,20 @@ class ModelHook:
         """Set the model's per-slot fields (all arrays of length n_slots).
 
         ``film_resistance`` [Ohm m^2] adds to the base resistances, ``area_factor``
-        [-] multiplies the kinetic prefactor, ``extra_path`` [m] adds to the contact
-        path, ``isolated`` adds isolated slots.
+        [-] multiplies the kinetic prefactor, ``extra_path`` [m] adds the contact
+        resistance ``extra_path / sigma_AM(theta = 0.5)`` (the active material's
+        conductivity at half lithiation: a lost contact is re-routed through the
+        particle's neighbours, whose mean state is taken as mid-window), ``isolated``
+        adds isolated slots.
         """
         sim = self.sim
         m, mesh = sim.model, sim.mesh
-        m.r_fixed = (self.base_r_fixed + film_resistance)[:, None]
+        r_contact = extra_path / self.sigma_mid
+        m.r_fixed = (self.base_r_fixed + film_resistance + r_contact)[:, None]
         m.kin_pref = (self.base_kin_pref * area_factor)[:, None]
-        path = self.base_path + extra_path
-        rewired = bool(np.any((path > 0) != (mesh.slot_path > 0)))
-        mesh.slot_path = path
-        m.path = path[:, None]
-        m.uses_path = bool(np.any(path > 0))
         iso = self.base_isolated | isolated
         mesh.slot_isolated = iso
         m.isolated = iso
         m.any_isolated = bool(np.any(iso))
-        if rewired:  # contact resistance now depends on the mean theta of more slots
-            sim.integrator.jac = ColouredJacobian(m.sparsity(), sim.scale)
         sim.integrator.J = None
         sim.integrator.lu = None

@@ -110,7 +110,7 @@ class CEIGrowth:
     activation_energy: float = 5.0e4
     limiting_thickness: float = 5e-9
     molar_volume: float = 3.0e-5
-    conductivity: float = 5.0e-9
+    conductivity: float = 5.0e-6
     initial_thickness: float = 1e-9
     enabled: bool = True
 
