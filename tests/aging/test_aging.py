@@ -39,7 +39,9 @@ def cell():
 @pytest.fixture(scope="module")
 def jumped(cell):
     proto = AgingProtocol(
-        CYCLE, 40, checkup=["Charge at C/5 until 4.3 V", "Discharge at C/5 until 3.0 V"],
+        CYCLE,
+        40,
+        checkup=["Charge at C/5 until 4.3 V", "Discharge at C/5 until 3.0 V"],
         checkup_every=20,
     )
     run = AgingRun(cell, proto, STRONG, MESH, JumpOptions(rtol=0.05), snapshot_cycles=(1, 40))
@@ -166,9 +168,7 @@ def test_bad_input_messages(cell):
     with pytest.raises(ProtocolError, match="n_cycles"):
         AgingProtocol(CYCLE, 0)
     with pytest.raises(ProtocolError, match="never ends"):
-        AgingProtocol(["Charge at 1C until 4.3 V", "Discharge at 1C until 4.6 V"], 3).validate(
-            cell
-        )
+        AgingProtocol(["Charge at 1C until 4.3 V", "Discharge at 1C until 4.6 V"], 3).validate(cell)
     with pytest.raises(ProtocolError, match="no discharge"):
         AgingProtocol(["Charge at 1C until 4.3 V"], 3).validate(cell)
     with pytest.raises(ParameterError, match="unknown mechanism"):

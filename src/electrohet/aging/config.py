@@ -57,9 +57,7 @@ def load_aging_config(path: str | Path):
                 raise ConfigError(f"[cell].{k} does not apply to preset 'nmc532'")
         cell = nmc532_aging_cell(**c)
     else:
-        raise ConfigError(
-            f"[cell].preset = {preset!r} is not one of 'yari_lto_nmc622', 'nmc532'"
-        )
+        raise ConfigError(f"[cell].preset = {preset!r} is not one of 'yari_lto_nmc622', 'nmc532'")
     p = _take(d, "protocol", {"cycle", "n_cycles", "checkup", "checkup_every"})
     if "cycle" not in p or "n_cycles" not in p:
         raise ConfigError("[protocol] needs 'cycle' (list of steps) and 'n_cycles'")

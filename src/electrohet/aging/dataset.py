@@ -115,12 +115,12 @@ def build_aging_dataset(run, rec) -> xr.Dataset:
         "lam": (
             "cycle",
             col("lam"),
-            {"units": "1", "long_name": "share of positive active volume isolated in the run (LAM)"},
+            {"units": "1", "long_name": "positive active volume isolated in the run (LAM)"},
         ),
         "isolated_share": (
             "cycle",
             col("isolated_share_number"),
-            {"units": "1", "long_name": "isolated share of positive particles by number (fresh + run)"},
+            {"units": "1", "long_name": "isolated share of positive particles by number"},
         ),
         "cei_thickness": (("cycle", "x", "particle_class"), grid("L"), {"units": "m"}),
         "crack_fraction": (("cycle", "x", "particle_class"), grid("crack"), {"units": "1"}),

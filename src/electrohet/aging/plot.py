@@ -35,9 +35,7 @@ def plot_aging(ds: xr.Dataset, path: str | None = None):
             continue
         ax[1, 0].plot(c, 1e9 * ds.cei_thickness_layer.values[:, i], label=str(names[i]))
         ax[1, 1].plot(c, ds.crack_fraction_layer.values[:, i], label=f"crack {names[i]}")
-        ax[1, 1].plot(
-            c, ds.isolated_share_layer.values[:, i], "--", label=f"isolated {names[i]}"
-        )
+        ax[1, 1].plot(c, ds.isolated_share_layer.values[:, i], "--", label=f"isolated {names[i]}")
     ax[1, 0].set(xlabel="cycle", ylabel="mean CEI thickness [nm]")
     ax[1, 0].legend()
     ax[1, 1].set(xlabel="cycle", ylabel="fraction [-]")

@@ -82,8 +82,20 @@ class AgingProtocol:
                 continue
             if not any(s.kind == "current" and s.direction > 0 for s in steps):
                 raise ProtocolError(f"{name}: no discharge step, so no capacity to follow")
+            charge_cuts = [
+                s.until_voltage
+                for s in steps
+                if s.kind == "current" and s.direction < 0 and s.until_voltage is not None
+            ]
             for s in steps:
                 tag = f"{name} step {str(s)!r}"
+                uv = s.until_voltage
+                if s.kind == "current" and s.direction > 0 and uv is not None and charge_cuts:
+                    if uv >= min(charge_cuts):
+                        raise ProtocolError(
+                            f"{tag}: discharge cut-off {uv:g} V is not below the charge "
+                            f"cut-off {min(charge_cuts):g} V, so the cycle never discharges"
+                        )
                 if s.kind == "current":
                     if s.until_voltage is None and s.duration is None:
                         raise ProtocolError(f"{tag}: needs a voltage cut-off or a duration")
