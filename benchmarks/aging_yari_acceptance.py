@@ -51,7 +51,8 @@ def main() -> None:
             f" ({ds.attrs['status']}{': ' + ds.attrs['message'] if ds.attrs['message'] else ''})",
             flush=True,
         )
-        best = (mid, mech, r)
+        if best is None or abs(r - target) < abs(best[2] - target):
+            best = (mid, mech, r)
         if r > target:
             lo = mid
         else:

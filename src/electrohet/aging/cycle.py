@@ -25,6 +25,9 @@ class CycleResult:
         Median |I| of the longest discharge step [A/m^2].
     swing
         Per slot max - min of the mean lithium fraction [-].
+    gradient
+        Per slot max over the cycle of |theta_surface - theta_mean| (radial lithium
+        gradient, which sets the diffusion-induced stress at a given current) [-].
     q_cei
         Per slot side-reaction charge per particle surface [C/m^2].
     theta_charged, theta_discharged
@@ -44,6 +47,7 @@ class CycleResult:
     discharge_energy: float
     discharge_current: float
     swing: np.ndarray
+    gradient: np.ndarray
     q_cei: np.ndarray
     theta_charged: np.ndarray
     theta_discharged: np.ndarray
@@ -110,6 +114,8 @@ def run_cycle(
             last_charge_end = i1 - 1
     theta = m.mean_theta(Y)  # (S, T)
     swing = np.where(pos_mask, theta.max(axis=1) - theta.min(axis=1), 0.0)
+    th_surf = np.clip(m.surface_concentration(v["cs"], v["ik"]) / m.cmax_col, 0.0, 1.0)
+    gradient = np.where(pos_mask, np.max(np.abs(th_surf - theta), axis=1), 0.0)
     q_cei = np.zeros(theta.shape[0])
     if cei.enabled:
         sel = pos_mask & ~sim.mesh.slot_isolated
@@ -131,6 +137,7 @@ def run_cycle(
         discharge_energy=float(ed),
         discharge_current=cur,
         swing=swing,
+        gradient=gradient,
         q_cei=q_cei,
         theta_charged=th_c.copy(),
         theta_discharged=theta[:, -1].copy(),

@@ -164,6 +164,7 @@ class AgingRun:
             ]
         )[ms.slot_layer]
         self.initial_soc = initial_soc
+        self.l_iso = self.mech.contact.thresholds(self.n_slots)
 
     # ------------------------------------------------------------------ helpers
     def _apply(self, st: _State) -> None:
@@ -181,11 +182,12 @@ class AgingRun:
         mech = self.mech
         live = self.pos & ~st.isolated
         swing = np.where(live, res.swing, 0.0)
+        grad = np.where(live, res.gradient, 0.0)
         area = mech.cracking.area_factor(st.crack) if mech.cracking.enabled else 1.0
         return {
             "L": np.where(live, mech.cei.thickness_rate(res.q_cei), 0.0),
-            "crack": np.where(live, mech.cracking.growth(swing, st.crack), 0.0),
-            "dpath": np.where(live, mech.contact.growth(swing, st.crack, self.carbon), 0.0),
+            "crack": np.where(live, mech.cracking.growth(swing, st.crack, grad), 0.0),
+            "dpath": np.where(live, mech.contact.growth(swing, st.crack, self.carbon, grad), 0.0),
             "li_cei": np.where(live, res.q_cei / F * self.area * area * self.dxs, 0.0),
         }
 
@@ -210,7 +212,7 @@ class AgingRun:
                 raise SolverError("CEI growth consumed all lithium of a particle class")
             cs -= dc[:, None]
             y[sl] = cs.ravel()
-        l_iso = self.mech.contact.isolation_length
+        l_iso = self.l_iso
         iso_now = self.pos & ~st.isolated & (new.dpath >= l_iso)
         if self.mech.contact.enabled and np.any(iso_now):
             # the last connected class of a location stays wired (at the isolation
@@ -225,7 +227,7 @@ class AgingRun:
                     spare = cand[np.argmin(new.dpath[cand])]
                     iso_now[spare] = False
                     iso[spare] = False
-                    new.dpath[spare] = l_iso
+                    new.dpath[spare] = l_iso[spare]
             new.isolated = new.isolated | iso_now
         return new, y
 
@@ -252,7 +254,7 @@ class AgingRun:
         if self.jump.stop_at_isolation and self.mech.contact.enabled:
             live = self.pos & ~st.isolated & (r["dpath"] > 0)
             if np.any(live):
-                gap = self.mech.contact.isolation_length - st.dpath[live]
+                gap = self.l_iso[live] - st.dpath[live]
                 n_iso = int(np.ceil(float(np.min(gap / r["dpath"][live]))))
                 lim = min(lim, max(1, n_iso))
         return max(1, lim)

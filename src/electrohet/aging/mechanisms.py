@@ -2,9 +2,9 @@
 
 A *slot* is one particle class at one finite-volume cell of the positive electrode
 (:class:`~electrohet.model.mesh.CellMesh`).  Each mechanism turns what a resolved
-cycle did to a slot (:class:`CycleLoad`: the swing of its mean lithium fraction, the
-charge its surface passed and the side-reaction charge of its surface potential
-history) into the increments of its slow states per cycle.  All are switchable
+cycle did to a slot (:class:`~electrohet.aging.cycle.CycleResult`: the swing of its mean lithium
+fraction, its largest radial lithium difference and the side-reaction charge of its
+surface potential history) into the increments of its slow states per cycle.  All are switchable
 (``enabled``) and validated on construction (negative rates are rejected naming the
 key).
 
@@ -32,7 +32,11 @@ Cracking (:class:`Cracking`)
     A fatigue (Paris-type) law in the lithium-fraction swing, which sets the
     diffusion-induced stress amplitude (Deshpande, Verbrugge, Cheng, Wang & Liu,
     J. Electrochem. Soc. 159 (2012) A1730; swing-driven NMC cracking measured by
-    Zhang et al. 2023): ``dc/dN = k_cr (dtheta/dtheta_ref)^m (1 - c)``.  The crack
+    Zhang et al. 2023): ``dc/dN = k_cr (s/dtheta_ref)^m (1 - c)`` with the load
+    ``s = dtheta + g max|theta_surf - theta_mean|``: the swing of the particle's
+    lithium fraction plus ``g`` times its largest radial lithium difference, which
+    sets the diffusion-induced stress at a given current (Christensen & Newman,
+    J. Electrochem. Soc. 153 (2006) A1019), so faster cycling loads particles more.  The crack
     fraction ``c`` adds reactive surface ``A = 1 + beta_area c`` (faster kinetics,
     more CEI) and multiplies the contact-loss rate by ``1 + beta_contact c``.
 Contact loss (:class:`ContactLoss`)
@@ -40,7 +44,8 @@ Contact loss (:class:`ContactLoss`)
     the repeated volume change of the particle (Yari et al. 2020's hot-spot
     hypothesis: classes that swing most lose contact first) and faster where there
     is less carbon per particle:
-    ``dl/dN = k_c (dtheta/dtheta_ref)^m (f_c,ref/f_c)^q (1 + beta_contact c)``.
+    ``dl/dN = k_c (s/dtheta_ref)^m (f_c,ref/f_c)^q (1 + beta_contact c)`` with the
+    same load ``s`` as cracking.
     The added path raises the contact resistance by ``dl / sigma_AM(theta)``
     (PHYSICS.md §1).  When ``l`` exceeds ``l_iso`` the slot is *isolated*: it carries
     no current and its lithium is trapped (Kroeger's inactive lithium); its
@@ -55,23 +60,6 @@ import numpy as np
 
 from electrohet.errors import ParameterError, check_range
 from electrohet.materials.base import R_GAS, T_REF, F
-
-
-@dataclass(frozen=True)
-class CycleLoad:
-    """What one resolved cycle did to every slot of the positive electrode.
-
-    Attributes
-    ----------
-    swing
-        max - min of the slot's mean lithium fraction over the cycle [-].
-    q_cei
-        Side-reaction charge per m^2 of particle surface at the slot's current film
-        and crack state [C/m^2] (0 when CEI growth is off).
-    """
-
-    swing: np.ndarray
-    q_cei: np.ndarray
 
 
 def _positive(key: str, v: float, strict: bool = False) -> None:
@@ -164,6 +152,8 @@ class Cracking:
         Paris exponent m [-], >= 0.
     area_gain
         beta_area: reactive-area gain of a fully cracked particle [-], >= 0.
+    gradient_weight
+        g, weight of the radial lithium difference in the load [-], >= 0.
     initial
         Crack fraction of the fresh electrode [-], in [0, 1).
     enabled
@@ -174,6 +164,7 @@ class Cracking:
     reference_swing: float = 0.5
     exponent: float = 2.0
     area_gain: float = 1.0
+    gradient_weight: float = 2.0
     initial: float = 0.0
     enabled: bool = True
 
@@ -182,13 +173,17 @@ class Cracking:
         _positive("cracking.reference_swing", self.reference_swing, strict=True)
         _positive("cracking.exponent", self.exponent)
         _positive("cracking.area_gain", self.area_gain)
+        _positive("cracking.gradient_weight", self.gradient_weight)
         check_range("cracking.initial", self.initial, 0.0, 1.0, high_inclusive=False)
 
-    def growth(self, swing: np.ndarray, crack: np.ndarray) -> np.ndarray:
+    def growth(
+        self, swing: np.ndarray, crack: np.ndarray, gradient: np.ndarray | float = 0.0
+    ) -> np.ndarray:
         """dc/dN [1/cycle]."""
         if not self.enabled:
             return np.zeros_like(swing)
-        return self.rate * (swing / self.reference_swing) ** self.exponent * (1.0 - crack)
+        load = swing + self.gradient_weight * gradient
+        return self.rate * (load / self.reference_swing) ** self.exponent * (1.0 - crack)
 
     def area_factor(self, crack: np.ndarray) -> np.ndarray:
         """Reactive surface relative to the fresh particle, 1 + beta_area c [-]."""
@@ -214,8 +209,15 @@ class ContactLoss:
         q [-], >= 0 (0: no dependence on the layer's carbon content).
     crack_coupling
         beta_contact [-], >= 0.
+    gradient_weight
+        g, weight of the radial lithium difference in the load [-], >= 0.
     isolation_length
-        l_iso: added path at which a slot is isolated [m], > 0.
+        l_iso: median added path at which a slot is isolated [m], > 0.
+    isolation_spread
+        Relative spread of the slots' thresholds [-], in [0, 1): slot thresholds are
+        spread evenly over ``l_iso (1 +- spread)`` (particle-to-particle spread of the
+        initial contact quality), assigned by a low-discrepancy sequence over the slots
+        so that neighbouring classes and locations get different thresholds.
     enabled
         Switch.
     """
@@ -226,7 +228,9 @@ class ContactLoss:
     carbon_reference: float = 0.025
     carbon_exponent: float = 1.0
     crack_coupling: float = 1.0
+    gradient_weight: float = 2.0
     isolation_length: float = 5e-6
+    isolation_spread: float = 0.5
     enabled: bool = True
 
     def __post_init__(self) -> None:
@@ -236,19 +240,33 @@ class ContactLoss:
         _positive("contact.carbon_reference", self.carbon_reference, strict=True)
         _positive("contact.carbon_exponent", self.carbon_exponent)
         _positive("contact.crack_coupling", self.crack_coupling)
+        _positive("contact.gradient_weight", self.gradient_weight)
         _positive("contact.isolation_length", self.isolation_length, strict=True)
+        check_range(
+            "contact.isolation_spread", self.isolation_spread, 0.0, 1.0, high_inclusive=False
+        )
+
+    def thresholds(self, n: int) -> np.ndarray:
+        """Isolation threshold of each of ``n`` slots [m]."""
+        q = np.mod(np.arange(n) * 0.6180339887498949 + 0.5, 1.0)  # golden-ratio sequence
+        return self.isolation_length * (1.0 + self.isolation_spread * (2.0 * q - 1.0))
 
     def growth(
-        self, swing: np.ndarray, crack: np.ndarray, carbon_fraction: np.ndarray
+        self,
+        swing: np.ndarray,
+        crack: np.ndarray,
+        carbon_fraction: np.ndarray,
+        gradient: np.ndarray | float = 0.0,
     ) -> np.ndarray:
         """dl/dN [m/cycle]; ``carbon_fraction`` per slot (NaN = no carbon factor)."""
         if not self.enabled:
             return np.zeros_like(swing)
+        load = swing + self.gradient_weight * gradient
         fc = np.where(np.isfinite(carbon_fraction), carbon_fraction, self.carbon_reference)
         carbon = (self.carbon_reference / np.maximum(fc, 1e-6)) ** self.carbon_exponent
         return (
             self.rate
-            * (swing / self.reference_swing) ** self.exponent
+            * (load / self.reference_swing) ** self.exponent
             * carbon
             * (1.0 + self.crack_coupling * crack)
         )
