@@ -204,3 +204,26 @@ def test_failed_run_keeps_finished_cycles(cell, monkeypatch):
     assert ds.attrs["status"] == "failed"
     assert "cycle 3" in ds.attrs["message"] and "synthetic breakdown" in ds.attrs["message"]
     assert list(ds.cycle.values) == [1, 2]
+
+
+def test_network_damage_follows_percolation_law(cell):
+    """sigma/sigma_0 = (1 - D)^t with D the volume mean of min(dl/l_iso, 1) per location;
+    the model's solid-phase face resistances follow the scaled conductivity."""
+    from electrohet.aging.driver import _State
+
+    mech = Mechanisms(contact=ContactLoss(network_exponent=2.0, isolation_length=2e-6))
+    run = AgingRun(cell, AgingProtocol(CYCLE, 2), mech, MESH)
+    st = _State(run.n_slots, mech, run.pos)
+    st.dpath = np.where(run.pos, 0.5 * run.l_iso, 0.0)  # D = 0.5 where all classes live
+    fac = run.network_factor(st)
+    # half cell: every electrode cell is positive, D = 0.5 there, t = 2
+    np.testing.assert_allclose(fac, 0.25, rtol=1e-12)
+    ms = run.sim.mesh
+    r0 = run.sim.model.s_face_res.copy()
+    run._apply(st)
+    left = run.sim.model.s_face_left
+    expect = ms.dx[ms.elec_cells] / (2.0 * run.hook.base_sigma * fac)
+    np.testing.assert_allclose(
+        run.sim.model.s_face_res[:, 0], expect[left] + expect[left + 1], rtol=1e-12
+    )
+    assert np.all(run.sim.model.s_face_res >= r0)

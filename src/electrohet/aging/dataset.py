@@ -87,6 +87,10 @@ def build_aging_dataset(run, rec) -> xr.Dataset:
         return out
 
     li0 = rec.li_initial
+    sig = np.full((nc, n_cells), np.nan)
+    pos_cells = ms.elec_region == 2  # POS
+    for i, r in enumerate(rows):
+        sig[i, ms.elec_cells[pos_cells]] = r["sigma_factor"][pos_cells]
     data = {
         "resolved": ("cycle", np.array([r["resolved"] for r in rows], dtype=bool), {}),
         "checkup": ("cycle", np.array([r["checkup"] for r in rows], dtype=bool), {}),
@@ -136,6 +140,11 @@ def build_aging_dataset(run, rec) -> xr.Dataset:
             ("cycle", "layer"),
             layer_mean("isolated"),
             {"units": "1", "long_name": "isolated share of the layer's active volume"},
+        ),
+        "matrix_conductivity_factor": (
+            ("cycle", "x"),
+            sig,
+            {"units": "1", "long_name": "matrix conductivity / fresh (NaN off-electrode)"},
         ),
         "class_weight": (("x", "particle_class"), w, {"units": "1"}),
         "radius": (("x", "particle_class"), rad, {"units": "m"}),

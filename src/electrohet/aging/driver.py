@@ -172,6 +172,21 @@ class AgingRun:
         area = cr.area_factor(st.crack) if cr.enabled else np.ones(self.n_slots)
         rf = np.where(self.pos, self.mech.cei.film_resistance(st.L), 0.0)
         self.hook.apply(rf, area, st.dpath, st.isolated)
+        cl = self.mech.contact
+        if cl.enabled and cl.network_exponent > 0:
+            self.hook.set_matrix_conductivity(self.network_factor(st))
+
+    def network_factor(self, st: _State) -> np.ndarray:
+        """Matrix conductivity of every electrode cell relative to the fresh one [-]."""
+        ms = self.sim.mesh
+        dmg = np.where(st.isolated, 1.0, np.minimum(st.dpath / self.l_iso, 1.0))
+        vol = np.where(self.pos, self.vf * self.dxs, 0.0)
+        num = np.bincount(ms.slot_elec, vol * dmg, minlength=ms.n_elec)
+        den = np.bincount(ms.slot_elec, vol, minlength=ms.n_elec)
+        d = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+        # floor 1e-3: a fully damaged location still conducts through the separator-side
+        # contacts of its neighbours (keeps the system solvable)
+        return np.maximum((1.0 - d) ** self.mech.contact.network_exponent, 1e-3)
 
     def _slot_li(self, y: np.ndarray) -> np.ndarray:
         """Lithium per slot [mol/m^2 of electrode]."""
@@ -404,6 +419,7 @@ class AgingRun:
             "crack": st.crack.copy(),
             "dpath": st.dpath.copy(),
             "isolated": st.isolated | self.hook.base_isolated,
+            "sigma_factor": self.network_factor(st),
         }
 
     def _record(

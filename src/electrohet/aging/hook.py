@@ -33,6 +33,8 @@ class ModelHook:
         self.base_kin_pref = np.asarray(m.kin_pref, dtype=float)[:, 0].copy()
         self.base_path = np.asarray(mesh.slot_path, dtype=float).copy()
         self.base_isolated = np.asarray(mesh.slot_isolated, dtype=bool).copy()
+        self.base_sigma = np.asarray(mesh.sigma, dtype=float).copy()
+        self.dxe = mesh.dx[mesh.elec_cells]
         half = np.full(mesh.n_slots, 0.5)
         self.sigma_mid = np.asarray(m._by_material("electronic_conductivity", half), dtype=float)
 
@@ -63,3 +65,19 @@ class ModelHook:
         m.any_isolated = bool(np.any(iso))
         sim.integrator.J = None
         sim.integrator.lu = None
+
+    def set_matrix_conductivity(self, factor: np.ndarray) -> None:
+        """Scale the matrix (carbon-binder network) conductivity of every electrode
+        cell by ``factor`` [-] (relative to the fresh cell), re-deriving the solid-phase
+        face resistances the residual uses."""
+        m = self.sim.model
+        for a in ("s_face_res", "s_face_left", "r_half_last", "pos_last"):
+            if not hasattr(m, a):
+                raise SolverError(f"aging: the P2D-E model lacks the solid-phase field {a!r}")
+        sigma = self.base_sigma * factor
+        r_half = self.dxe / (2.0 * sigma)
+        left = m.s_face_left
+        m.s_face_res = (r_half[left] + r_half[left + 1])[:, None]
+        m.r_half_last = float(r_half[m.pos_last])
+        if getattr(m, "neg_first", -1) >= 0:
+            m.r_half_first = float(r_half[m.neg_first])

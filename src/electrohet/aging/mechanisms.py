@@ -49,7 +49,14 @@ Contact loss (:class:`ContactLoss`)
     The added path raises the contact resistance by ``dl / sigma_AM(theta)``
     (PHYSICS.md §1).  When ``l`` exceeds ``l_iso`` the slot is *isolated*: it carries
     no current and its lithium is trapped (Kroeger's inactive lithium); its
-    material is lost (LAM).
+    material is lost (LAM).  The lost contacts are broken links of the carbon-binder
+    network, so the matrix conductivity of each location falls with its contact
+    damage ``D`` (volume mean of ``min(l / l_iso, 1)`` over its classes) as a
+    percolating network does, ``sigma = sigma_0 (1 - D)^t`` (``t`` =
+    ``network_exponent``; 2 is the 3D percolation conductivity exponent, Stauffer &
+    Aharony, "Introduction to Percolation Theory", 1994; 0 switches it off).  Current
+    to the whole electrode crosses the layer at the collector, so damage there costs
+    most: Yari 2020's explanation of the poor-bottom bilayers' fast aging.
 """
 
 from __future__ import annotations
@@ -211,6 +218,8 @@ class ContactLoss:
         beta_contact [-], >= 0.
     gradient_weight
         g, weight of the radial lithium difference in the load [-], >= 0.
+    network_exponent
+        t, exponent of the matrix-conductivity loss (1 - D)^t [-], >= 0 (0: off).
     isolation_length
         l_iso: median added path at which a slot is isolated [m], > 0.
     isolation_spread
@@ -229,6 +238,7 @@ class ContactLoss:
     carbon_exponent: float = 1.0
     crack_coupling: float = 1.0
     gradient_weight: float = 2.0
+    network_exponent: float = 0.0
     isolation_length: float = 5e-6
     isolation_spread: float = 0.5
     enabled: bool = True
@@ -241,6 +251,7 @@ class ContactLoss:
         _positive("contact.carbon_exponent", self.carbon_exponent)
         _positive("contact.crack_coupling", self.crack_coupling)
         _positive("contact.gradient_weight", self.gradient_weight)
+        _positive("contact.network_exponent", self.network_exponent)
         _positive("contact.isolation_length", self.isolation_length, strict=True)
         check_range(
             "contact.isolation_spread", self.isolation_spread, 0.0, 1.0, high_inclusive=False

@@ -120,7 +120,8 @@ YARI_CALIBRATION = Mechanisms(
         reference_swing=0.5,
         exponent=2.0,
         carbon_reference=0.025,
-        carbon_exponent=1.0,
+        carbon_exponent=0.0,
+        network_exponent=2.0,
         isolation_length=2e-6,
     ),
 )
