@@ -110,18 +110,25 @@ def yari_li_nmc_protocol(n_cycles: int = 50, checkup_every: int = 25) -> AgingPr
     )
 
 
-#: Mechanism parameters calibrated on the Yari LTO|NMC622 single layer (f_c = 2.5 %)
-#: alone (200 cycles, 1C/1C: 84.3 % retention); the bilayers are predictions.
+#: Mechanism parameters.  The contact-loss rate is calibrated on the Yari LTO|NMC622
+#: single layer (f_c = 2.5 %) alone (200 cycles 1C/1C, 84.3 % retention; see
+#: benchmarks/aging_yari_acceptance.py); the bilayers are predictions.  The weight of
+#: the radial lithium difference in the load, g = 6, is set so that the load rises with
+#: the C-rate as Kroeger's isolated-particle shares require (with g = 2 the isolated
+#: share of the NMC532 preset fell from 1C to 2C); it is not fitted to their values.
 YARI_CALIBRATION = Mechanisms(
     cei=CEIGrowth(i0=2e-5, u_ref=4.1, conductivity=5e-6, limiting_thickness=5e-9),
-    cracking=Cracking(rate=1e-3, reference_swing=0.5, exponent=2.0, area_gain=1.0),
+    cracking=Cracking(
+        rate=1e-3, reference_swing=0.5, exponent=2.0, area_gain=1.0, gradient_weight=6.0
+    ),
     contact=ContactLoss(
-        rate=3e-9,
+        rate=8.5e-10,  # calibrated: single layer 83.4 % after 200 cycles (Yari 84.3 %)
         reference_swing=0.5,
         exponent=2.0,
         carbon_reference=0.025,
         carbon_exponent=0.0,
         network_exponent=2.0,
+        gradient_weight=6.0,
         isolation_length=2e-6,
     ),
 )
