@@ -375,17 +375,23 @@ class AgingRun:
         return float(np.sum(ms.eps * ms.dx * ce))
 
     def _resolve(self, c: int, t: float, y: np.ndarray, st: _State) -> CycleResult:
+        """Resolve cycle ``c``; a solver breakdown is retried once with a 10x tighter
+        tolerance (steep voltage collapses of a degraded electrode need it)."""
         self._apply(st)
-        return run_cycle(
-            self.sim,
-            self.protocol.steps_of(c),
-            t,
-            y,
-            c,
-            self.mech.cei,
-            st.L,
-            self.pos,
-        )
+        args = (self.sim, self.protocol.steps_of(c), t, y, c, self.mech.cei, st.L, self.pos)
+        try:
+            return run_cycle(*args)
+        except SolverError:
+            integ = self.sim.integrator
+            saved = (integ.rtol, integ.newton_tol)
+            integ.rtol = 0.1 * saved[0]
+            integ.newton_tol = max(
+                10 * np.finfo(float).eps / integ.rtol, min(0.03, integ.rtol**0.5)
+            )
+            try:
+                return run_cycle(*args)
+            finally:
+                integ.rtol, integ.newton_tol = saved
 
     def lithium_balance(self, st: _State, y: np.ndarray, exchange: float) -> dict[str, float]:
         """Cyclable, trapped and CEI lithium [mol/m^2] and the relative balance error."""
