@@ -99,16 +99,24 @@ def test_cycle_jumping_matches_every_cycle(cell):
 
 @pytest.mark.slow
 def test_cycle_jumping_matches_every_cycle_200(cell):
+    """200 cycles: jumped vs every cycle within 0.5 % capacity at every cycle while the
+    states change continuously (CEI, cracks, contact resistance; the isolation length is
+    out of reach).  Discrete isolations are not covered: under jumping their cycle can
+    shift by a few per cent of the elapsed cycles, and one isolation changes the
+    capacity of this coarse mesh by ~16 %."""
     proto = AgingProtocol(CYCLE, 200)
     mech = Mechanisms(
-        cei=CEIGrowth(i0=3e-5, conductivity=5e-6),
+        cei=CEIGrowth(i0=3e-4, conductivity=5e-6),
         cracking=Cracking(rate=1e-3),
-        contact=ContactLoss(rate=3e-9, isolation_length=5e-6),
+        contact=ContactLoss(rate=5e-8, isolation_length=1e-3),
     )
     a = AgingRun(cell, proto, mech, MESH, JumpOptions(rtol=0.05)).run()
     b = AgingRun(cell, proto, mech, MESH, JumpOptions(enabled=False)).run()
+    assert a.attrs["n_resolved"] < 30
     rel = np.abs(a.discharge_capacity.values / b.discharge_capacity.values - 1)
     assert rel.max() < 5e-3
+    # the capacity did change by more than the tolerance over the run
+    assert abs(b.retention.values[-1] - 1) > 1e-2
 
 
 def test_all_mechanisms_off_keeps_capacity(cell):
@@ -195,7 +203,7 @@ def test_failed_run_keeps_finished_cycles(cell, monkeypatch):
 
     def flaky(*a, **k):
         calls["n"] += 1
-        if calls["n"] == 3:
+        if calls["n"] >= 3:  # cycle 3 and its retry with a tighter tolerance
             raise SolverError("synthetic breakdown")
         return real(*a, **k)
 
