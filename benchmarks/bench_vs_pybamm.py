@@ -7,6 +7,13 @@ with its default IDAKLU solver), imports excluded.  The first run of each is rep
 separately (it includes PyBaMM's expression-tree processing caches and our first
 Jacobian colouring); then ``--repeat`` timed runs, of which the median is compared.
 
+Solve only: the same discharge re-solved on an already built model, ``--repeat``
+times each, median compared: electrohet ``sim.solve(...)`` on one built
+:class:`~electrohet.model.Simulation`; PyBaMM ``sim.solve([0, 4000])`` on one built
+``pybamm.Simulation`` with the IDAKLU solver (1C current, stopped by the model's
+2.5 V "Minimum voltage" event; an experiment is not used because it rebuilds
+per-step submodels).
+
 Run:  python benchmarks/bench_vs_pybamm.py [--repeat 5]
 """
 
@@ -37,6 +44,28 @@ def run_pybamm():
     )
     sol = sim.solve()
     return float(sol["Discharge capacity [A.h]"].entries[-1]), sol
+
+
+def solve_only(repeat: int) -> tuple[list[float], list[float], float]:
+    """Median-ready solve times on built models: (electrohet, PyBaMM, PyBaMM capacity)."""
+    import pybamm
+
+    from electrohet.design.presets import chen2020_cell
+    from electrohet.model import Simulation
+
+    sim_eh = Simulation(chen2020_cell())
+    sim_eh.solve("Discharge at 1C until 2.5 V")  # builds the colouring, warms caches
+    sim_pb = pybamm.Simulation(
+        pybamm.lithium_ion.DFN(),
+        parameter_values=pybamm.ParameterValues("Chen2020"),
+        solver=pybamm.IDAKLUSolver(),
+        var_pts={"x_n": 20, "x_s": 20, "x_p": 20, "r_n": 20, "r_p": 20},
+    )
+    sol = sim_pb.solve([0, 4000])
+    q_pb = float(sol["Discharge capacity [A.h]"].entries[-1])
+    t_eh = [timed(lambda: sim_eh.solve("Discharge at 1C until 2.5 V"))[0] for _ in range(repeat)]
+    t_pb = [timed(lambda: sim_pb.solve([0, 4000]))[0] for _ in range(repeat)]
+    return t_eh, t_pb, q_pb
 
 
 def timed(fn):
@@ -78,6 +107,13 @@ def main() -> None:
         f"  median of {args.repeat} (setup + solve)  electrohet {m_eh:.3f} s   PyBaMM {m_pb:.3f} s"
     )
     print(f"  ratio electrohet / PyBaMM = {m_eh / m_pb:.2f}")
+    s_eh, s_pb, q_pb_solve = solve_only(args.repeat)
+    ms_eh, ms_pb = statistics.median(s_eh), statistics.median(s_pb)
+    print(
+        f"  solve only (built models, median of {args.repeat})  electrohet {ms_eh:.4f} s"
+        f"   PyBaMM IDAKLU {ms_pb:.4f} s  (PyBaMM capacity {q_pb_solve:.5f} Ah)"
+    )
+    print(f"  solve-only ratio electrohet / PyBaMM = {ms_eh / ms_pb:.2f}")
     print(
         f"  electrohet solver: {ds.attrs['solver_steps']} steps, "
         f"{ds.attrs['solver_newton_iterations']} Newton iterations, "

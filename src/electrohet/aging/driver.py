@@ -1,0 +1,498 @@
+"""Aging run: resolve cycles where needed, jump over the others with error control.
+
+Degradation states ``z`` (per slot: CEI thickness, crack fraction, added contact path,
+CEI lithium) change slowly from cycle to cycle.  A resolved cycle ``k`` gives their
+per-cycle increments ``r_k`` (:mod:`electrohet.aging.mechanisms`).  The driver then
+applies ``m`` cycles of ``r_k`` at once (explicit Euler in the cycle number) and
+resolves cycle ``k + m``; the local error of that jump is estimated from the change
+of the increments, ``e = m/2 |r_{k+m} - r_k| / (rtol |z| + atol)`` (max norm).  A
+jump with ``e > 1`` is undone (states and electrochemical state restored) and retried
+shorter; an accepted one sets the next ``m <- m min(2, 0.9/sqrt(e))``.  Jumps stop at
+the first predicted isolation, at check-up and snapshot cycles and at ``max_jump``
+(cycle jumping as in Cojocaru et al., "cycle-jumping" schemes for fatigue, and the
+"cycle-averaged" battery aging models reviewed by Reniers, Mulder & Howey,
+J. Electrochem. Soc. 166 (2019) A3189).
+
+Lithium bookkeeping: CEI lithium is taken from the slot's particles between cycles
+(uniformly over its shells), an isolated slot keeps its lithium (trapped), and
+lithium that enters through a lithium-metal counter electrode is counted; so
+``cyclable + trapped + CEI = initial`` holds to round-off (checked every resolved
+cycle and reported as ``li_balance_error``).
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from electrohet.aging.cycle import CycleResult, run_cycle
+from electrohet.aging.hook import ModelHook
+from electrohet.aging.mechanisms import Mechanisms
+from electrohet.aging.protocol import AgingProtocol
+from electrohet.design.layer import Cell
+from electrohet.errors import ElectrohetError, ParameterError, SolverError, check_range
+from electrohet.materials.base import F
+from electrohet.model.mesh import POS, MeshOptions
+
+
+@dataclass(frozen=True)
+class JumpOptions:
+    """Cycle-jumping settings.
+
+    Parameters
+    ----------
+    enabled
+        ``False`` resolves every cycle.
+    rtol
+        Relative tolerance on the degradation states per jump [-], > 0.
+    max_jump
+        Longest jump [cycles], >= 1.
+    stop_at_isolation
+        End a jump at the first predicted isolation so it happens on a resolved cycle.
+    """
+
+    enabled: bool = True
+    rtol: float = 0.05
+    max_jump: int = 50
+    stop_at_isolation: bool = True
+
+    def __post_init__(self) -> None:
+        check_range("jump.rtol", self.rtol, 0.0, 1.0, low_inclusive=False)
+        if int(self.max_jump) != self.max_jump or self.max_jump < 1:
+            raise ParameterError(f"jump.max_jump = {self.max_jump!r} must be an integer >= 1")
+
+
+@dataclass
+class AgingRecord:
+    """Everything recorded by :func:`run_aging` (turned into a Dataset by
+    :func:`electrohet.aging.dataset.build_aging_dataset`)."""
+
+    cycles: list[dict] = field(default_factory=list)
+    snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    status: str = "completed"
+    message: str = ""
+    li_initial: float = float("nan")
+    wall: float = 0.0
+    n_resolved: int = 0
+    n_rejected: int = 0
+
+
+class _State:
+    """Slow degradation states per slot (positive electrode; zero elsewhere)."""
+
+    def __init__(self, n: int, mech: Mechanisms, pos: np.ndarray) -> None:
+        self.L = np.where(pos, mech.cei.initial_thickness, 0.0)
+        self.crack = np.where(pos, mech.cracking.initial if mech.cracking.enabled else 0.0, 0.0)
+        self.dpath = np.zeros(n)
+        self.li_cei = np.zeros(n)
+        self.isolated = np.zeros(n, dtype=bool)
+
+    def vector(self) -> np.ndarray:
+        return np.concatenate([self.L, self.crack, self.dpath, self.li_cei])
+
+    def copy(self) -> _State:
+        new = object.__new__(_State)
+        for k in ("L", "crack", "dpath", "li_cei", "isolated"):
+            setattr(new, k, getattr(self, k).copy())
+        return new
+
+
+class AgingRun:
+    """An aging run of ``cell`` under ``protocol`` with ``mechanisms``.
+
+    Parameters
+    ----------
+    cell
+        The fresh cell (half or full cell); degradation acts on its positive electrode.
+    protocol
+        :class:`~electrohet.aging.protocol.AgingProtocol`.
+    mechanisms
+        :class:`~electrohet.aging.mechanisms.Mechanisms`.
+    mesh
+        Discretisation (coarse meshes make long runs fast).
+    jump
+        :class:`JumpOptions`.
+    snapshot_cycles
+        Cycles whose per-class lithium fractions are kept (always resolved).
+    initial_soc
+        Start SOC in [0, 1] (``None``: the electrodes' ``theta_init``).
+    solver
+        :class:`~electrohet.model.simulation.SolverOptions` (default rtol 1e-4).
+    """
+
+    def __init__(
+        self,
+        cell: Cell,
+        protocol: AgingProtocol,
+        mechanisms: Mechanisms | None = None,
+        mesh: MeshOptions | None = None,
+        jump: JumpOptions | None = None,
+        snapshot_cycles: tuple[int, ...] = (),
+        initial_soc: float | None = None,
+        solver=None,
+    ) -> None:
+        from electrohet.model import Simulation
+        from electrohet.model.simulation import SolverOptions
+
+        protocol.validate(cell)
+        self.cell = cell
+        self.protocol = protocol
+        self.mech = mechanisms or Mechanisms()
+        self.jump = jump or JumpOptions()
+        for c in snapshot_cycles:
+            if not 1 <= int(c) <= protocol.n_cycles:
+                raise ParameterError(
+                    f"snapshot_cycles: cycle {c!r} outside [1, {protocol.n_cycles}]"
+                )
+        self.snapshot_cycles = tuple(sorted({int(c) for c in snapshot_cycles}))
+        self.sim = Simulation(cell, mesh, solver or SolverOptions(rtol=1e-4))
+        self.hook = ModelHook(self.sim)
+        ms = self.sim.mesh
+        self.pos = ms.elec_region[ms.slot_elec] == POS
+        self.n_slots = ms.n_slots
+        self.dxs = ms.dx[ms.slot_cell]
+        self.vf = ms.slot_volume_fraction
+        self.area = ms.slot_area
+        self.cmax = self.sim.model.cmax
+        self.carbon = np.array(
+            [
+                np.nan if lay.carbon_mass_fraction is None else lay.carbon_mass_fraction
+                for lay in ms.layers
+            ]
+        )[ms.slot_layer]
+        self.initial_soc = initial_soc
+        self.l_iso = self.mech.contact.thresholds(self.n_slots)
+
+    # ------------------------------------------------------------------ helpers
+    def _apply(self, st: _State) -> None:
+        cr = self.mech.cracking
+        area = cr.area_factor(st.crack) if cr.enabled else np.ones(self.n_slots)
+        rf = np.where(self.pos, self.mech.cei.film_resistance(st.L), 0.0)
+        self.hook.apply(rf, area, st.dpath, st.isolated)
+        cl = self.mech.contact
+        if cl.enabled and cl.network_exponent > 0:
+            self.hook.set_matrix_conductivity(self.network_factor(st))
+
+    def network_factor(self, st: _State) -> np.ndarray:
+        """Matrix conductivity of every electrode cell relative to the fresh one [-]."""
+        ms = self.sim.mesh
+        dmg = np.where(st.isolated, 1.0, np.minimum(st.dpath / self.l_iso, 1.0))
+        vol = np.where(self.pos, self.vf * self.dxs, 0.0)
+        num = np.bincount(ms.slot_elec, vol * dmg, minlength=ms.n_elec)
+        den = np.bincount(ms.slot_elec, vol, minlength=ms.n_elec)
+        d = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+        # floor 1e-3: a fully damaged location still conducts through the separator-side
+        # contacts of its neighbours (keeps the system solvable)
+        return np.maximum((1.0 - d) ** self.mech.contact.network_exponent, 1e-3)
+
+    def _slot_li(self, y: np.ndarray) -> np.ndarray:
+        """Lithium per slot [mol/m^2 of electrode]."""
+        theta = self.sim.model.mean_theta(y)[:, 0]
+        return theta * self.cmax * self.vf * self.dxs
+
+    def _rates(self, st: _State, res: CycleResult) -> dict[str, np.ndarray]:
+        mech = self.mech
+        live = self.pos & ~st.isolated
+        swing = np.where(live, res.swing, 0.0)
+        grad = np.where(live, res.gradient, 0.0)
+        area = mech.cracking.area_factor(st.crack) if mech.cracking.enabled else 1.0
+        return {
+            "L": np.where(live, mech.cei.thickness_rate(res.q_cei), 0.0),
+            "crack": np.where(live, mech.cracking.growth(swing, st.crack, grad), 0.0),
+            "dpath": np.where(live, mech.contact.growth(swing, st.crack, self.carbon, grad), 0.0),
+            "li_cei": np.where(live, res.q_cei / F * self.area * area * self.dxs, 0.0),
+        }
+
+    def _advance(self, st: _State, r: dict, m: int, y: np.ndarray) -> tuple[_State, np.ndarray]:
+        """Apply ``m`` cycles of increments ``r`` to (states, electrochemical state)."""
+        new = st.copy()
+        cr = self.mech.cracking
+        a_old = cr.area_factor(st.crack)
+        new.crack = np.minimum(st.crack + m * r["crack"], 0.999)
+        a_new = cr.area_factor(new.crack)
+        # fresh crack surface carries no film: the mean thickness is diluted
+        new.L = (st.L + m * r["L"]) * (a_old / a_new if cr.enabled else 1.0)
+        new.dpath = st.dpath + m * r["dpath"]
+        dli = m * r["li_cei"]
+        new.li_cei = st.li_cei + dli
+        y = y.copy()
+        if np.any(dli > 0):
+            sl = self.sim.model.slices["cs"]
+            cs = y[sl].reshape(self.n_slots, -1)
+            dc = dli / (self.vf * self.dxs)
+            if np.any(cs.min(axis=1) - dc < 0):
+                raise SolverError("CEI growth consumed all lithium of a particle class")
+            cs -= dc[:, None]
+            y[sl] = cs.ravel()
+        l_iso = self.l_iso
+        iso_now = self.pos & ~st.isolated & (new.dpath >= l_iso)
+        if self.mech.contact.enabled and np.any(iso_now):
+            # the last connected class of a location stays wired (at the isolation
+            # length): current must still reach the electrolyte there
+            iso = st.isolated | iso_now
+            iso = iso | self.hook.base_isolated
+            elec = self.sim.mesh.slot_elec
+            for e in np.unique(elec[iso_now]):
+                here = np.flatnonzero(elec == e)
+                if np.all(iso[here]):
+                    cand = here[iso_now[here]]
+                    spare = cand[np.argmin(new.dpath[cand])]
+                    iso_now[spare] = False
+                    iso[spare] = False
+                    new.dpath[spare] = l_iso[spare]
+            new.isolated = new.isolated | iso_now
+        return new, y
+
+    def _error(self, st: _State, r0: dict, r1: dict, m: int) -> float:
+        li_scale = 1e-6 * self.li_initial
+        l_iso = self.mech.contact.isolation_length
+        atol = {"L": 1e-11, "crack": 1e-4, "dpath": 1e-4 * l_iso, "li_cei": li_scale}
+        e = 0.0
+        rt = self.jump.rtol
+        for k, a in atol.items():
+            z = getattr(st, k)
+            w = rt * np.abs(z + m * r0[k]) + a
+            e = max(e, float(np.max(0.5 * m * np.abs(r1[k] - r0[k]) / w)))
+        return e
+
+    def _max_jump(self, n: int, st: _State, r: dict) -> int:
+        """Longest jump from cycle n: stop at check-ups, snapshots, isolation, the end."""
+        proto = self.protocol
+        lim = min(self.jump.max_jump, proto.n_cycles - n)
+        for c in range(n + 1, n + lim + 1):
+            if proto.is_checkup(c) or c in self.snapshot_cycles:
+                lim = c - n
+                break
+        if self.jump.stop_at_isolation and self.mech.contact.enabled:
+            live = self.pos & ~st.isolated & (r["dpath"] > 0)
+            if np.any(live):
+                gap = self.l_iso[live] - st.dpath[live]
+                n_iso = int(np.ceil(float(np.min(gap / r["dpath"][live]))))
+                lim = min(lim, max(1, n_iso))
+        return max(1, lim)
+
+    # ------------------------------------------------------------------ run
+    def run(self, progress: bool = False, on_cycle: Callable[[dict], None] | None = None):
+        """Run the protocol; returns the per-cycle :class:`xarray.Dataset`.
+
+        A failure midway does not raise: the finished cycles are returned with
+        ``attrs["status"] = "failed"`` and ``attrs["message"]`` saying why.
+        ``on_cycle`` is called with each finished cycle's row (e.g. to write it out).
+        """
+        from electrohet.aging.dataset import build_aging_dataset
+
+        rec = self.execute(progress=progress, on_cycle=on_cycle)
+        return build_aging_dataset(self, rec)
+
+    def execute(self, progress: bool = False, on_cycle=None) -> AgingRecord:
+        t_wall = _time.perf_counter()
+        rec = AgingRecord()
+        proto = self.protocol
+        st = _State(self.n_slots, self.mech, self.pos)
+        self._apply(st)
+        y = self.sim.initial_state(self.initial_soc)
+        self.li_initial = float(np.sum(self._slot_li(y))) + self._electrolyte_li(y)
+        rec.li_initial = self.li_initial
+        exchange = 0.0
+        t = 0.0
+        n = 0  # cycles finished
+        bar = _bar(proto.n_cycles) if progress else None
+        r_prev = None  # increments of the last resolved regular cycle
+        m = 1
+        try:
+            while n < proto.n_cycles:
+                c = n + 1
+                if proto.is_checkup(c) or r_prev is None or not self.jump.enabled:
+                    # resolve this cycle as it is
+                    res = self._resolve(c, t, y, st)
+                    r = self._rates(st, res)
+                    exchange += res.exchange
+                    self._record(rec, c, st, res, res.y_end, exchange, resolved=True)
+                    st, y = self._advance(st, r, 1, res.y_end)
+                    t = res.t_end
+                    n = c
+                    if not proto.is_checkup(c):
+                        r_prev = r
+                    if bar is not None:
+                        bar.update(1)
+                    if on_cycle is not None:
+                        on_cycle(rec.cycles[-1])
+                    continue
+                # jump from the end of cycle n (state st, y already include cycle n)
+                m = min(m, self._max_jump(n, st, r_prev))
+                while True:
+                    # cycles n+1 .. n+m-1 are jumped; cycle n+m is resolved
+                    st_j, y_j = (st, y) if m == 1 else self._advance(st, r_prev, m - 1, y)
+                    try:
+                        res = self._resolve(n + m, t, y_j, st_j)
+                    except SolverError:
+                        if m == 1:
+                            raise
+                        # a jump that lands on a state the cycle cannot be solved from
+                        # (e.g. many isolations at once) is rejected like an inaccurate one
+                        rec.n_rejected += 1
+                        m = max(1, m // 4)
+                        continue
+                    r_new = self._rates(st_j, res)
+                    e = self._error(st, r_prev, r_new, m)
+                    if e <= 1.0 or m == 1:
+                        break
+                    rec.n_rejected += 1
+                    m = max(1, int(m * max(0.25, 0.9 / np.sqrt(e))))
+                for j in range(1, m):
+                    self._record_jumped(rec, n + j, st, r_prev, j)
+                exchange += res.exchange
+                self._record(rec, n + m, st_j, res, res.y_end, exchange, resolved=True)
+                st, y = self._advance(st_j, r_new, 1, res.y_end)
+                t = res.t_end
+                if bar is not None:
+                    bar.update(m)
+                if on_cycle is not None:
+                    for row in rec.cycles[-m:]:
+                        on_cycle(row)
+                n += m
+                r_prev = r_new
+                m = max(1, int(m * min(2.0, 0.9 / np.sqrt(max(e, 1e-12)))))
+                if m == 1 and e < 0.5:
+                    m = 2
+        except (SolverError, ElectrohetError) as exc:
+            rec.status = "failed"
+            rec.message = f"cycle {n + 1}: {exc}"
+        finally:
+            if bar is not None:
+                bar.close()
+        rec.wall = _time.perf_counter() - t_wall
+        self.final_state = (st, y, exchange)
+        return rec
+
+    def _electrolyte_li(self, y: np.ndarray) -> float:
+        m = self.sim.model
+        ms = self.sim.mesh
+        ce = y[m.slices["ce"]]
+        return float(np.sum(ms.eps * ms.dx * ce))
+
+    def _resolve(self, c: int, t: float, y: np.ndarray, st: _State) -> CycleResult:
+        """Resolve cycle ``c``; a solver breakdown is retried once with a 10x tighter
+        tolerance (steep voltage collapses of a degraded electrode need it)."""
+        self._apply(st)
+        args = (self.sim, self.protocol.steps_of(c), t, y, c, self.mech.cei, st.L, self.pos)
+        try:
+            return run_cycle(*args)
+        except SolverError:
+            integ = self.sim.integrator
+            saved = (integ.rtol, integ.newton_tol)
+            integ.rtol = 0.1 * saved[0]
+            integ.newton_tol = max(
+                10 * np.finfo(float).eps / integ.rtol, min(0.03, integ.rtol**0.5)
+            )
+            try:
+                return run_cycle(*args)
+            finally:
+                integ.rtol, integ.newton_tol = saved
+
+    def lithium_balance(self, st: _State, y: np.ndarray, exchange: float) -> dict[str, float]:
+        """Cyclable, trapped and CEI lithium [mol/m^2] and the relative balance error."""
+        li = self._slot_li(y)
+        iso = st.isolated | self.hook.base_isolated
+        trapped = float(np.sum(li[iso]))
+        cyclable = float(np.sum(li[~iso])) + self._electrolyte_li(y) - exchange
+        cei = float(np.sum(st.li_cei))
+        err = (cyclable + trapped + cei - self.li_initial) / self.li_initial
+        return {"cyclable": cyclable, "trapped": trapped, "cei": cei, "error": err}
+
+    def _shares(self, st: _State) -> tuple[float, float]:
+        vol = self.vf * self.dxs
+        pos = self.pos
+        lam = float(np.sum(vol[pos & st.isolated]) / np.sum(vol[pos]))
+        radius = self.sim.mesh.slot_radius
+        num = vol / radius**3
+        iso = st.isolated | self.hook.base_isolated
+        by_number = float(np.sum(num[pos & iso]) / np.sum(num[pos]))
+        return lam, by_number
+
+    def _row(self, c: int, st: _State, resolved: bool, kind: str) -> dict:
+        lam, num = self._shares(st)
+        return {
+            "cycle": c,
+            "resolved": resolved,
+            "checkup": kind == "checkup",
+            "lam": lam,
+            "isolated_share_number": num,
+            "L": st.L.copy(),
+            "crack": st.crack.copy(),
+            "dpath": st.dpath.copy(),
+            "isolated": st.isolated | self.hook.base_isolated,
+            "sigma_factor": self.network_factor(st),
+        }
+
+    def _record(
+        self,
+        rec: AgingRecord,
+        c: int,
+        st: _State,
+        res: CycleResult,
+        y_end: np.ndarray,
+        exchange: float,
+        resolved: bool,
+    ) -> None:
+        kind = "checkup" if self.protocol.is_checkup(c) else "regular"
+        row = self._row(c, st, resolved, kind)
+        bal = self.lithium_balance(st, y_end, exchange)
+        row.update(
+            discharge_capacity=res.discharge_capacity,
+            charge_capacity=res.charge_capacity,
+            discharge_energy=res.discharge_energy,
+            discharge_current=res.discharge_current,
+            li_cyclable=bal["cyclable"],
+            li_trapped=bal["trapped"],
+            li_cei=bal["cei"],
+            li_balance_error=bal["error"],
+            wall=res.wall,
+        )
+        rec.cycles.append(row)
+        rec.n_resolved += 1
+        if c in self.snapshot_cycles:
+            rec.snapshots[c] = (res.theta_charged, res.theta_discharged)
+
+    def _record_jumped(self, rec: AgingRecord, c: int, st: _State, r: dict, j: int) -> None:
+        """A jumped cycle: states on the Euler path, measurements filled in later."""
+        cr = self.mech.cracking
+        crack = np.minimum(st.crack + j * r["crack"], 0.999)
+        dil = cr.area_factor(st.crack) / cr.area_factor(crack) if cr.enabled else 1.0
+        tmp = st.copy()
+        tmp.crack = crack
+        tmp.L = (st.L + j * r["L"]) * dil
+        tmp.dpath = st.dpath + j * r["dpath"]
+        tmp.li_cei = st.li_cei + j * r["li_cei"]
+        row = self._row(c, tmp, False, "regular")
+        row["li_cei"] = float(np.sum(tmp.li_cei))
+        rec.cycles.append(row)
+
+
+def run_aging(
+    cell: Cell,
+    protocol: AgingProtocol,
+    mechanisms: Mechanisms | None = None,
+    mesh: MeshOptions | None = None,
+    jump: JumpOptions | None = None,
+    snapshot_cycles: tuple[int, ...] = (),
+    progress: bool = False,
+):
+    """Run an aging experiment and return the per-cycle Dataset (see :class:`AgingRun`)."""
+    run = AgingRun(cell, protocol, mechanisms, mesh, jump, snapshot_cycles)
+    return run.run(progress=progress)
+
+
+def _bar(total: int):
+    try:
+        from tqdm import tqdm  # type: ignore[import-not-found]
+
+        return tqdm(total=total, desc="cycles", leave=False)
+    except ImportError:  # pragma: no cover
+        from electrohet.model.simulation import _RichBar
+
+        bar = _RichBar(total)
+        return bar
