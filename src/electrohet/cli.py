@@ -53,13 +53,12 @@ def _root(
 
 
 def _register_subapps() -> None:
+    from electrohet.aging.cli import register as register_aging
     from electrohet.analysis.cli import app as analysis_app
     from electrohet.micro.cli import app as micro_app
     from electrohet.studies.cli import register as register_model_commands
 
     register_model_commands(app)
-    from electrohet.aging.cli import register as register_aging  # noqa: E402
-
     register_aging(app)
     app.add_typer(micro_app, name="micro", help="Analyse 3D labelled microstructure volumes.")
     app.add_typer(analysis_app, name="analyze", help="Analyse measurement data.")
