@@ -205,9 +205,7 @@ class VoxelModel:
             c_b = max(c + 0.5 * d * (1.0 - self.t_plus) * cur / F / De, 1e-6)
             i0 = float(self.li_metal.exchange_current(c_b))
             phi_b = -(2.0 / self.f_rt) * np.arcsinh(cur / (2.0 * i0))
-            return -((p - phi_b) - self.chi * (np.log(max(c, 1e-9)) - np.log(c_b))) / (
-                0.5 * d / ka
-            )
+            return -((p - phi_b) - self.chi * (np.log(max(c, 1e-9)) - np.log(c_b))) / (0.5 * d / ka)
 
         val = fn(phie_last, ce_last, I)
         hs = (1e-7, 1e-6 * max(ce_last, 1.0), 1e-7 * max(1.0, abs(I)))
@@ -369,8 +367,11 @@ class VoxelModel:
         i_f, (d_pe, d_ce, d_I) = self.foil(float(phie[last]), float(ce[last]), I)
         R[self.o_pe + last] -= i_f * g.area
         R[self.o_ce + last] -= k1 * I * g.area
-        add(self.o_pe + last, [self.o_pe + last, self.o_ce + last, self.iI],
-            [-d_pe * g.area, -d_ce * g.area, -d_I * g.area])
+        add(
+            self.o_pe + last,
+            [self.o_pe + last, self.o_ce + last, self.iI],
+            [-d_pe * g.area, -d_ce * g.area, -d_I * g.area],
+        )
         add(self.o_ce + last, self.iI, -k1 * g.area)
 
         # ---------------- control

@@ -166,9 +166,7 @@ def build_dataset(sim: Simulation, log, experiment, wall_time: float) -> xr.Data
             "unknowns": int(sim.model.n),
             "one_c_A_m2": sim.one_c,
             "wall_time_s": wall_time,
-            "lithium_balance_error": float(
-                np.max(np.abs(li - li0 - Q * 3600.0 * g.area / F)) / li0
-            )
+            "lithium_balance_error": float(np.max(np.abs(li - li0 - Q * 3600.0 * g.area / F)) / li0)
             if li.size
             else np.nan,
             "salt_balance_error": float(np.max(np.abs(salt - salt[0])) / salt[0])

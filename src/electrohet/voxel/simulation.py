@@ -81,13 +81,21 @@ def _as_phase(volume, labels, voxel_size):
         vol = volume.compute()
         if labels is not None:
             vol = LabelledVolume(
-                vol.data, vol.voxel_size, parse_label_map(labels), vol.thickness_axis,
-                vol.collector_at_start, vol.source,
+                vol.data,
+                vol.voxel_size,
+                parse_label_map(labels),
+                vol.thickness_axis,
+                vol.collector_at_start,
+                vol.source,
             )
         if voxel_size is not None:
             vol = LabelledVolume(
-                vol.data, parse_voxel_size(voxel_size), vol.labels, vol.thickness_axis,
-                vol.collector_at_start, vol.source,
+                vol.data,
+                parse_voxel_size(voxel_size),
+                vol.labels,
+                vol.thickness_axis,
+                vol.collector_at_start,
+                vol.source,
             )
     else:
         arr = np.asarray(volume)
@@ -237,7 +245,11 @@ class Simulation:
         check_range("kappa_cei", kappa_cei, 0, low_inclusive=False)
         check_range("separator_thickness", separator_thickness, 0, low_inclusive=False)
         check_range(
-            "separator_porosity", separator_porosity, 0, 1, low_inclusive=False,
+            "separator_porosity",
+            separator_porosity,
+            0,
+            1,
+            low_inclusive=False,
             high_inclusive=False,
         )
         if int(n_sep) < 1:
@@ -341,8 +353,10 @@ class Simulation:
         """
         from electrohet.voxel.results import build_dataset, write_fields
 
-        exp = experiment if isinstance(experiment, Experiment) else Experiment(
-            [experiment] if isinstance(experiment, (str, Step)) else experiment
+        exp = (
+            experiment
+            if isinstance(experiment, Experiment)
+            else Experiment([experiment] if isinstance(experiment, (str, Step)) else experiment)
         )
         self._validate(exp)
         y = self.initial_state() if initial_state is None else initial_state.copy()
@@ -501,8 +515,7 @@ class Simulation:
         else:
             if hard and event is not None:
                 raise SolverError(
-                    f"cut-off never reached within {limit / 3600:.3g} h "
-                    f"(voltage {y[m.iV]:.4g} V)"
+                    f"cut-off never reached within {limit / 3600:.3g} h (voltage {y[m.iV]:.4g} V)"
                 )
         info.update(status="completed", t_end=t, solver_steps=n)
         return t, y, info

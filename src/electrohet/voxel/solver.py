@@ -156,12 +156,15 @@ class NewtonSolver:
             and self._key[0] == control.mode
             and abs(np.log(dt / self._key[1])) <= np.log(3.0)
         )
+        n0 = self.stats.newton_iterations
         if reuse:
             y = self._iterate(y0, y_old, dt, control, refresh=False, max_iter=10)
             if y is not None:
+                self.stats.history.append((dt, "reuse", self.stats.newton_iterations - n0))
                 return y
         y = self._iterate(y0, y_old, dt, control, refresh=True, max_iter=self.max_iter)
         if y is not None:
+            self.stats.history.append((dt, "fresh", self.stats.newton_iterations - n0))
             return y
         self.stats.newton_failures += 1
         self._key = None
