@@ -149,7 +149,6 @@ class NewtonSolver:
         scaled update, so the converged state satisfies the discrete conservation laws to
         the Newton tolerance.
         """
-        m = self.model
         y0 = (y_old if y_guess is None else y_guess).copy()
         reuse = (
             self._key is not None
