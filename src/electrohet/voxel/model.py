@@ -322,18 +322,20 @@ class VoxelModel:
         Gcc = g.cc_area / (g.cc_dist / sig[cc])
         icc = Gcc * (phis[cc] - V)
         np.add.at(R, self.o_ps + cc, icc)
-        R[self.iV] = np.sum(icc) - I * g.area
+        # collector balance: row iV under current control, row iI under voltage control
+        bal = self.iV if control.mode == "current" else self.iI
+        R[bal] = np.sum(icc) - I * g.area
         if jacobian:
             dGcc = Gcc * dsig_full[cc] / sig[cc]
             add(self.o_ps + cc, self.o_ps + cc, Gcc)
             add(self.o_ps + cc, self.iV, -Gcc)
-            add(self.iV, self.o_ps + cc, Gcc)
-            add(self.iV, self.iI, -g.area)
-            add(self.iV, self.iV, -np.sum(Gcc))
+            add(bal, self.o_ps + cc, Gcc)
+            add(bal, self.iI, -g.area)
+            add(bal, self.iV, -np.sum(Gcc))
             am_cc = cc < g.n_am
             dd = dGcc * (phis[cc] - V)
             add(self.o_ps + cc[am_cc], self.o_cs + cc[am_cc], dd[am_cc])
-            add(self.iV, self.o_cs + cc[am_cc], dd[am_cc])
+            add(bal, self.o_cs + cc[am_cc], dd[am_cc])
 
         if g.pinned.size:
             R[self.o_ps + g.pinned] += 1e-12 * phis[g.pinned]
@@ -379,8 +381,8 @@ class VoxelModel:
             R[self.iI] = I - control.value
             add(self.iI, self.iI, 1.0)
         else:
-            R[self.iI] = V - control.value
-            add(self.iI, self.iV, 1.0)
+            R[self.iV] = V - control.value
+            add(self.iV, self.iV, 1.0)
         if not jacobian:
             return R
         J = sp.csr_matrix(

@@ -105,11 +105,7 @@ class NewtonSolver:
             except RuntimeError as exc:
                 raise SolverError(f"singular Jacobian: {exc}") from None
         else:
-            import pyamg
-
-            self._amg = pyamg.smoothed_aggregation_solver(
-                A, symmetry="nonsymmetric", max_coarse=500
-            )
+            self._blocks = self._block_amg(J)
 
     def _solve_linear(self, b: np.ndarray) -> np.ndarray:
         rhs = b / self._d
@@ -117,20 +113,61 @@ class NewtonSolver:
             return self._lu.solve(rhs) * self.scale
         return self._krylov(self._A, rhs) * self.scale
 
+    def _block_amg(self, J: sp.csr_matrix) -> list:
+        """Smoothed-aggregation AMG hierarchies of the three physical blocks of J.
+
+        Blocks: the potentials (phi_e, phi_s: an SPD graph Laplacian joined by the
+        Butler-Volmer conductances), the electrolyte concentration and the solid
+        concentration (each mass + diffusion, nearly symmetric).
+        """
+        import pyamg
+
+        m = self.model
+        out = []
+        pot = np.r_[m.slices["phie"], m.slices["phis"]]
+        for idx in (pot, np.r_[m.slices["ce"]], np.r_[m.slices["cs"]]):
+            if idx.size == 0:
+                continue
+            Jb = J[idx][:, idx].tocsr()
+            Jb = 0.5 * (Jb + Jb.T)  # symmetric part: SA with R = P^T
+            ml = pyamg.smoothed_aggregation_solver(
+                Jb.tocsr(), symmetry="hermitian", max_coarse=300, coarse_solver="splu"
+            )
+            out.append((idx, ml.aspreconditioner(cycle="V")))
+        return out
+
+    def _precondition(self, r: np.ndarray) -> np.ndarray:
+        """Block-AMG (one V-cycle per block, additive) followed by one symmetric
+        Gauss-Seidel sweep on the full scaled system for the couplings."""
+        from pyamg.relaxation.relaxation import gauss_seidel
+
+        A, d = self._A, self._d
+        r = np.asarray(r, dtype=float).ravel()
+        x = np.zeros_like(r)
+        rr = r * d  # back to unscaled rows for the unscaled block operators
+        for idx, ml in self._blocks:
+            xb = ml.matvec(rr[idx])
+            x[idx] = xb / self.scale[idx]
+        res = r - A @ x
+        dx = np.zeros_like(r)
+        gauss_seidel(A, dx, res, iterations=1, sweep="symmetric")
+        return x + dx
+
     def _krylov(self, A: sp.csr_matrix, rhs: np.ndarray) -> np.ndarray:
         count = [0]
 
         def cb(_):
             count[0] += 1
 
+        M = spla.LinearOperator(A.shape, self._precondition)
         x, info = spla.gmres(
             A,
             rhs,
-            M=self._amg.aspreconditioner(),
+            M=M,
             rtol=self.krylov_rtol,
             atol=0.0,
-            restart=60,
-            maxiter=10,
+            restart=80,
+            maxiter=4,
             callback=cb,
             callback_type="pr_norm",
         )
