@@ -18,12 +18,12 @@ import xarray as xr
 from electrohet.voxel.simulation import Simulation, graded_film_thickness
 
 
-def zhang_volume(shape=(36, 10, 10), voxel_size: float = 1.5e-6, seed: int = 0):
-    """Thick synthetic NMC electrode (~54 um at the defaults; AM ~50 %, CBD ~12 %)."""
+def zhang_volume(shape=(24, 8, 8), voxel_size: float = 2e-6, seed: int = 0):
+    """Thick synthetic NMC electrode (48 um at the defaults; AM ~50 %, CBD ~12 %)."""
     from electrohet.micro.generate import synthetic_electrode
 
     return synthetic_electrode(
-        shape, voxel_size, am_fraction=0.5, cbd_fraction=0.12, radius_median_m=3e-6, seed=seed
+        shape, voxel_size, am_fraction=0.5, cbd_fraction=0.12, radius_median_m=4e-6, seed=seed
     )
 
 

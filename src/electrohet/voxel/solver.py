@@ -144,11 +144,13 @@ class NewtonSolver:
         A, d = self._A, self._d
         r = np.asarray(r, dtype=float).ravel()
         x = np.zeros_like(r)
-        rr = r * d  # back to unscaled rows for the unscaled block operators
+        res = r
+        # block Gauss-Seidel: potentials, then c_e, then c_s, each with one V-cycle on the
+        # residual updated by the blocks before it
         for idx, ml in self._blocks:
-            xb = ml.matvec(rr[idx])
-            x[idx] = xb / self.scale[idx]
-        res = r - A @ x
+            xb = ml.matvec(res[idx] * d[idx]) / self.scale[idx]
+            x[idx] += xb
+            res = r - A @ x
         dx = np.zeros_like(r)
         gauss_seidel(A, dx, res, iterations=1, sweep="symmetric")
         return x + dx
