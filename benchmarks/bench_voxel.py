@@ -1,0 +1,102 @@
+"""Voxel model benchmark: C/2 discharge to 3.0 V of synthetic electrodes of n^3 voxels.
+
+Prints wall time, peak RSS, unknowns, time steps, Newton iterations and the
+core-seconds per unknown per time step, next to echemAMR's published reference
+(finite-element case of 1.36 M unknowns: ~6,000 s on 36 cores; per unknown that is
+6000 * 36 / 1.36e6 = 0.16 core-s for the whole run).  Each size runs in its own process
+(clean peak RSS) with a wall-clock limit; the machine may be shared, so timings are
+indicative.
+
+Usage::
+
+    python benchmarks/bench_voxel.py [32,64,96,128] [--limit 600] [--cores 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+ECHEMAMR = {"unknowns": 1.36e6, "wall_s": 6000.0, "cores": 36}
+
+
+def run_one(n: int, linear: str) -> dict:
+    import resource
+
+    from electrohet.micro.generate import synthetic_electrode
+    from electrohet.voxel import Simulation, VoxelSolverOptions
+
+    t0 = time.perf_counter()
+    vol = synthetic_electrode(
+        (n, n, n), 0.5e-6, am_fraction=0.5, cbd_fraction=0.1, radius_median_m=1.5e-6, seed=0
+    )
+    sim = Simulation(vol, material="NMC532", options=VoxelSolverOptions(linear=linear))
+    t1 = time.perf_counter()
+    ds = sim.solve("Discharge at C/2 until 3.0 V")
+    t2 = time.perf_counter()
+    st = sim.solver.stats
+    return {
+        "n": n,
+        "unknowns": int(sim.model.n),
+        "status": ds.attrs["status"],
+        "setup_s": t1 - t0,
+        "solve_s": t2 - t1,
+        "steps": st.steps,
+        "newton": st.newton_iterations,
+        "factorizations": st.factorizations,
+        "gmres_iterations": st.linear_iterations,
+        "capacity_mAh_g": float(ds.specific_capacity[-1]),
+        "li_error": ds.attrs["lithium_balance_error"],
+        "peak_rss_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "am_fraction": float((sim.phase == 2).mean()),
+        "cbd_fraction": float((sim.phase == 1).mean()),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("sizes", nargs="?", default="32,64,96,128")
+    ap.add_argument("--limit", type=float, default=600.0, help="wall-clock limit per size [s]")
+    ap.add_argument("--cores", type=int, default=2, help="cores available (for core-seconds)")
+    ap.add_argument("--linear", default="auto")
+    ap.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.one is not None:
+        print(json.dumps(run_one(a.one, a.linear)))
+        return
+    ref = ECHEMAMR["wall_s"] * ECHEMAMR["cores"] / ECHEMAMR["unknowns"]
+    print(f"echemAMR reference: {ref:.3f} core-s per unknown (whole run, 1.36 M unknowns)")
+    hdr = "n^3  unknowns  steps  newton  wall[s]  RSS[MB]  cap[mAh/g]  core-s/unk/step  core-s/unk"
+    print(hdr)
+    for n in (int(v) for v in a.sizes.split(",")):
+        t0 = time.perf_counter()
+        try:
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", str(n), "--linear", a.linear],
+                capture_output=True,
+                text=True,
+                timeout=a.limit,
+            )
+        except subprocess.TimeoutExpired:
+            print(f"{n:>4}  did not finish within {a.limit:.0f} s", flush=True)
+            continue
+        wall = time.perf_counter() - t0
+        if out.returncode != 0:
+            print(f"{n:>4}  failed: {out.stderr.strip().splitlines()[-1:]}", flush=True)
+            continue
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        cs = r["solve_s"] * a.cores
+        print(
+            f"{n:>4}  {r['unknowns']:>8}  {r['steps']:>5}  {r['newton']:>6}  {wall:>7.1f}  "
+            f"{r['peak_rss_MB']:>7.0f}  {r['capacity_mAh_g']:>10.1f}  "
+            f"{cs / r['unknowns'] / max(r['steps'], 1):>15.2e}  {cs / r['unknowns']:>10.2e}"
+            f"   ({r['status']}, Li error {r['li_error']:.1e})",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,561 @@
+"""Run experiments on a labelled voxel electrode (half cell against Li metal).
+
+>>> from electrohet.micro.generate import synthetic_electrode
+>>> from electrohet.voxel import Simulation
+>>> vol = synthetic_electrode((24, 16, 16), 0.5e-6, seed=1)  # doctest: +SKIP
+>>> ds = Simulation(vol, material="NMC532").solve("Discharge at C/2 until 3.0 V")  # doctest: +SKIP
+
+Separator choice: a 1D finite-volume separator (``n_sep`` cells, porosity and
+Bruggeman tortuosity) in series with the last voxel layer, closed by a Li-metal
+Butler-Volmer counter electrode (the same boundary as :mod:`electrohet.model`).
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from electrohet.errors import ParameterError, ProtocolError, SolverError, check_range
+from electrohet.materials.base import ActiveMaterial, Electrolyte, F, LithiumMetal
+from electrohet.protocols.experiment import Experiment
+from electrohet.protocols.steps import Step
+from electrohet.voxel.geometry import build_grid, check_percolation
+from electrohet.voxel.model import Control, VoxelModel
+from electrohet.voxel.solver import NewtonSolver
+
+
+@dataclass
+class VoxelSolverOptions:
+    """Time-stepping settings.
+
+    Parameters
+    ----------
+    rtol
+        Local error target of the concentrations relative to c_max (solid) and c0
+        (electrolyte) per step [-].
+    vtol
+        Local error target of the voltage per step [V].
+    first_step, max_step
+        First step after a step change and largest step [s].
+    linear
+        ``"auto"``, ``"direct"`` or ``"krylov"`` (see :class:`NewtonSolver`).
+    newton_tol
+        Newton convergence on the scaled update [-].
+    max_duration_factor
+        A step without a time limit fails after this x (nominal capacity / current) + 1 h.
+    """
+
+    rtol: float = 2e-3
+    vtol: float = 2e-3
+    first_step: float = 1.0
+    max_step: float = 600.0
+    linear: str = "auto"
+    newton_tol: float = 1e-10
+    max_duration_factor: float = 3.0
+
+
+@dataclass
+class _Log:
+    """Per-record summaries (full 3D states only at the requested times)."""
+
+    t: list = field(default_factory=list)
+    summary: list = field(default_factory=list)
+    step: list = field(default_factory=list)
+    cycle: list = field(default_factory=list)
+    step_info: list = field(default_factory=list)
+    save_at: list = field(default_factory=list)
+    fields: dict = field(default_factory=dict)  # requested time -> (t, y)
+    status: str = "completed"
+    message: str = ""
+
+
+def _as_phase(volume, labels, voxel_size):
+    """(phase array oriented collector first, voxel size (dz, dy, dx), label map)."""
+    from electrohet.micro.volume import LabelledVolume, parse_label_map, parse_voxel_size
+
+    if isinstance(volume, LabelledVolume):
+        vol = volume.compute()
+        if labels is not None:
+            vol = LabelledVolume(
+                vol.data,
+                vol.voxel_size,
+                parse_label_map(labels),
+                vol.thickness_axis,
+                vol.collector_at_start,
+                vol.source,
+            )
+        if voxel_size is not None:
+            vol = LabelledVolume(
+                vol.data,
+                parse_voxel_size(voxel_size),
+                vol.labels,
+                vol.thickness_axis,
+                vol.collector_at_start,
+                vol.source,
+            )
+    else:
+        arr = np.asarray(volume)
+        if voxel_size is None:
+            raise ParameterError(
+                "voxel_size is missing: give the voxel edge(s) in m (one value or (dz, dy, dx))"
+            )
+        if labels is None:
+            raise ParameterError(
+                "labels is missing: give the label map, e.g. {'pore': 0, 'cbd': 1, 'am': 2}"
+            )
+        if arr.ndim != 3 or not np.issubdtype(arr.dtype, np.integer):
+            raise ParameterError(
+                f"volume must be a 3D integer array, got shape {arr.shape} dtype {arr.dtype}"
+            )
+        vol = LabelledVolume(arr, parse_voxel_size(voxel_size), parse_label_map(labels))
+    data = np.asarray(vol.oriented())
+    lab = vol.labels
+    present = np.unique(data)
+    allowed = set(lab.values())
+    bad = [int(v) for v in present if int(v) not in allowed]
+    if bad:
+        raise ParameterError(
+            f"volume: label value(s) {bad} are not in the label map {lab}; "
+            f"allowed values {sorted(allowed)}"
+        )
+    if "am" not in lab or not np.any(data == lab["am"]):
+        raise ParameterError(
+            f"volume: no active-material voxels (label map {lab}); an 'am' phase is required"
+        )
+    phase = np.zeros(data.shape, dtype=np.int8)
+    if "cbd" in lab:
+        phase[data == lab["cbd"]] = 1
+    phase[data == lab["am"]] = 2
+    vs = vol.voxel_size
+    if vol.thickness_axis != 0:
+        vs = list(vs)
+        vs[0], vs[vol.thickness_axis] = vs[vol.thickness_axis], vs[0]
+        vs = tuple(vs)
+    return phase, vs, vol
+
+
+def graded_film_thickness(
+    z_fraction: np.ndarray,
+    mean_collector: float = 3e-9,
+    mean_separator: float = 28e-9,
+    rel_sigma: float = 0.3,
+    seed: int = 0,
+) -> np.ndarray:
+    """CEI thickness [m] per reaction face: Gaussian with a mean rising linearly from the
+    collector to the separator (Zhang 2023: 3 to 28 nm), truncated at zero.
+
+    Parameters
+    ----------
+    z_fraction
+        Position of each face through the thickness, 0 = collector, 1 = separator [-].
+    rel_sigma
+        Standard deviation relative to the local mean [-].
+    """
+    mean = mean_collector + (mean_separator - mean_collector) * np.asarray(z_fraction)
+    rng = np.random.default_rng(seed)
+    return np.maximum(mean * (1.0 + rel_sigma * rng.standard_normal(mean.shape)), 0.0)
+
+
+class Simulation:
+    """Voxel-resolved half cell: a labelled electrode volume, separator and Li foil.
+
+    Parameters
+    ----------
+    volume
+        A :class:`~electrohet.micro.volume.LabelledVolume` or a 3D integer array.
+    labels
+        Label map (required for an array; overrides a volume's own map).
+    voxel_size
+        Voxel edge(s) in m (required for an array; overrides a volume's own size).
+    material
+        :class:`~electrohet.materials.base.ActiveMaterial` or a registry name.
+    electrolyte
+        Default: LiPF6 EC:EMC (Nyman 2008).
+    li_metal
+        Counter electrode (default i0 = 10 A/m^2).
+    cbd_porosity, cbd_tortuosity
+        Nano-porosity and tortuosity factor of the CBD [-].
+    cbd_conductivity
+        Electronic conductivity of the CBD phase [S/m].
+    cbd_clogged
+        True: no ionic transport and no reaction through CBD.
+    film_thickness
+        CEI thickness [m]: a number, one value per reaction face, or a callable of the
+        faces' through-thickness position (0 collector .. 1 separator) returning one
+        value per face (e.g. :func:`graded_film_thickness`).
+    kappa_cei
+        CEI ionic conductivity [S/m]: r_f = thickness / kappa_cei [Ohm m^2].
+    separator_thickness, separator_porosity, separator_bruggeman, n_sep
+        The 1D separator.
+    theta_init
+        Initial lithium fraction (default: the material's theta_100, charged).
+    nominal_capacity
+        Capacity that defines 1C [Ah/m^2]; default: AM between theta_100 and theta_0.
+    particle_labels
+        Per-particle labels in the volume's orientation (0 = none), ``"auto"``
+        (watershed by :func:`electrohet.micro.particles.segment_particles`) or None.
+    temperature
+        [K].
+    options
+        :class:`VoxelSolverOptions`.
+    """
+
+    def __init__(
+        self,
+        volume,
+        labels=None,
+        voxel_size=None,
+        material: ActiveMaterial | str = "NMC532",
+        *,
+        electrolyte: Electrolyte | None = None,
+        li_metal: LithiumMetal | None = None,
+        cbd_porosity: float = 0.5,
+        cbd_tortuosity: float = 2.0,
+        cbd_conductivity: float = 10.0,
+        cbd_clogged: bool = False,
+        film_thickness: float | np.ndarray | Callable | None = None,
+        kappa_cei: float = 2.0e-7,
+        separator_thickness: float = 20e-6,
+        separator_porosity: float = 0.5,
+        separator_bruggeman: float = 0.5,
+        n_sep: int = 5,
+        theta_init: float | None = None,
+        nominal_capacity: float | None = None,
+        particle_labels: np.ndarray | str | None = None,
+        temperature: float = 298.15,
+        v_min: float = 2.5,
+        v_max: float = 4.4,
+        options: VoxelSolverOptions | None = None,
+    ) -> None:
+        from electrohet.materials.chen2020 import LIPF6_EC_EMC_NYMAN2008
+        from electrohet.materials.registry import get_material
+
+        if isinstance(material, str):
+            material = get_material(material)
+        self.material = material
+        self.electrolyte = electrolyte or LIPF6_EC_EMC_NYMAN2008
+        self.li_metal = li_metal or LithiumMetal()
+        check_range("cbd_porosity", cbd_porosity, 0, 1, low_inclusive=False)
+        check_range("cbd_tortuosity", cbd_tortuosity, 1)
+        check_range("cbd_conductivity", cbd_conductivity, 0, low_inclusive=False)
+        check_range("kappa_cei", kappa_cei, 0, low_inclusive=False)
+        check_range("separator_thickness", separator_thickness, 0, low_inclusive=False)
+        check_range(
+            "separator_porosity",
+            separator_porosity,
+            0,
+            1,
+            low_inclusive=False,
+            high_inclusive=False,
+        )
+        if int(n_sep) < 1:
+            raise ParameterError(f"n_sep = {n_sep} must be >= 1")
+        phase, h, vol = _as_phase(volume, labels, voxel_size)
+        check_percolation(phase, cbd_clogged)
+        self.volume = vol
+        self.phase = phase
+        self.temperature = check_range("temperature", temperature, 150, 500)
+        self.v_min, self.v_max = v_min, v_max
+        self.options = options or VoxelSolverOptions()
+        self.grid = build_grid(
+            phase,
+            h,
+            cbd_porosity=cbd_porosity,
+            cbd_tortuosity=cbd_tortuosity,
+            cbd_conductivity=cbd_conductivity,
+            cbd_clogged=cbd_clogged,
+            sep_thickness=separator_thickness,
+            sep_porosity=separator_porosity,
+            sep_tortuosity=separator_porosity ** (-separator_bruggeman),
+            n_sep=int(n_sep),
+        )
+        g = self.grid
+        # film resistance per reaction face
+        if film_thickness is None:
+            thick = np.zeros(g.r_faces.n)
+        elif callable(film_thickness):
+            thick = np.asarray(film_thickness(self.reaction_face_z_fraction()), dtype=float)
+        else:
+            thick = np.broadcast_to(np.asarray(film_thickness, dtype=float), (g.r_faces.n,))
+        if thick.shape != (g.r_faces.n,) or np.any(~np.isfinite(thick)) or np.any(thick < 0):
+            raise ParameterError(
+                f"film_thickness must be >= 0 and give one value per reaction face "
+                f"({g.r_faces.n}), got shape {thick.shape}"
+            )
+        self.film_thickness = thick.copy()
+        self.model = VoxelModel(
+            g, material, self.electrolyte, self.li_metal, thick / kappa_cei, temperature
+        )
+        self.theta_init = material.theta_100 if theta_init is None else theta_init
+        check_range("theta_init", self.theta_init, 0, 1)
+        q = g.n_am * g.voxel_volume * material.c_max * abs(material.theta_0 - material.theta_100)
+        self.nominal_capacity_Ah = q * F / 3600.0
+        self.one_c = (
+            self.nominal_capacity_Ah / g.area if nominal_capacity is None else nominal_capacity
+        )
+        if isinstance(particle_labels, str):
+            if particle_labels != "auto":
+                raise ParameterError(f"particle_labels = {particle_labels!r}; allowed: 'auto'")
+            from electrohet.micro.particles import segment_particles
+
+            particle_labels = np.asarray(vol.oriented(segment_particles(vol)))
+        if particle_labels is not None:
+            pl = np.asarray(particle_labels)
+            if pl.shape != phase.shape:
+                raise ParameterError(
+                    f"particle_labels shape {pl.shape} must equal the volume shape {phase.shape}"
+                )
+            self.particle_labels = pl
+        else:
+            self.particle_labels = None
+        self.solver = NewtonSolver(
+            self.model, linear=self.options.linear, newton_tol=self.options.newton_tol
+        )
+
+    # ---------------------------------------------------------------- helpers
+    def reaction_face_z_fraction(self) -> np.ndarray:
+        """Through-thickness position (0 collector .. 1 separator) of every reaction face."""
+        g = self.grid
+        z = g.am_z[g.r_faces.p].astype(float) + 0.5
+        # a face normal to z lies half a voxel from the AM centre
+        e_z = np.concatenate([g.e_z, np.full(g.n_sep, g.shape[0])])[g.r_faces.q]
+        zf = np.where(g.r_faces.axis == 0, 0.5 * (g.am_z[g.r_faces.p] + e_z) + 0.5, z)
+        return zf / g.shape[0]
+
+    def initial_state(self, theta: float | None = None) -> np.ndarray:
+        """Uniform state at rest."""
+        return self.model.initial_state(self.theta_init if theta is None else theta)
+
+    # ---------------------------------------------------------------- solve
+    def solve(
+        self,
+        experiment: Experiment | str | Sequence,
+        initial_state: np.ndarray | None = None,
+        save_at: Sequence[float] | None = None,
+        fields_path: str | Path | None = None,
+        progress: bool = False,
+    ):
+        """Run ``experiment`` and return an ``xarray.Dataset``.
+
+        Parameters
+        ----------
+        experiment
+            PyBaMM-style strings (see :mod:`electrohet.protocols`).
+        save_at
+            Times [s] at which full 3D fields are kept (nearest recorded state) and
+            written to ``fields_path`` (Zarr) when given.
+        progress
+            Show a progress bar over the steps (time within a step as its detail).
+        """
+        from electrohet.voxel.results import build_dataset, write_fields
+
+        exp = (
+            experiment
+            if isinstance(experiment, Experiment)
+            else Experiment([experiment] if isinstance(experiment, (str, Step)) else experiment)
+        )
+        self._validate(exp)
+        y = self.initial_state() if initial_state is None else initial_state.copy()
+        log = _Log(save_at=sorted(float(v) for v in (save_at or [])))
+        t = 0.0
+        wall0 = _time.perf_counter()
+        bar = _Progress(len(exp.steps)) if progress else None
+        for idx, (cyc, step) in enumerate(exp.steps):
+            try:
+                t, y, info = self._run_step(step, t, y, idx, cyc, log, bar)
+                log.step_info.append(info)
+            except SolverError as exc:
+                log.status = "failed"
+                log.message = f"step {idx} ({step}), cycle {cyc}: {exc}"
+                log.step_info.append({"step": idx, "text": str(step), "status": "failed"})
+                break
+            if bar is not None:
+                bar.advance()
+        if bar is not None:
+            bar.close()
+        wall = _time.perf_counter() - wall0
+        self.final_state = y
+        ds = build_dataset(self, log, exp, wall)
+        if fields_path is not None:
+            write_fields(self, log, fields_path)
+        self.last_log = log
+        return ds
+
+    def _validate(self, exp: Experiment) -> None:
+        for _, s in exp.steps:
+            for v, key in ((s.until_voltage, "until_voltage"), (s.voltage, "hold voltage")):
+                if v is not None and not (self.v_min <= v <= self.v_max):
+                    raise ProtocolError(
+                        f"step {str(s)!r}: {key} = {v:g} V lies outside the allowed window "
+                        f"[{self.v_min:g}, {self.v_max:g}] V"
+                    )
+
+    def _control(self, step: Step) -> Control:
+        if step.kind == "current":
+            assert step.current is not None
+            area = self.grid.area
+            i = step.direction * step.current.density(self.one_c, area)
+            return Control("current", i)
+        if step.kind == "voltage":
+            return Control("voltage", float(step.voltage))  # type: ignore[arg-type]
+        return Control("current", 0.0)
+
+    def _run_step(self, step: Step, t: float, y: np.ndarray, idx: int, cyc: int, log, bar):
+        m = self.model
+        opts = self.options
+        control = self._control(step)
+        if step.kind == "current" and step.until_voltage is not None:
+            vc = float(step.until_voltage)
+            sgn = 1.0 if step.direction > 0 else -1.0
+
+            def event(yy):
+                return sgn * (yy[m.iV] - vc)
+
+            ev_name = f"voltage cut-off {vc:g} V"
+        elif step.kind == "voltage" and step.until_current is not None:
+            ic = step.until_current.density(self.one_c, self.grid.area)
+
+            def event(yy):
+                return abs(yy[m.iI]) - ic
+
+            ev_name = f"current cut-off {ic:.4g} A/m2"
+        else:
+            event = None
+            ev_name = ""
+        limit = step.duration
+        hard = limit is None
+        if limit is None:
+            limit = (
+                opts.max_duration_factor * self.one_c / abs(control.value) * 3600.0 + 3600.0
+                if step.kind == "current"
+                else 48 * 3600.0
+            )
+        t0, t_end = t, t + limit
+        # consistent algebraic state under the new control (tiny implicit step)
+        y = self.solver.solve(y, 1e-9, control) if log.t else self.solver.solve(y, 1e-9, control)
+        info = {"step": idx, "cycle": cyc, "text": str(step), "t_start": t, "reason": "time"}
+        if event is not None and event(y) <= 0:
+            info.update(status="skipped", reason=f"{ev_name} already reached", t_end=t)
+            return t, y, info
+        self._record(log, t, y, idx, cyc)
+        dt = min(opts.first_step, limit)
+        y_prev, dt_prev = None, None
+        n = 0
+        stats = self.solver.stats
+        scale_c = self.solver.scale
+        diff = self.model.mass > 0
+        while t < t_end - 1e-9 * max(1.0, t_end):
+            dt = min(dt, t_end - t, opts.max_step)
+            pred = y if y_prev is None else y + (y - y_prev) * (dt / dt_prev)
+            try:
+                y_new = self.solver.solve(y, dt, control, y_guess=pred)
+            except SolverError:
+                stats.rejected += 1
+                dt *= 0.25
+                if dt < 1e-7 * max(1.0, t - t0):
+                    if event is not None and step.kind == "current" and self._near_end(y, step):
+                        info.update(reason="transport limit (surfaces full or empty)")
+                        break
+                    raise
+                continue
+            # local error of backward Euler ~ half the distance to the linear predictor
+            if y_prev is not None:
+                e_c = np.max(np.abs(y_new - pred)[diff] / scale_c[diff]) / 2.0 / opts.rtol
+                e_v = abs(y_new[m.iV] - pred[m.iV]) / 2.0 / opts.vtol
+                err = max(e_c, e_v)
+            else:
+                err = 0.5
+            if err > 1.0:
+                stats.rejected += 1
+                dt *= max(0.2, 0.9 / np.sqrt(err))
+                continue
+            if event is not None and event(y_new) <= 0:
+                # locate the crossing: secant on the step length
+                g0, g1 = event(y), event(y_new)
+                dt_lo, dt_hi = 0.0, dt
+                y_hit = y_new
+                for _ in range(30):
+                    frac = g0 / (g0 - g1) if g0 != g1 else 0.5
+                    dt_try = dt_lo + (dt_hi - dt_lo) * min(max(frac, 0.05), 0.95)
+                    try:
+                        y_try = self.solver.solve(y, dt_try, control, y_guess=y)
+                    except SolverError:
+                        dt_hi = dt_try
+                        continue
+                    gt = event(y_try)
+                    if gt <= 0:
+                        dt_hi, g1, y_hit = dt_try, gt, y_try
+                    else:
+                        dt_lo, g0 = dt_try, gt
+                    if abs(gt) < 1e-5 or (dt_hi - dt_lo) < 1e-6 * max(dt, 1e-3):
+                        if gt > 0:
+                            y_hit = y_try
+                            dt_hi = dt_try
+                        break
+                t += dt_hi if event(y_hit) <= 0 or y_hit is y_new else dt_lo
+                y = y_hit
+                n += 1
+                stats.steps += 1
+                self._record(log, t, y, idx, cyc)
+                info["reason"] = ev_name
+                break
+            y_prev, dt_prev = y, dt
+            y = y_new
+            t += dt
+            n += 1
+            stats.steps += 1
+            self._record(log, t, y, idx, cyc)
+            if bar is not None:
+                bar.detail(f"t = {t - t0:.0f} s, V = {y[m.iV]:.4f} V")
+            dt *= min(2.5, 0.9 / np.sqrt(max(err, 1e-4)))
+        else:
+            if hard and event is not None:
+                raise SolverError(
+                    f"cut-off never reached within {limit / 3600:.3g} h (voltage {y[m.iV]:.4g} V)"
+                )
+        info.update(status="completed", t_end=t, solver_steps=n)
+        return t, y, info
+
+    def _near_end(self, y: np.ndarray, step: Step) -> bool:
+        """All AM surfaces next to electrolyte are (nearly) full on discharge or empty on
+        charge: the voltage collapses within a vanishing extra charge."""
+        m = self.model
+        cs = y[m.slices["cs"]][self.grid.r_faces.p]
+        cmax = self.material.c_max
+        room = (cmax - cs) if step.direction > 0 else cs
+        return bool(np.quantile(room, 0.95) < 2e-3 * cmax)
+
+    def _record(self, log, t, y, idx, cyc) -> None:
+        from electrohet.voxel.results import summarise
+
+        log.t.append(t)
+        log.summary.append(summarise(self, y))
+        log.step.append(idx)
+        log.cycle.append(cyc)
+        for ts in log.save_at:
+            if ts not in log.fields and t >= ts - 1e-9:
+                log.fields[ts] = (t, y.copy())
+
+
+class _Progress:
+    """A rich progress bar over the experiment's steps (quiet when not requested)."""
+
+    def __init__(self, total: int) -> None:
+        from rich.progress import Progress
+
+        self.p = Progress(transient=True)
+        self.p.start()
+        self.task = self.p.add_task("voxel steps", total=total)
+
+    def advance(self) -> None:
+        self.p.update(self.task, advance=1)
+
+    def detail(self, text: str) -> None:
+        self.p.update(self.task, description=f"voxel steps ({text})")
+
+    def close(self) -> None:
+        self.p.stop()
