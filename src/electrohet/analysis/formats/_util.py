@@ -9,23 +9,19 @@ from typing import Any
 
 import pandas as pd
 
-from electrohet.analysis.cycler import UNIT_FACTORS, unit_from_header
+from electrohet.analysis.cycler import (
+    REFERENCE_COLUMNS,
+    UNIT_FACTORS,
+    CyclerData,
+    from_dataframe,
+    unit_from_header,
+)
 from electrohet.errors import DataError
 
 _UNIT_TAIL = re.compile(r"\s*([\(\[][^\)\]]*[\)\]]|/\s*[^/]+)\s*$")
 
 #: Which unit kind each quantity is read in.
-KIND = {
-    "time": "time",
-    "current": "current",
-    "voltage": "voltage",
-    "capacity": "capacity",
-    "charge_capacity": "capacity",
-    "discharge_capacity": "capacity",
-    "energy": "energy",
-    "charge_energy": "energy",
-    "discharge_energy": "energy",
-}
+KIND = {"time": "time", "current": "current", "voltage": "voltage", **REFERENCE_COLUMNS}
 
 
 def base_name(header: str) -> str:
@@ -65,18 +61,129 @@ def units_for(
 ) -> dict[str, str]:
     """Units per unit kind: given > header > format default.
 
-    A capacity/energy unit is taken from the first reference column with one.
+    Parameters
+    ----------
+    cols
+        Quantity -> column name; a unit in a column's header (``Current(mA)``) is used.
+    defaults
+        The format's unit per kind (``time``, ``current``, ``voltage``, ``capacity``,
+        ``energy``). Headers set only the kinds listed here: a format without a
+        capacity/energy default (the generic table) ignores units in those headers.
+    given
+        Units given by the caller; they override everything else.
+
+    Returns
+    -------
+    dict
+        Unit per kind. A capacity/energy unit is taken from the last reference
+        column whose header has one.
     """
     units: dict[str, str] = dict(defaults)
     for q, c in cols.items():
         kind = KIND.get(q)
-        if kind is None:
+        if kind is None or kind not in defaults:
             continue
         u = unit_from_header(c, kind)
         if u is not None and kind in UNIT_FACTORS:
             units[kind] = u
     units.update(given or {})
     return units
+
+
+def cycler_data_from_table(
+    df: pd.DataFrame,
+    path: Path,
+    fmt: str,
+    candidates: Mapping[str, tuple[str, ...]],
+    default_units: Mapping[str, str],
+    *,
+    columns: Mapping[str, str] | None = None,
+    units: Mapping[str, str] | None = None,
+    discharge_negative: bool = True,
+    **kw: Any,
+) -> CyclerData:
+    """Convert a format's raw table to :class:`CyclerData` (the common last step).
+
+    Columns are found by :func:`map_columns` from ``candidates`` and then overridden
+    by ``columns``; units come from :func:`units_for` (given > header > default).
+
+    Parameters
+    ----------
+    df
+        The raw table as read from the file.
+    path
+        The file (recorded as the data's source).
+    fmt
+        Format name recorded in the data (``arbin``, ``csv``...).
+    candidates
+        Quantity -> header base names that identify its column in this format.
+    default_units
+        The format's unit per kind where a header has none.
+    columns, units
+        Caller's overrides (quantity -> column; kind -> unit).
+    discharge_negative
+        True when the file stores discharge current as negative.
+    **kw
+        Passed on to :func:`~electrohet.analysis.cycler.from_dataframe`
+        (``integration``, ``checks``...).
+
+    Returns
+    -------
+    CyclerData
+        Validated data in SI units, discharge current positive.
+    """
+    cols = map_columns(df.columns, candidates)
+    cols.update(columns or {})
+    return from_dataframe(
+        df,
+        cols,
+        units_for(cols, default_units, units),
+        discharge_negative=discharge_negative,
+        source=str(path),
+        fmt=fmt,
+        **kw,
+    )
+
+
+def existing_file(path: str | Path) -> Path:
+    """``path`` as a :class:`~pathlib.Path`, checked to be a file.
+
+    Raises
+    ------
+    DataError
+        ``path`` is not an existing file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    return path
+
+
+def read_delimited(
+    path: Path, *, skiprows: int = 0, sep: str | None = None, **kw: Any
+) -> pd.DataFrame:
+    """Read a delimited table whose header line follows ``skiprows`` lines.
+
+    Parameters
+    ----------
+    path
+        The file.
+    skiprows
+        Lines before the header line.
+    sep
+        Delimiter; None: from the header line (:func:`sep_of`).
+    **kw
+        Passed on to :func:`read_text` (``decimal``...).
+
+    Raises
+    ------
+    DataError
+        The file has no header line, or its table cannot be parsed.
+    """
+    head = first_lines(path, skiprows + 1)
+    if len(head) <= skiprows:
+        raise DataError(f"{path}: empty file")
+    return read_text(path, skiprows=skiprows, sep=sep or sep_of(head[skiprows]), **kw)
 
 
 def sep_of(line: str) -> str:

@@ -13,16 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from electrohet.analysis.cycler import CyclerData, from_dataframe
+from electrohet.analysis.cycler import CyclerData
 from electrohet.analysis.formats import Format, register
 from electrohet.analysis.formats._util import (
-    first_lines,
-    map_columns,
-    read_text,
-    sep_of,
-    units_for,
+    cycler_data_from_table,
+    existing_file,
+    read_delimited,
 )
-from electrohet.errors import DataError
 
 CANDIDATES = {
     "time": ("Test_Time", "Test Time"),
@@ -56,22 +53,16 @@ def read_arbin(
     **kw: Any,
 ) -> CyclerData:
     """Read an Arbin CSV export; ``columns``/``units`` override what the header gives."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    head = first_lines(path, 1)
-    if not head:
-        raise DataError(f"{path}: empty file")
-    df = read_text(path, skiprows=0, sep=sep_of(head[0]))
-    cols = map_columns(df.columns, CANDIDATES)
-    cols.update(columns or {})
-    return from_dataframe(
-        df,
-        cols,
-        units_for(cols, DEFAULT_UNITS, units),
+    path = existing_file(path)
+    return cycler_data_from_table(
+        read_delimited(path),
+        path,
+        "arbin",
+        CANDIDATES,
+        DEFAULT_UNITS,
+        columns=columns,
+        units=units,
         discharge_negative=discharge_negative,
-        source=str(path),
-        fmt="arbin",
         **kw,
     )
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from electrohet.analysis.cycler import CyclerData, from_dataframe
+from electrohet.analysis.cycler import CyclerData
 from electrohet.analysis.formats import Format, register
 from electrohet.analysis.formats._util import (
+    cycler_data_from_table,
+    existing_file,
     first_lines,
-    map_columns,
     read_text,
     sep_of,
-    units_for,
 )
 from electrohet.errors import DataError
 
@@ -53,9 +53,7 @@ def read_basytec(
     **kw: Any,
 ) -> CyclerData:
     """Read a Basytec text export."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
+    path = existing_file(path)
     lines = first_lines(path, 200)
     n_head = 0
     while n_head < len(lines) and lines[n_head].startswith("~"):
@@ -69,17 +67,8 @@ def read_basytec(
     if len(names) != df.shape[1]:
         raise DataError(f"{path}: header has {len(names)} columns, data {df.shape[1]}")
     df.columns = names
-    cols = map_columns(df.columns, CANDIDATES)
-    cols.update(columns or {})
-    neg = kw.pop("discharge_negative", True)
-    return from_dataframe(
-        df,
-        cols,
-        units_for(cols, DEFAULT_UNITS, units),
-        discharge_negative=neg,
-        source=str(path),
-        fmt="basytec",
-        **kw,
+    return cycler_data_from_table(
+        df, path, "basytec", CANDIDATES, DEFAULT_UNITS, columns=columns, units=units, **kw
     )
 
 

@@ -35,7 +35,7 @@ import pandas as pd
 
 from electrohet.analysis.cycler import CyclerData, from_dataframe
 from electrohet.analysis.formats import Format, register
-from electrohet.analysis.formats._util import first_lines, units_for
+from electrohet.analysis.formats._util import existing_file, first_lines, units_for
 from electrohet.errors import DataError
 
 MPR_MAGIC = b"BIO-LOGIC MODULAR FILE"
@@ -58,9 +58,7 @@ def sniff(head: str, raw: bytes, path: Path) -> float:
 
 def read_mpt(path: str | Path, *, encoding: str = "latin-1", **kw: Any) -> CyclerData:
     """Read an EC-Lab text export (.mpt; header lines, tab separation, decimal comma)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
+    path = existing_file(path)
     head = first_lines(path, 3, encoding)
     m = re.search(r"Nb header lines\s*:\s*(\d+)", "\n".join(head))
     if m:
@@ -84,9 +82,7 @@ def read_mpt(path: str | Path, *, encoding: str = "latin-1", **kw: Any) -> Cycle
 
 def read_mpr(path: str | Path, **kw: Any) -> CyclerData:
     """Read an EC-Lab binary file (.mpr) with ``galvani``; the file is closed afterwards."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
+    path = existing_file(path)
     try:
         from galvani import BioLogic
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -108,9 +104,7 @@ def read_mpr(path: str | Path, **kw: Any) -> CyclerData:
 
 def read_biologic(path: str | Path, **kw: Any) -> CyclerData:
     """Read .mpr (binary) or .mpt (text) by content."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
+    path = existing_file(path)
     with path.open("rb") as fh:
         magic = fh.read(len(MPR_MAGIC))
     return read_mpr(path, **kw) if magic == MPR_MAGIC else read_mpt(path, **kw)

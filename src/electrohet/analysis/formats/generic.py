@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from electrohet.analysis.cycler import CyclerData, from_dataframe
+from electrohet.analysis.cycler import CyclerData
 from electrohet.analysis.formats import Format, register
-from electrohet.analysis.formats._util import first_lines, map_columns, read_text, sep_of, units_for
+from electrohet.analysis.formats._util import cycler_data_from_table, existing_file, read_delimited
 from electrohet.errors import DataError
 
 CANDIDATES = {
@@ -32,21 +32,6 @@ def sniff(head: str, raw: bytes, path: Path) -> float:
     return 0.1 if b"\x00" not in raw[:4096] else 0.0
 
 
-def _finish(df: pd.DataFrame, path: Path, columns, units, kw) -> CyclerData:
-    cols = map_columns(df.columns, CANDIDATES)
-    cols.update(columns or {})
-    neg = kw.pop("discharge_negative", True)
-    return from_dataframe(
-        df,
-        cols,
-        units_for({q: c for q, c in cols.items() if q in DEFAULT_UNITS}, DEFAULT_UNITS, units),
-        discharge_negative=neg,
-        source=str(path),
-        fmt="csv",
-        **kw,
-    )
-
-
 def read_generic(
     path: str | Path,
     *,
@@ -57,15 +42,11 @@ def read_generic(
     **kw: Any,
 ) -> CyclerData:
     """Read a delimited table (delimiter from the header line unless ``sep`` is given)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    head = first_lines(path, skiprows + 1)
-    if len(head) <= skiprows:
-        raise DataError(f"{path}: empty file")
-    decimal = kw.pop("decimal", ".")
-    df = read_text(path, skiprows=skiprows, sep=sep or sep_of(head[skiprows]), decimal=decimal)
-    return _finish(df, path, columns, units, kw)
+    path = existing_file(path)
+    df = read_delimited(path, skiprows=skiprows, sep=sep, decimal=kw.pop("decimal", "."))
+    return cycler_data_from_table(
+        df, path, "csv", CANDIDATES, DEFAULT_UNITS, columns=columns, units=units, **kw
+    )
 
 
 def excel_frame(path: Path) -> pd.DataFrame:
@@ -88,9 +69,7 @@ def excel_frame(path: Path) -> pd.DataFrame:
 def read_xlsx(path: str | Path, **kw: Any) -> CyclerData:
     """Read the first table sheet of an .xlsx export (generic column names)."""
     path = Path(path)
-    columns = kw.pop("columns", None)
-    units = kw.pop("units", None)
-    return _finish(excel_frame(path), path, columns, units, kw)
+    return cycler_data_from_table(excel_frame(path), path, "csv", CANDIDATES, DEFAULT_UNITS, **kw)
 
 
 register(Format("csv", sniff, read_generic, "generic delimited table"))

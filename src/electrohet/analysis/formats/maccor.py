@@ -19,7 +19,13 @@ import numpy as np
 
 from electrohet.analysis.cycler import CyclerData, from_dataframe
 from electrohet.analysis.formats import Format, register
-from electrohet.analysis.formats._util import first_lines, map_columns, read_text, units_for
+from electrohet.analysis.formats._util import (
+    existing_file,
+    first_lines,
+    map_columns,
+    read_text,
+    units_for,
+)
 from electrohet.errors import DataError
 
 CANDIDATES = {
@@ -56,9 +62,7 @@ def read_maccor(
     **kw: Any,
 ) -> CyclerData:
     """Read a Maccor text export (header row found automatically)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
+    path = existing_file(path)
     lines = first_lines(path, 200)
     if skiprows is None:
         skiprows = next((k for k, line in enumerate(lines) if _is_header(line)), None)

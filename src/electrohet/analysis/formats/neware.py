@@ -19,16 +19,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from electrohet.analysis.cycler import CyclerData, from_dataframe
+from electrohet.analysis.cycler import CyclerData
 from electrohet.analysis.formats import Format, register
 from electrohet.analysis.formats._util import (
+    cycler_data_from_table,
+    existing_file,
     first_lines,
-    map_columns,
     read_text,
     sep_of,
-    units_for,
 )
-from electrohet.errors import DataError
 
 CANDIDATES = {
     "time": ("Total Time", "Test Time", "Total time"),
@@ -72,21 +71,13 @@ def step_state(kind: pd.Series) -> pd.Series:
 
 
 def _finish(df: pd.DataFrame, path: Path, columns, units, kw) -> CyclerData:
-    cols = map_columns(df.columns, CANDIDATES)
+    """Convert a Neware table; its step type (added as a ``_state`` column) signs the current."""
     step_type = next((c for c in ("Step Type", "Step Name", "Status") if c in df), None)
     if step_type is not None:
         df = df.assign(_state=step_state(df[step_type]))
-        cols["state"] = "_state"
-    cols.update(columns or {})
-    neg = kw.pop("discharge_negative", True)
-    return from_dataframe(
-        df,
-        cols,
-        units_for(cols, DEFAULT_UNITS, units),
-        discharge_negative=neg,
-        source=str(path),
-        fmt="neware",
-        **kw,
+        columns = {"state": "_state", **(columns or {})}
+    return cycler_data_from_table(
+        df, path, "neware", CANDIDATES, DEFAULT_UNITS, columns=columns, units=units, **kw
     )
 
 
@@ -98,9 +89,7 @@ def read_neware(
     **kw: Any,
 ) -> CyclerData:
     """Read a Neware CSV (or .xlsx with openpyxl) export."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
+    path = existing_file(path)
     if path.suffix.lower() == ".xlsx":
         from electrohet.analysis.formats.generic import excel_frame
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from electrohet.analysis.cycler import CyclerData, from_dataframe
+from electrohet.analysis.cycler import CyclerData
 from electrohet.analysis.formats import Format, register
 from electrohet.analysis.formats._util import (
+    cycler_data_from_table,
+    existing_file,
     first_lines,
-    map_columns,
     read_text,
     sep_of,
-    units_for,
 )
 from electrohet.errors import DataError
 
@@ -52,25 +52,14 @@ def read_novonix(
     **kw: Any,
 ) -> CyclerData:
     """Read a Novonix export."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
+    path = existing_file(path)
     lines = first_lines(path, 500)
     k = next((n for n, x in enumerate(lines) if x.strip() == "[Data]"), None)
     if k is None or k + 1 >= len(lines):
         raise DataError(f"{path}: no '[Data]' line followed by a header in the first 500 lines")
     df = read_text(path, skiprows=k + 1, sep=sep_of(lines[k + 1]))
-    cols = map_columns(df.columns, CANDIDATES)
-    cols.update(columns or {})
-    neg = kw.pop("discharge_negative", True)
-    return from_dataframe(
-        df,
-        cols,
-        units_for(cols, DEFAULT_UNITS, units),
-        discharge_negative=neg,
-        source=str(path),
-        fmt="novonix",
-        **kw,
+    return cycler_data_from_table(
+        df, path, "novonix", CANDIDATES, DEFAULT_UNITS, columns=columns, units=units, **kw
     )
 
 
