@@ -77,6 +77,15 @@ _FMT_HELP = (
     "auto (detected from the content), arbin, maccor, biologic, neware, basytec, novonix, csv."
 )
 
+#: The sign-convention option shared by the commands that read cycler files.
+_DischargePositive = Annotated[
+    bool | None,
+    typer.Option(
+        "--discharge-positive/--discharge-negative",
+        help="Sign convention of the file's current (default: the format's).",
+    ),
+]
+
 
 @app.command("cycles")
 def cycles_cmd(
@@ -87,13 +96,7 @@ def cycles_cmd(
         str | None, typer.Option(help="Column overrides, e.g. 'voltage=Ewe-Ece/V'.")
     ] = None,
     units: Annotated[str | None, typer.Option(help="Unit overrides, e.g. 'time=h'.")] = None,
-    discharge_positive: Annotated[
-        bool | None,
-        typer.Option(
-            "--discharge-positive/--discharge-negative",
-            help="Sign convention of the file's current (default: the format's).",
-        ),
-    ] = None,
+    discharge_positive: _DischargePositive = None,
 ) -> None:
     """Per-cycle summary (capacity, energy, efficiencies, mean voltages) + dQ/dV, as CSV and PNG."""
     import warnings
@@ -164,13 +167,7 @@ def rate_cmd(
         float | None, typer.Option(help="Nominal capacity (Ah) defining 1C.")
     ] = None,
     value: Annotated[str, typer.Option(help="energy (Yari) or capacity.")] = "energy",
-    discharge_positive: Annotated[
-        bool | None,
-        typer.Option(
-            "--discharge-positive/--discharge-negative",
-            help="Sign convention of the file's current (default: the format's).",
-        ),
-    ] = None,
+    discharge_positive: _DischargePositive = None,
 ) -> None:
     """Discharge capacity/energy per rate and a Peukert fit with gamma and its CI."""
     import pandas as pd
