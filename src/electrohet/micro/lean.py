@@ -20,9 +20,10 @@ far less memory:
   and approximately inverted by one V-cycle of :class:`~electrohet.micro.amg.
   AggregationAMG`).
 
-Memory: 1 B/voxel (state) + 24 B per unknown (solution float64 + four float32 vectors)
-+ the coarse hierarchy (~1/64 of the voxels, about 0.8 B/voxel), i.e. about
-10 B/voxel at porosity 0.35; ``benchmarks/bench_tortuosity.py`` measures it.
+Memory: 1 B/voxel (state) + 20 B per unknown (solution float64 + three float32
+vectors; the preconditioned residual is recomputed on the fly instead of stored) + the
+coarse hierarchy (~1/64 of the voxels, about 3 B/voxel), i.e. about 11 B/voxel at
+porosity 0.35; ``benchmarks/bench_tortuosity.py`` measures it.
 """
 
 from __future__ import annotations
@@ -116,15 +117,18 @@ def _row_starts(s):
 
 
 @nb.njit(cache=True, parallel=True)
-def _sweep(s, rs, g, x, r, out, mode, omega, coarse, cmap, block, agg):
+def _sweep(s, rs, g, x, r, out, mode, omega, coarse, cmap, block, agg, beta=0.0):
     """One pass of the stencil over the active voxels.
 
     mode 0: out = A x;  1: out = b - A x (b = inlet boundary term);
     2: out = x + omega (r - A x) / D;  3: out = omega r / D;
     4: coarse[agg] += r - A x (restriction of the residual; ``block`` = ``agg`` so that
-    parallel blocks own distinct coarse planes);  5: out = x + coarse[agg] (prolongation).
-    Sums are accumulated in float64 whatever the vector dtypes.
+    parallel blocks own distinct coarse planes);  5: out = x + coarse[agg] (prolongation);
+    6: return sum r z with z = x + omega (r - A x) / D (post-smoothed, not stored);
+    7: out = z + beta out (the CG direction update with z recomputed on the fly).
+    Sums are accumulated in float64 whatever the vector dtypes.  Returns the mode-6 sum.
     """
+    acc = 0.0
     n0, n1, n2 = s.shape
     g0, g1, g2, gbc = g[0], g[1], g[2], g[3]
     nblocks = (n0 + block - 1) // block
@@ -192,6 +196,12 @@ def _sweep(s, rs, g, x, r, out, mode, omega, coarse, cmap, block, agg):
                                 out[me] = bterm - ax
                             elif mode == 2:
                                 out[me] = xi + omega * (np.float64(r[me]) - ax) / diag
+                            elif mode == 6:
+                                rv = np.float64(r[me])
+                                acc += rv * (xi + omega * (rv - ax) / diag)
+                            elif mode == 7:
+                                zv = xi + omega * (np.float64(r[me]) - ax) / diag
+                                out[me] = zv + beta * np.float64(out[me])
                             elif mode == 3:
                                 out[me] = omega * np.float64(r[me]) / diag
                             else:
@@ -205,6 +215,7 @@ def _sweep(s, rs, g, x, r, out, mode, omega, coarse, cmap, block, agg):
                         cym += 1
                     if yp:
                         cyp += 1
+    return acc
 
 
 @nb.njit(cache=True)
@@ -378,14 +389,6 @@ def _update(x, r, p, q, alpha):
         r[i] -= a32 * q[i]
 
 
-@nb.njit(cache=True, parallel=True)
-def _direction(p, t, beta):
-    """p = t + beta p, in place."""
-    b32 = np.float32(beta)
-    for i in nb.prange(p.size):
-        p[i] = t[i] + b32 * p[i]
-
-
 def lean_tortuosity(
     mask: np.ndarray,
     axis: int = 0,
@@ -496,22 +499,21 @@ def lean_tortuosity(
     coarse = np.zeros(nc)
     dummy = np.zeros(1, np.float32)
 
-    def precondition(rv: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
+    def coarse_corrected(rv: np.ndarray, tmp: np.ndarray) -> None:
+        """tmp = pre-smoothed + coarse-corrected approximation of A^-1 rv."""
         _sweep(s, rs, g, dummy, rv, tmp, 3, omega, coarse, cmap, 1, agg)  # tmp = w r / D
         coarse[:] = 0.0
         _sweep(s, rs, g, tmp, rv, dummy, 4, omega, coarse, cmap, agg, agg)
         ec = amg.matvec(coarse) if amg is not None else lu.solve(coarse)
         coarse[:] = coarse_scale * ec
         _sweep(s, rs, g, tmp, rv, tmp, 5, omega, coarse, cmap, 1, agg)  # tmp += P e
-        _sweep(s, rs, g, tmp, rv, out, 2, omega, coarse, cmap, 1, agg)  # post-smoothing
-        return out
 
+    # the post-smoothed z = M^-1 r is never stored: r.z and p = z + beta p recompute it
     x = np.empty(n, np.float64)
     _linear_guess(s, rs, x)
     r = np.empty(n, np.float32)
-    p = np.empty(n, np.float32)
+    p = np.zeros(n, np.float32)
     q = np.empty(n, np.float32)
-    t = np.empty(n, np.float32)
     bnorm = math.sqrt(float(np.count_nonzero(s[0] == _ACTIVE))) * g[3]
     its = 0
     rel = float("inf")
@@ -521,9 +523,9 @@ def lean_tortuosity(
         rel = rnorm0 / bnorm
         if rel <= rtol or its >= maxiter:
             break
-        precondition(r, t, q)
-        p[:] = t
-        rz = _dot(r, t)
+        coarse_corrected(r, q)
+        rz = _sweep(s, rs, g, q, r, dummy, 6, omega, coarse, cmap, 1, agg)
+        _sweep(s, rs, g, q, r, p, 7, omega, coarse, cmap, 1, agg, 0.0)  # p = z
         while its < maxiter:
             _sweep(s, rs, g, p, dummy, q, 0, omega, coarse, cmap, 1, agg)  # q = A p
             alpha = rz / _dot(p, q)
@@ -532,11 +534,11 @@ def lean_tortuosity(
             rn = math.sqrt(_dot(r, r))
             if rn <= inner_rtol * rnorm0 or rn / bnorm <= 0.5 * rtol:
                 break
-            precondition(r, t, q)
-            rz_new = _dot(r, t)
+            coarse_corrected(r, q)
+            rz_new = _sweep(s, rs, g, q, r, dummy, 6, omega, coarse, cmap, 1, agg)
             beta = rz_new / rz
             rz = rz_new
-            _direction(p, t, beta)
+            _sweep(s, rs, g, q, r, p, 7, omega, coarse, cmap, 1, agg, beta)
     if rel > rtol:
         raise SolverError(f"lean tortuosity solver: residual {rel:.2e} after {its} iterations")
     f_in, f_out, planes = _fluxes(s, rs, g, x)
