@@ -167,3 +167,37 @@ def test_bad_input():
         stokes_flow(plates(4), sides="periodic")
     with pytest.raises(ParameterError, match="viscosity"):
         stokes_flow(plates(4), viscosity=0.0)
+
+
+def test_lbm_reference_plates():
+    """The reference LBM itself: plane Poiseuille within 1 % (10 nodes across)."""
+    from _lbm import lbm_permeability
+
+    solid = np.zeros((2, 12, 2), dtype=bool)
+    solid[:, 0] = solid[:, -1] = True
+    assert lbm_permeability(solid, check=50) == pytest.approx(10**2 / 12 * 10 / 12, rel=0.01)
+
+
+@pytest.mark.slow
+def test_random_volume_vs_lattice_boltzmann():
+    """A random pore space (porosity 0.5) against an independent lattice-Boltzmann solve.
+
+    The LBM box is the volume mirrored along all three axes and made periodic: by Stokes
+    reversibility the mirror planes carry the reservoir conditions of ``stokes_flow``
+    (uniform pressure, no tangential flow) and the side mirrors are its slip sides.
+    Seen on this geometry at 2x refinement (24^3 volume, pores of ~6 voxels): MAC
+    -7.5 % vs LBM (-12.7 % at 1x: both converge toward each other).  Tolerance 10 %:
+    the two discretisations of a staircase pore space differ by O(h) at this
+    resolution (LBM bounce-back, MAC half-voxel ghost walls and reservoir half-voxel).
+    """
+    from _lbm import lbm_permeability
+    from scipy.ndimage import gaussian_filter
+
+    f = gaussian_filter(np.random.default_rng(5).random((12, 12, 12)), 1.5)
+    pore = (f <= np.quantile(f, 0.5)).repeat(2, 0).repeat(2, 1).repeat(2, 2)
+    r = stokes_flow(pore, axis=0)
+    box = np.concatenate([pore, pore[::-1]], 0)
+    box = np.concatenate([box, box[:, ::-1]], 1)
+    box = np.concatenate([box, box[:, :, ::-1]], 2)
+    k_lbm = lbm_permeability(~box)
+    assert r.permeability == pytest.approx(k_lbm, rel=0.10)
