@@ -44,6 +44,18 @@ def test_agrees_with_full_solve_for_large_blocks():
     assert r.block_tau_ci95 > 0 and r.block_tau_p2_5 <= r.block_tau_mean <= r.block_tau_p97_5
 
 
+@pytest.mark.slow
+def test_oversampling_reduces_the_block_bias():
+    """Small blocks (16 correlation lengths) are biased high; a halo of 8 voxels lowers
+    the bias (seen: +7.7 % -> +6.4 % on this volume with 32^3 blocks)."""
+    im = blobs(96, 0.35, seed=0)
+    full = lean_tortuosity(im)
+    plain = two_level_tortuosity(im, block=32)
+    over = two_level_tortuosity(im, block=32, halo=8)
+    assert full.tau < over.tau < plain.tau
+    assert over.tau == pytest.approx(full.tau, rel=0.1)
+
+
 def test_dask_chunks_that_do_not_divide():
     da = pytest.importorskip("dask.array")
     im = blobs(64, 0.4, seed=4)

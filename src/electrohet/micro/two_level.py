@@ -105,6 +105,53 @@ def block_conductivities(mask: np.ndarray, spacing: Sequence[float]) -> np.ndarr
     return out
 
 
+def block_conductivities_oversampled(
+    ext: np.ndarray, lo: Sequence[int], size: Sequence[int], spacing: Sequence[float]
+) -> np.ndarray:
+    """Like :func:`block_conductivities`, measured inside a larger window (oversampling).
+
+    The diffusion problem is solved on the window ``ext`` (the block with a halo); the
+    block's conductivity along ``d`` is the flux through its mid-plane divided by the
+    drop of the pore-averaged potential between its first and last planes, so the cut
+    block faces no longer sever pore paths.
+    """
+    from electrohet.micro.lean import lean_tortuosity
+
+    m = np.asarray(ext, dtype=bool)
+    inner = tuple(slice(int(a), int(a) + int(b)) for a, b in zip(lo, size, strict=True))
+    out = np.zeros(4)
+    out[3] = m[inner].mean()
+    if not m[inner].any():
+        return out
+    h = np.asarray(spacing, dtype=float)
+    h = h / h.min()
+    for d in range(3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NonPercolatingWarning)
+            r = lean_tortuosity(m, d, spacing, warn=False, return_potential=True)
+        if r.sigma_eff_rel <= 0:
+            continue
+        u = np.moveaxis(r.potential[inner], d, 0)
+        nd = u.shape[0]
+        if nd < 3:
+            continue
+        o = [i for i in range(3) if i != d]
+        g = h[o[0]] * h[o[1]] / h[d]
+        mid = nd // 2 - 1
+        a, b = u[mid], u[mid + 1]
+        ok = np.isfinite(a) & np.isfinite(b)
+        q = g * float(np.sum(a[ok] - b[ok]))
+        first, last = u[0], u[-1]
+        if not (np.isfinite(first).any() and np.isfinite(last).any()):
+            continue
+        du = float(np.nanmean(first) - np.nanmean(last))
+        if du <= 0 or q <= 0:
+            continue
+        area = u.shape[1] * h[o[0]] * u.shape[2] * h[o[1]]
+        out[d] = q * (nd - 1) * h[d] / (area * du)
+    return out
+
+
 def _coarse_solve(sig: np.ndarray, lengths: list[np.ndarray]) -> float:
     """Relative effective conductivity along axis 0 of the coarse grid."""
     nb = sig.shape[:3]
@@ -178,6 +225,7 @@ def two_level_tortuosity(
     block: int | Sequence[int] | None = None,
     spacing: Sequence[float] | None = None,
     num_workers: int = 1,
+    halo: int = 0,
     progress: bool = False,
     warn: bool = True,
 ) -> TwoLevelResult:
@@ -200,6 +248,10 @@ def two_level_tortuosity(
         Voxel edges (z, y, x); default the volume's voxel size, or 1.
     num_workers
         Dask threads for the block solves (each holds one block in memory).
+    halo
+        Oversampling: solve each block inside a window ``halo`` voxels larger on every
+        side and measure it in its inner part
+        (:func:`block_conductivities_oversampled`); reduces the bias of cut pore paths.
     progress
         Show a progress bar over the blocks.
     warn
@@ -263,8 +315,23 @@ def two_level_tortuosity(
                     slice(int(offsets[d][q]), int(offsets[d][q + 1]))
                     for d, q in zip(range(3), (i, j, k), strict=True)
                 )
-                sub = dblocks[i, j, k] if dblocks is not None else data[sl]
-                tasks.append(dask.delayed(lambda s: block_conductivities(mask_of(s), h))(sub))
+                if halo > 0:
+                    ext = tuple(
+                        slice(max(0, q.start - halo), min(shape[d], q.stop + halo))
+                        for d, q in enumerate(sl)
+                    )
+                    lo = [q.start - e.start for q, e in zip(sl, ext, strict=True)]
+                    size = [q.stop - q.start for q in sl]
+                    tasks.append(
+                        dask.delayed(
+                            lambda s, lo=lo, size=size: block_conductivities_oversampled(
+                                mask_of(s), lo, size, h
+                            )
+                        )(data[ext])
+                    )
+                else:
+                    sub = dblocks[i, j, k] if dblocks is not None else data[sl]
+                    tasks.append(dask.delayed(lambda s: block_conductivities(mask_of(s), h))(sub))
                 keys.append((i, j, k))
     results = []
     bar = None
