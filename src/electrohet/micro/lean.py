@@ -117,7 +117,7 @@ def _row_starts(s):
 
 
 @nb.njit(cache=True, parallel=True)
-def _sweep(s, rs, g, x, r, out, mode, omega, coarse, cmap, block, agg, beta=0.0):
+def _sweep(s, rs, g, x, r, out, mode, omega, coarse, cmap, block, agg, beta):
     """One pass of the stencil over the active voxels.
 
     mode 0: out = A x;  1: out = b - A x (b = inlet boundary term);
@@ -331,10 +331,10 @@ def _coarse_csr(cmap, nc, diag, off):
     return indptr, indices[:p].copy(), data[:p].copy(), coords
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
 def _linear_guess(s, rs, x):
     n0, n1, n2 = s.shape
-    for i in nb.prange(n0):
+    for i in range(n0):
         v = 1.0 - (i + 0.5) / n0
         for j in range(n1):
             c = rs[i, j]
@@ -371,11 +371,11 @@ def _fluxes(s, rs, g, x):
     return f_in, f_out, planes
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
 def _scatter(s, rs, x, out):
     """Write the solution of the active voxels into a full grid (NaN elsewhere)."""
     n0, n1, n2 = s.shape
-    for i in nb.prange(n0):
+    for i in range(n0):
         for j in range(n1):
             c = rs[i, j]
             for k in range(n2):
@@ -520,12 +520,12 @@ def lean_tortuosity(
 
     def coarse_corrected(rv: np.ndarray, tmp: np.ndarray) -> None:
         """tmp = pre-smoothed + coarse-corrected approximation of A^-1 rv."""
-        _sweep(s, rs, g, dummy, rv, tmp, 3, omega, coarse, cmap, 1, agg)  # tmp = w r / D
+        _sweep(s, rs, g, dummy, rv, tmp, 3, omega, coarse, cmap, 1, agg, 0.0)  # tmp = w r / D
         coarse[:] = 0.0
-        _sweep(s, rs, g, tmp, rv, dummy, 4, omega, coarse, cmap, agg, agg)
+        _sweep(s, rs, g, tmp, rv, dummy, 4, omega, coarse, cmap, agg, agg, 0.0)
         ec = amg.matvec(coarse) if amg is not None else lu.solve(coarse)
         coarse[:] = coarse_scale * ec
-        _sweep(s, rs, g, tmp, rv, tmp, 5, omega, coarse, cmap, 1, agg)  # tmp += P e
+        _sweep(s, rs, g, tmp, rv, tmp, 5, omega, coarse, cmap, 1, agg, 0.0)  # tmp += P e
 
     # the post-smoothed z = M^-1 r is never stored: r.z and p = z + beta p recompute it
     x = np.empty(n, np.float64)
@@ -537,16 +537,18 @@ def lean_tortuosity(
     its = 0
     rel = float("inf")
     while True:
-        _sweep(s, rs, g, x, dummy, r, 1, omega, coarse, cmap, 1, agg)  # r = b - A x (float64 sum)
+        _sweep(
+            s, rs, g, x, dummy, r, 1, omega, coarse, cmap, 1, agg, 0.0
+        )  # r = b - A x (float64 sum)
         rnorm0 = math.sqrt(_dot(r, r))
         rel = rnorm0 / bnorm
         if rel <= rtol or its >= maxiter:
             break
         coarse_corrected(r, q)
-        rz = _sweep(s, rs, g, q, r, dummy, 6, omega, coarse, cmap, 1, agg)
+        rz = _sweep(s, rs, g, q, r, dummy, 6, omega, coarse, cmap, 1, agg, 0.0)
         _sweep(s, rs, g, q, r, p, 7, omega, coarse, cmap, 1, agg, 0.0)  # p = z
         while its < maxiter:
-            _sweep(s, rs, g, p, dummy, q, 0, omega, coarse, cmap, 1, agg)  # q = A p
+            _sweep(s, rs, g, p, dummy, q, 0, omega, coarse, cmap, 1, agg, 0.0)  # q = A p
             alpha = rz / _dot(p, q)
             _update(x, r, p, q, alpha)
             its += 1
@@ -554,7 +556,7 @@ def lean_tortuosity(
             if rn <= inner_rtol * rnorm0 or rn / bnorm <= 0.5 * rtol:
                 break
             coarse_corrected(r, q)
-            rz_new = _sweep(s, rs, g, q, r, dummy, 6, omega, coarse, cmap, 1, agg)
+            rz_new = _sweep(s, rs, g, q, r, dummy, 6, omega, coarse, cmap, 1, agg, 0.0)
             beta = rz_new / rz
             rz = rz_new
             _sweep(s, rs, g, q, r, p, 7, omega, coarse, cmap, 1, agg, beta)
