@@ -122,7 +122,9 @@ def main() -> None:
         b = args.tortuosity_block
         vb = LabelledVolume(vol.data.rechunk((b, b, b)), vol.voxel_size, vol.labels)
         t = time.perf_counter()
-        tau = two_level_tortuosity(vb, ["pore", "crack"], 0, num_workers=1, progress=True)
+        tau = two_level_tortuosity(
+            vb, ["pore", "crack"], 0, num_workers=1, halo=b // 4, progress=True
+        )
         times["tortuosity_2lvl"] = time.perf_counter() - t
     tot = sum(counts.values())
     print("fractions:", {k: round(v / tot, 4) for k, v in counts.items()})
