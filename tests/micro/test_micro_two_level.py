@@ -68,6 +68,8 @@ def test_dask_chunks_that_do_not_divide():
     full = lean_tortuosity(im)
     assert r.n_blocks == 3 * 2 * 2
     assert r.tau == pytest.approx(full.tau, rel=0.1)  # small blocks: biased high
+    rh = two_level_tortuosity(vol, "pore", halo=8)  # windows read across chunks
+    assert rh.tau == pytest.approx(full.tau, rel=0.1)
     bad = LabelledVolume(vol.data.rechunk((30, 32, 32)), vol.voxel_size, vol.labels)
     with pytest.raises(ParameterError, match=r"block edge along axis 0 is 4 voxels"):
         two_level_tortuosity(bad, "pore")
