@@ -138,3 +138,77 @@ def test_cli_bad_input(tmp_path, capsys):
     )
     assert rc == 2
     assert "voxel_size" in capsys.readouterr().err
+
+
+def _analyze(path, out, *extra):
+    return main(
+        [
+            "micro",
+            "analyze",
+            str(path),
+            "--labels",
+            "pore=0,cbd=1,am=2,crack=3",
+            "--voxel-size",
+            "0.1",
+            "--out",
+            str(out),
+            "--no-figures",
+            "--no-particles",
+            *extra,
+        ]
+    )
+
+
+def test_cli_analyze_refuses_2d_and_single_voxel(tmp_path, capsys):
+    tifffile = pytest.importorskip("tifffile")
+    img = tmp_path / "slice.tif"
+    tifffile.imwrite(img, np.zeros((8, 8), np.uint8))
+    assert _analyze(img, tmp_path / "o") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a 3D volume" in err[0] and "(1, 8, 8)" in err[0]
+    one = tmp_path / "one.npy"
+    np.save(one, np.zeros((1, 1, 1), np.uint8))
+    assert _analyze(one, tmp_path / "o") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "(1, 1, 1)" in err[0]
+
+
+def test_cli_analyze_non_percolating_is_null_with_flag_and_warning(tmp_path, capsys):
+    data = np.full((10, 8, 8), 2, np.uint8)
+    data[:4] = 0  # pore only near the collector: no path through the thickness
+    data[6:, :4, :4] = 0
+    p = tmp_path / "v.npy"
+    np.save(p, data)
+    rc = _analyze(p, tmp_path / "o", "--flow", "--quiet")
+    assert rc == 0
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert m["tortuosity"]["tau"] is None and m["tortuosity"]["percolating"] is False
+    assert m["flow"]["tau_flow"] is None and m["flow"]["permeability"] == 0.0
+    assert m["flow"]["percolating"] is False
+    assert m["geometric_tortuosity"]["tau_mean"] is None
+    assert ': "inf"' not in (tmp_path / "o" / "metrics.json").read_text()  # no string
+    err = capsys.readouterr().err
+    assert "warning:" in err and "percolate" in err
+
+
+def test_cli_analyze_new_metrics(tmp_path, capsys):
+    data = np.full((12, 10, 10), 2, np.uint8)
+    data[:, 2:6, 2:6] = 0  # a straight square pore channel through the thickness
+    p = tmp_path / "v.npy"
+    np.save(p, data)
+    assert _analyze(p, tmp_path / "o", "--flow") == 0
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert m["tortuosity"]["tau"] == pytest.approx(1.0, rel=1e-6)
+    assert m["geometric_tortuosity"]["tau_mean"] == pytest.approx(1.0)
+    assert m["flow"]["tau_flow"] == pytest.approx(1.0)
+    assert m["flow"]["permeability"] > 0
+    assert m["pore_size"]["max_radius_m"] > 0
+    assert "GB peak memory" in capsys.readouterr().out  # the estimate
+
+
+def test_cli_generate_refuses_huge_volume(tmp_path, capsys):
+    rc = main(["micro", "generate", str(tmp_path / "big.npy"), "--shape", "5000,5000,5000"])
+    assert rc == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "GB of memory" in err[0] and "5000,5000,5000" in err[0]
+    assert not (tmp_path / "big.npy").exists()

@@ -121,3 +121,83 @@ def test_missing_file_and_float_data(tmp_path):
     np.save(p, np.zeros((2, 2, 2)))
     with pytest.raises(DataError, match="float64 is not an integer"):
         load_volume(p, labels=LABELS, voxel_size=1e-7)
+
+
+class _Marker:
+    """Unpickling this writes a file: proof that a payload would have run."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+@pytest.mark.parametrize("fmt", [2, 3])
+def test_zarr_with_pickle_codec_is_refused_unread(tmp_path, fmt):
+    """A crafted store whose codec is pickle must be refused before any chunk is decoded."""
+    import json
+    import pickle
+
+    store = tmp_path / "evil.zarr"
+    store.mkdir()
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps([_Marker(str(marker))] * 8)
+    if fmt == 2:
+        meta = {
+            "zarr_format": 2,
+            "shape": [2, 2, 2],
+            "chunks": [2, 2, 2],
+            "dtype": "|O",
+            "compressor": None,
+            "fill_value": 0,
+            "filters": [{"id": "pickle", "protocol": 5}],
+            "order": "C",
+        }
+        (store / ".zarray").write_text(json.dumps(meta))
+        (store / "0.0.0").write_bytes(payload)
+    else:
+        meta = {
+            "zarr_format": 3,
+            "node_type": "array",
+            "shape": [2, 2, 2],
+            "data_type": "uint8",
+            "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [2, 2, 2]}},
+            "chunk_key_encoding": {"name": "default"},
+            "fill_value": 0,
+            "codecs": [{"name": "numcodecs.pickle", "configuration": {"id": "pickle"}}],
+        }
+        (store / "zarr.json").write_text(json.dumps(meta))
+        (store / "c" / "0" / "0").mkdir(parents=True)
+        (store / "c" / "0" / "0" / "0").write_bytes(payload)
+    with pytest.raises(DataError, match="refused"):
+        load_volume(store, labels="pore=0,am=1", voxel_size=1e-7, lazy=False)
+    assert not marker.exists()
+
+
+def test_zarr_object_dtype_in_group_is_refused(tmp_path):
+    import json
+
+    store = tmp_path / "g.zarr"
+    (store / "vol").mkdir(parents=True)
+    (store / ".zgroup").write_text(json.dumps({"zarr_format": 2}))
+    meta = {
+        "zarr_format": 2,
+        "shape": [2, 2, 2],
+        "chunks": [2, 2, 2],
+        "dtype": "|O",
+        "compressor": None,
+        "fill_value": 0,
+        "filters": None,
+        "order": "C",
+    }
+    (store / "vol" / ".zarray").write_text(json.dumps(meta))
+    with pytest.raises(DataError, match="object dtype"):
+        load_volume(store, labels="pore=0,am=1", voxel_size=1e-7)
+
+
+def test_plain_zarr_still_loads(tmp_path, vol):
+    p = tmp_path / "ok.zarr"
+    save_volume(vol, p)
+    back = load_volume(p)
+    assert np.array_equal(np.asarray(back.compute().data), np.asarray(vol.data))

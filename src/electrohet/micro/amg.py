@@ -20,8 +20,8 @@ import scipy.sparse.linalg as spla
 @dataclass
 class _Level:
     A: sp.csr_matrix
-    P: sp.csr_matrix
-    R: sp.csr_matrix
+    agg: np.ndarray  # aggregate of each unknown: P = indicator matrix, R = P^T
+    nc: int
     dinv: np.ndarray
 
 
@@ -71,9 +71,11 @@ class AggregationAMG:
                 break
             n = A.shape[0]
             P = sp.csr_matrix((np.ones(n), (np.arange(n), agg)), shape=(n, nc))
-            R = P.T.tocsr()
-            Ac = (R @ A @ P).tocsr()
-            self.levels.append(_Level(A=A, P=P, R=R, dinv=1.0 / A.diagonal()))
+            Ac = (P.T.tocsr() @ A @ P).tocsr()
+            del P  # kept implicitly as the aggregate index (less memory)
+            self.levels.append(
+                _Level(A=A, agg=agg.astype(np.int32), nc=int(nc), dinv=1.0 / A.diagonal())
+            )
             A = Ac
             c = np.stack(
                 [uniq // (dims[1] * dims[2]), (uniq // dims[2]) % dims[1], uniq % dims[2]],
@@ -97,7 +99,8 @@ class AggregationAMG:
         for _ in range(self.sweeps - 1):
             x += wd * (b - L.A @ x)
         r = b - L.A @ x
-        x += self.coarse_scale * (L.P @ self._cycle(lvl + 1, L.R @ r))
+        rc = np.bincount(L.agg, weights=r, minlength=L.nc)
+        x += self.coarse_scale * self._cycle(lvl + 1, rc)[L.agg]
         for _ in range(self.sweeps):
             x += wd * (b - L.A @ x)
         return x

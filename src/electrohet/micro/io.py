@@ -324,9 +324,77 @@ def _read_raw(p: Path, shape: Any, dtype: Any, order: str) -> np.ndarray:
     return _check_int(p, np.memmap(p, dtype=dt, mode="r", shape=shape, order=order))
 
 
+#: Codec ids that decode to Python objects (pickle can run code on load); refused.
+_UNSAFE_ZARR_CODECS = frozenset(
+    {"pickle", "json2", "msgpack2", "vlen-utf8", "vlen-bytes", "vlen-array", "categorize"}
+)
+
+
+def _codec_ids(meta: dict) -> list[str]:
+    ids: list[str] = []
+    for key in ("compressor", "filters", "codecs", "object_codec"):
+        val = meta.get(key)
+        items = val if isinstance(val, list) else [val]
+        for item in items:
+            if isinstance(item, dict):
+                name = item.get("id", item.get("name"))
+                if isinstance(name, str):
+                    ids.append(name.lower().removeprefix("numcodecs."))
+                conf = item.get("configuration")
+                if isinstance(conf, dict):
+                    ids += _codec_ids(conf)
+            elif isinstance(item, str):
+                ids.append(item.lower().removeprefix("numcodecs."))
+    return ids
+
+
+def check_zarr_safe(p: str | Path) -> None:
+    """Refuse a Zarr store whose arrays use an object dtype or an object codec.
+
+    The metadata files (``.zarray``, ``zarr.json``) are read as plain JSON *before* Zarr
+    opens the store, so a crafted store with a pickle codec is rejected without any of
+    its chunks being decoded (unpickling untrusted data can execute code).
+
+    Raises
+    ------
+    DataError
+        Object dtype or a codec among :data:`_UNSAFE_ZARR_CODECS`.
+    """
+    import json
+    import os
+
+    root = Path(p)
+    for dirpath, dirnames, filenames in os.walk(root):
+        metas = [f for f in filenames if f in (".zarray", "zarr.json", ".zgroup")]
+        if not metas and Path(dirpath) != root:
+            dirnames[:] = []  # a chunk folder: nothing below holds metadata
+            continue
+        for f in metas:
+            fp = Path(dirpath) / f
+            try:
+                meta = json.loads(fp.read_text())
+            except (OSError, ValueError) as exc:
+                raise DataError(f"{fp}: unreadable Zarr metadata ({exc})") from None
+            if not isinstance(meta, dict):
+                raise DataError(f"{fp}: Zarr metadata is not a JSON object")
+            dtype = meta.get("dtype", meta.get("data_type"))
+            if isinstance(dtype, str) and (dtype.lstrip("|<>=") in ("O", "object")):
+                raise DataError(
+                    f"{fp}: Zarr array has object dtype {dtype!r}; refused (objects are "
+                    "unpickled on read); labelled volumes need an integer dtype"
+                )
+            bad = sorted(set(_codec_ids(meta)) & _UNSAFE_ZARR_CODECS)
+            if bad:
+                raise DataError(
+                    f"{fp}: Zarr codec(s) {bad} decode Python objects and are refused; "
+                    "store the volume with an integer dtype and a numeric codec"
+                )
+
+
 def _read_zarr(p: Path, key: str | None, *, lazy: bool) -> tuple[Any, dict]:
     import zarr
 
+    check_zarr_safe(p)
     try:
         node = zarr.open(str(p), mode="r")
     except Exception as exc:

@@ -1,14 +1,21 @@
 """One-call analysis of a labelled volume: fractions, profiles, CBD connectivity, contact
-area, particle statistics and tortuosity.  The pieces live in small modules:
+area, particle statistics, tortuosity (diffusive, geometric, flow), permeability and
+pore size distribution.  The pieces live in small modules:
 :mod:`~electrohet.micro.fractions`, :mod:`~electrohet.micro.connectivity`,
 :mod:`~electrohet.micro.contact`, :mod:`~electrohet.micro.particles`,
-:mod:`~electrohet.micro.transport`.
+:mod:`~electrohet.micro.transport`, :mod:`~electrohet.micro.lean`,
+:mod:`~electrohet.micro.geometric`, :mod:`~electrohet.micro.flow`,
+:mod:`~electrohet.micro.pore_size`.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
+from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from electrohet.micro.connectivity import ComponentStats, component_stats
 from electrohet.micro.contact import contact_area, specific_contact_area
@@ -35,12 +42,21 @@ def analyze(
     particles: bool = True,
     tortuosity: bool = True,
     validate: bool = True,
+    geometric: bool = False,
+    pore_size: bool = False,
+    flow: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """All scalar metrics of a volume as a JSON-friendly dict.
 
     Particle segmentation and tortuosity need the volume in memory; set ``particles``
     and ``tortuosity`` to False for volumes larger than memory (the remaining metrics
-    run chunk by chunk).
+    run chunk by chunk).  ``geometric`` (shortest-path tortuosity), ``pore_size``
+    (local-thickness distribution) and ``flow`` (Stokes permeability and flow
+    tortuosity) are off by default; transport metrics use the electrolyte-filled
+    phases (pore and crack).  A phase set without a path between the faces gives
+    ``None`` values with ``percolating: false`` and a message in ``warnings``.
+    ``progress`` is called with the name of each step before it starts.
 
     Returns
     -------
@@ -50,8 +66,10 @@ def analyze(
         if requested, ``tortuosity`` and ``particles`` summaries; ``profiles`` holds the
         arrays (not JSON) and is returned separately under ``_profiles``.
     """
+    step = progress or (lambda _name: None)
     if validate:
         volume.validate()
+    step("fractions")
     counts = label_counts(volume)
     n = sum(counts.values())
     out: dict[str, Any] = {
@@ -62,9 +80,12 @@ def analyze(
         "fractions": {k: v / n for k, v in counts.items()},
         "crack_fraction": crack_fraction(volume, counts) if "crack" in volume.labels else None,
     }
+    out["warnings"] = []
     if "cbd" in volume.labels:
+        step("cbd connectivity")
         out["cbd"] = component_stats(volume, "cbd", connectivity).as_dict()
     if "cbd" in volume.labels and "am" in volume.labels:
+        step("contact area")
         faces = contact_area(volume, "am", "cbd", "faces")
         am_vol = counts["am"] * volume.voxel_volume
         out["am_cbd_contact"] = {
@@ -75,21 +96,48 @@ def analyze(
             "note": "face counting overestimates smooth isotropic interfaces by 3/2; "
             "the Crofton value multiplies by 2/3",
         }
-    if tortuosity and "pore" in volume.labels:
-        from electrohet.micro.transport import NonPercolatingWarning
-        from electrohet.micro.transport import tortuosity as _tau
+    phases = [p for p in ("pore", "crack") if p in volume.labels]
+    if (tortuosity or geometric or flow) and "pore" in volume.labels:
+        mem = volume.compute()
+        data = np.asarray(mem.data)
+        electrolyte = np.isin(data, [mem.labels[p] for p in phases])
+        axis = mem.thickness_axis
+        if tortuosity:
+            step("tortuosity")
+            out["tortuosity"] = _diffusive(mem, electrolyte, phases, out["warnings"])
+        if geometric:
+            step("geometric tortuosity")
+            from electrohet.micro.geometric import geometric_tortuosity
 
-        phases = [p for p in ("pore", "crack") if p in volume.labels]
-        with warnings.catch_warnings(record=True) as w:
-            warnings.simplefilter("always", NonPercolatingWarning)
-            res = _tau(volume, phases)
-        out["tortuosity"] = {
-            "phases": phases,
-            **res.as_dict(),
-            "warning": str(w[0].message) if w else None,
-        }
+            if electrolyte.any() and electrolyte.shape[axis] > 1:
+                with warnings.catch_warnings(record=True) as w:
+                    warnings.simplefilter("always")
+                    g = geometric_tortuosity(electrolyte, axis, spacing=mem.voxel_size)
+                out["geometric_tortuosity"] = {"phases": phases, **g.as_dict()}
+                out["warnings"] += [str(x.message) for x in w]
+        if flow:
+            step("flow")
+            from electrohet.micro.flow import stokes_flow
+
+            if electrolyte.any():
+                with warnings.catch_warnings(record=True) as w:
+                    warnings.simplefilter("always")
+                    f = stokes_flow(electrolyte, axis, spacing=mem.voxel_size)
+                out["flow"] = {"phases": phases, **f.as_dict()}
+                out["warnings"] += [str(x.message) for x in w]
+            else:
+                out["flow"] = None
+                out["warnings"].append("no pore voxels: flow not computed")
+        del data, electrolyte
+    if pore_size and "pore" in volume.labels and counts.get("pore", 0) > 0:
+        step("pore size")
+        from electrohet.micro.pore_size import pore_size_distribution
+
+        out["pore_size"] = pore_size_distribution(volume, "pore")
+    step("profiles")
     out["_profiles"] = profiles(volume)
     if particles and "am" in volume.labels and counts["am"] > 0:
+        step("particles")
         from electrohet.micro.particles import lognormal_radius_fit, particle_table
 
         tab = particle_table(volume, connectivity=connectivity)
@@ -103,3 +151,26 @@ def analyze(
         }
         out["_particle_table"] = tab
     return out
+
+
+def _diffusive(volume: LabelledVolume, mask: np.ndarray, phases: list[str], notes: list) -> dict:
+    """Diffusive tortuosity of the electrolyte phases: the lean solver above 1 Mvoxel."""
+    from electrohet.micro.transport import tortuosity as _tau
+
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        if mask.size > 1_000_000:
+            from electrohet.micro.lean import lean_tortuosity
+
+            res = lean_tortuosity(mask, volume.thickness_axis, volume.voxel_size)
+        else:
+            res = _tau(volume, phases)
+    msgs = [str(x.message) for x in w]
+    notes += msgs
+    d = {"phases": phases, **res.as_dict()}
+    for k, v in list(d.items()):
+        if isinstance(v, float) and not math.isfinite(v):
+            d[k] = None
+    d["percolating"] = bool(res.sigma_eff_rel > 0)
+    d["warning"] = msgs[0] if msgs else None
+    return d

@@ -1,0 +1,470 @@
+"""Stokes flow through the pore phase: permeability and flow tortuosity.
+
+Creeping (Stokes) flow ``mu lap(v) = grad(p)``, ``div(v) = 0`` is solved with finite
+volumes on the voxel grid itself (a marker-and-cell, "MAC", staggered grid): the
+pressure lives at pore-voxel centres, each velocity component on the voxel faces normal
+to it.  Boundary conditions:
+
+* no slip on every pore/solid interface (staircase walls on the voxel faces: a face
+  touching a solid voxel carries zero normal velocity; a tangential neighbour across a
+  wall is the mirror image ``-v``, i.e. the wall lies half a voxel away);
+* along ``axis``: reservoir pressures ``p = dp`` before the inlet face and ``p = 0``
+  after the outlet face, imposed at the centres of ghost voxels half a voxel outside
+  the volume, with zero normal derivative of the velocity (fully developed flow), so
+  the Darcy length is ``L = (n_axis + 1) h_axis``: exact for straight channels;
+* the four side faces are impermeable; ``sides="slip"`` (default, a mirror plane:
+  the sample is cut out of a larger electrode) or ``sides="wall"`` (no slip, a sleeve).
+
+Only pore voxels 6-connected to both faces carry flow (the others are dead ends with
+zero velocity and would make the pressure undetermined).  The symmetric saddle-point
+system is solved directly (sparse LU) when small, else by MINRES with a block-diagonal
+preconditioner (smoothed-aggregation AMG on the viscous block, the identity on the
+pressure block: the Schur complement of the MAC Stokes operator is spectrally
+equivalent to the pressure mass matrix divided by the viscosity).
+
+Results (superficial velocity ``U`` = flow rate / full cross-section)::
+
+    k     = mu U L / dp                         # permeability (m^2), Darcy's law
+    tau_v = sum |V| / sum V_axis                # flow tortuosity (Zhang 2023, Avizo
+                                                # XLab), sums over the pore voxels
+
+with ``V`` the cell-centred velocity (mean of the two face values per component).
+A pore phase that does not percolate gives ``k = 0`` and ``tau_v = inf`` with a
+:class:`~electrohet.micro.transport.NonPercolatingWarning`; a volume without pore
+voxels is rejected.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from electrohet.errors import DataError, ParameterError, SolverError
+from electrohet.micro.transport import NonPercolatingWarning, percolating_mask
+from electrohet.micro.volume import LabelledVolume
+
+
+@dataclass
+class FlowResult:
+    """Result of :func:`stokes_flow`.
+
+    Attributes
+    ----------
+    permeability
+        Darcy permeability along ``axis`` (m^2; in voxel units squared when the input
+        was a plain array without ``spacing``).
+    tau_flow
+        Flow tortuosity ``sum |V| / sum V_axis`` over the pore voxels (``inf`` when the
+        pore phase does not percolate).
+    porosity
+        Pore volume fraction.
+    percolating_fraction
+        Share of the pore voxels connected to both faces.
+    axis
+        Flow axis.
+    mean_velocity
+        Superficial velocity ``U`` for the given ``dp`` and ``viscosity`` (m/s).
+    dp, viscosity, length
+        Pressure drop (Pa), dynamic viscosity (Pa s) and Darcy length (m).
+    method, iterations, residual, seconds
+        Solver used (``"direct"``, ``"minres-amg"`` or ``"none"``), its iterations,
+        the final relative residual of the saddle-point system and the wall time.
+    mass_balance
+        ``|Q_in - Q_out| / Q_in`` (round-off when converged).
+    velocity
+        Cell-centred velocity (3, nz, ny, nx) in m/s (component order z, y, x), zero in
+        solid and dead-end voxels; ``None`` unless requested.
+    pressure
+        Pressure at voxel centres (Pa, NaN outside the flowing pore set); ``None``
+        unless requested.
+    """
+
+    permeability: float
+    tau_flow: float
+    porosity: float
+    percolating_fraction: float
+    axis: int
+    mean_velocity: float = 0.0
+    dp: float = 1.0
+    viscosity: float = 1.0
+    length: float = 0.0
+    method: str = "none"
+    iterations: int = 0
+    residual: float = 0.0
+    seconds: float = 0.0
+    mass_balance: float = 0.0
+    spacing: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    velocity: np.ndarray | None = field(default=None, repr=False)
+    pressure: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def percolating(self) -> bool:
+        """Whether any pore path connects the two faces."""
+        return self.permeability > 0
+
+    def as_dict(self) -> dict:
+        """Plain-dict summary (no arrays), for JSON; ``tau_flow`` is ``None`` if inf."""
+        out = {}
+        for k, v in self.__dict__.items():
+            if k in ("velocity", "pressure"):
+                continue
+            if isinstance(v, (float, np.floating)):
+                v = float(v)
+                if not np.isfinite(v):
+                    v = None
+            out[k] = v
+        out["percolating"] = self.percolating
+        return out
+
+    def to_dataset(self):
+        """Velocity (and pressure) as an :class:`xarray.Dataset` with dims ``z, y, x``."""
+        import xarray as xr
+
+        if self.velocity is None:
+            raise ParameterError("velocity was not kept: call stokes_flow(..., return_fields=True)")
+        nz, ny, nx = self.velocity.shape[1:]
+        hz, hy, hx = self.spacing
+        coords = {
+            "z": ("z", (np.arange(nz) + 0.5) * hz, {"units": "m"}),
+            "y": ("y", (np.arange(ny) + 0.5) * hy, {"units": "m"}),
+            "x": ("x", (np.arange(nx) + 0.5) * hx, {"units": "m"}),
+        }
+        data = {
+            f"v{c}": (("z", "y", "x"), self.velocity[i], {"units": "m/s"})
+            for i, c in enumerate("zyx")
+        }
+        if self.pressure is not None:
+            data["p"] = (("z", "y", "x"), self.pressure, {"units": "Pa"})
+        attrs = {
+            k: (v if v is not None else "nan")
+            for k, v in self.as_dict().items()
+            if not isinstance(v, (tuple, bool))
+        }
+        attrs["percolating"] = int(self.percolating)
+        return xr.Dataset(data, coords=coords, attrs=attrs)
+
+    def save_velocity(self, path: str | Path) -> Path:
+        """Write the velocity field to a Zarr store (``vz, vy, vx`` and ``p``)."""
+        p = Path(path)
+        self.to_dataset().to_zarr(p, mode="w", consolidated=False)
+        return p
+
+
+def _pore_mask(volume: LabelledVolume | np.ndarray, phase: str | int) -> tuple[np.ndarray, tuple]:
+    if isinstance(volume, LabelledVolume):
+        vol = volume.compute()
+        lab = vol.require(phase) if isinstance(phase, str) else int(phase)
+        return np.asarray(vol.data) == lab, tuple(float(v) for v in vol.voxel_size)
+    data = np.asarray(volume)
+    if data.dtype == bool:
+        return data, (1.0, 1.0, 1.0)
+    if isinstance(phase, str):
+        raise ParameterError("with a plain integer array, phase must be an integer label")
+    return data == int(phase), (1.0, 1.0, 1.0)
+
+
+def stokes_flow(
+    volume: LabelledVolume | np.ndarray,
+    axis: int | None = None,
+    *,
+    phase: str | int = "pore",
+    spacing: Sequence[float] | None = None,
+    dp: float = 1.0,
+    viscosity: float = 1.0,
+    sides: str = "slip",
+    rtol: float = 1e-8,
+    maxiter: int = 5000,
+    direct_below: int = 400_000,
+    return_fields: bool = False,
+    warn: bool = True,
+) -> FlowResult:
+    """Solve Stokes flow through the pore phase; permeability and flow tortuosity.
+
+    Parameters
+    ----------
+    volume
+        :class:`LabelledVolume`, a boolean array (True = pore) or an integer array
+        (``phase`` is then the pore label).
+    axis
+        Flow axis (default: the volume's thickness axis, or 0).
+    phase
+        Pore phase name or label.
+    spacing
+        Voxel edge lengths (z, y, x) in m; default the volume's voxel size (1 for
+        plain arrays, so ``permeability`` comes in voxel units squared).
+    dp
+        Pressure drop between the reservoirs (Pa); only scales the velocity.
+    viscosity
+        Dynamic viscosity (Pa s); only scales the velocity.
+    sides
+        ``"slip"`` (mirror planes) or ``"wall"`` (no slip) on the four side faces.
+    rtol
+        Relative residual at which MINRES stops.
+    maxiter
+        Maximum MINRES iterations (:class:`SolverError` beyond).
+    direct_below
+        Use sparse LU when the system has fewer unknowns.
+    return_fields
+        Keep the cell-centred velocity and the pressure in the result.
+    warn
+        Warn when the pore phase does not percolate.
+
+    Returns
+    -------
+    FlowResult
+    """
+    t0 = time.perf_counter()
+    pore, h_vol = _pore_mask(volume, phase)
+    if pore.ndim != 3:
+        raise DataError(f"volume has {pore.ndim} dimensions; a 3D volume (nz, ny, nx) is needed")
+    if axis is None:
+        axis = volume.thickness_axis if isinstance(volume, LabelledVolume) else 0
+    if axis not in (0, 1, 2):
+        raise ParameterError(f"axis = {axis!r}; allowed: 0, 1, 2")
+    if sides not in ("slip", "wall"):
+        raise ParameterError(f"sides = {sides!r}; allowed: 'slip', 'wall'")
+    for key, val in (("dp", dp), ("viscosity", viscosity)):
+        if not np.isfinite(val) or val <= 0:
+            raise ParameterError(f"{key} = {val!r} must be finite and > 0")
+    hphys = np.asarray(h_vol if spacing is None else spacing, dtype=np.float64)
+    if hphys.shape != (3,) or np.any(~np.isfinite(hphys)) or np.any(hphys <= 0):
+        raise ParameterError(f"spacing = {spacing!r} must be three positive lengths (z, y, x)")
+    n_pore = int(pore.sum())
+    if n_pore == 0:
+        raise DataError("the volume has no pore voxels: no flow can be computed")
+    porosity = n_pore / pore.size
+
+    # work with the flow axis first, lengths in units of the smallest edge
+    s = np.moveaxis(pore, axis, 0)
+    perm = [axis] + [i for i in range(3) if i != axis]
+    hmin = float(hphys.min())
+    h = hphys[perm] / hmin
+    n0, n1, n2 = s.shape
+    mask = percolating_mask(s, 0)
+    n_cells = int(mask.sum())
+    length_nd = (n0 + 1) * h[0]
+    res = FlowResult(
+        permeability=0.0,
+        tau_flow=float("inf"),
+        porosity=porosity,
+        percolating_fraction=n_cells / n_pore,
+        axis=int(axis),
+        dp=float(dp),
+        viscosity=float(viscosity),
+        length=float(length_nd * hmin),
+        spacing=tuple(float(v) for v in hphys),
+    )
+    if n_cells == 0:
+        if warn:
+            warnings.warn(
+                f"the pore phase does not percolate along axis {axis}: "
+                "permeability = 0, flow tortuosity = inf",
+                NonPercolatingWarning,
+                stacklevel=2,
+            )
+        if return_fields:
+            res.velocity = np.zeros((3, *pore.shape))
+            res.pressure = np.full(pore.shape, np.nan)
+        res.seconds = time.perf_counter() - t0
+        return res
+
+    A, G, b, faces, cid = _assemble(mask, h, sides)
+    nu = A.shape[0]
+    K = sp.bmat([[A, G], [G.T, None]], format="csr")
+    rhs = np.concatenate([b, np.zeros(n_cells)])
+    if nu + n_cells < direct_below:
+        x = spla.spsolve(K.tocsc(), rhs)
+        res.method = "direct"
+    else:
+        x, its = _minres_amg(K, A, nu, rhs, rtol, maxiter)
+        res.method, res.iterations = "minres-amg", its
+    res.residual = float(np.linalg.norm(rhs - K @ x) / np.linalg.norm(rhs))
+    u = x[:nu]
+    p = x[nu:]
+
+    # face velocities on the full staggered grids (zero on walls), nondimensional
+    vel_faces = []
+    for d in range(3):
+        fid = faces[d]
+        full = np.zeros(fid.shape)
+        sel = fid >= 0
+        full[sel] = u[fid[sel]]
+        vel_faces.append(full)
+    area0 = h[1] * h[2]
+    q_in = float(vel_faces[0][0].sum() * area0)
+    q_out = float(vel_faces[0][-1].sum() * area0)
+    res.mass_balance = abs(q_in - q_out) / abs(q_in) if q_in else 0.0
+    u_sup = q_out / (n1 * h[1] * n2 * h[2])  # superficial velocity, nondim (mu = dp = 1)
+    k_nd = u_sup * length_nd
+    res.permeability = float(k_nd * hmin**2)
+    vscale = dp * hmin / viscosity  # velocity unit for lengths in hmin, p in dp
+    res.mean_velocity = float(u_sup * vscale)
+    cell_v = [
+        0.5
+        * (
+            np.take(vf, range(0, s.shape[d]), axis=d)
+            + np.take(vf, range(1, s.shape[d] + 1), axis=d)
+        )
+        for d, vf in enumerate(vel_faces)
+    ]
+    speed = np.sqrt(cell_v[0] ** 2 + cell_v[1] ** 2 + cell_v[2] ** 2)
+    res.tau_flow = float(speed.sum() / cell_v[0].sum())
+    if return_fields:
+        # back to the caller's axis order, physical units
+        comp = [None, None, None]
+        for d, ax in enumerate(perm):
+            comp[ax] = np.moveaxis(cell_v[d], 0, axis) * vscale
+        res.velocity = np.stack(comp)
+        pf = np.full(s.shape, np.nan)
+        pf[mask] = p * dp
+        res.pressure = np.moveaxis(pf, 0, axis)
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+def _assemble(mask: np.ndarray, h: np.ndarray, sides: str):
+    """MAC Stokes blocks on the flowing cells ``mask`` (flow along axis 0).
+
+    Returns the viscous block ``A`` (SPD), the gradient ``G`` (faces x cells), the
+    right-hand side ``b`` (inlet reservoir pressure = 1), the face index grids (one per
+    direction, shape ``n_d + 1`` along ``d``, -1 where no unknown) and the cell index
+    grid.
+    """
+    n = mask.shape
+    cid = np.full(n, -1, dtype=np.int64)
+    n_cells = int(mask.sum())
+    cid[mask] = np.arange(n_cells)
+    pad = np.pad(mask, 1, constant_values=False)  # pad[i+1] = mask[i]
+    faces = []
+    offset = 0
+    for d in range(3):
+        # face j along d between cells j-1 and j (j = 0..n_d)
+        lo = [slice(1, -1)] * 3
+        hi = [slice(1, -1)] * 3
+        lo[d] = slice(0, n[d] + 1)
+        hi[d] = slice(1, n[d] + 2)
+        lo_c, hi_c = pad[tuple(lo)], pad[tuple(hi)]
+        if d == 0:
+            act = (
+                (lo_c & hi_c)
+                | (lo_c & ~hi_c & _last(n[d] + 1, d))
+                | (hi_c & ~lo_c & _first(n[d] + 1, d))
+            )
+        else:
+            act = lo_c & hi_c
+        fid = np.full(act.shape, -1, dtype=np.int64)
+        k = int(act.sum())
+        fid[act] = np.arange(offset, offset + k)
+        offset += k
+        faces.append(fid)
+    nu = offset
+
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    diag = np.zeros(nu)
+    for d in range(3):
+        fid = faces[d]
+        for e in range(3):
+            c = 1.0 / h[e] ** 2
+            fpad = np.pad(fid, [(1, 1) if i == e else (0, 0) for i in range(3)], constant_values=-2)
+            for shift in (-1, 1):
+                sl = [slice(None)] * 3
+                sl[e] = slice(1 + shift, fid.shape[e] + 1 + shift)
+                nb = fpad[tuple(sl)]
+                me = fid >= 0
+                both = me & (nb >= 0)
+                a, bb = fid[both], nb[both]
+                rows.append(a)
+                cols.append(bb)
+                vals.append(np.full(a.size, -c))
+                diag += np.bincount(a, minlength=nu) * c
+                # neighbour is a wall face (zero velocity) inside the domain
+                wall = me & (nb == -1)
+                w = fid[wall]
+                # same direction: wall face one voxel away; transverse: wall half a voxel away
+                diag += np.bincount(w, minlength=nu) * (c if e == d else 2.0 * c)
+                outside = me & (nb == -2)
+                if e != 0 and sides == "wall" and e != d:
+                    diag += np.bincount(fid[outside], minlength=nu) * 2.0 * c
+                # e == 0 outside: zero normal derivative at inlet/outlet; slip sides: none;
+                # e == d != 0 outside cannot occur (side faces are not unknowns)
+    rows.append(np.arange(nu))
+    cols.append(np.arange(nu))
+    vals.append(diag)
+    A = sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(nu, nu)
+    )
+    # gradient: row = face, +1/h at the cell above, -1/h at the cell below
+    g_rows, g_cols, g_vals = [], [], []
+    b = np.zeros(nu)
+    for d in range(3):
+        fid = faces[d]
+        cpad = np.pad(cid, [(1, 1) if i == d else (0, 0) for i in range(3)], constant_values=-1)
+        sl_lo = [slice(None)] * 3
+        sl_hi = [slice(None)] * 3
+        sl_lo[d] = slice(0, n[d] + 1)
+        sl_hi[d] = slice(1, n[d] + 2)
+        c_lo, c_hi = cpad[tuple(sl_lo)], cpad[tuple(sl_hi)]
+        act = fid >= 0
+        for cgrid, sign in ((c_hi, 1.0), (c_lo, -1.0)):
+            ok = act & (cgrid >= 0)
+            g_rows.append(fid[ok])
+            g_cols.append(cgrid[ok])
+            g_vals.append(np.full(int(ok.sum()), sign / h[d]))
+        if d == 0:
+            inlet = fid[0][fid[0] >= 0]
+            b[inlet] = 1.0 / h[0]  # reservoir p = 1 in the ghost cell before the inlet
+    G = sp.csr_matrix(
+        (np.concatenate(g_vals), (np.concatenate(g_rows), np.concatenate(g_cols))),
+        shape=(nu, n_cells),
+    )
+    return A, G, b, faces, cid
+
+
+def _first(m: int, d: int) -> np.ndarray:
+    shape = [1, 1, 1]
+    shape[d] = m
+    out = np.zeros(shape, dtype=bool)
+    out.reshape(-1)[0] = True
+    return out
+
+
+def _last(m: int, d: int) -> np.ndarray:
+    shape = [1, 1, 1]
+    shape[d] = m
+    out = np.zeros(shape, dtype=bool)
+    out.reshape(-1)[-1] = True
+    return out
+
+
+def _minres_amg(K, A, nu: int, rhs: np.ndarray, rtol: float, maxiter: int):
+    """MINRES on the saddle-point system with block-diagonal AMG / identity preconditioner."""
+    import pyamg
+
+    ml = pyamg.smoothed_aggregation_solver(A.tocsr(), symmetry="hermitian", max_coarse=500)
+    n = K.shape[0]
+
+    def apply(r: np.ndarray) -> np.ndarray:
+        out = np.empty_like(r)
+        out[:nu] = ml.solve(r[:nu], maxiter=1, cycle="V", tol=1e-30)
+        out[nu:] = r[nu:]
+        return out
+
+    M = spla.LinearOperator((n, n), matvec=apply, dtype=np.float64)
+    it = [0]
+
+    def cb(_xk: np.ndarray) -> None:
+        it[0] += 1
+
+    x, info = spla.minres(K, rhs, M=M, rtol=rtol, maxiter=maxiter, callback=cb)
+    if info != 0:
+        raise SolverError(f"Stokes MINRES did not converge in {maxiter} iterations")
+    return x, it[0]
