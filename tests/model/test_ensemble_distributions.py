@@ -33,8 +33,10 @@ def test_quantile_classes_keep_total_area_exactly(k):
 
 
 def test_gauss_classes_converge_to_area_mean():
-    errs = [abs(1 / np.sum(w / r) - PSD.area_mean_radius()) for r, w in
-            (PSD.classes(k, "gauss") for k in (2, 4, 8, 16))]
+    errs = [
+        abs(1 / np.sum(w / r) - PSD.area_mean_radius())
+        for r, w in (PSD.classes(k, "gauss") for k in (2, 4, 8, 16))
+    ]
     assert errs[-1] < 1e-3 * R and errs[-1] < errs[0] / 20
 
 
@@ -61,8 +63,9 @@ def test_contact_and_cei_classes():
 
 
 def test_build_ensemble_tensor_product_with_isolated_class():
-    ens = build_ensemble(PSD, 3, ContactPaths(0.2), 2, GaussianCEI(1e-8, 2e-9), 2,
-                         isolated_fraction=0.05)
+    ens = build_ensemble(
+        PSD, 3, ContactPaths(0.2), 2, GaussianCEI(1e-8, 2e-9), 2, isolated_fraction=0.05
+    )
     assert ens.n_classes == 3 * 2 * 2 + 1
     assert ens.weight.sum() == pytest.approx(1.0, abs=1e-12)
     assert ens.isolated[-1] and ens.weight[-1] == pytest.approx(0.05)
@@ -77,10 +80,14 @@ def test_build_ensemble_tensor_product_with_isolated_class():
         (lambda: build_ensemble(R, n_radius=0), ["n_radius", "0"]),
         (lambda: LognormalRadius.from_mean_sd(-1e-6, 1e-7), ["mean", "-1e-06"]),
         (lambda: build_ensemble(PSD, 2, isolated_fraction=1.2), ["isolated_fraction", "1.2"]),
-        (lambda: LogTable("nmc.sigma", [0.0, 0.5, 1.0], [1.0, 2.0, 0.5], "decreasing"),
-         ["nmc.sigma", "non-increasing", "0.5"]),
-        (lambda: LogTable("nmc.D", [0.0, 0.7, 0.5], [1.0, 1.0, 1.0]),
-         ["nmc.D.theta", "increasing"]),
+        (
+            lambda: LogTable("nmc.sigma", [0.0, 0.5, 1.0], [1.0, 2.0, 0.5], "decreasing"),
+            ["nmc.sigma", "non-increasing", "0.5"],
+        ),
+        (
+            lambda: LogTable("nmc.D", [0.0, 0.7, 0.5], [1.0, 1.0, 1.0]),
+            ["nmc.D.theta", "increasing"],
+        ),
         (lambda: LogTable("nmc.D", [0.0, 1.0], [1.0, -1.0]), ["nmc.D.values", "> 0"]),
     ],
 )

@@ -21,8 +21,10 @@ def _psd_cell(k: int, method: str = "quantile"):
     c = chen2020_cell()
     lp, ln = chen2020_positive_layer(), chen2020_negative_layer()
     out = {}
-    for key, lay, theta in (("positive", lp, c.positive.theta_init),
-                            ("negative", ln, c.negative.theta_init)):
+    for key, lay, theta in (
+        ("positive", lp, c.positive.theta_init),
+        ("negative", ln, c.negative.theta_init),
+    ):
         r = lay.particle_radius
         d = LognormalRadius.from_mean_sd(r, 0.3 * r, "area", 0.0, 2.5 * r)
         out[key] = Electrode([lay.with_(ensemble=build_ensemble(d, k, method=method))], theta)
@@ -41,7 +43,8 @@ def test_identical_classes_reproduce_single_class_to_1e_6_volt():
     for k in (1, 4):
         ens = ParticleEnsemble(radius=[lay.particle_radius] * k, film_resistance=1e-3)
         ds = Simulation(chen2020_cell([lay.with_(ensemble=ens)]), solver=opts).solve(
-            "Discharge at 1C for 40 minutes")
+            "Discharge at 1C for 40 minutes"
+        )
         v.append(ds["voltage"].values[-1])
     # identical classes are the same equations; the tolerance is the integrator's
     assert abs(v[1] - v[0]) < 1e-6
@@ -50,8 +53,15 @@ def test_identical_classes_reproduce_single_class_to_1e_6_volt():
 def test_size_distribution_converges_as_k_grows():
     runs = {k: Simulation(_psd_cell(k)).solve("Discharge at 1C until 2.5 V") for k in (1, 2, 4, 8)}
     ref = runs[8]
-    errs = [_rms(runs[k]["time"].values, runs[k]["voltage"].values,
-                 ref["time"].values, ref["voltage"].values) for k in (1, 2, 4)]
+    errs = [
+        _rms(
+            runs[k]["time"].values,
+            runs[k]["voltage"].values,
+            ref["time"].values,
+            ref["voltage"].values,
+        )
+        for k in (1, 2, 4)
+    ]
     # monotone convergence; K = 4 within 3 mV RMS of K = 8 (K = 1: ~25 mV)
     assert errs[0] > errs[1] > errs[2]
     assert errs[2] < 3e-3
@@ -62,8 +72,9 @@ def test_size_distribution_matches_pybamm_dfn_psd_within_5_mV():
     pybamm = pytest.importorskip("pybamm")
     p = pybamm.get_size_distribution_parameters(pybamm.ParameterValues("Chen2020"))
     model = pybamm.lithium_ion.DFN(options={"particle size": "distribution"})
-    sol = pybamm.Simulation(model, parameter_values=p,
-                            solver=pybamm.IDAKLUSolver(rtol=1e-6, atol=1e-8)).solve([0, 3700])
+    sol = pybamm.Simulation(
+        model, parameter_values=p, solver=pybamm.IDAKLUSolver(rtol=1e-6, atol=1e-8)
+    ).solve([0, 3700])
     tp, vp = sol["Time [s]"].entries, sol["Voltage [V]"].entries
     ds = Simulation(_psd_cell(8, "gauss")).solve("Discharge at 1C until 2.5 V")
     rms = _rms(ds["time"].values, ds["voltage"].values, tp, vp)

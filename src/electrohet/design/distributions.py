@@ -243,8 +243,12 @@ class ContactPaths:
 
     @classmethod
     def from_carbon_fraction(
-        cls, carbon_mass_fraction: float, mean_diameters: float = 2.0, diameter: float = 10e-6,
-        constriction: float = 1.0, **share_kw,
+        cls,
+        carbon_mass_fraction: float,
+        mean_diameters: float = 2.0,
+        diameter: float = 10e-6,
+        constriction: float = 1.0,
+        **share_kw,
     ) -> ContactPaths:
         """Wiring of a layer with carbon mass fraction f_c (see :func:`poorly_wired_share`)."""
         share = poorly_wired_share(carbon_mass_fraction, **share_kw)
@@ -455,10 +459,19 @@ def cei_graded_layers(
         cei = GaussianCEI(mean * scale, sd * scale, kappa, t_min * scale, t_max * scale)
         ens = build_ensemble(
             radius if radius is not None else layer.particle_radius,
-            n_radius=n_radius, cei=cei, n_cei=n_cei, method=method,
+            n_radius=n_radius,
+            cei=cei,
+            n_cei=n_cei,
+            method=method,
         )
-        out.append(layer.with_(thickness=layer.thickness / n, ensemble=ens, n_points=pts,
-                               name=f"{layer.name or 'layer'}[{i}]"))
+        out.append(
+            layer.with_(
+                thickness=layer.thickness / n,
+                ensemble=ens,
+                n_points=pts,
+                name=f"{layer.name or 'layer'}[{i}]",
+            )
+        )
     return out
 
 

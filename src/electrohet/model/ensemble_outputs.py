@@ -258,8 +258,9 @@ def diverging_fraction(
     }
 
 
-def trapped_lithium(ds: xr.Dataset, time: float | None = None,
-                    region: str = "positive") -> dict[str, float]:
+def trapped_lithium(
+    ds: xr.Dataset, time: float | None = None, region: str = "positive"
+) -> dict[str, float]:
     """Lithium held by isolated particles at ``time`` (default: the end) per electrode area.
 
     Returns moles [mol/m^2], charge [Ah/m^2], and the share of all lithium in ``region``.
@@ -279,16 +280,18 @@ def trapped_lithium(ds: xr.Dataset, time: float | None = None,
     }
 
 
-def class_average(ds: xr.Dataset, variable: str = "theta_mean",
-                  region: str = "positive") -> xr.DataArray:
+def class_average(
+    ds: xr.Dataset, variable: str = "theta_mean", region: str = "positive"
+) -> xr.DataArray:
     """Volume-weighted average over x of ``variable`` for each particle class, on (time, class)."""
     vol = slot_volume(ds, region)
     num = (ds[variable] * vol).sum("x", skipna=True)
     return num / vol.sum("x", skipna=True)
 
 
-def lithiation_profile(ds: xr.Dataset, time: float | None = None,
-                       region: str = "positive") -> xr.DataArray:
+def lithiation_profile(
+    ds: xr.Dataset, time: float | None = None, region: str = "positive"
+) -> xr.DataArray:
     """Volume-weighted mean lithium fraction over the classes at each x, at ``time``."""
     snap = ds["theta_mean"].isel(time=time_index(ds, time))
     vol = slot_volume(ds, region)
@@ -296,8 +299,9 @@ def lithiation_profile(ds: xr.Dataset, time: float | None = None,
     return prof.where(ds["region"] == region, drop=True)
 
 
-def half_lithiation(ds: xr.Dataset, time: float | None = None,
-                    region: str = "positive") -> dict[str, float]:
+def half_lithiation(
+    ds: xr.Dataset, time: float | None = None, region: str = "positive"
+) -> dict[str, float]:
     """Mean lithium fraction of the half near the current collector and near the separator."""
     prof = lithiation_profile(ds, time, region)
     dx = ds["dx"].sel(x=prof["x"])

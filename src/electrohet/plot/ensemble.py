@@ -38,8 +38,9 @@ def plot_class_soc(ds: xr.Dataset, ax=None, region: str = "positive", labels=Non
     return ax
 
 
-def plot_onsets(onsets: Sequence[xr.Dataset], names: Sequence[str], ax=None,
-                variable: str = "onset_soc"):
+def plot_onsets(
+    onsets: Sequence[xr.Dataset], names: Sequence[str], ax=None, variable: str = "onset_soc"
+):
     """Volume-weighted cumulative distributions of class onsets, one curve per step."""
     ax = _axes(ax)
     for on, name in zip(onsets, names, strict=True):
@@ -55,8 +56,9 @@ def plot_onsets(onsets: Sequence[xr.Dataset], names: Sequence[str], ax=None,
     return ax
 
 
-def plot_soc_histogram(ds: xr.Dataset, times: Sequence[float], ax=None, bins: int = 40,
-                       region: str = "positive"):
+def plot_soc_histogram(
+    ds: xr.Dataset, times: Sequence[float], ax=None, bins: int = 40, region: str = "positive"
+):
     """Volume-weighted particle-SOC histograms at the given times [s]."""
     ax = _axes(ax)
     for t in times:
