@@ -16,7 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 # Imported only inside ``try: ... except ImportError`` with a fallback (not required).
-OPTIONAL_WITH_FALLBACK = {"tqdm"}
+# (tqdm was here, but micro/cli.py and micro/two_level.py need it: it is now declared.)
+OPTIONAL_WITH_FALLBACK: set[str] = set()
 
 
 def _norm(name: str) -> str:
