@@ -58,11 +58,11 @@ def test_layer_utilization_by_name_adds_up_to_the_delivered_capacity(bilayer_run
 def test_layer_names_survive_netcdf(bilayer_run, tmp_path):
     import xarray as xr
 
-    from electrohet.studies.rate_study import _to_netcdf
+    from electrohet.outputs import write_netcdf
 
     _, ds = bilayer_run
     path = tmp_path / "run.nc"
-    _to_netcdf(ds, str(path))
+    write_netcdf(ds, path)
     back = xr.load_dataset(path, engine="h5netcdf")
     assert list(back.layer.values) == ["bottom", "top"]
     assert list(back.layer_position.values) == ["collector", "separator"]

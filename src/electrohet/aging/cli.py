@@ -42,7 +42,7 @@ def age(
     """Aging run (CEI growth, contact loss and isolation, cracking) with cycle jumping."""
     from electrohet.aging.config import load_aging_config
     from electrohet.aging.plot import plot_aging
-    from electrohet.studies.rate_study import _to_netcdf
+    from electrohet.outputs import write_netcdf
 
     run = load_aging_config(config)
     out.mkdir(parents=True, exist_ok=True)
@@ -55,7 +55,7 @@ def age(
             fh.write(",".join(str(row.get(k, "")) for k in _CSV_KEYS) + "\n")
 
     ds = run.run(progress=not quiet, on_cycle=write_row)
-    _to_netcdf(ds, str(out / "aging.nc"))
+    write_netcdf(ds, out / "aging.nc")
     status = {k: ds.attrs[k] for k in ("status", "message", "n_resolved", "wall_time_s")}
     status["cycles_finished"] = int(ds.sizes["cycle"])
     (out / "status.json").write_text(json.dumps(status, indent=2))

@@ -192,21 +192,6 @@ def demo(
     _run_and_report(None, settings, out, "single", 0.01, quiet, overwrite)
 
 
-def _run_name(name: str, rate: float) -> str:
-    return f"run_{name.replace('/', '-')}_{rate:g}C.nc"
-
-
-def _save_runs(runs, out: Path) -> list[Path]:
-    """One netCDF per design and rate (same names as ``RateStudy.save``), atomically."""
-    from electrohet.outputs import write_netcdf
-
-    written = []
-    for run in runs:
-        for rate, ds in zip(run.rates, run.datasets, strict=True):
-            written.append(write_netcdf(ds, out / _run_name(run.design.name, rate)))
-    return written
-
-
 def _save_partial(partial, out: Path, code: int):
     """Write the finished runs of an interrupted study and raise :class:`Interrupted`."""
     import pandas as pd
@@ -214,6 +199,7 @@ def _save_partial(partial, out: Path, code: int):
     from electrohet.interrupts import Interrupted, deferred_signals
     from electrohet.outputs import write_text_atomic
     from electrohet.studies.pool import finished
+    from electrohet.studies.rate_study import save_runs
 
     runs = finished(partial or [])
     rows = [
@@ -235,7 +221,7 @@ def _save_partial(partial, out: Path, code: int):
         for run in runs:
             for ds in run.datasets:
                 ds.attrs["study_status"] = "interrupted"
-        _save_runs(runs, out)
+        save_runs(runs, out)
         path = write_text_atomic(out / "rate_study_partial.csv", table.to_csv(index=False))
     total = len(partial or [])
     raise Interrupted(
@@ -257,7 +243,7 @@ def _run_and_report(
     import time
 
     from electrohet.interrupts import Interrupted
-    from electrohet.outputs import prepare_output_dir, write_text_atomic
+    from electrohet.outputs import prepare_output_dir
     from electrohet.studies.rate_study import rate_study
 
     lock = prepare_output_dir(out, STUDY_RESULT_NAMES, overwrite=overwrite)
@@ -270,8 +256,7 @@ def _run_and_report(
         except Interrupted as exc:
             _save_partial(exc.partial, out, exc.exit_code)
         wall = time.perf_counter() - t0
-        csv = write_text_atomic(out / "rate_study.csv", study.table.to_csv(index=False))
-        files = [csv, *_save_runs(study.runs, out)]
+        files = study.save(out)
         _report(study, settings, wall, out, files)
     finally:
         lock.release()

@@ -20,6 +20,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,7 @@ from electrohet.design.layer import Cell
 from electrohet.errors import ParameterError, SolverError, check_range
 from electrohet.model import MeshOptions, Simulation
 from electrohet.model.results import layer_utilization as layer_utilization_of_run
+from electrohet.outputs import write_netcdf, write_text_atomic
 from electrohet.studies.calibration import YARI2020_SINGLE_LAYER_FIT, Calibration
 from electrohet.studies.pool import run_jobs
 
@@ -431,26 +433,28 @@ class RateStudy:
     settings: StudySettings
     calibration: Calibration | None = None
 
-    def save(self, out_dir: str | os.PathLike) -> list[str]:
-        """Write ``table.csv`` and one netCDF per design and rate into ``out_dir``."""
-        os.makedirs(out_dir, exist_ok=True)
-        written = [os.path.join(out_dir, "rate_study.csv")]
-        self.table.to_csv(written[0], index=False)
-        for run in self.runs:
-            for rate, ds in zip(run.rates, run.datasets, strict=True):
-                safe = run.design.name.replace("/", "-")
-                path = os.path.join(out_dir, f"run_{safe}_{rate:g}C.nc")
-                _to_netcdf(ds, path)
-                written.append(path)
-        return written
+    def save(self, out_dir: str | os.PathLike) -> list[Path]:
+        """Write ``rate_study.csv`` and one netCDF per design and rate into ``out_dir``
+        (each file atomically, see :mod:`electrohet.outputs`)."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        csv = write_text_atomic(out / "rate_study.csv", self.table.to_csv(index=False))
+        return [csv, *save_runs(self.runs, out)]
 
 
-def _to_netcdf(ds: xr.Dataset, path: str) -> None:
-    clean = ds.copy()
-    clean.attrs = {
-        k: (v if isinstance(v, (str, int, float)) else str(v)) for k, v in ds.attrs.items()
-    }
-    clean.to_netcdf(path, engine="h5netcdf")
+def run_file_name(design_name: str, rate: float) -> str:
+    """File name of one design's run at ``rate`` [C]: ``run_<design>_<rate>C.nc``."""
+    return f"run_{design_name.replace('/', '-')}_{rate:g}C.nc"
+
+
+def save_runs(runs: Sequence[DesignRuns], out_dir: str | os.PathLike) -> list[Path]:
+    """One netCDF per design and rate in ``out_dir``, written atomically."""
+    out = Path(out_dir)
+    return [
+        write_netcdf(ds, out / run_file_name(run.design.name, rate))
+        for run in runs
+        for rate, ds in zip(run.rates, run.datasets, strict=True)
+    ]
 
 
 def rate_study(
