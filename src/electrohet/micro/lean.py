@@ -44,11 +44,26 @@ _SOLID, _PORE, _FROM_IN, _ACTIVE = 0, 1, 2, 3
 
 
 @nb.njit(cache=True)
+def _push(q, head, size, item):
+    """Append ``item`` to the ring buffer ``q`` holding ``size`` items from ``head``;
+    a full buffer is doubled (items unwrapped to start at 0). Returns ``(q, head)``."""
+    cap = q.shape[0]
+    if size == cap:
+        q2 = np.empty(2 * cap, np.int64)
+        for m in range(size):
+            q2[m] = q[(head + m) % cap]
+        q = q2
+        head = 0
+        cap *= 2
+    q[(head + size) % cap] = item
+    return q, head
+
+
+@nb.njit(cache=True)
 def _flood(s, src, dst, from_start):
     """Flood fill (6-connectivity) from the first/last plane: voxels ``src`` -> ``dst``."""
     n0, n1, n2 = s.shape
-    cap = max(1 << 16, 2 * n1 * n2)
-    q = np.empty(cap, np.int64)
+    q = np.empty(max(1 << 16, 2 * n1 * n2), np.int64)
     head = 0
     size = 0
     plane = 0 if from_start else n0 - 1
@@ -56,18 +71,11 @@ def _flood(s, src, dst, from_start):
         for k in range(n2):
             if s[plane, j, k] == src:
                 s[plane, j, k] = dst
-                if size == cap:
-                    q2 = np.empty(2 * cap, np.int64)
-                    for m in range(size):
-                        q2[m] = q[(head + m) % cap]
-                    q = q2
-                    head = 0
-                    cap *= 2
-                q[(head + size) % cap] = (plane * n1 + j) * n2 + k
+                q, head = _push(q, head, size, (plane * n1 + j) * n2 + k)
                 size += 1
     while size > 0:
         idx = q[head]
-        head = (head + 1) % cap
+        head = (head + 1) % q.shape[0]
         size -= 1
         i = idx // (n1 * n2)
         j = (idx // n2) % n1
@@ -91,14 +99,7 @@ def _flood(s, src, dst, from_start):
             if s[a, b, c] != src:
                 continue
             s[a, b, c] = dst
-            if size == cap:
-                q2 = np.empty(2 * cap, np.int64)
-                for m in range(size):
-                    q2[m] = q[(head + m) % cap]
-                q = q2
-                head = 0
-                cap *= 2
-            q[(head + size) % cap] = (a * n1 + b) * n2 + c
+            q, head = _push(q, head, size, (a * n1 + b) * n2 + c)
             size += 1
 
 
