@@ -111,6 +111,7 @@ class BlockPreconditioner:
         ``"current"`` or ``"voltage"`` (which of I, V is prescribed).
     """
 
+    border_rtol = 1e-6
     pot_amg = "rs"
     ce_amg = "rs"
     cs_amg = "rs"
@@ -186,7 +187,7 @@ class BlockPreconditioner:
                 self.x_unit[self.iV] = -1.0
 
     def _accurate_field_solve(self, J_ff: sp.csr_matrix, b: np.ndarray) -> np.ndarray:
-        """``J_ff^-1 b`` to 1e-10 (GMRES preconditioned by the field sweep): the bordering
+        """``J_ff^-1 b`` to ``border_rtol`` (GMRES preconditioned by the field sweep): the bordering
         vector must be accurate, since the free cell variable's Schur complement
         ``J_bb - J_bf w`` is a small difference of large terms."""
         import scipy.sparse.linalg as spla
@@ -197,7 +198,7 @@ class BlockPreconditioner:
         d[d == 0] = 1.0
         A = (sp.diags(1.0 / d) @ J_ff).tocsr()
         op = spla.LinearOperator(A.shape, lambda v: self._field_solve(np.asarray(v).ravel() * d))
-        x, info = spla.gmres(A, b / d, M=op, rtol=1e-10, atol=0.0, restart=100, maxiter=5)
+        x, info = spla.gmres(A, b / d, M=op, rtol=self.border_rtol, atol=0.0, restart=60, maxiter=3)
         if info != 0:
             x = self._field_solve(b)
         return x

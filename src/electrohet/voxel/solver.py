@@ -68,8 +68,9 @@ class NewtonSolver:
         (relative to the scaled residual) [-].
     rebuild_iterations, rebuild_factor
         The preconditioner is rebuilt when a GMRES solve needs more than
-        max(rebuild_iterations, rebuild_factor x the count right after the last build),
-        when the control mode changes, or when the step size has changed by > 4x.
+        ``rebuild_iterations`` and more than ``rebuild_factor`` x the iterations per
+        decade of residual reduction of the first solve after the last build, when the
+        control mode changes, or when the step size has changed by > 4x.
     """
 
     def __init__(
@@ -81,8 +82,8 @@ class NewtonSolver:
         direct_max: int = 2_000,
         krylov_rtol: float = 1e-8,
         krylov_first: float = 1e-3,
-        rebuild_iterations: int = 25,
-        rebuild_factor: float = 2.0,
+        rebuild_iterations: int = 10,
+        rebuild_factor: float = 1.5,
     ) -> None:
         self.model = model
         if linear == "auto":
@@ -98,7 +99,8 @@ class NewtonSolver:
         self.rebuild_factor = rebuild_factor
         self._pc = None
         self._last_its = 0
-        self._fresh_its: int | None = None
+        self._last_rate = 0.0
+        self._fresh_rate: float | None = None
         self._mode = "current"
         self._dt = 1.0
         self._pc_dt = 1.0
@@ -163,14 +165,16 @@ class NewtonSolver:
             pc is None
             or pc.mode != mode
             or abs(np.log(self._dt / self._pc_dt)) > np.log(4.0)
-            or self._last_its
-            > max(self.rebuild_iterations, self.rebuild_factor * (self._fresh_its or 1))
+            or (
+                self._last_its > self.rebuild_iterations
+                and self._last_rate > self.rebuild_factor * (self._fresh_rate or np.inf)
+            )
         )
         if stale:
             self._pc = BlockPreconditioner(self.model, J, mode)
             self._pc_dt = self._dt
             self.stats.factorizations += 1
-            self._fresh_its = None
+            self._fresh_rate = None
 
     def _krylov(self, A: sp.csr_matrix, rhs: np.ndarray) -> np.ndarray:
         count = [0]
@@ -197,12 +201,16 @@ class NewtonSolver:
             callback_type="pr_norm",
         )
         self.stats.linear_iterations += count[0]
+        # iterations per decade of residual reduction: solves of different tolerances
+        # compare on this scale
         self._last_its = count[0]
-        if self._fresh_its is None:
-            self._fresh_its = max(count[0], 1)
+        self._last_rate = count[0] / max(1.0, -np.log10(rtol))
+        if self._fresh_rate is None:
+            self._fresh_rate = max(self._last_rate, 1.0)
         if info != 0:
             # a stale preconditioner is the usual cause: force a rebuild next time
             self._last_its = 10**9
+            self._last_rate = np.inf
             raise SolverError("GMRES did not converge")
         return x
 
