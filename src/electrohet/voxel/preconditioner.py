@@ -111,7 +111,7 @@ class BlockPreconditioner:
         ``"current"`` or ``"voltage"`` (which of I, V is prescribed).
     """
 
-    border_rtol = 1e-6
+    border_rtol = 1e-3
     pot_amg = "rs"
     ce_amg = "rs"
     cs_amg = "rs"
