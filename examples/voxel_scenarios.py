@@ -22,8 +22,10 @@ def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     sh = sharma_formation()
     print(
-        f"Sharma: onset IQR first charge {sh['first'].onset_iqr:.3f}, second "
-        f"{sh['second'].onset_iqr:.3f} (ratio {sh['iqr_ratio']:.1f})"
+        f"Sharma (optical-like signal, saturating at 10 % delithiation): onset IQR first "
+        f"charge {sh['first'].onset_iqr:.4f}, second {sh['second'].onset_iqr:.4f} "
+        f"(ratio {sh['iqr_ratio']:.1f}); raw particle SOC: {sh['first_soc'].onset_iqr:.4f} "
+        f"vs {sh['second_soc'].onset_iqr:.4f} (ratio {sh['iqr_ratio_soc']:.1f})"
     )
     plot_particle_histogram(sh["dataset"], out / "sharma_particle_soc.png", time_index=-1)
     z = zhang_cei_scenarios()

@@ -34,6 +34,15 @@ from electrohet.materials.base import R_GAS, ActiveMaterial, Electrolyte, F, Lit
 from electrohet.voxel.geometry import Faces, VoxelGrid
 
 
+def _scatter(R: np.ndarray, index: np.ndarray, values) -> None:
+    """R[index] += values with repeated indices summed (a fast ``np.add.at``)."""
+    R += np.bincount(
+        np.asarray(index).ravel(),
+        weights=np.broadcast_to(values, np.shape(index)).ravel(),
+        minlength=R.size,
+    )
+
+
 def _soft_positive(x: np.ndarray, delta: float) -> tuple[np.ndarray, np.ndarray]:
     """Smooth max(x, 0) (as p2de's floor) and its derivative."""
     r = np.sqrt(x * x + delta * delta)
@@ -104,6 +113,8 @@ class VoxelModel:
         mass[self.slices["cs"]] = g.voxel_volume
         self.mass = mass
         self._i_guess = np.zeros(g.r_faces.n)
+        # CSR pattern of the Jacobian per control mode (geometry-fixed): built once
+        self._pattern: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, int]] = {}
 
     # ------------------------------------------------------------------ helpers
     def split(self, y: np.ndarray) -> dict[str, np.ndarray]:
@@ -239,14 +250,16 @@ class VoxelModel:
         rows: list[np.ndarray] = []
         cols: list[np.ndarray] = []
         vals: list[np.ndarray] = []
+        pattern = self._pattern.get(control.mode)
 
         def add(r, c, val):
             if not jacobian:
                 return
             r, c, val = np.broadcast_arrays(np.asarray(r), np.asarray(c), np.asarray(val, float))
-            rows.append(r.ravel())
-            cols.append(c.ravel())
             vals.append(val.ravel())
+            if pattern is None:
+                rows.append(r.ravel())
+                cols.append(c.ravel())
 
         # time derivative of the differential unknowns
         if dt is not None:
@@ -271,8 +284,8 @@ class VoxelModel:
         delta = (phie[q] - phie[p]) - self.chi * (lnc[q] - lnc[p])
         flux = -GK * delta
         rp, rq = self.o_pe + p, self.o_pe + q
-        np.add.at(R, rp, flux)
-        np.add.at(R, rq, -flux)
+        _scatter(R, rp, flux)
+        _scatter(R, rq, -flux)
         if jacobian:
             dG_dp = GK * GK / ef.area * ef.dp / kK[p] ** 2 * dkK[p]
             dG_dq = GK * GK / ef.area * ef.dq / kK[q] ** 2 * dkK[q]
@@ -295,8 +308,8 @@ class VoxelModel:
         dphi = phis[sf.q] - phis[sf.p]
         flux = -GS * dphi
         rp, rq = self.o_ps + sf.p, self.o_ps + sf.q
-        np.add.at(R, rp, flux)
-        np.add.at(R, rq, -flux)
+        _scatter(R, rp, flux)
+        _scatter(R, rq, -flux)
         if jacobian:
             dG_dp = GS * GS / sf.area * sf.dp / sig[sf.p] ** 2 * dsig_full[sf.p]
             dG_dq = GS * GS / sf.area * sf.dq / sig[sf.q] ** 2 * dsig_full[sf.q]
@@ -321,7 +334,7 @@ class VoxelModel:
         cc = g.cc_cells
         Gcc = g.cc_area / (g.cc_dist / sig[cc])
         icc = Gcc * (phis[cc] - V)
-        np.add.at(R, self.o_ps + cc, icc)
+        _scatter(R, self.o_ps + cc, icc)
         # collector balance: row iV under current control, row iI under voltage control
         bal = self.iV if control.mode == "current" else self.iI
         R[bal] = np.sum(icc) - I * g.area
@@ -347,10 +360,10 @@ class VoxelModel:
         Ai = rf.area * i
         a, e = rf.p, rf.q
         k1 = (1.0 - self.t_plus) / F
-        np.add.at(R, self.o_ps + a, Ai)  # solid charge: current leaves the solid
-        np.add.at(R, self.o_pe + e, -Ai)  # electrolyte charge: current enters
-        np.add.at(R, self.o_cs + a, Ai / F)  # delithiation removes Li from the solid
-        np.add.at(R, self.o_ce + e, -k1 * Ai)  # and adds salt to the electrolyte
+        _scatter(R, self.o_ps + a, Ai)  # solid charge: current leaves the solid
+        _scatter(R, self.o_pe + e, -Ai)  # electrolyte charge: current enters
+        _scatter(R, self.o_cs + a, Ai / F)  # delithiation removes Li from the solid
+        _scatter(R, self.o_ce + e, -k1 * Ai)  # and adds salt to the electrolyte
         if jacobian:
             for rrow, fac in (
                 (self.o_ps + a, 1.0),
@@ -385,12 +398,32 @@ class VoxelModel:
             add(self.iV, self.iV, 1.0)
         if not jacobian:
             return R
+        data = np.concatenate(vals)
+        if pattern is None or pattern[3] != data.size:
+            pattern = self._build_pattern(np.concatenate(rows), np.concatenate(cols))
+            self._pattern[control.mode] = pattern
+        indptr, indices, inverse, _ = pattern
         J = sp.csr_matrix(
-            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            (np.bincount(inverse, weights=data, minlength=indices.size), indices, indptr),
             shape=(self.n, self.n),
         )
-        J.sum_duplicates()
         return R, J
+
+    def _build_pattern(self, rows: np.ndarray, cols: np.ndarray):
+        """CSR structure of the Jacobian and the map from assembly entries to CSR slots.
+
+        The entries are produced in the same order at every call (the geometry fixes
+        them), so later Jacobians only sum values into the slots (``np.bincount``)
+        instead of sorting millions of (row, column) pairs again.
+        """
+        n = self.n
+        key = rows.astype(np.int64) * n + cols.astype(np.int64)
+        uniq, inverse = np.unique(key, return_inverse=True)
+        r_u = uniq // n
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(r_u, minlength=n), out=indptr[1:])
+        indices = (uniq % n).astype(np.int64)
+        return indptr, indices, inverse.ravel(), int(rows.size)
 
     @staticmethod
     def _face_flux(R, add, faces: Faces, row0, u, col0, k, dk, x) -> None:
@@ -402,8 +435,8 @@ class VoxelModel:
         du = u[q] - u[p]
         flux = -G * du
         rp, rq = row0 + p, row0 + q
-        np.add.at(R, rp, flux)
-        np.add.at(R, rq, -flux)
+        _scatter(R, rp, flux)
+        _scatter(R, rq, -flux)
         dG_dp = G * G / faces.area * faces.dp / k[p] ** 2 * dk[p]
         dG_dq = G * G / faces.area * faces.dq / k[q] ** 2 * dk[q]
         for col, d in ((col0 + p, G - du * dG_dp), (col0 + q, -G - du * dG_dq)):

@@ -100,27 +100,49 @@ def sharma_volume(r: int = 3, seed: int = 1) -> tuple[np.ndarray, dict, np.ndarr
     return a, {"pore": 0, "cbd": 1, "am": 2}, particles
 
 
-def particle_onsets(ds: xr.Dataset, step: int, n_frames: int = 200):
-    """Onsets of the per-particle SOC traces within ``step`` (x = charge passed in that
-    step, as a fraction of its total) via :func:`electrohet.analysis.optical.analyze_traces`."""
+def particle_onsets(
+    ds: xr.Dataset, step: int, n_frames: int = 200, saturation: float | None = None
+):
+    """Onsets of the per-particle traces within ``step`` (x = charge passed in that
+    step, as a fraction of its total) via :func:`electrohet.analysis.optical.analyze_traces`.
+
+    Parameters
+    ----------
+    saturation
+        None: the traces are the particles' SOC.  A number s in (0, 1]: an optical-like
+        signal that saturates once a particle has lost s of its lithium fraction,
+        min(|theta - theta_start| / s, 1), the observable used for Sharma 2022's
+        step-like intensity traces in :func:`electrohet.model.ensemble_outputs.class_onsets`
+        (``examples/ensemble_formation.py`` uses s = 0.1).  The onset is where the
+        trace has made half of its own change (PHYSICS.md section 4).
+    """
     from electrohet.analysis.optical import analyze_traces
+    from electrohet.errors import ParameterError
 
     seg = ds.where(ds.step == step, drop=True)
     q = np.abs(seg.capacity.values - seg.capacity.values[0])
     x = q / q[-1]
     keep = np.concatenate([[True], np.diff(x) > 0])
     x = x[keep]
-    soc = seg.particle_soc.values[keep]
+    if saturation is None:
+        soc = seg.particle_soc.values[keep]
+    else:
+        if not 0 < saturation <= 1:
+            raise ParameterError(f"saturation = {saturation} must lie in (0, 1]")
+        th = seg.particle_theta.values[keep]
+        soc = np.minimum(np.abs(th - th[0]) / saturation, 1.0)
     grid = np.linspace(0.0, 1.0, n_frames)
     traces = np.stack([np.interp(grid, x, soc[:, k]) for k in range(soc.shape[1])], axis=1)
     return analyze_traces(traces, grid, ids=seg.particle.values, label=f"step {step}", smooth=3)
 
 
-def sharma_formation(r: int = 3, rate: str = "C/10", **kw) -> dict:
+def sharma_formation(r: int = 3, rate: str = "C/10", saturation: float | None = 0.1, **kw) -> dict:
     """First charge, discharge, second charge of the :func:`sharma_volume` electrode.
 
-    Returns ``{"dataset", "first", "second", "iqr_ratio"}`` with the two
-    :class:`~electrohet.analysis.optical.TraceAnalysis` results.
+    Returns ``{"dataset", "first", "second", "iqr_ratio", "first_soc", "second_soc",
+    "iqr_ratio_soc"}``: :class:`~electrohet.analysis.optical.TraceAnalysis` results of
+    the optical-like saturating signal (``saturation``, see :func:`particle_onsets`;
+    None uses the SOC) and, with the ``_soc`` suffix, of the raw particle SOC.
     """
     from electrohet.materials.soc_dependent import NMC532_SOC
 
@@ -142,11 +164,16 @@ def sharma_formation(r: int = 3, rate: str = "C/10", **kw) -> dict:
             f"Charge at {rate} until 4.3 V",
         ]
     )
-    first = particle_onsets(ds, 0)
-    second = particle_onsets(ds, 2)
+    first = particle_onsets(ds, 0, saturation=saturation)
+    second = particle_onsets(ds, 2, saturation=saturation)
+    first_soc = particle_onsets(ds, 0)
+    second_soc = particle_onsets(ds, 2)
     return {
         "dataset": ds,
         "first": first,
         "second": second,
         "iqr_ratio": first.onset_iqr / max(second.onset_iqr, 1e-12),
+        "first_soc": first_soc,
+        "second_soc": second_soc,
+        "iqr_ratio_soc": first_soc.onset_iqr / max(second_soc.onset_iqr, 1e-12),
     }

@@ -444,6 +444,8 @@ class Simulation:
         self._record(log, t, y, idx, cyc)
         dt = min(opts.first_step, limit)
         y_prev, dt_prev = None, None
+        err_prev = 1.0
+        just_rejected = False
         n = 0
         stats = self.solver.stats
         scale_c = self.solver.scale
@@ -472,6 +474,7 @@ class Simulation:
             if err > 1.0:
                 stats.rejected += 1
                 dt *= max(0.2, 0.9 / np.sqrt(err))
+                just_rejected = True
                 continue
             if event is not None and event(y_new) <= 0:
                 # locate the crossing: secant on the step length
@@ -511,7 +514,16 @@ class Simulation:
             self._record(log, t, y, idx, cyc)
             if bar is not None:
                 bar.detail(f"t = {t - t0:.0f} s, V = {y[m.iV]:.4f} V")
-            dt *= min(2.5, 0.9 / np.sqrt(max(err, 1e-4)))
+            # PI step-size control (Gustafsson 1991; Hairer & Wanner, Sec. IV.8) for a
+            # local error ~ dt^2: smoother than the pure I-controller, so fewer steps are
+            # rejected on the slowly varying voltage error; no growth right after a
+            # rejection
+            e = max(err, 1e-4)
+            fac = 0.9 * e**-0.44 * err_prev**0.08
+            fac = min(1.0 if just_rejected else 2.5, max(0.2, fac))
+            dt *= fac
+            err_prev = e
+            just_rejected = False
         else:
             if hard and event is not None:
                 raise SolverError(

@@ -1,0 +1,249 @@
+"""Physics-block preconditioner for the Newton systems of the voxel half cell.
+
+The backward-Euler Jacobian has four physical blocks (c_e, c_s, phi_e, phi_s) plus the
+two cell unknowns (I, V).  Its hard part is elliptic: at the time steps of a discharge
+(10-600 s) the potentials form a graph Laplacian joined through the Butler-Volmer
+conductances and the electrolyte salt is diffusion-dominated (D_e dt / h^2 ~ 1e5).  The
+solid lithium couples to the potentials through the open-circuit potential: a current
+drawn from an AM voxel changes its own c_s and hence U over the step, which feeds back
+into the current.  A block Gauss-Seidel that ignores this loop converges at the rate
+x / (1 + x), x = g |dU/dc| A dt / (F V), which tends to 1 on long steps.
+
+This preconditioner therefore eliminates c_s *locally* from the potential block (a
+Schur complement with the c_s block replaced by its diagonal: mass / dt, the reaction's
+own dependence on c_s and the diagonal of solid diffusion),
+
+    S = J_pp - J_ps diag(J_ss)^-1 J_sp,
+
+so that the potential solve already sees each voxel's concentration response, and then
+applies, in a lower block-triangular sweep,
+
+1. the trivial rows of the controlled variable (I under current control, V under
+   voltage control) and the rows that depend only on them;
+2. one smoothed-aggregation AMG V-cycle (pyamg) on S (phi_e, phi_s and, under current
+   control, V);
+3. one AMG V-cycle on the c_e block with the potential update on its right-hand side;
+4. one AMG V-cycle on the c_s block with both updates on its right-hand side;
+5. under voltage control, the current I from the collector balance row.
+
+It is used inside GMRES on the full Jacobian, so an approximate block solve only costs
+iterations, never accuracy.  The AMG hierarchies are built on the symmetric parts of
+the blocks (the potential block is symmetric once the collector balance row changes
+sign) and are reused across Newton iterations and time steps while GMRES converges in
+few iterations (:class:`~electrohet.voxel.solver.NewtonSolver`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from electrohet.voxel.model import VoxelModel
+
+
+class VCycle:
+    """One V-cycle of an AMG hierarchy as a fixed linear operator.
+
+    Built from pyamg's setup (Ruge-Stuben or smoothed aggregation) on the symmetric part
+    of a block; the cycle itself is run here: one forward Gauss-Seidel sweep before and
+    one backward sweep after each coarse correction (a symmetric cycle at half the
+    smoothing cost of pyamg's default), a sparse LU on the coarsest level, and no
+    residual norms (pyamg's ``solve`` evaluates two extra fine-level products per call
+    for its stopping test).
+
+    Parameters
+    ----------
+    A
+        Block matrix (CSR) [any units].
+    kind
+        ``"rs"``: classical Ruge-Stuben (robust on the high-contrast potential graph:
+        AM, CBD, electrolyte and Butler-Volmer links differ by orders of magnitude);
+        ``"sa"``: smoothed aggregation.
+    """
+
+    def __init__(self, A: sp.csr_matrix, kind: str = "rs") -> None:
+        import pyamg
+        import scipy.sparse.linalg as spla
+
+        As = (0.5 * (A + A.T)).tocsr()
+        As.eliminate_zeros()
+        if kind == "rs":
+            ml = pyamg.ruge_stuben_solver(As, max_coarse=500)
+        else:
+            ml = pyamg.smoothed_aggregation_solver(As, symmetry="hermitian", max_coarse=500)
+        self.levels = []
+        for lev in ml.levels[:-1]:
+            Al = lev.A.tocsr()
+            self.levels.append((Al, lev.P.tocsr(), lev.R.tocsr()))
+        Ac = ml.levels[-1].A.tocsc()
+        self.coarse = spla.splu(Ac) if Ac.shape[0] else None
+        self.operator_complexity = float(ml.operator_complexity())
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        """Approximate ``A^-1 b`` by one V-cycle from a zero initial guess."""
+        return self._cycle(0, np.ascontiguousarray(b, dtype=float))
+
+    def _cycle(self, k: int, b: np.ndarray) -> np.ndarray:
+        from pyamg import amg_core
+
+        if k == len(self.levels):
+            return self.coarse.solve(b) if self.coarse is not None else b
+        A, P, R = self.levels[k]
+        n = b.size
+        x = np.zeros(n)
+        amg_core.gauss_seidel(A.indptr, A.indices, A.data, x, b, 0, n, 1)
+        r = b - A @ x
+        x += P @ self._cycle(k + 1, R @ r)
+        amg_core.gauss_seidel(A.indptr, A.indices, A.data, x, b, n - 1, -1, -1)
+        return x
+
+
+class BlockPreconditioner:
+    """Approximate inverse of the voxel Jacobian ``J`` (unscaled) for one control mode.
+
+    Parameters
+    ----------
+    model
+        The voxel model whose unknown layout ``J`` follows.
+    J
+        Backward-Euler Jacobian (CSR) the preconditioner is built from.
+    mode
+        ``"current"`` or ``"voltage"`` (which of I, V is prescribed).
+    """
+
+    border_rtol = 1e-3
+    pot_amg = "rs"
+    ce_amg = "rs"
+    cs_amg = "rs"
+
+    def __init__(self, model: VoxelModel, J: sp.csr_matrix, mode: str) -> None:
+        m = model
+        self.mode = mode
+        J = J.tocsr()
+        n = m.n
+        self.iI, self.iV = m.iI, m.iV
+        if mode == "voltage":
+            # Build on the current-control form of the same Jacobian (collector balance
+            # in row V, identity in row I): there V is eliminated along the
+            # well-conditioned direction (a uniform potential shift).  Under voltage
+            # control the current I follows from the prescribed V through the cell's
+            # response to a unit current, x_unit = P^-1 e_I (whose V entry is the
+            # differential cell resistance), see ``apply``.  Bordering I directly would
+            # divide by the collector current, a small difference of large terms.
+            self.v_diag = float(J[m.iV, m.iV])
+            assert m.iV == m.iI + 1 == n - 1  # (I, V) close the unknown vector
+            e_i = sp.csr_matrix(([1.0], ([0], [m.iI])), shape=(1, n))
+            rows = [J[: m.iI], e_i, J[[m.iI]]]
+            J = sp.vstack(rows).tocsr()
+            mode = "current"
+        ce = np.arange(m.slices["ce"].start, m.slices["ce"].stop)
+        cs = np.arange(m.slices["cs"].start, m.slices["cs"].stop)
+        pe = np.arange(m.slices["phie"].start, m.slices["phie"].stop)
+        ps = np.arange(m.slices["phis"].start, m.slices["phis"].stop)
+        # the prescribed cell variable (identity row) and the free one, which couples to
+        # the whole field through a single row and column and is eliminated exactly
+        # (bordering) instead of entering the AMG blocks
+        self.known = m.iI if mode == "current" else m.iV
+        self.border = m.iV if mode == "current" else m.iI
+        pot = np.r_[pe, ps]
+        self.ce, self.cs, self.pot = ce, cs, pot
+        self.n = n
+        self.field = np.r_[ce, cs, pe, ps]
+        self.J_known_col = J[:, [self.known]].toarray().ravel()
+        self.J_known_diag = float(J[self.known, self.known])
+        d_s = J[cs][:, cs].diagonal()
+        d_s = np.where(np.abs(d_s) > 0, d_s, 1.0)
+        self.d_s = d_s
+        Jr_pot = J[pot]
+        J_pp = Jr_pot[:, pot].tocsr()
+        self.J_ps = Jr_pot[:, cs].tocsr()
+        J_sp = J[cs][:, pot].tocsr()
+        S = (J_pp - self.J_ps @ sp.diags(1.0 / d_s) @ J_sp).tocsr()
+        self.ml_pot = VCycle(S, self.pot_amg)
+        Jr_ce = J[ce]
+        self.J_ce_pot = Jr_ce[:, pot].tocsr()
+        self.J_ce_cs = Jr_ce[:, cs].tocsr()
+        self.ml_ce = VCycle(Jr_ce[:, ce].tocsr(), self.ce_amg) if ce.size else None
+        Jr_cs = J[cs]
+        self.J_cs_pot = J_sp
+        self.J_cs_ce = Jr_cs[:, ce].tocsr()
+        self.ml_cs = VCycle(Jr_cs[:, cs].tocsr(), self.cs_amg) if cs.size else None
+        # bordering of the free cell variable b: w = P^-1 J[field, b], then
+        # x_b = (r_b - J[b, field] P^-1 r) / (J_bb - J[b, field] w)
+        col = J[:, [self.border]].toarray().ravel()
+        self.b_col = col[self.field]
+        row = J[[self.border]].toarray().ravel()
+        self.b_row = row[self.field]
+        self.b_diag = float(row[self.border])
+        self.w = self._accurate_field_solve(J[self.field][:, self.field].tocsr(), self.b_col)
+        schur = self.b_diag - float(self.b_row @ self.w)
+        self.b_schur = schur if schur != 0.0 else self.b_diag
+        self.cycles = 0
+        if self.mode == "voltage":
+            e = np.zeros(n)
+            e[self.iI] = 1.0
+            self.x_unit = self._apply_current(e)
+            if self.x_unit[self.iV] == 0.0:
+                self.x_unit[self.iV] = -1.0
+
+    def _accurate_field_solve(self, J_ff: sp.csr_matrix, b: np.ndarray) -> np.ndarray:
+        """``J_ff^-1 b`` to ``border_rtol`` (GMRES preconditioned by the field sweep): the bordering
+        vector must be accurate, since the free cell variable's Schur complement
+        ``J_bb - J_bf w`` is a small difference of large terms."""
+        import scipy.sparse.linalg as spla
+
+        if not np.any(b):
+            return np.zeros_like(b)
+        d = np.abs(J_ff.diagonal())
+        d[d == 0] = 1.0
+        A = (sp.diags(1.0 / d) @ J_ff).tocsr()
+        op = spla.LinearOperator(A.shape, lambda v: self._field_solve(np.asarray(v).ravel() * d))
+        x, info = spla.gmres(A, b / d, M=op, rtol=self.border_rtol, atol=0.0, restart=60, maxiter=3)
+        if info != 0:
+            x = self._field_solve(b)
+        return x
+
+    def _field_solve(self, rf: np.ndarray) -> np.ndarray:
+        """Block lower-triangular sweep over the field unknowns (ordered ce, cs, pe, ps
+        as ``self.field``): local c_s elimination, potentials, c_e, c_s."""
+        nce, ncs, npot = self.ce.size, self.cs.size, self.pot.size
+        r_ce, r_cs, r_pot = rf[:nce], rf[nce : nce + ncs], rf[nce + ncs :]
+        xs0 = r_cs / self.d_s
+        xp = self.ml_pot.solve(r_pot - self.J_ps @ xs0)
+        if self.ml_ce is not None:
+            xc = self.ml_ce.solve(r_ce - self.J_ce_pot @ xp - self.J_ce_cs @ xs0)
+        else:
+            xc = np.zeros(0)
+        if self.ml_cs is not None:
+            xs = self.ml_cs.solve(r_cs - self.J_cs_pot @ xp - self.J_cs_ce @ xc)
+        else:
+            xs = np.zeros(0)
+        out = np.empty(nce + ncs + npot)
+        out[:nce], out[nce : nce + ncs], out[nce + ncs :] = xc, xs, xp
+        return out
+
+    def apply(self, r: np.ndarray) -> np.ndarray:
+        """Approximate ``J^-1 r`` (unscaled residual -> unscaled update)."""
+        r = np.asarray(r, dtype=float).ravel()
+        self.cycles += 1
+        if self.mode == "current":
+            return self._apply_current(r)
+        # voltage control: row I holds the collector balance, row V is V - V_set
+        s = r.copy()
+        s[self.iV] = r[self.iI]
+        s[self.iI] = 0.0
+        x = self._apply_current(s)
+        alpha = (r[self.iV] / self.v_diag - x[self.iV]) / self.x_unit[self.iV]
+        return x + alpha * self.x_unit
+
+    def _apply_current(self, r: np.ndarray) -> np.ndarray:
+        """The current-control preconditioner (I prescribed, V bordered)."""
+        x = np.zeros(self.n)
+        xk = r[self.known] / self.J_known_diag
+        x[self.known] = xk
+        rr = r - self.J_known_col * xk
+        z = self._field_solve(rr[self.field])
+        xb = (rr[self.border] - float(self.b_row @ z)) / self.b_schur
+        x[self.field] = z - self.w * xb
+        x[self.border] = xb
+        return x

@@ -1,0 +1,147 @@
+"""Voxel model's scalable linear algebra: cached Jacobian pattern, the custom AMG
+V-cycle, the block preconditioner, and Newton-Krylov against the direct solver."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from electrohet.voxel import Simulation, VoxelSolverOptions
+from electrohet.voxel.model import Control, VoxelModel
+from electrohet.voxel.preconditioner import BlockPreconditioner, VCycle
+
+
+def _poisson(n: int) -> sp.csr_matrix:
+    """7-point Laplacian on n^3 cells with strongly varying coefficients (contrast 1e4)."""
+    rng = np.random.default_rng(0)
+    k = 10.0 ** rng.uniform(-2, 2, size=(n, n, n))
+    idx = np.arange(n**3).reshape(n, n, n)
+    rows, cols, vals = [], [], []
+    for ax in range(3):
+        a = np.take(idx, np.arange(n - 1), axis=ax).ravel()
+        b = np.take(idx, np.arange(1, n), axis=ax).ravel()
+        ka = k.ravel()[a]
+        kb = k.ravel()[b]
+        g = 2.0 / (1.0 / ka + 1.0 / kb)
+        rows += [a, b, a, b]
+        cols += [b, a, a, b]
+        vals += [-g, -g, g, g]
+    A = sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n**3,) * 2
+    )
+    return (A + sp.eye(n**3) * 1e-3).tocsr()
+
+
+def test_vcycle_is_a_symmetric_converging_preconditioner():
+    """Forward Gauss-Seidel before and backward after each coarse correction makes one
+    V-cycle a symmetric operator (x.My = y.Mx to round-off), so it can precondition CG;
+    on a 16^3 Laplacian with 1e4 coefficient contrast PCG reaches 1e-8 in <= 25
+    iterations (unpreconditioned CG needs hundreds)."""
+    A = _poisson(16)
+    M = VCycle(A, "rs")
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal(A.shape[0]), rng.standard_normal(A.shape[0])
+    assert x @ M.solve(y) == pytest.approx(y @ M.solve(x), rel=1e-10)
+    b = rng.standard_normal(A.shape[0])
+    its = [0]
+
+    def count(_):
+        its[0] += 1
+
+    op = spla.LinearOperator(A.shape, M.solve)
+    sol, info = spla.cg(A, b, M=op, rtol=1e-8, callback=count)
+    assert info == 0
+    assert its[0] <= 25
+    assert np.linalg.norm(A @ sol - b) <= 1e-7 * np.linalg.norm(b)
+
+
+def test_cached_jacobian_pattern_equals_a_fresh_assembly(small_volume):
+    """The second and later Jacobians reuse the CSR pattern of the first; they must equal
+    a Jacobian assembled from scratch (new model, empty cache) at the same state."""
+    sim = Simulation(small_volume, material="NMC532", film_thickness=5e-9)
+    m = sim.model
+    y = sim.initial_state(0.5)
+    rng = np.random.default_rng(2)
+    ctl = Control("current", 4.0)
+    m.residual(y, y, 5.0, ctl)  # builds the pattern
+    y2 = y.copy()
+    y2[m.slices["cs"]] += rng.uniform(-500, 500, m.grid.n_am)
+    y2[m.slices["phie"]] += rng.uniform(-0.01, 0.01, m.grid.n_e)
+    R1, J1 = m.residual(y2, y, 5.0, ctl)
+    fresh = VoxelModel(m.grid, m.material, m.electrolyte, m.li_metal, m.r_film)
+    R2, J2 = fresh.residual(y2, y, 5.0, ctl)
+    np.testing.assert_allclose(R1, R2, rtol=1e-13, atol=1e-13 * np.abs(R2).max())
+    diff = abs(J1 - J2).max()
+    assert diff <= 1e-12 * abs(J2).max()
+
+
+@pytest.mark.parametrize("mode", ["current", "voltage"])
+def test_block_preconditioner_makes_gmres_converge_fast(small_volume, mode):
+    """GMRES on the scaled Newton system with the block preconditioner (restarted as in
+    the solver) converges to 1e-8 in <= 30 iterations at a 60 s step, under current and
+    under voltage control; without it GMRES needs more than 5 x as many (or fails)."""
+    sim = Simulation(small_volume, material="NMC532", options=VoxelSolverOptions(linear="krylov"))
+    m = sim.model
+    y = sim.initial_state(0.5)
+    ctl = Control(mode, 5.0 if mode == "current" else 3.6)
+    R, J = m.residual(y, y, 60.0, ctl)
+    s = sim.solver
+    A, d = s._scaled(J)
+    pc = BlockPreconditioner(m, J, mode)
+    op = spla.LinearOperator(A.shape, lambda v: pc.apply(v * d) / s.scale)
+    its = [0]
+
+    def count(_):
+        its[0] += 1
+
+    x, info = spla.gmres(
+        A,
+        -R / d,
+        M=op,
+        rtol=1e-8,
+        restart=60,
+        maxiter=3,
+        callback=count,
+        callback_type="pr_norm",
+    )
+    assert info == 0 and its[0] <= 30
+    assert np.linalg.norm(A @ x + R / d) <= 1e-7 * np.linalg.norm(R / d)
+    its0 = [0]
+
+    def count0(_):
+        its0[0] += 1
+
+    _, info0 = spla.gmres(
+        A, -R / d, rtol=1e-8, restart=200, maxiter=1, callback=count0, callback_type="pr_norm"
+    )
+    assert info0 != 0 or its0[0] > 5 * its[0]
+
+
+def test_newton_krylov_matches_the_direct_solver(small_volume):
+    """The same protocol (CC discharge, CV hold with a current cut-off, rest, CC charge)
+    with SuperLU and with GMRES + block AMG: voltages and capacities agree to 1e-6 V and
+    1e-7 relative (both converge the same backward-Euler equations to 1e-10), and
+    lithium is conserved to 1e-9 on the Krylov path."""
+    exp = [
+        "Discharge at 1C until 3.5 V",
+        "Hold at 3.5 V until C/5",
+        "Rest for 2 minutes",
+        "Charge at 2C for 3 minutes",
+    ]
+    out = {}
+    for lin in ("direct", "krylov"):
+        sim = Simulation(small_volume, material="NMC532", options=VoxelSolverOptions(linear=lin))
+        ds = sim.solve(exp)
+        assert ds.attrs["status"] == "completed", ds.attrs.get("message")
+        out[lin] = ds
+    a, b = out["direct"], out["krylov"]
+    assert b.attrs["lithium_balance_error"] < 1e-9
+    assert b.attrs["salt_balance_error"] < 1e-9
+    assert float(b.capacity[-1]) == pytest.approx(float(a.capacity[-1]), rel=1e-6)
+    # both solve the same equations to the Newton tolerance, so the error control takes
+    # the same steps
+    assert a.sizes["time"] == b.sizes["time"]
+    np.testing.assert_allclose(b.time.values, a.time.values, rtol=1e-6, atol=1e-6)
+    assert np.max(np.abs(b.voltage.values - a.voltage.values)) < 1e-6
