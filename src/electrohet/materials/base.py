@@ -19,12 +19,16 @@ ArrayFn = Callable[[np.ndarray], np.ndarray]
 
 
 def constant(value: float) -> ArrayFn:
-    """Return a vectorised function of one array argument that is ``value`` everywhere."""
+    """Return a vectorised function of one array argument that is ``value`` everywhere.
+
+    The function carries ``constant_value`` so that solvers can use the number directly.
+    """
 
     def fn(x: np.ndarray) -> np.ndarray:
         return np.full_like(np.asarray(x, dtype=float), value)
 
     fn.__name__ = f"constant_{value:g}"
+    fn.constant_value = float(value)  # type: ignore[attr-defined]  (lets the model skip calls)
     return fn
 
 

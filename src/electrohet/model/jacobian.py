@@ -60,16 +60,35 @@ class ColouredJacobian:
         self.n_colours = int(self.colour.max()) + 1
         self.scale = np.asarray(scale, dtype=float)
         self.n_evals = 0
+        self._rows = np.arange(P.shape[0])
+        self._entry_colour = self.colour[self.cols]
 
-    def __call__(
+    def values(
         self, fun: Callable[[np.ndarray], np.ndarray], y: np.ndarray, f0: np.ndarray
-    ) -> sp.csc_matrix:
+    ) -> np.ndarray:
+        """The Jacobian's entries at ``y`` in the CSC order of the pattern.
+
+        Parameters
+        ----------
+        fun
+            Batched residual: (n, B) states -> (n, B) values.
+        y
+            State (n,) at which to differentiate.
+        f0
+            ``fun(y)``.
+        """
         h = 1.49e-8 * np.maximum(np.abs(y), self.scale)
         # make the step exactly representable
         h = (y + h) - y
         Y = np.repeat(y[:, None], self.n_colours, axis=1)
-        Y[np.arange(y.size), self.colour] += h
+        Y[self._rows, self.colour] += h
         Fp = fun(Y)
         self.n_evals += 1
-        data = (Fp[self.indices, self.colour[self.cols]] - f0[self.indices]) / h[self.cols]
+        return (Fp[self.indices, self._entry_colour] - f0[self.indices]) / h[self.cols]
+
+    def __call__(
+        self, fun: Callable[[np.ndarray], np.ndarray], y: np.ndarray, f0: np.ndarray
+    ) -> sp.csc_matrix:
+        """The Jacobian at ``y`` as a CSC matrix (see :meth:`values`)."""
+        data = self.values(fun, y, f0)
         return sp.csc_matrix((data, self.indices, self.indptr), shape=self.shape)
