@@ -8,6 +8,8 @@
 - the static-pivot sparse LU (:mod:`electrohet.model.sparse_lu`) solves the iteration
   matrices ``M - c J`` of the model to 1e-10 of SuperLU's answer for step sizes from
   1e-6 s to 1e3 s (which forces it to switch pivot orders);
+- the compiled twins of the Chen 2020 material formulas equal NumPy's (1e-13) and the
+  BDF step kernels equal the NumPy expressions they replace (1e-13);
 - the coloured finite-difference Jacobian of the compiled residual agrees with a
   column-by-column central difference of the reference residual (1e-5 relative to the
   row's largest entry: forward-difference truncation and round-off).
@@ -22,8 +24,11 @@ import scipy.sparse.linalg as spla
 
 from electrohet.design.ensemble import ParticleEnsemble
 from electrohet.design.presets import chen2020_cell, chen2020_half_cell, chen2020_positive_layer
+from electrohet.materials import chen2020
 from electrohet.materials.soc_dependent import with_soc_dependence
 from electrohet.model import MeshOptions, Simulation
+from electrohet.model.bdf_kernels import accept, predict, wrms_masked
+from electrohet.model.fastfn import fast
 from electrohet.model.p2de import Control
 from electrohet.model.sparse_lu import StaticLU, symbolic_lu_pattern
 
@@ -198,3 +203,58 @@ def test_coloured_jacobian_of_compiled_residual_matches_central_differences(name
     row_scale = np.maximum(np.max(np.abs(J_ref), axis=1), 1e-300)
     err = np.max(np.abs(J - J_ref) / row_scale[:, None])
     assert err < 1e-5, f"{err:.2e}"
+
+
+@pytest.mark.parametrize(
+    ("fn", "low", "high"),
+    [
+        (chen2020.graphite_ocp_chen2020, 0.0, 1.0),
+        (chen2020.nmc811_ocp_chen2020, 0.0, 1.0),
+        (chen2020.lipf6_ec_emc_conductivity_nyman2008, 0.0, 4000.0),
+        (chen2020.lipf6_ec_emc_diffusivity_nyman2008, 0.0, 4000.0),
+    ],
+)
+def test_compiled_material_twins_equal_numpy(fn, low, high):
+    twin = fast(fn, low, high)
+    assert twin is not fn  # the Chen 2020 formulas compile
+    x = np.ascontiguousarray(np.linspace(low, high, 301)[:300].reshape(100, 3))
+    np.testing.assert_allclose(twin(x), fn(x), rtol=1e-13, atol=0)
+    # other layouts and scalars go to the NumPy function
+    np.testing.assert_array_equal(twin(x[:, 1]), fn(x[:, 1]))
+    assert float(twin(0.5 * (low + high))) == float(fn(0.5 * (low + high)))
+
+
+def test_plain_python_material_function_is_left_alone():
+    def f(x):
+        return np.asarray(x, dtype=float) ** 2
+
+    assert fast(f, 0.0, 1.0) is f
+
+
+def test_bdf_kernels_equal_numpy():
+    rng = np.random.default_rng(4)
+    n, k = 50, 3
+    D = rng.standard_normal((8, n))
+    gamma = np.hstack((0.0, np.cumsum(1.0 / np.arange(1, 6))))
+    atol = rng.uniform(1e-8, 1e-6, n)
+    upper = np.where(rng.random(n) < 0.5, np.inf, 5.0)
+    y_pred, psi, w = np.empty(n), np.empty(n), np.empty(n)
+    predict(D, k, gamma, atol, 1e-5, upper, y_pred, psi, w)
+    ref_y = D[: k + 1].sum(axis=0)
+    np.testing.assert_allclose(y_pred, ref_y, rtol=1e-14)
+    np.testing.assert_allclose(psi, gamma[1 : k + 1] @ D[1 : k + 1] / gamma[k], rtol=1e-13)
+    ref_w = atol + 1e-5 * np.minimum(np.abs(ref_y), np.abs(upper - ref_y))
+    np.testing.assert_allclose(w, ref_w, rtol=1e-14)
+    mask = rng.random(n) < 0.7
+    v = rng.standard_normal(n)
+    ref = np.sqrt(np.mean((0.25 * v / ref_w)[mask] ** 2))
+    assert abs(wrms_masked(v, 0.25, ref_y, atol, 1e-5, upper, mask) / ref - 1.0) < 1e-13
+    d = rng.standard_normal(n)
+    D2 = D.copy()
+    accept(D2, k, d)
+    D_ref = D.copy()
+    D_ref[k + 2] = d - D_ref[k + 1]
+    D_ref[k + 1] = d
+    for i in reversed(range(k + 1)):
+        D_ref[i] += D_ref[i + 1]
+    np.testing.assert_allclose(D2, D_ref, rtol=1e-14, atol=1e-14)

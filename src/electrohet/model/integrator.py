@@ -23,6 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from electrohet.errors import SolverError
+from electrohet.model.bdf_kernels import accept, newton_increment, predict, wrms_masked
 from electrohet.model.jacobian import ColouredJacobian
 from electrohet.model.sparse_lu import StaticLU
 
@@ -30,6 +31,7 @@ MAX_ORDER = 5
 NEWTON_MAXITER = 4
 NEWTON_TOL = 0.1  # corrector convergence, in units of the local error tolerance
 RATE_AFTER_NEW_JACOBIAN = 20.0  # assumed rate/(1 - rate) until one is measured (IDA)
+SLOW_NEWTON = 3  # corrector iterations after which the next step gets a fresh Jacobian
 RATE_FLOOR = 0.1  # smallest rate/(1 - rate) carried over to the next corrector
 MIN_FACTOR, MAX_FACTOR, SAFETY = 0.2, 10.0, 0.9
 GAMMA = np.hstack((0.0, np.cumsum(1.0 / np.arange(1, MAX_ORDER + 1))))
@@ -137,13 +139,15 @@ class BDFIntegrator:
         self.alg_entry = ~self.diff[P.indices]
         self.scale = np.asarray(scale, dtype=float)
         self.rtol = float(rtol)
-        self.atol = np.asarray(atol, dtype=float)
+        self.atol = np.ascontiguousarray(np.broadcast_to(np.asarray(atol, dtype=float), (n,)))
         self.max_order = int(max_order)
         # bounded unknowns (e.g. c_s in [0, c_max]) are weighted by their distance to
         # the nearer bound, so a nearly full particle surface is resolved as finely as a
         # nearly empty one
         self.upper = None if upper is None else np.asarray(upper, dtype=float)
         self.has_upper = self.upper is not None and bool(np.any(np.isfinite(self.upper)))
+        self._upper = np.full(n, np.inf) if self.upper is None else self.upper.astype(float)
+        self._work = {k: np.empty(n) for k in ("y_pred", "psi", "w", "g", "x", "dy")}
         self.newton_tol = NEWTON_TOL
         self.stats = SolverStats()
         self.J: np.ndarray | None = None  # values of df/dy on ``pattern`` (CSC order)
@@ -153,6 +157,7 @@ class BDFIntegrator:
         self.lu: StaticLU | None = None  # the factors of M - lu_c J, when valid
         self.lu_c: float | None = None
         self.conv_rate = RATE_AFTER_NEW_JACOBIAN
+        self.jacobian_due = False
 
     # -------------------------------------------------------------- utilities
     def _f(self, y: np.ndarray) -> np.ndarray:
@@ -192,6 +197,10 @@ class BDFIntegrator:
         if mask is not None:
             r = r[mask]
         return float(np.sqrt(np.dot(r, r) / r.size)) if r.size else 0.0
+
+    def _err_norm(self, v: np.ndarray, factor: float, y: np.ndarray) -> float:
+        """WRMS norm of ``factor * v`` over the differential unknowns, weights at ``y``."""
+        return wrms_masked(v, factor, y, self.atol, self.rtol, self._upper, self.diff)
 
     # -------------------------------------------------------------- consistency
     def make_consistent(self, y: np.ndarray, tol: float = 1e-10, maxiter: int = 30) -> np.ndarray:
@@ -271,26 +280,41 @@ class BDFIntegrator:
             self.n_equal = 0
 
     def _newton(
-        self, y_pred: np.ndarray, psi: np.ndarray, c: float
+        self, y_pred: np.ndarray, psi: np.ndarray, c: float, w: np.ndarray
     ) -> tuple[bool, np.ndarray, int]:
         """Simplified Newton iteration for the corrector.
 
         Converged when the estimated distance to the solution, rate/(1 - rate) times
-        the last update (weighted RMS norm), is below ``newton_tol``; the rate of the
-        previous corrector stands in until this one has measured its own (IDA's test).
+        the last update (weighted RMS norm with weights ``w``), is below
+        ``newton_tol``; the rate of the previous corrector stands in until this one has
+        measured its own (IDA's test).
         """
-        assert self.lu is not None
+        lu = self.lu
+        assert lu is not None
         d = np.zeros_like(y_pred)
-        y = y_pred
-        mpsi = self.mass * psi
-        w = self._weights(y_pred)
+        y = y_pred.copy()
+        wk = self._work
+        dy = wk["dy"]
         dy_norm_old = None
         for k in range(NEWTON_MAXITER):
             f = self._f(y)
-            G = c * f - mpsi - self.mass * d
-            dy = self.lu.solve(G)
-            r = dy / w
-            dy_norm = float(np.sqrt(np.dot(r, r) / r.size))
+            dy_norm = newton_increment(
+                f,
+                c,
+                psi,
+                self.mass,
+                d,
+                w,
+                lu.lu_ptr,
+                lu.lu_idx,
+                lu.diag,
+                lu.lu,
+                lu.row_order,
+                lu.col_perm,
+                wk["g"],
+                wk["x"],
+                dy,
+            )
             if not np.isfinite(dy_norm):
                 return False, d, k + 1
             if dy_norm_old is not None:
@@ -300,8 +324,8 @@ class BDFIntegrator:
                 ):
                     return False, d, k + 1
                 self.conv_rate = max(rate / (1.0 - rate), RATE_FLOOR)
-            y = y + dy
-            d = d + dy
+            y += dy
+            d += dy
             if dy_norm == 0 or self.conv_rate * dy_norm < self.newton_tol:
                 return True, d, k + 1
             dy_norm_old = dy_norm
@@ -318,15 +342,21 @@ class BDFIntegrator:
             k = self.order
             D = self.D
             t_new = self.t + self.h
-            y_pred = D[: k + 1].sum(axis=0)
-            psi = (GAMMA[1 : k + 1] @ D[1 : k + 1]) / GAMMA[k]
+            wk = self._work
+            y_pred, psi, w = wk["y_pred"], wk["psi"], wk["w"]
+            predict(D, k, GAMMA, self.atol, self.rtol, self._upper, y_pred, psi, w)
             c = self.h / GAMMA[k]
             converged = False
+            if self.jacobian_due and not self.J_current:
+                self._jacobian(y_pred)
+            self.jacobian_due = False
             while not converged:
                 if self.lu is None or self.lu_c != c:
                     self._factor(c)
-                converged, d, nit = self._newton(y_pred, psi, c)
+                converged, d, nit = self._newton(y_pred, psi, c, w)
                 self.stats.newton_iterations += nit
+                if converged and nit >= SLOW_NEWTON:
+                    self.jacobian_due = True  # for the next step: convergence got slow
                 if not converged:
                     if self.J_current:
                         break
@@ -337,8 +367,7 @@ class BDFIntegrator:
                 self.J_current = False
                 continue
             y_new = y_pred + d
-            err = ERROR_CONST[k] * d
-            err_norm = self._wnorm(err, y_new, self.diff)
+            err_norm = self._err_norm(d, ERROR_CONST[k], y_new)
             if err_norm > 1.0:
                 self.stats.rejected += 1
                 factor = max(MIN_FACTOR, SAFETY * err_norm ** (-1.0 / (k + 1)))
@@ -350,18 +379,15 @@ class BDFIntegrator:
         self.J_current = False
         self.t = t_new
         self.n_equal += 1
-        D[k + 2] = d - D[k + 1]
-        D[k + 1] = d
-        for i in reversed(range(k + 1)):
-            D[i] += D[i + 1]
+        accept(D, k, d)
         if self.n_equal < k + 1:
             return
         err_m = np.inf
         if k > 1:
-            err_m = self._wnorm(ERROR_CONST[k - 1] * D[k], y_new, self.diff)
+            err_m = self._err_norm(D[k], ERROR_CONST[k - 1], y_new)
         err_p = np.inf
         if k < self.max_order:
-            err_p = self._wnorm(ERROR_CONST[k + 1] * D[k + 2], y_new, self.diff)
+            err_p = self._err_norm(D[k + 2], ERROR_CONST[k + 1], y_new)
         with np.errstate(divide="ignore"):
             factors = np.array([err_m, err_norm, err_p]) ** (-1.0 / np.arange(k, k + 3))
         delta = int(np.argmax(factors)) - 1

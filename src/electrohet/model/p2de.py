@@ -19,8 +19,9 @@ import scipy.sparse as sp
 
 from electrohet.design.layer import Cell, Electrode
 from electrohet.materials.base import R_GAS, F
+from electrohet.model.fastfn import fast
 from electrohet.model.mesh import NEG, POS, CellMesh
-from electrohet.model.p2de_kernel import assemble
+from electrohet.model.p2de_kernel import assemble, surface_linear
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,8 @@ class P2DEModel:
         self._dxe = np.ascontiguousarray(self.dxe[:, 0])
         self._face_area = np.ascontiguousarray(self.face_area, dtype=float)
         self._D_slot: np.ndarray | bool | None = None
+        self._rt_cache: tuple | None = None
+        self._r_fixed_flat = np.zeros((m.n_slots, 1))
         self._dummy_faces = np.zeros((1, 1, 1))
         self._dummy_slot = np.zeros(1)
         self._dummy_li = np.zeros((3, 1))
@@ -158,6 +161,11 @@ class P2DEModel:
             ]
         )
         self._flags = np.array([self.neg_first, self.pos_last, 0, int(cell.half_cell)], np.int64)
+        # material functions for the hot loop (compiled twins where they exist)
+        self._ocp_fast = [fast(mat.ocp, 0.0, 1.0) for mat in m.materials]
+        c_hi = 4.0 * el.c0
+        self._kappa_fast = fast(el.conductivity, 0.0, c_hi)
+        self._De_fast = fast(el.diffusivity, 0.0, c_hi)
 
     # ------------------------------------------------------------------ helpers
     def split(self, Y: np.ndarray) -> dict[str, np.ndarray]:
@@ -211,15 +219,22 @@ class P2DEModel:
         B = Y2.shape[1]
         S, nr = self.mesh.n_slots, self.nr
         sl = self.slices
-        cs = Y2[sl["cs"]].reshape(S, nr, B)
+        cs = Y2[sl["cs"]].reshape(S, nr, B)  # a view
         ce = Y2[sl["ce"]]
-        ik = Y2[sl["ik"]]
         cmax = self.cmax_col
-        c_surf = np.ascontiguousarray(self.surface_concentration(cs, ik))
-        U = self.ocp(np.clip(c_surf / cmax, 0.0, 1.0))
-        el = self.cell.electrolyte
-        kappa = np.ascontiguousarray(el.conductivity(ce), dtype=float)
-        D_e = np.ascontiguousarray(el.diffusivity(ce), dtype=float)
+        if self.mesh.surface == "linear":
+            c_surf = np.empty((S, B))
+            theta_s = np.empty((S, B))
+            surface_linear(Y2, self._offsets[1], nr, self.cmax, c_surf, theta_s)
+        else:
+            c_surf = np.ascontiguousarray(self.surface_concentration(cs, Y2[sl["ik"]]))
+            theta_s = np.clip(c_surf / cmax, 0.0, 1.0)
+        U = np.empty_like(theta_s)
+        for i, idx in enumerate(self.mat_groups):
+            U[idx] = self._ocp_fast[i](theta_s[idx])
+        kappa = np.ascontiguousarray(self._kappa_fast(ce), dtype=float)
+        D_e = np.ascontiguousarray(self._De_fast(ce), dtype=float)
+        kin_pref, isolated, face_left, face_res = self._run_time_fields()
         D_const = self._solid_diffusivity_constant()
         if D_const is None:
             c_face = 0.5 * (cs[:, 1:] + cs[:, :-1])
@@ -227,12 +242,12 @@ class P2DEModel:
             D_const = self._dummy_slot
         else:
             D_s = self._dummy_faces
-        r_tot = np.broadcast_to(self.r_fixed, (S, B))
         if self.uses_path:
             theta_bulk = np.einsum("skb,k->sb", cs, self.shell_vol * 3.0) / cmax
             sig_am = self._by_material("electronic_conductivity", theta_bulk)
-            r_tot = r_tot + self.path / sig_am
-        r_tot = np.ascontiguousarray(r_tot, dtype=float)
+            r_tot = np.ascontiguousarray(self.r_fixed + self.path / sig_am, dtype=float)
+        else:
+            r_tot = self._r_fixed_flat  # (S, 1): the kernel broadcasts it over the batch
         li_bc = self._dummy_li
         if self.li_metal is not None:
             I = Y2[sl["I"]][0]
@@ -263,15 +278,15 @@ class P2DEModel:
             self.mesh.slot_area,
             self.mesh.slot_radius,
             self.cmax,
-            np.ascontiguousarray(self.kin_pref[:, 0]),
+            kin_pref,
             self._alpha_a,
             self._alpha_c,
-            np.ascontiguousarray(self.isolated, dtype=np.bool_),
+            isolated,
             self.mesh.dx,
             self._eps_over_tau,
             self._dxe,
-            np.ascontiguousarray(self.s_face_left, dtype=np.int64),
-            np.ascontiguousarray(np.asarray(self.s_face_res).reshape(-1)),
+            face_left,
+            face_res,
             self.shell_vol,
             self._face_area,
             self._scalars,
@@ -280,6 +295,26 @@ class P2DEModel:
             out,
         )
         return out[:, 0] if squeeze else out
+
+    def _run_time_fields(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Kernel-ready copies of the fields the aging hook may replace between runs.
+
+        Converted again only when the attribute has been replaced by another array.
+        """
+        src = (self.kin_pref, self.isolated, self.s_face_left, self.s_face_res, self.r_fixed)
+        cached = self._rt_cache
+        if cached is None or any(a is not b for a, b in zip(src, cached[0], strict=True)):
+            conv = (
+                np.ascontiguousarray(np.asarray(self.kin_pref, dtype=float)[:, 0]),
+                np.ascontiguousarray(self.isolated, dtype=np.bool_),
+                np.ascontiguousarray(self.s_face_left, dtype=np.int64),
+                np.ascontiguousarray(np.asarray(self.s_face_res, dtype=float).reshape(-1)),
+            )
+            self._r_fixed_flat = np.ascontiguousarray(
+                np.asarray(self.r_fixed, dtype=float).reshape(-1, 1)
+            )
+            cached = self._rt_cache = (src, conv)
+        return cached[1]
 
     def _solid_diffusivity_constant(self) -> np.ndarray | None:
         """Per-slot solid diffusivity [m^2/s] when every material's is a constant."""

@@ -74,7 +74,8 @@ def assemble(
         Solid diffusivity [m^2/s] at the shell faces, (S, n_r - 1, B), or (when
         ``D_s_is_const``) one constant per slot, (S,).
     r_tot
-        Film + contact resistance of every slot [Ohm m^2], (S, B).
+        Film + contact resistance of every slot [Ohm m^2], (S, B) or (S, 1) (the same
+        for every state).
     scalars
         t+, 2RT(1 - t+)(thermodynamic factor)/F [V], F/RT [1/V], r_half of the first
         negative and last positive electrode cell [Ohm m^2], contact resistance
@@ -117,8 +118,10 @@ def assemble(
     lnc = np.empty(n_cells)
     i_right = np.empty(n_elec)
     i_left = np.empty(n_elec)
+    wide_r = r_tot.shape[1] > 1
     for b in range(B):
         I = Y[o_I, b]
+        rb = b if wide_r else 0
         # ---- interfacial reactions
         for i in range(n_cells):
             j[i] = 0.0
@@ -137,7 +140,7 @@ def assemble(
             aa = alpha_a[s]
             ac = alpha_c[s]
             i0 = kin_pref[s] * ce_slot**aa * c_vac**aa * c_occ**ac
-            eta = Y[o_ps + el, b] - Y[o_pe + cell, b] - U[s, b] - ik * r_tot[s, b]
+            eta = Y[o_ps + el, b] - Y[o_pe + cell, b] - U[s, b] - ik * r_tot[s, rb]
             fe = f_rt * eta
             bv = i0 * (math.exp(min(aa * fe, EXP_CAP)) - math.exp(min(-ac * fe, EXP_CAP)))
             out[o_ik + s, b] = ik if isolated[s] else ik - bv
@@ -204,3 +207,22 @@ def assemble(
         out[o_I, b] = I - ctl_value if ctl_mode == 0 else V - ctl_value
         out[o_Q, b] = I / 3600.0
         out[o_E, b] = I * V / 3600.0
+
+
+@numba.njit(cache=True)
+def surface_linear(
+    Y: np.ndarray, o_cs: int, nr: int, cmax: np.ndarray, c_surf: np.ndarray, theta: np.ndarray
+) -> None:
+    """Surface concentration by linear extrapolation from the two outer shells.
+
+    Fills ``c_surf`` [mol/m^3] and ``theta`` = clip(c_surf / c_max, 0, 1) [-], both
+    (S, B), for the states ``Y`` (n, B) whose particle block starts at ``o_cs``.
+    """
+    S = cmax.size
+    for s in range(S):
+        base = o_cs + s * nr
+        for b in range(Y.shape[1]):
+            c = 1.5 * Y[base + nr - 1, b] - 0.5 * Y[base + nr - 2, b]
+            c_surf[s, b] = c
+            th = c / cmax[s]
+            theta[s, b] = min(max(th, 0.0), 1.0)

@@ -85,7 +85,7 @@ def _numeric(
 
 
 @numba.njit(cache=True)
-def _solve(
+def solve_into(
     indptr: np.ndarray,
     indices: np.ndarray,
     diag: np.ndarray,
@@ -93,10 +93,11 @@ def _solve(
     row_order: np.ndarray,
     col_perm: np.ndarray,
     b: np.ndarray,
-) -> np.ndarray:
-    """Solve ``A z = b`` with the packed factors of the permuted matrix."""
+    x: np.ndarray,
+    z: np.ndarray,
+) -> None:
+    """Solve ``A z = b`` with the packed factors of the permuted matrix (``x``: work)."""
     n = b.size
-    x = np.empty(n)
     for i in range(n):
         x[i] = b[row_order[i]]
     for i in range(n):
@@ -109,10 +110,8 @@ def _solve(
         for p in range(diag[i] + 1, indptr[i + 1]):
             s -= lu[p] * x[indices[p]]
         x[i] = s / lu[diag[i]]
-    z = np.empty(n)
     for j in range(n):
         z[j] = x[col_perm[j]]
-    return z
 
 
 def symbolic_lu_pattern(indptr: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -171,6 +170,7 @@ class StaticLU:
         self.valid = False  # the numeric factors belong to the last factor() call
         self.repivots = 0
         self.work = np.zeros(self.n)
+        self.x_work = np.zeros(self.n)
         self._orders: list[tuple] = []  # kept analyses, most recently used first
 
     def _csc(self, data: np.ndarray) -> sp.csc_matrix:
@@ -300,7 +300,8 @@ class StaticLU:
 
     def solve(self, b: np.ndarray) -> np.ndarray:
         """Solution z of ``A z = b`` for the last factorised matrix."""
-        return _solve(
+        z = np.empty(self.n)
+        solve_into(
             self.lu_ptr,
             self.lu_idx,
             self.diag,
@@ -308,4 +309,7 @@ class StaticLU:
             self.row_order,
             self.col_perm,
             np.ascontiguousarray(b, dtype=float),
+            self.x_work,
+            z,
         )
+        return z
