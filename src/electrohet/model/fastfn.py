@@ -68,3 +68,11 @@ def fast(fn: Callable, low: float, high: float) -> Callable:
         _TWINS[fn] = _compile(fn, probe)
     jitted = _TWINS[fn]
     return fn if jitted is None else _Twin(fn, jitted)
+
+
+def direct(fn: Callable) -> Callable:
+    """The compiled kernel behind a twin from :func:`fast` (``fn`` itself otherwise).
+
+    Only for callers that always pass C-contiguous 2-D float64 arrays.
+    """
+    return fn.jitted if isinstance(fn, _Twin) else fn

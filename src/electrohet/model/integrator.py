@@ -29,9 +29,11 @@ from electrohet.model.sparse_lu import StaticLU
 
 MAX_ORDER = 5
 NEWTON_MAXITER = 4
-NEWTON_TOL = 0.1  # corrector convergence, in units of the local error tolerance
+NEWTON_TOL = 0.33  # corrector convergence in units of the local error tolerance (IDA's epcon)
 RATE_AFTER_NEW_JACOBIAN = 20.0  # assumed rate/(1 - rate) until one is measured (IDA)
 SLOW_NEWTON = 3  # corrector iterations after which the next step gets a fresh Jacobian
+STALL_STEPS = 100  # consecutive tiny steps that count as a breakdown
+STALL_H = 1e-6  # "tiny": h below this fraction of max(1 s, t)
 RATE_FLOOR = 0.1  # smallest rate/(1 - rate) carried over to the next corrector
 MIN_FACTOR, MAX_FACTOR, SAFETY = 0.2, 10.0, 0.9
 GAMMA = np.hstack((0.0, np.cumsum(1.0 / np.arange(1, MAX_ORDER + 1))))
@@ -158,6 +160,7 @@ class BDFIntegrator:
         self.lu_c: float | None = None
         self.conv_rate = RATE_AFTER_NEW_JACOBIAN
         self.jacobian_due = False
+        self.stalled_steps = 0
 
     # -------------------------------------------------------------- utilities
     def _f(self, y: np.ndarray) -> np.ndarray:
@@ -375,6 +378,16 @@ class BDFIntegrator:
                 continue
             break
         # accept
+        # a solution that only advances by tiny steps is as stuck as one whose step fell
+        # below h_min (the caller decides what that means, e.g. a collapsing voltage)
+        tiny = self.h < STALL_H * max(1.0, abs(self.t))
+        self.stalled_steps = self.stalled_steps + 1 if tiny else 0
+        if self.stalled_steps >= STALL_STEPS:
+            self.stalled_steps = 0
+            raise SolverError(
+                f"integration stalled at t = {self.t:.6g} s: {STALL_STEPS} consecutive steps "
+                f"below {STALL_H:g} x t"
+            )
         self.stats.steps += 1
         self.J_current = False
         self.t = t_new

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -38,6 +39,25 @@ def greedy_column_colouring(pattern: sp.spmatrix) -> np.ndarray:
     return colour
 
 
+@numba.njit(cache=True)
+def _difference_quotients(
+    Fp: np.ndarray,
+    f0: np.ndarray,
+    h: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    colour: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """out[p] = (Fp[row, colour[col]] - f0[row]) / h[col] for every CSC entry p."""
+    for col in range(indptr.size - 1):
+        cc = colour[col]
+        hc = h[col]
+        for p in range(indptr[col], indptr[col + 1]):
+            r = indices[p]
+            out[p] = (Fp[r, cc] - f0[r]) / hc
+
+
 class ColouredJacobian:
     """Evaluate a sparse Jacobian of ``fun(Y) -> F`` (batched over a trailing axis).
 
@@ -53,10 +73,10 @@ class ColouredJacobian:
         P = sp.csc_matrix(pattern)
         P.sort_indices()
         self.shape = P.shape
-        self.indptr = P.indptr.copy()
-        self.indices = P.indices.copy()
+        self.indptr = P.indptr.astype(np.int64)
+        self.indices = P.indices.astype(np.int64)
         self.cols = np.repeat(np.arange(P.shape[1]), np.diff(P.indptr))
-        self.colour = greedy_column_colouring(P)
+        self.colour = greedy_column_colouring(P).astype(np.int64)
         self.n_colours = int(self.colour.max()) + 1
         self.scale = np.asarray(scale, dtype=float)
         self.n_evals = 0
@@ -82,9 +102,19 @@ class ColouredJacobian:
         h = (y + h) - y
         Y = np.repeat(y[:, None], self.n_colours, axis=1)
         Y[self._rows, self.colour] += h
-        Fp = fun(Y)
+        Fp = np.ascontiguousarray(fun(Y), dtype=float)
         self.n_evals += 1
-        return (Fp[self.indices, self._entry_colour] - f0[self.indices]) / h[self.cols]
+        out = np.empty(self.indices.size)
+        _difference_quotients(
+            Fp,
+            np.ascontiguousarray(f0, dtype=float),
+            h,
+            self.indptr,
+            self.indices,
+            self.colour,
+            out,
+        )
+        return out
 
     def __call__(
         self, fun: Callable[[np.ndarray], np.ndarray], y: np.ndarray, f0: np.ndarray

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from electrohet.design.layer import Cell, Electrode
 from electrohet.materials.base import R_GAS, F
-from electrohet.model.fastfn import fast
+from electrohet.model.fastfn import direct, fast
 from electrohet.model.mesh import NEG, POS, CellMesh
 from electrohet.model.p2de_kernel import assemble, surface_linear
 
@@ -162,10 +162,15 @@ class P2DEModel:
         )
         self._flags = np.array([self.neg_first, self.pos_last, 0, int(cell.half_cell)], np.int64)
         # material functions for the hot loop (compiled twins where they exist)
+        # (the residual hands them C-contiguous 2-D float arrays, so it calls the
+        # compiled kernels directly)
         self._ocp_fast = [fast(mat.ocp, 0.0, 1.0) for mat in m.materials]
         c_hi = 4.0 * el.c0
         self._kappa_fast = fast(el.conductivity, 0.0, c_hi)
         self._De_fast = fast(el.diffusivity, 0.0, c_hi)
+        self._ocp_direct = [direct(f) for f in self._ocp_fast]
+        self._kappa_direct = direct(self._kappa_fast)
+        self._De_direct = direct(self._De_fast)
 
     # ------------------------------------------------------------------ helpers
     def split(self, Y: np.ndarray) -> dict[str, np.ndarray]:
@@ -231,9 +236,9 @@ class P2DEModel:
             theta_s = np.clip(c_surf / cmax, 0.0, 1.0)
         U = np.empty_like(theta_s)
         for i, idx in enumerate(self.mat_groups):
-            U[idx] = self._ocp_fast[i](theta_s[idx])
-        kappa = np.ascontiguousarray(self._kappa_fast(ce), dtype=float)
-        D_e = np.ascontiguousarray(self._De_fast(ce), dtype=float)
+            U[idx] = self._ocp_direct[i](theta_s[idx])
+        kappa = np.ascontiguousarray(self._kappa_direct(ce), dtype=float)
+        D_e = np.ascontiguousarray(self._De_direct(ce), dtype=float)
         kin_pref, isolated, face_left, face_res = self._run_time_fields()
         D_const = self._solid_diffusivity_constant()
         if D_const is None:

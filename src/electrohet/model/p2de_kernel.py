@@ -139,7 +139,10 @@ def assemble(
             ce_slot = _soft(Y[o_ce + cell, b], 1e-9)
             aa = alpha_a[s]
             ac = alpha_c[s]
-            i0 = kin_pref[s] * ce_slot**aa * c_vac**aa * c_occ**ac
+            if aa == 0.5 and ac == 0.5:  # the common symmetric case: no pow()
+                i0 = kin_pref[s] * math.sqrt(ce_slot * c_vac * c_occ)
+            else:
+                i0 = kin_pref[s] * ce_slot**aa * c_vac**aa * c_occ**ac
             eta = Y[o_ps + el, b] - Y[o_pe + cell, b] - U[s, b] - ik * r_tot[s, rb]
             fe = f_rt * eta
             bv = i0 * (math.exp(min(aa * fe, EXP_CAP)) - math.exp(min(-ac * fe, EXP_CAP)))

@@ -30,8 +30,13 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-PIVOT_RATIO = 1e-8  # smallest |u_ii| / max_j |u_ij| accepted before re-pivoting
-MULTIPLIER_MAX = 1e3  # largest |l_ij| accepted (bounds the element growth)
+# Acceptance of a kept pivot order: multipliers |l_ij| <= MULTIPLIER_MAX (the
+# threshold-pivoting criterion: each pivot against the entries below it in its column;
+# SuperLU's partial pivoting gives |l_ij| <= 1) and |u_ii| >= PIVOT_RATIO max_j |u_ij|
+# (pivots lost to cancellation).  An order SuperLU has just chosen for the matrix at
+# hand is accepted whenever its pivots are non-zero and finite, as SuperLU itself would.
+PIVOT_RATIO = 1e-10
+MULTIPLIER_MAX = 10.0
 MAX_ORDERS = 4  # pivot orders kept for reuse
 
 
@@ -241,7 +246,7 @@ class StaticLU:
             self.lu,
         ) = order
 
-    def _try(self) -> bool:
+    def _try(self, strict: bool = True) -> bool:
         return (
             _numeric(
                 self.lu_ptr,
@@ -251,8 +256,8 @@ class StaticLU:
                 self._data,
                 self.lu,
                 self.work,
-                PIVOT_RATIO,
-                MULTIPLIER_MAX,
+                PIVOT_RATIO if strict else 0.0,
+                MULTIPLIER_MAX if strict else np.inf,
             )
             < 0
         )
@@ -292,7 +297,7 @@ class StaticLU:
                 # the kept pivot orders no longer suit the values: re-pivot on this one
                 self.repivots += 1
                 self._analyse(data)
-                if not self._try():
+                if not self._try(strict=False):
                     self.work[:] = 0.0
                     raise RuntimeError("singular matrix (no stable pivot order)")
         self._data = None
