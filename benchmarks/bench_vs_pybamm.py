@@ -14,6 +14,9 @@ times each, median compared: electrohet ``sim.solve(...)`` on one built
 2.5 V "Minimum voltage" event; an experiment is not used because it rebuilds
 per-step submodels).
 
+electrohet's first run includes compiling its numba kernels unless they are already in
+numba's on-disk cache (``cache=True``); re-solves never compile.
+
 Run:  python benchmarks/bench_vs_pybamm.py [--repeat 5]
 """
 
@@ -117,6 +120,8 @@ def main() -> None:
     print(
         f"  electrohet solver: {ds.attrs['solver_steps']} steps, "
         f"{ds.attrs['solver_newton_iterations']} Newton iterations, "
+        f"{ds.attrs['solver_residual_evaluations']} residual evaluations, "
+        f"{ds.attrs['solver_jacobian_evaluations']} Jacobians, "
         f"{ds.attrs['solver_lu_factorizations']} LU factorizations"
     )
 

@@ -6,6 +6,7 @@ evaluate them on whole arrays at once.  Every parameter set documents its source
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,13 +19,36 @@ T_REF = 298.15  # reference temperature [K]
 ArrayFn = Callable[[np.ndarray], np.ndarray]
 
 
+def compilable(kernel: ArrayFn) -> ArrayFn:
+    """Turn a formula of one float array into a material function with a compiled twin.
+
+    ``kernel`` must use only arithmetic and NumPy ufuncs (``np.exp``, ``np.tanh``,
+    ``np.maximum``...) on its argument, so that it is valid both as NumPy code and under
+    ``numba.njit``.  The returned function accepts anything array-like (it converts to
+    a float array first) and carries ``kernel`` as ``jit_kernel``, which the model
+    compiles (once, cached on disk) for its hot loop.  One formula, two executions: the
+    model's tests check that they agree.
+    """
+
+    def fn(x: np.ndarray) -> np.ndarray:
+        return kernel(np.asarray(x, dtype=float))
+
+    functools.update_wrapper(fn, kernel)
+    fn.jit_kernel = kernel  # type: ignore[attr-defined]
+    return fn
+
+
 def constant(value: float) -> ArrayFn:
-    """Return a vectorised function of one array argument that is ``value`` everywhere."""
+    """Return a vectorised function of one array argument that is ``value`` everywhere.
+
+    The function carries ``constant_value`` so that solvers can use the number directly.
+    """
 
     def fn(x: np.ndarray) -> np.ndarray:
         return np.full_like(np.asarray(x, dtype=float), value)
 
     fn.__name__ = f"constant_{value:g}"
+    fn.constant_value = float(value)  # type: ignore[attr-defined]  (lets the model skip calls)
     return fn
 
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from electrohet.materials.base import ActiveMaterial, Electrolyte, constant
+from electrohet.materials.base import ActiveMaterial, Electrolyte, compilable, constant
 
 
-def graphite_ocp_chen2020(theta: np.ndarray) -> np.ndarray:
-    """Graphite-SiOx OCP vs Li [V] (Chen 2020 eq. 8), theta = c/c_max."""
-    x = np.asarray(theta, dtype=float)
+@compilable
+def graphite_ocp_chen2020(x: np.ndarray) -> np.ndarray:
+    """Graphite-SiOx OCP vs Li [V] (Chen 2020 eq. 8), x = theta = c/c_max."""
     return (
         1.9793 * np.exp(-39.3631 * x)
         + 0.2482
@@ -31,9 +31,9 @@ def graphite_ocp_chen2020(theta: np.ndarray) -> np.ndarray:
     )
 
 
-def nmc811_ocp_chen2020(theta: np.ndarray) -> np.ndarray:
-    """NMC811 OCP vs Li [V] (Chen 2020 eq. 9), theta = c/c_max."""
-    x = np.asarray(theta, dtype=float)
+@compilable
+def nmc811_ocp_chen2020(x: np.ndarray) -> np.ndarray:
+    """NMC811 OCP vs Li [V] (Chen 2020 eq. 9), x = theta = c/c_max."""
     return (
         -0.8090 * x
         + 4.4875
@@ -43,16 +43,18 @@ def nmc811_ocp_chen2020(theta: np.ndarray) -> np.ndarray:
     )
 
 
+@compilable
 def lipf6_ec_emc_conductivity_nyman2008(c_e: np.ndarray) -> np.ndarray:
     """Conductivity of LiPF6 in EC:EMC (3:7) [S/m] at 25 C (Nyman 2008), c_e in mol/m^3."""
-    c = np.asarray(c_e, dtype=float) / 1000.0
+    c = c_e / 1000.0
     cp = np.maximum(c, 0.0)
     return 0.1297 * cp**3 - 2.51 * cp**1.5 + 3.329 * cp
 
 
+@compilable
 def lipf6_ec_emc_diffusivity_nyman2008(c_e: np.ndarray) -> np.ndarray:
     """Salt diffusivity of LiPF6 in EC:EMC (3:7) [m^2/s] at 25 C (Nyman 2008)."""
-    c = np.asarray(c_e, dtype=float) / 1000.0
+    c = c_e / 1000.0
     return 8.794e-11 * c**2 - 3.972e-10 * c + 4.862e-10
 
 

@@ -6,7 +6,12 @@ array (Shampine & Reichelt, "The MATLAB ODE Suite", SIAM J. Sci. Comput. 18 (199
 Algebraic rows (M = 0) are excluded from the local error estimate (as in DASSL/IDA with
 suppressed algebraic error).  Each step solves the corrector with a simplified Newton
 iteration on a sparse matrix ``M - c J``; the coloured finite-difference Jacobian is
-reused across steps until convergence slows.
+reused across steps until convergence fails, and ``M - c J`` is refactorised (a cheap
+numeric factorisation on a fixed structure, :mod:`electrohet.model.sparse_lu`) whenever
+``c`` changes.  As in IDA (Hindmarsh et al., ACM TOMS 31 (2005) 363, and Brenan,
+Campbell & Petzold, *Numerical Solution of Initial-Value Problems in DAEs*, SIAM 1996,
+section 5.2.2), the convergence-rate estimate of the previous corrector is kept, so a
+corrector whose first update is already small enough converges after one iteration.
 """
 
 from __future__ import annotations
@@ -16,13 +21,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from electrohet.errors import SolverError
+from electrohet.model.bdf_kernels import accept, newton_increment, predict, wrms_masked
 from electrohet.model.jacobian import ColouredJacobian
+from electrohet.model.sparse_lu import StaticLU
 
 MAX_ORDER = 5
 NEWTON_MAXITER = 4
+NEWTON_TOL = 0.33  # corrector convergence in units of the local error tolerance (IDA's epcon)
+RATE_AFTER_NEW_JACOBIAN = 20.0  # assumed rate/(1 - rate) until one is measured (IDA)
+SLOW_NEWTON = 3  # corrector iterations after which the next step gets a fresh Jacobian
+STALL_STEPS = 100  # consecutive tiny steps that count as a breakdown
+STALL_H = 1e-6  # "tiny": h below this fraction of max(1 s, t)
+RATE_FLOOR = 0.1  # smallest rate/(1 - rate) carried over to the next corrector
 MIN_FACTOR, MAX_FACTOR, SAFETY = 0.2, 10.0, 0.9
 GAMMA = np.hstack((0.0, np.cumsum(1.0 / np.arange(1, MAX_ORDER + 1))))
 ERROR_CONST = 1.0 / np.arange(1, MAX_ORDER + 2)  # BDF of order k: 1/(k+1)
@@ -79,11 +91,23 @@ class BDFIntegrator:
     mass
         Diagonal of M (zeros on algebraic rows).
     pattern
-        Sparsity of df/dy.
+        Sparsity of df/dy (the diagonal is added).
     scale
         Typical magnitude of each unknown (finite-difference steps, Newton norm).
     rtol, atol
         Relative tolerance and per-unknown absolute tolerances.
+    jacobian
+        A ready :class:`ColouredJacobian` on ``pattern`` plus its diagonal (built here
+        when omitted).
+    max_order
+        Highest BDF order used.
+    upper
+        Upper bounds of bounded unknowns (``inf`` where unbounded).
+
+    Notes
+    -----
+    ``J = None`` (a new Jacobian is due) and ``lu = None`` (a new factorisation is
+    due) may be set from outside after the residual function changed.
     """
 
     def __init__(
@@ -101,22 +125,42 @@ class BDFIntegrator:
         self.fun = fun
         self.mass = np.asarray(mass, dtype=float)
         self.diff = self.mass != 0
-        self.M = sp.diags(self.mass, format="csc")
-        self.jac = jacobian or ColouredJacobian(pattern, scale)
+        n = self.mass.size
+        P = sp.csc_matrix(pattern, dtype=float, copy=True)
+        P = (P + sp.eye(n, format="csc")).tocsc()
+        P.data[:] = 1.0
+        P.sort_indices()
+        self.pattern = P
+        self.jac = jacobian or ColouredJacobian(P, scale)
+        if self.jac.indices.size != P.indices.size or np.any(self.jac.indices != P.indices):
+            raise ValueError("the Jacobian's sparsity must be the pattern plus its diagonal")
+        cols = np.repeat(np.arange(n), np.diff(P.indptr))
+        self.diag_pos = np.flatnonzero(P.indices == cols)  # entries (i, i), column order
+        self.mass_diag = self.mass[cols[self.diag_pos]]
+        # consistency matrix: algebraic rows of J, identity on differential rows
+        self.alg_entry = ~self.diff[P.indices]
         self.scale = np.asarray(scale, dtype=float)
         self.rtol = float(rtol)
-        self.atol = np.asarray(atol, dtype=float)
+        self.atol = np.ascontiguousarray(np.broadcast_to(np.asarray(atol, dtype=float), (n,)))
         self.max_order = int(max_order)
         # bounded unknowns (e.g. c_s in [0, c_max]) are weighted by their distance to
         # the nearer bound, so a nearly full particle surface is resolved as finely as a
         # nearly empty one
         self.upper = None if upper is None else np.asarray(upper, dtype=float)
-        self.newton_tol = max(10 * np.finfo(float).eps / self.rtol, min(0.03, self.rtol**0.5))
+        self.has_upper = self.upper is not None and bool(np.any(np.isfinite(self.upper)))
+        self._upper = np.full(n, np.inf) if self.upper is None else self.upper.astype(float)
+        self._work = {k: np.empty(n) for k in ("y_pred", "psi", "w", "g", "x", "dy")}
+        self.newton_tol = NEWTON_TOL
         self.stats = SolverStats()
-        self.J: sp.csc_matrix | None = None
+        self.J: np.ndarray | None = None  # values of df/dy on ``pattern`` (CSC order)
         self.J_current = False
-        self.lu = None
-        self.lu_c = None
+        self._lu = StaticLU(P.indptr, P.indices)
+        self._lu_cons = StaticLU(P.indptr, P.indices)
+        self.lu: StaticLU | None = None  # the factors of M - lu_c J, when valid
+        self.lu_c: float | None = None
+        self.conv_rate = RATE_AFTER_NEW_JACOBIAN
+        self.jacobian_due = False
+        self.stalled_steps = 0
 
     # -------------------------------------------------------------- utilities
     def _f(self, y: np.ndarray) -> np.ndarray:
@@ -126,30 +170,40 @@ class BDFIntegrator:
     def _jacobian(self, y: np.ndarray, f0: np.ndarray | None = None) -> None:
         if f0 is None:
             f0 = self._f(y)
-        self.J = self.jac(self.fun, y, f0)
+        self.J = self.jac.values(self.fun, y, f0)
         self.stats.jacobians += 1
         self.stats.residual_evals += 1
         self.J_current = True
         self.lu = None
+        self.conv_rate = RATE_AFTER_NEW_JACOBIAN
 
     def _factor(self, c: float) -> None:
-        A = (self.M - c * self.J).tocsc()
+        assert self.J is not None
+        data = -c * self.J
+        data[self.diag_pos] += self.mass_diag
         try:
-            self.lu = spla.splu(A, permc_spec="COLAMD", options={"SymmetricMode": False})
+            self._lu.factor(data)
         except RuntimeError as exc:  # singular matrix
             raise SolverError(f"singular iteration matrix: {exc}") from exc
+        self.lu = self._lu
         self.lu_c = c
         self.stats.factorizations += 1
 
-    def _wnorm(self, v: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None) -> float:
+    def _weights(self, y: np.ndarray) -> np.ndarray:
         mag = np.abs(y)
-        if self.upper is not None:
+        if self.has_upper:
             mag = np.minimum(mag, np.abs(self.upper - y))
-        w = self.atol + self.rtol * mag
-        r = v / w
+        return self.atol + self.rtol * mag
+
+    def _wnorm(self, v: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None) -> float:
+        r = v / self._weights(y)
         if mask is not None:
             r = r[mask]
-        return float(np.sqrt(np.mean(r * r))) if r.size else 0.0
+        return float(np.sqrt(np.dot(r, r) / r.size)) if r.size else 0.0
+
+    def _err_norm(self, v: np.ndarray, factor: float, y: np.ndarray) -> float:
+        """WRMS norm of ``factor * v`` over the differential unknowns, weights at ``y``."""
+        return wrms_masked(v, factor, y, self.atol, self.rtol, self._upper, self.diff)
 
     # -------------------------------------------------------------- consistency
     def make_consistent(self, y: np.ndarray, tol: float = 1e-10, maxiter: int = 30) -> np.ndarray:
@@ -158,8 +212,6 @@ class BDFIntegrator:
         alg = ~self.diff
         if not np.any(alg):
             return y
-        Dalg = sp.diags(alg.astype(float))
-        Ddiff = sp.diags(self.diff.astype(float))
         step_norm = np.inf
         for it in range(maxiter):
             f = self._f(y)
@@ -167,9 +219,12 @@ class BDFIntegrator:
             if it > 0 and self._wnorm(fa, y) < tol and step_norm < 1e-3:
                 break
             self._jacobian(y, f)
-            A = (Dalg @ self.J + Ddiff).tocsc()
+            assert self.J is not None
+            data = np.where(self.alg_entry, self.J, 0.0)
+            data[self.diag_pos] += self.diff.astype(float)
             try:
-                dy = -spla.spsolve(A, fa)
+                self._lu_cons.factor(data)
+                dy = -self._lu_cons.solve(fa)
             except RuntimeError as exc:
                 raise SolverError(f"consistent initialisation failed: {exc}") from exc
             if not np.all(np.isfinite(dy)):
@@ -226,35 +281,55 @@ class BDFIntegrator:
             rescale_differences(self.D, self.order, factor)
             self.h = h_new
             self.n_equal = 0
-            self.lu = None
 
     def _newton(
-        self, y_pred: np.ndarray, psi: np.ndarray, c: float
+        self, y_pred: np.ndarray, psi: np.ndarray, c: float, w: np.ndarray
     ) -> tuple[bool, np.ndarray, int]:
+        """Simplified Newton iteration for the corrector.
+
+        Converged when the estimated distance to the solution, rate/(1 - rate) times
+        the last update (weighted RMS norm with weights ``w``), is below
+        ``newton_tol``; the rate of the previous corrector stands in until this one has
+        measured its own (IDA's test).
+        """
+        lu = self.lu
+        assert lu is not None
         d = np.zeros_like(y_pred)
         y = y_pred.copy()
+        wk = self._work
+        dy = wk["dy"]
         dy_norm_old = None
         for k in range(NEWTON_MAXITER):
             f = self._f(y)
-            if not np.all(np.isfinite(f)):
+            dy_norm = newton_increment(
+                f,
+                c,
+                psi,
+                self.mass,
+                d,
+                w,
+                lu.lu_ptr,
+                lu.lu_idx,
+                lu.diag,
+                lu.lu,
+                lu.row_order,
+                lu.col_perm,
+                wk["g"],
+                wk["x"],
+                dy,
+            )
+            if not np.isfinite(dy_norm):
                 return False, d, k + 1
-            G = c * f - self.mass * (psi + d)
-            dy = self.lu.solve(G)
-            if not np.all(np.isfinite(dy)):
-                return False, d, k + 1
-            dy_norm = self._wnorm(dy, y)
-            rate = None if dy_norm_old is None else dy_norm / dy_norm_old
-            if rate is not None and (
-                rate >= 1 or rate ** (NEWTON_MAXITER - k) / (1 - rate) * dy_norm > self.newton_tol
-            ):
-                return False, d, k + 1
-            y = y + dy
-            d = d + dy
-            if (
-                dy_norm == 0
-                or (rate is not None and rate / (1 - rate) * dy_norm < self.newton_tol)
-                or dy_norm < 1e-3 * self.newton_tol
-            ):
+            if dy_norm_old is not None:
+                rate = dy_norm / dy_norm_old
+                if rate >= 0.9 or rate ** (NEWTON_MAXITER - k) / (1 - rate) * dy_norm > (
+                    self.newton_tol
+                ):
+                    return False, d, k + 1
+                self.conv_rate = max(rate / (1.0 - rate), RATE_FLOOR)
+            y += dy
+            d += dy
+            if dy_norm == 0 or self.conv_rate * dy_norm < self.newton_tol:
                 return True, d, k + 1
             dy_norm_old = dy_norm
         return False, d, NEWTON_MAXITER
@@ -270,15 +345,21 @@ class BDFIntegrator:
             k = self.order
             D = self.D
             t_new = self.t + self.h
-            y_pred = D[: k + 1].sum(axis=0)
-            psi = (GAMMA[1 : k + 1] @ D[1 : k + 1]) / GAMMA[k]
+            wk = self._work
+            y_pred, psi, w = wk["y_pred"], wk["psi"], wk["w"]
+            predict(D, k, GAMMA, self.atol, self.rtol, self._upper, y_pred, psi, w)
             c = self.h / GAMMA[k]
             converged = False
+            if self.jacobian_due and not self.J_current:
+                self._jacobian(y_pred)
+            self.jacobian_due = False
             while not converged:
                 if self.lu is None or self.lu_c != c:
                     self._factor(c)
-                converged, d, nit = self._newton(y_pred, psi, c)
+                converged, d, nit = self._newton(y_pred, psi, c, w)
                 self.stats.newton_iterations += nit
+                if converged and nit >= SLOW_NEWTON:
+                    self.jacobian_due = True  # for the next step: convergence got slow
                 if not converged:
                     if self.J_current:
                         break
@@ -289,8 +370,7 @@ class BDFIntegrator:
                 self.J_current = False
                 continue
             y_new = y_pred + d
-            err = ERROR_CONST[k] * d
-            err_norm = self._wnorm(err, y_new, self.diff)
+            err_norm = self._err_norm(d, ERROR_CONST[k], y_new)
             if err_norm > 1.0:
                 self.stats.rejected += 1
                 factor = max(MIN_FACTOR, SAFETY * err_norm ** (-1.0 / (k + 1)))
@@ -298,22 +378,29 @@ class BDFIntegrator:
                 continue
             break
         # accept
+        # a solution that only advances by tiny steps is as stuck as one whose step fell
+        # below h_min (the caller decides what that means, e.g. a collapsing voltage)
+        tiny = self.h < STALL_H * max(1.0, abs(self.t))
+        self.stalled_steps = self.stalled_steps + 1 if tiny else 0
+        if self.stalled_steps >= STALL_STEPS:
+            self.stalled_steps = 0
+            raise SolverError(
+                f"integration stalled at t = {self.t:.6g} s: {STALL_STEPS} consecutive steps "
+                f"below {STALL_H:g} x t"
+            )
         self.stats.steps += 1
         self.J_current = False
         self.t = t_new
         self.n_equal += 1
-        D[k + 2] = d - D[k + 1]
-        D[k + 1] = d
-        for i in reversed(range(k + 1)):
-            D[i] += D[i + 1]
+        accept(D, k, d)
         if self.n_equal < k + 1:
             return
         err_m = np.inf
         if k > 1:
-            err_m = self._wnorm(ERROR_CONST[k - 1] * D[k], y_new, self.diff)
+            err_m = self._err_norm(D[k], ERROR_CONST[k - 1], y_new)
         err_p = np.inf
         if k < self.max_order:
-            err_p = self._wnorm(ERROR_CONST[k + 1] * D[k + 2], y_new, self.diff)
+            err_p = self._err_norm(D[k + 2], ERROR_CONST[k + 1], y_new)
         with np.errstate(divide="ignore"):
             factors = np.array([err_m, err_norm, err_p]) ** (-1.0 / np.arange(k, k + 3))
         delta = int(np.argmax(factors)) - 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -38,6 +39,25 @@ def greedy_column_colouring(pattern: sp.spmatrix) -> np.ndarray:
     return colour
 
 
+@numba.njit(cache=True)
+def _difference_quotients(
+    Fp: np.ndarray,
+    f0: np.ndarray,
+    h: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    colour: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """out[p] = (Fp[row, colour[col]] - f0[row]) / h[col] for every CSC entry p."""
+    for col in range(indptr.size - 1):
+        cc = colour[col]
+        hc = h[col]
+        for p in range(indptr[col], indptr[col + 1]):
+            r = indices[p]
+            out[p] = (Fp[r, cc] - f0[r]) / hc
+
+
 class ColouredJacobian:
     """Evaluate a sparse Jacobian of ``fun(Y) -> F`` (batched over a trailing axis).
 
@@ -53,23 +73,52 @@ class ColouredJacobian:
         P = sp.csc_matrix(pattern)
         P.sort_indices()
         self.shape = P.shape
-        self.indptr = P.indptr.copy()
-        self.indices = P.indices.copy()
+        self.indptr = P.indptr.astype(np.int64)
+        self.indices = P.indices.astype(np.int64)
         self.cols = np.repeat(np.arange(P.shape[1]), np.diff(P.indptr))
-        self.colour = greedy_column_colouring(P)
+        self.colour = greedy_column_colouring(P).astype(np.int64)
         self.n_colours = int(self.colour.max()) + 1
         self.scale = np.asarray(scale, dtype=float)
         self.n_evals = 0
+        self._rows = np.arange(P.shape[0])
+        self._entry_colour = self.colour[self.cols]
 
-    def __call__(
+    def values(
         self, fun: Callable[[np.ndarray], np.ndarray], y: np.ndarray, f0: np.ndarray
-    ) -> sp.csc_matrix:
+    ) -> np.ndarray:
+        """The Jacobian's entries at ``y`` in the CSC order of the pattern.
+
+        Parameters
+        ----------
+        fun
+            Batched residual: (n, B) states -> (n, B) values.
+        y
+            State (n,) at which to differentiate.
+        f0
+            ``fun(y)``.
+        """
         h = 1.49e-8 * np.maximum(np.abs(y), self.scale)
         # make the step exactly representable
         h = (y + h) - y
         Y = np.repeat(y[:, None], self.n_colours, axis=1)
-        Y[np.arange(y.size), self.colour] += h
-        Fp = fun(Y)
+        Y[self._rows, self.colour] += h
+        Fp = np.ascontiguousarray(fun(Y), dtype=float)
         self.n_evals += 1
-        data = (Fp[self.indices, self.colour[self.cols]] - f0[self.indices]) / h[self.cols]
+        out = np.empty(self.indices.size)
+        _difference_quotients(
+            Fp,
+            np.ascontiguousarray(f0, dtype=float),
+            h,
+            self.indptr,
+            self.indices,
+            self.colour,
+            out,
+        )
+        return out
+
+    def __call__(
+        self, fun: Callable[[np.ndarray], np.ndarray], y: np.ndarray, f0: np.ndarray
+    ) -> sp.csc_matrix:
+        """The Jacobian at ``y`` as a CSC matrix (see :meth:`values`)."""
+        data = self.values(fun, y, f0)
         return sp.csc_matrix((data, self.indices, self.indptr), shape=self.shape)

@@ -19,7 +19,9 @@ import scipy.sparse as sp
 
 from electrohet.design.layer import Cell, Electrode
 from electrohet.materials.base import R_GAS, F
+from electrohet.model.fastfn import direct, fast
 from electrohet.model.mesh import NEG, POS, CellMesh
+from electrohet.model.p2de_kernel import assemble, surface_linear
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,12 @@ class P2DEModel:
         self.uses_path = bool(np.any(m.slot_path > 0))
         self.isolated = m.slot_isolated
         self.any_isolated = bool(np.any(self.isolated))
-        self.mat_groups = [np.flatnonzero(m.slot_material == i) for i in range(len(m.materials))]
+        # slots of each material: a slice where they are contiguous (the usual case)
+        self.mat_groups: list[np.ndarray | slice] = []
+        for i in range(len(m.materials)):
+            idx = np.flatnonzero(m.slot_material == i)
+            contiguous = idx.size > 0 and idx[-1] - idx[0] + 1 == idx.size
+            self.mat_groups.append(slice(int(idx[0]), int(idx[-1]) + 1) if contiguous else idx)
         self.slot_cell = m.slot_cell
         self.slot_elec = m.slot_elec
         # mass vector
@@ -125,6 +132,45 @@ class P2DEModel:
         self.mass = M
         self.differential = M != 0
         self.li_metal = cell.negative if cell.half_cell else None
+        # compiled-path constants (arrays the aging hook replaces are read per call)
+        self.compiled = True
+        self._offsets = np.array(
+            [self.slices[k].start for k in ("ce", "cs", "phie", "phis", "ik", "I", "Q", "E")],
+            dtype=np.int64,
+        )
+        self._alpha_a = np.ascontiguousarray(self.alpha_a[:, 0])
+        self._alpha_c = np.ascontiguousarray(self.alpha_c[:, 0])
+        self._eps_over_tau = np.ascontiguousarray(self.eps_over_tau[:, 0])
+        self._dxe = np.ascontiguousarray(self.dxe[:, 0])
+        self._face_area = np.ascontiguousarray(self.face_area, dtype=float)
+        self._D_slot: np.ndarray | bool | None = None
+        self._rt_cache: tuple | None = None
+        self._r_fixed_flat = np.zeros((m.n_slots, 1))
+        self._dummy_faces = np.zeros((1, 1, 1))
+        self._dummy_slot = np.zeros(1)
+        self._dummy_li = np.zeros((3, 1))
+        self._scalars = np.array(
+            [
+                self.t_plus,
+                self.chi,
+                self.f_rt,
+                self.r_half_first,
+                self.r_half_last,
+                cell.contact_resistance,
+                0.0,
+            ]
+        )
+        self._flags = np.array([self.neg_first, self.pos_last, 0, int(cell.half_cell)], np.int64)
+        # material functions for the hot loop (compiled twins where they exist)
+        # (the residual hands them C-contiguous 2-D float arrays, so it calls the
+        # compiled kernels directly)
+        self._ocp_fast = [fast(mat.ocp, 0.0, 1.0) for mat in m.materials]
+        c_hi = 4.0 * el.c0
+        self._kappa_fast = fast(el.conductivity, 0.0, c_hi)
+        self._De_fast = fast(el.diffusivity, 0.0, c_hi)
+        self._ocp_direct = [direct(f) for f in self._ocp_fast]
+        self._kappa_direct = direct(self._kappa_fast)
+        self._De_direct = direct(self._De_fast)
 
     # ------------------------------------------------------------------ helpers
     def split(self, Y: np.ndarray) -> dict[str, np.ndarray]:
@@ -165,7 +211,131 @@ class P2DEModel:
 
     # ------------------------------------------------------------------ residual
     def residual(self, Y: np.ndarray, control: Control) -> np.ndarray:
-        """f(y) of ``M dy/dt = f(y)``; ``Y`` is (n,) or (n, B)."""
+        """f(y) of ``M dy/dt = f(y)``; ``Y`` is (n,) or (n, B).
+
+        The material functions are evaluated with NumPy, everything else by the
+        compiled :func:`electrohet.model.p2de_kernel.assemble`; set ``compiled =
+        False`` to use :meth:`residual_reference` (the same equations in NumPy).
+        """
+        if not self.compiled:
+            return self.residual_reference(Y, control)
+        squeeze = Y.ndim == 1
+        Y2 = np.ascontiguousarray(Y[:, None] if squeeze else Y, dtype=float)
+        B = Y2.shape[1]
+        S, nr = self.mesh.n_slots, self.nr
+        sl = self.slices
+        cs = Y2[sl["cs"]].reshape(S, nr, B)  # a view
+        ce = Y2[sl["ce"]]
+        cmax = self.cmax_col
+        if self.mesh.surface == "linear":
+            c_surf = np.empty((S, B))
+            theta_s = np.empty((S, B))
+            surface_linear(Y2, self._offsets[1], nr, self.cmax, c_surf, theta_s)
+        else:
+            c_surf = np.ascontiguousarray(self.surface_concentration(cs, Y2[sl["ik"]]))
+            theta_s = np.clip(c_surf / cmax, 0.0, 1.0)
+        U = np.empty_like(theta_s)
+        for i, idx in enumerate(self.mat_groups):
+            U[idx] = self._ocp_direct[i](theta_s[idx])
+        kappa = np.ascontiguousarray(self._kappa_direct(ce), dtype=float)
+        D_e = np.ascontiguousarray(self._De_direct(ce), dtype=float)
+        kin_pref, isolated, face_left, face_res = self._run_time_fields()
+        D_const = self._solid_diffusivity_constant()
+        if D_const is None:
+            c_face = 0.5 * (cs[:, 1:] + cs[:, :-1])
+            D_s = np.ascontiguousarray(self._diffusivity_3d(c_face / cmax[:, :, None]))
+            D_const = self._dummy_slot
+        else:
+            D_s = self._dummy_faces
+        if self.uses_path:
+            theta_bulk = np.einsum("skb,k->sb", cs, self.shell_vol * 3.0) / cmax
+            sig_am = self._by_material("electronic_conductivity", theta_bulk)
+            r_tot = np.ascontiguousarray(self.r_fixed + self.path / sig_am, dtype=float)
+        else:
+            r_tot = self._r_fixed_flat  # (S, 1): the kernel broadcasts it over the batch
+        li_bc = self._dummy_li
+        if self.li_metal is not None:
+            I = Y2[sl["I"]][0]
+            N0 = (1.0 - self.t_plus) * I / F
+            De0 = np.maximum(D_e[0] * self.eps_over_tau[0, 0], _TINY)
+            c_b = np.maximum(ce[0] + 0.5 * self.dx[0, 0] * N0 / De0, 1e-6)
+            i0_li = self.li_metal.exchange_current(c_b)
+            phi_b = -(2.0 / self.f_rt) * np.arcsinh(I / (2.0 * i0_li))
+            li_bc = np.ascontiguousarray(np.vstack([N0, c_b, phi_b]), dtype=float)
+        sc = self._scalars  # (the aging hook may have changed the resistances)
+        sc[3], sc[4], sc[5] = self.r_half_first, self.r_half_last, self.cell.contact_resistance
+        sc[6] = control.value
+        self._flags[2] = 0 if control.mode == "current" else 1
+        out = np.empty((self.n, B))
+        assemble(
+            Y2,
+            self._offsets,
+            c_surf,
+            np.ascontiguousarray(U, dtype=float),
+            kappa,
+            D_e,
+            D_s,
+            D_const,
+            D_s is self._dummy_faces,
+            r_tot,
+            self.slot_cell,
+            self.slot_elec,
+            self.mesh.slot_area,
+            self.mesh.slot_radius,
+            self.cmax,
+            kin_pref,
+            self._alpha_a,
+            self._alpha_c,
+            isolated,
+            self.mesh.dx,
+            self._eps_over_tau,
+            self._dxe,
+            face_left,
+            face_res,
+            self.shell_vol,
+            self._face_area,
+            self._scalars,
+            self._flags,
+            li_bc,
+            out,
+        )
+        return out[:, 0] if squeeze else out
+
+    def _run_time_fields(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Kernel-ready copies of the fields the aging hook may replace between runs.
+
+        Converted again only when the attribute has been replaced by another array.
+        """
+        src = (self.kin_pref, self.isolated, self.s_face_left, self.s_face_res, self.r_fixed)
+        cached = self._rt_cache
+        if cached is None or any(a is not b for a, b in zip(src, cached[0], strict=True)):
+            conv = (
+                np.ascontiguousarray(np.asarray(self.kin_pref, dtype=float)[:, 0]),
+                np.ascontiguousarray(self.isolated, dtype=np.bool_),
+                np.ascontiguousarray(self.s_face_left, dtype=np.int64),
+                np.ascontiguousarray(np.asarray(self.s_face_res, dtype=float).reshape(-1)),
+            )
+            self._r_fixed_flat = np.ascontiguousarray(
+                np.asarray(self.r_fixed, dtype=float).reshape(-1, 1)
+            )
+            cached = self._rt_cache = (src, conv)
+        return cached[1]
+
+    def _solid_diffusivity_constant(self) -> np.ndarray | None:
+        """Per-slot solid diffusivity [m^2/s] when every material's is a constant."""
+        if self._D_slot is None:
+            vals = []
+            for mat in self.mesh.materials:
+                v = getattr(mat.diffusivity, "constant_value", None)
+                if v is None:
+                    self._D_slot = False
+                    return None
+                vals.append(float(v))
+            self._D_slot = np.asarray(vals)[self.mesh.slot_material]
+        return None if self._D_slot is False else self._D_slot
+
+    def residual_reference(self, Y: np.ndarray, control: Control) -> np.ndarray:
+        """f(y) of ``M dy/dt = f(y)`` in NumPy (the reference for the compiled path)."""
         squeeze = Y.ndim == 1
         v = self.split(Y)
         ce, cs, phie, phis, ik, I = v["ce"], v["cs"], v["phie"], v["phis"], v["ik"], v["I"]
