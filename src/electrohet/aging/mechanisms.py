@@ -220,6 +220,9 @@ class ContactLoss:
         g, weight of the radial lithium difference in the load [-], >= 0.
     network_exponent
         t, exponent of the matrix-conductivity loss (1 - D)^t [-], >= 0 (0: off).
+    collector_exponent
+        t_c, exponent of the coating / current-collector contact conductance loss
+        (1 - D_cc)^t_c, D_cc the contact damage at the foil [-], >= 0 (0: off).
     isolation_length
         l_iso: median added path at which a slot is isolated [m], > 0.
     isolation_spread
@@ -239,6 +242,7 @@ class ContactLoss:
     crack_coupling: float = 1.0
     gradient_weight: float = 2.0
     network_exponent: float = 0.0
+    collector_exponent: float = 0.0
     isolation_length: float = 5e-6
     isolation_spread: float = 0.5
     enabled: bool = True
@@ -252,6 +256,7 @@ class ContactLoss:
         _positive("contact.crack_coupling", self.crack_coupling)
         _positive("contact.gradient_weight", self.gradient_weight)
         _positive("contact.network_exponent", self.network_exponent)
+        _positive("contact.collector_exponent", self.collector_exponent)
         _positive("contact.isolation_length", self.isolation_length, strict=True)
         check_range(
             "contact.isolation_spread", self.isolation_spread, 0.0, 1.0, high_inclusive=False
