@@ -10,6 +10,7 @@
 * :func:`yari_li_nmc_protocol` - Yari's Li|NMC aging: C/3 CC charge to 4.3 V, C/2
   discharge to 3.0 V, with a C/10 titration every ``checkup_every`` cycles.
 * :func:`one_c_protocol` - CC 1C/1C between the cell's voltage limits.
+* :func:`yari_lto_protocol` - Yari's LTO|NMC aging: 3 C/10 formation cycles, then 1C/1C.
 * :data:`YARI_CALIBRATION` - mechanism parameters fitted on the single-layer cell only.
 """
 
@@ -25,14 +26,13 @@ LTO_NP_RATIO = 1.1
 
 
 def _radius_classes(radius: float, n_radius: int):
-    from electrohet.design.distributions import LognormalRadius, build_ensemble
+    from electrohet.design.distributions import build_ensemble
 
     if n_radius < 1:
         raise ParameterError(f"n_radius = {n_radius} must be >= 1")
     if n_radius == 1:
         return None
-    rad = LognormalRadius.from_mean_sd(radius, 0.3 * radius, "area", 0.0, 2.5 * radius)
-    return build_ensemble(rad, n_radius)
+    return build_ensemble(_lognormal_radius(radius), n_radius)
 
 
 def yari_lto_nmc622_cell(
@@ -40,17 +40,56 @@ def yari_lto_nmc622_cell(
     fc_top: float | None = None,
     n_radius: int = 2,
     points_per_layer: int = 4,
+    conduction: str = "through_plane",
+    wiring: bool = True,
 ) -> Cell:
     """LTO|NMC622 full cell of Yari 2020 (1.4-2.8 V); carbon fractions as in
-    :func:`~electrohet.design.presets.yari2020_cell` (``fc_top=None``: single layer)."""
-    from dataclasses import replace
+    :func:`~electrohet.design.presets.yari2020_cell` (``fc_top=None``: single layer).
 
+    Parameters
+    ----------
+    fc_bottom, fc_top
+        Carbon mass fractions of the layer at the collector and at the separator [-].
+    n_radius
+        Lognormal radius classes per layer (>= 1).
+    points_per_layer
+        Finite-volume cells per layer.
+    conduction
+        How the carbon content enters the electronic conduction:
+        ``"through_plane"`` (default, the calibration of :data:`YARI_CALIBRATION`):
+        the through-plane matrix conductivity alone carries it
+        (:data:`~electrohet.design.conductivity.YARI2020_PERCOLATION`, 8e-4 S/m at
+        1 wt%); ``"rate_study"``: the rate-study model calibrated on Yari's
+        single-layer rate capability (``docs/model.md``): non-limiting bulk
+        conductivity (:data:`~electrohet.design.conductivity.YARI2020_BULK`), the
+        coating / collector contact resistance of the layer at the foil
+        (:class:`~electrohet.design.conductivity.InterfaceResistanceLaw`, as
+        ``Cell.contact_resistance``) and, with ``wiring``, a well- and a poorly wired
+        contact class per radius class
+        (:meth:`~electrohet.design.distributions.ContactPaths.from_carbon_fraction`)
+        with the SOC-dependent NMC conductivity (Amin & Chiang 2016).
+    wiring
+        Particle wiring classes in the ``"rate_study"`` model.
+    """
+    from electrohet.design.conductivity import YARI2020_BULK
     from electrohet.design.presets import YARI2020_RADIUS, yari2020_cell
     from electrohet.materials.lto import LTO
 
-    half = yari2020_cell(fc_bottom, fc_top, points_per_layer=points_per_layer)
-    ens = _radius_classes(YARI2020_RADIUS, n_radius)
-    layers = [replace(lay, ensemble=ens) for lay in half.positive.layers]
+    if conduction not in ("through_plane", "rate_study"):
+        raise ParameterError(
+            f"conduction = {conduction!r} is not 'through_plane' or 'rate_study'"
+        )
+    rate_model = conduction == "rate_study"
+    half = yari2020_cell(
+        fc_bottom,
+        fc_top,
+        points_per_layer=points_per_layer,
+        percolation=YARI2020_BULK if rate_model else None,
+    )
+    layers = [
+        lay.with_(**_aging_classes(lay, n_radius, rate_model and wiring))
+        for lay in half.positive.layers
+    ]
     pos = Electrode(layers, theta_init=half.positive.theta_init)
     mat_p = layers[0].material
     q_pos = sum(lay.capacity_per_area(mat_p.theta_100, mat_p.theta_0) for lay in layers)
@@ -76,8 +115,51 @@ def yari_lto_nmc622_cell(
         v_min=1.4,
         v_max=2.8,
         nominal_capacity=half.nominal_capacity,
+        contact_resistance=_collector_contact(fc_bottom) if rate_model else 0.0,
         name=half.name.replace("NMC622", "LTO|NMC622"),
     )
+
+
+def _aging_classes(layer: Layer, n_radius: int, wiring: bool) -> dict:
+    """Ensemble (and material) of one positive layer: radius classes, times a well- and
+    a poorly wired contact class when ``wiring`` (the rate study's wiring law)."""
+    from electrohet.design.distributions import ContactPaths, build_ensemble
+    from electrohet.design.presets import YARI2020_RADIUS
+    from electrohet.materials.soc_dependent import with_soc_dependence
+    from electrohet.studies.rate_study import YARI2020_CALIBRATION as RATE_FIT
+
+    if not wiring:
+        return {"ensemble": _radius_classes(YARI2020_RADIUS, n_radius)}
+    if n_radius < 1:
+        raise ParameterError(f"n_radius = {n_radius} must be >= 1")
+    contact = ContactPaths.from_carbon_fraction(
+        layer.carbon_mass_fraction,
+        diameter=2 * layer.particle_radius,
+        constriction=RATE_FIT["constriction"],
+    )
+    rad = _radius_classes(YARI2020_RADIUS, n_radius)
+    radius = YARI2020_RADIUS if rad is None else _lognormal_radius(YARI2020_RADIUS)
+    ens = build_ensemble(radius, max(n_radius, 1), contact=contact, n_contact=2)
+    return {"ensemble": ens, "material": with_soc_dependence(layer.material)}
+
+
+def _lognormal_radius(r: float):
+    """Lognormal radius law of the presets: area-weighted mean ``r`` [m], sd 0.3 r."""
+    from electrohet.design.distributions import LognormalRadius
+
+    return LognormalRadius.from_mean_sd(r, 0.3 * r, "area", 0.0, 2.5 * r)
+
+
+def _collector_contact(fc_bottom: float) -> float:
+    """Coating / collector contact resistance [Ohm m^2] of the rate-study calibration
+    (single layers only, ``docs/model.md``) for the layer at the foil."""
+    from electrohet.design.conductivity import InterfaceResistanceLaw
+    from electrohet.studies.rate_study import YARI2020_CALIBRATION as RATE_FIT
+
+    law = InterfaceResistanceLaw(
+        RATE_FIT["interface_resistance_ref"], exponent=RATE_FIT["interface_exponent"]
+    )
+    return law(fc_bottom)
 
 
 def nmc532_aging_cell(n_radius: int = 4, isolated_fraction: float = 0.06) -> Cell:
@@ -96,6 +178,26 @@ def one_c_protocol(cell: Cell, n_cycles: int, rate: float = 1.0, **kw) -> AgingP
         ],
         n_cycles,
         **kw,
+    )
+
+
+#: Yari 2020's formation before the LTO|NMC aging: 3 cycles at C/10 in 1.4-2.8 V (a
+#: rest closes each so the 1C cycling starts from equilibrium)
+YARI_LTO_FORMATION = (
+    "Charge at C/10 until 2.8 V",
+    "Discharge at C/10 until 1.4 V",
+    "Rest for 30 minutes",
+)
+
+
+def yari_lto_protocol(n_cycles: int = 200, formation_cycles: int = 3) -> AgingProtocol:
+    """Yari 2020's LTO|NMC aging: ``formation_cycles`` C/10 formation cycles
+    (:data:`YARI_LTO_FORMATION`, 0 = none), then CC 1C/1C in 1.4-2.8 V."""
+    kw = {}
+    if formation_cycles:
+        kw = {"formation": list(YARI_LTO_FORMATION), "formation_cycles": formation_cycles}
+    return AgingProtocol(
+        ["Charge at 1C until 2.8 V", "Discharge at 1C until 1.4 V"], n_cycles, **kw
     )
 
 
