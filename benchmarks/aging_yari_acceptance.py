@@ -12,7 +12,9 @@ capacity loss rate [% per cycle] (``electrohet.analysis.aging.fit_loss_rate``);
 ``irrev.`` = lithium-inventory loss (CEI + trapped in isolated particles) per cycle
 [% per cycle]: the C/10 capacity of this N/P = 1.1 full cell is set by its cyclable
 lithium, so this is the model's counterpart of Yari's irreversible (C/10 titration)
-loss; ``LAM`` = isolated share of the positive active material [%].
+loss; ``LAM`` = isolated share of the positive active material [%]; ``r_cc`` = coating /
+collector contact resistance fresh -> last cycle [Ohm cm^2] (0 in the through-plane
+model).
 
 Models (``--model``):
 
@@ -57,7 +59,7 @@ def mechanisms(model: str):
 
 def run_design(fc_bottom, fc_top, mech, args):
     """Age one design; returns (retention, 1C fade %/cycle, irreversible %/cycle,
-    LAM %, Dataset)."""
+    Dataset)."""
     from electrohet.aging import AgingRun, cycle_frame
     from electrohet.aging.presets import yari_lto_nmc622_cell, yari_lto_protocol
     from electrohet.analysis.aging import fit_loss_rate
@@ -122,15 +124,17 @@ def main() -> None:
     )
     print(
         f"{'design':>7} {'retention':>9} {'Yari':>6}   {'fade %/cyc':>10}   "
-        f"{'irrev. %/cyc':>12} {'Yari':>6}   {'LAM %':>5}  status"
+        f"{'irrev. %/cyc':>12} {'Yari':>6}   {'LAM %':>5}   {'r_cc Ohm cm2':>14}  status"
     )
     for name, fb, ft, paper_r, paper_irr in DESIGNS:
         r, fade, irrev, ds = run_design(fb, ft, mech, args)
         n = int(ds.cycle.values[-1])
         status = ds.attrs["status"] + (f" after {n} cycles" if n < args.cycles else "")
+        rcc = ds.collector_resistance.values
         print(
             f"{name:>7} {100 * r:8.1f}% {100 * paper_r:5.1f}%   {fade:10.4f}   "
-            f"{irrev:12.4f} {paper_irr:6.3f}   {100 * float(ds.lam.values[-1]):5.1f}  {status}",
+            f"{irrev:12.4f} {paper_irr:6.3f}   {100 * float(ds.lam.values[-1]):5.1f}   "
+            f"{1e4 * rcc[0]:5.0f} -> {1e4 * rcc[-1]:5.0f}  {status}",
             flush=True,
         )
     print(f"({time.perf_counter() - t0:.0f} s)")

@@ -83,8 +83,7 @@ class AgingProtocol:
         object.__setattr__(self, "formation", fo)
         if fo is not None and (int(formation_cycles) != formation_cycles or formation_cycles < 1):
             raise ProtocolError(
-                f"formation_cycles = {formation_cycles!r} must be an integer >= 1 with a "
-                "formation"
+                f"formation_cycles = {formation_cycles!r} must be an integer >= 1 with a formation"
             )
         object.__setattr__(self, "formation_cycles", int(formation_cycles) if fo else 0)
 
