@@ -8,7 +8,15 @@ import dataclasses
 import numpy as np
 import pytest
 
-from electrohet.aging import AgingProtocol, AgingRun, CEIGrowth, ContactLoss, Cracking, Mechanisms
+from electrohet.aging import (
+    AgingProtocol,
+    AgingRun,
+    CEIGrowth,
+    ContactLoss,
+    Cracking,
+    JumpOptions,
+    Mechanisms,
+)
 from electrohet.aging.presets import (
     YARI_CALIBRATION,
     nmc532_aging_cell,
@@ -95,9 +103,9 @@ def test_collector_contact_follows_foil_damage(cell):
     assert ds.discharge_capacity.values[-1] < ds_off.discharge_capacity.values[-1]
 
 
-def _yari(fc_bottom, fc_top, n_cycles=200):
+def _yari(fc_bottom, fc_top, n_cycles=200, jump=None):
     cell = yari_lto_nmc622_cell(fc_bottom, fc_top, n_radius=4)
-    return AgingRun(cell, yari_lto_protocol(n_cycles), YARI_CALIBRATION, YARI_MESH).run()
+    return AgingRun(cell, yari_lto_protocol(n_cycles), YARI_CALIBRATION, YARI_MESH, jump).run()
 
 
 def test_single_layer_calibration_target():
@@ -124,13 +132,37 @@ def _last_retention(ds) -> float:
 
 
 @pytest.mark.slow
-def test_yari_retention_order(yari_designs):
-    """Yari's order after 200 1C cycles, predicted from the single-layer calibration:
-    4/1 (89.2 %) > single (84.3 %) > 1/4 (53 %)."""
+def test_poor_bottom_ages_fastest(yari_designs):
+    """Reproduced: the carbon-poor-bottom bilayer 1/4 keeps least (Yari 53 %, the
+    others 84.3 / 89.2 %); it isolates no particles, so jumping does not blur it."""
     r = {k: _last_retention(v) for k, v in yari_designs.items()}
     assert all(ds.attrs["status"] == "completed" for ds in yari_designs.values())
-    assert r["4/1"] > r["single"] + 0.01
-    assert r["single"] > r["1/4"] + 0.02
+    assert r["1/4"] < r["single"] - 0.02
+    assert r["1/4"] < r["4/1"] - 0.02
+
+
+@pytest.mark.slow
+def test_yari_retention_order_jumped(yari_designs):
+    """With cycle jumping (the acceptance script's runs) the order is Yari's,
+    4/1 > single > 1/4.  Not robust: see test_yari_retention_order_every_cycle."""
+    r = {k: _last_retention(v) for k, v in yari_designs.items()}
+    assert r["4/1"] > r["single"] > r["1/4"]
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="not reproduced when every cycle is resolved: 4/1 82.6 % < single 83.3 % "
+    "(jumped: 85.5 % > 83.4 %, isolations land late in jumps); docs/aging.md",
+)
+def test_yari_retention_order_every_cycle():
+    """Yari's 4/1 > single after 200 cycles, every cycle resolved (~7 min)."""
+    off = JumpOptions(enabled=False)
+    r = {
+        k: _last_retention(_yari(fb, ft, jump=off))
+        for k, fb, ft in (("4/1", 0.04, 0.01), ("single", 0.025, None))
+    }
+    assert r["4/1"] > r["single"]
 
 
 @pytest.mark.slow
