@@ -25,25 +25,19 @@ TABLE1_DESTRUCTIVE = [  # delta, fc_bottom, fc_top, am_share_bottom (Yari 2020 T
 
 
 def li_nmc() -> None:
-    from dataclasses import replace
-
     from electrohet.aging import AgingRun, cycle_frame
-    from electrohet.aging.presets import YARI_CALIBRATION, _radius_classes, yari_li_nmc_protocol
+    from electrohet.aging.presets import (
+        YARI_CALIBRATION,
+        yari_li_nmc622_cell,
+        yari_li_nmc_protocol,
+    )
     from electrohet.analysis.aging import fit_loss_rate
-    from electrohet.design.layer import Electrode
-    from electrohet.design.presets import YARI2020_RADIUS, yari2020_cell
     from electrohet.model.mesh import MeshOptions
 
     print("Yari Li|NMC622, 50 cycles C/3 / C/2 (C/10 titrations at 25, 50)")
     print(f"{'delta':>6} {'loss %/cycle':>14} {'95% CI':>20} {'retention':>10} {'LAM %':>7}")
     for delta, fb, ft, share in TABLE1_DESTRUCTIVE:
-        half = yari2020_cell(fb, ft, am_share_bottom=share, points_per_layer=4)
-        ens = _radius_classes(YARI2020_RADIUS, 4)
-        pos = Electrode(
-            [replace(lay, ensemble=ens) for lay in half.positive.layers],
-            theta_init=half.positive.theta_init,
-        )
-        cell = replace(half, positive=pos)
+        cell = yari_li_nmc622_cell(fb, ft, am_share_bottom=share, n_radius=4)
         ds = AgingRun(
             cell,
             yari_li_nmc_protocol(50, 25),

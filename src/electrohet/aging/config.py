@@ -1,9 +1,11 @@
 """Read an aging run from a TOML configuration (``electrohet age CONFIG.toml``).
 
 Sections: ``[cell]`` (``preset`` = ``"yari_lto_nmc622"`` with ``fc_bottom``,
-``fc_top``, ``n_radius``; or ``"nmc532"`` with ``n_radius``, ``isolated_fraction``),
-``[protocol]`` (``cycle`` list of steps, ``n_cycles``, optional ``checkup`` and
-``checkup_every``), ``[mechanisms]`` (``calibration = "yari"`` or ``"default"``, then
+``fc_top``, ``n_radius``, ``conduction``, ``wiring``; or ``"nmc532"`` with
+``n_radius``, ``isolated_fraction``), ``[protocol]`` (``cycle`` list of steps,
+``n_cycles``, optional ``checkup`` and ``checkup_every``, ``formation`` and
+``formation_cycles``), ``[mechanisms]`` (``calibration = "yari"``,
+``"yari_through_plane"`` or ``"default"``, then
 overrides in ``[mechanisms.cei]``, ``[mechanisms.cracking]``, ``[mechanisms.contact]``),
 ``[mesh]`` (``points_per_domain``, ``radial_points``), ``[jump]`` (``enabled``,
 ``rtol``, ``max_jump``) and ``snapshot_cycles`` (top level).
@@ -35,6 +37,7 @@ def load_aging_config(path: str | Path):
     from electrohet.aging.mechanisms import Mechanisms
     from electrohet.aging.presets import (
         YARI_CALIBRATION,
+        YARI_THROUGH_PLANE_CALIBRATION,
         nmc532_aging_cell,
         yari_lto_nmc622_cell,
     )
@@ -46,27 +49,42 @@ def load_aging_config(path: str | Path):
     bad = sorted(set(d) - _SECTIONS)
     if bad:
         raise ConfigError(f"{path}: unknown section(s) {bad} (allowed: {sorted(_SECTIONS)})")
-    c = _take(d, "cell", {"preset", "fc_bottom", "fc_top", "n_radius", "isolated_fraction"})
+    c = _take(
+        d,
+        "cell",
+        {"preset", "fc_bottom", "fc_top", "n_radius", "isolated_fraction", "conduction", "wiring"},
+    )
     preset = c.pop("preset", "yari_lto_nmc622")
     if preset == "yari_lto_nmc622":
         c.pop("isolated_fraction", None)
         cell = yari_lto_nmc622_cell(c.pop("fc_bottom", 0.025), **c)
     elif preset == "nmc532":
-        for k in ("fc_bottom", "fc_top"):
+        for k in ("fc_bottom", "fc_top", "conduction", "wiring"):
             if k in c:
                 raise ConfigError(f"[cell].{k} does not apply to preset 'nmc532'")
         cell = nmc532_aging_cell(**c)
     else:
         raise ConfigError(f"[cell].preset = {preset!r} is not one of 'yari_lto_nmc622', 'nmc532'")
-    p = _take(d, "protocol", {"cycle", "n_cycles", "checkup", "checkup_every"})
+    p = _take(
+        d,
+        "protocol",
+        {"cycle", "n_cycles", "checkup", "checkup_every", "formation", "formation_cycles"},
+    )
     if "cycle" not in p or "n_cycles" not in p:
         raise ConfigError("[protocol] needs 'cycle' (list of steps) and 'n_cycles'")
     protocol = AgingProtocol(**p)
     mraw = _take(d, "mechanisms", {"calibration", "cei", "cracking", "contact"})
     calib = mraw.pop("calibration", "yari")
-    if calib not in ("yari", "default"):
-        raise ConfigError(f"[mechanisms].calibration = {calib!r} is not 'yari' or 'default'")
-    base = YARI_CALIBRATION if calib == "yari" else Mechanisms()
+    calibrations = {
+        "yari": YARI_CALIBRATION,
+        "yari_through_plane": YARI_THROUGH_PLANE_CALIBRATION,
+        "default": Mechanisms(),
+    }
+    if calib not in calibrations:
+        raise ConfigError(
+            f"[mechanisms].calibration = {calib!r} is not one of {', '.join(calibrations)}"
+        )
+    base = calibrations[calib]
     kw = {}
     for name in ("cei", "cracking", "contact"):
         over = mraw.get(name, {})

@@ -90,6 +90,13 @@ def run_cycle(
         i0 = len(log.t)
         t, y, _info = sim._run_step(st, t, y, idx, cycle, log)
         bounds.append((i0, len(log.t), st))
+    if not log.t:
+        from electrohet.errors import SolverError
+
+        raise SolverError(
+            "the cycle recorded no state: every step met its cut-off at once "
+            "(the cell can no longer carry the current)"
+        )
     Y = np.array(log.y).T
     T = np.asarray(log.t)
     v = m.split(Y)

@@ -146,6 +146,14 @@ def build_aging_dataset(run, rec) -> xr.Dataset:
             sig,
             {"units": "1", "long_name": "matrix conductivity / fresh (NaN off-electrode)"},
         ),
+        "collector_resistance": (
+            "cycle",
+            col("collector_resistance"),
+            {
+                "units": "Ohm m^2",
+                "long_name": "coating / current-collector contact resistance (series)",
+            },
+        ),
         "class_weight": (("x", "particle_class"), w, {"units": "1"}),
         "radius": (("x", "particle_class"), rad, {"units": "m"}),
     }

@@ -175,18 +175,35 @@ class AgingRun:
         cl = self.mech.contact
         if cl.enabled and cl.network_exponent > 0:
             self.hook.set_matrix_conductivity(self.network_factor(st))
+        if cl.enabled and cl.collector_exponent > 0:
+            self.hook.set_collector_contact(self.collector_factor(st))
 
-    def network_factor(self, st: _State) -> np.ndarray:
-        """Matrix conductivity of every electrode cell relative to the fresh one [-]."""
+    def contact_damage(self, st: _State) -> np.ndarray:
+        """Contact damage D of every electrode cell [-]: the volume mean over its
+        classes of ``min(dl / l_iso, 1)`` (1 for isolated classes); 0 off the positive."""
         ms = self.sim.mesh
         dmg = np.where(st.isolated, 1.0, np.minimum(st.dpath / self.l_iso, 1.0))
         vol = np.where(self.pos, self.vf * self.dxs, 0.0)
         num = np.bincount(ms.slot_elec, vol * dmg, minlength=ms.n_elec)
         den = np.bincount(ms.slot_elec, vol, minlength=ms.n_elec)
-        d = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+
+    def network_factor(self, st: _State) -> np.ndarray:
+        """Matrix conductivity of every electrode cell relative to the fresh one [-]."""
+        d = self.contact_damage(st)
         # floor 1e-3: a fully damaged location still conducts through the separator-side
         # contacts of its neighbours (keeps the system solvable)
         return np.maximum((1.0 - d) ** self.mech.contact.network_exponent, 1e-3)
+
+    def collector_factor(self, st: _State) -> float:
+        """Conductance of the coating / current-collector contact relative to the fresh
+        one [-]: ``(1 - D_cc)^t_c`` with D_cc the contact damage of the positive cell
+        at the foil (floor 1e-3, as the matrix)."""
+        cl = self.mech.contact
+        if not cl.enabled or cl.collector_exponent == 0:
+            return 1.0
+        d_cc = float(self.contact_damage(st)[self.sim.model.pos_last])
+        return max((1.0 - d_cc) ** cl.collector_exponent, 1e-3)
 
     def _slot_li(self, y: np.ndarray) -> np.ndarray:
         """Lithium per slot [mol/m^2 of electrode]."""
@@ -294,10 +311,10 @@ class AgingRun:
         st = _State(self.n_slots, self.mech, self.pos)
         self._apply(st)
         y = self.sim.initial_state(self.initial_soc)
+        t, y = self._formation(y)
         self.li_initial = float(np.sum(self._slot_li(y))) + self._electrolyte_li(y)
         rec.li_initial = self.li_initial
         exchange = 0.0
-        t = 0.0
         n = 0  # cycles finished
         bar = _bar(proto.n_cycles) if progress else None
         r_prev = None  # increments of the last resolved regular cycle
@@ -368,6 +385,25 @@ class AgingRun:
         self.final_state = (st, y, exchange)
         return rec
 
+    def _formation(self, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """Run the protocol's formation cycles on the fresh cell (no degradation);
+        returns the time [s] and state at their end.  A cell that cannot be formed
+        raises :class:`~electrohet.errors.SolverError` (there is nothing to age)."""
+        from electrohet.model.simulation import RunLog
+
+        t = 0.0
+        steps = self.protocol.formation or ()
+        for k in range(self.protocol.formation_cycles):
+            log = RunLog()
+            for idx, step in enumerate(steps):
+                try:
+                    t, y, _info = self.sim._run_step(step, t, y, idx, 0, log)
+                except (SolverError, ElectrohetError) as exc:
+                    raise SolverError(
+                        f"formation cycle {k + 1}, step {str(step)!r}: {exc}"
+                    ) from exc
+        return t, y
+
     def _electrolyte_li(self, y: np.ndarray) -> float:
         m = self.sim.model
         ms = self.sim.mesh
@@ -426,6 +462,7 @@ class AgingRun:
             "dpath": st.dpath.copy(),
             "isolated": st.isolated | self.hook.base_isolated,
             "sigma_factor": self.network_factor(st),
+            "collector_resistance": self.hook.base_series / self.collector_factor(st),
         }
 
     def _record(

@@ -15,7 +15,15 @@ import numpy as np
 
 from electrohet.errors import SolverError
 
-_MODEL_ATTRS = ("r_fixed", "kin_pref", "path", "uses_path", "isolated", "any_isolated")
+_MODEL_ATTRS = (
+    "r_fixed",
+    "kin_pref",
+    "path",
+    "uses_path",
+    "isolated",
+    "any_isolated",
+    "series_resistance",
+)
 _MESH_ATTRS = ("slot_path", "slot_isolated")
 
 
@@ -34,6 +42,7 @@ class ModelHook:
         self.base_path = np.asarray(mesh.slot_path, dtype=float).copy()
         self.base_isolated = np.asarray(mesh.slot_isolated, dtype=bool).copy()
         self.base_sigma = np.asarray(mesh.sigma, dtype=float).copy()
+        self.base_series = float(m.series_resistance)
         self.dxe = mesh.dx[mesh.elec_cells]
         half = np.full(mesh.n_slots, 0.5)
         self.sigma_mid = np.asarray(m._by_material("electronic_conductivity", half), dtype=float)
@@ -65,6 +74,16 @@ class ModelHook:
         m.any_isolated = bool(np.any(iso))
         sim.integrator.J = None
         sim.integrator.lu = None
+
+    def set_collector_contact(self, factor: float) -> float:
+        """Scale the conductance of the coating / current-collector contact by
+        ``factor`` [-] (relative to the fresh cell's ``contact_resistance``); returns
+        the new series resistance [Ohm m^2]."""
+        r = self.base_series / factor
+        self.sim.model.series_resistance = r
+        self.sim.integrator.J = None
+        self.sim.integrator.lu = None
+        return r
 
     def set_matrix_conductivity(self, factor: np.ndarray) -> None:
         """Scale the matrix (carbon-binder network) conductivity of every electrode

@@ -57,6 +57,21 @@ Contact loss (:class:`ContactLoss`)
     Aharony, "Introduction to Percolation Theory", 1994; 0 switches it off).  Current
     to the whole electrode crosses the layer at the collector, so damage there costs
     most: Yari 2020's explanation of the poor-bottom bilayers' fast aging.
+Collector contact (``ContactLoss.collector_exponent``)
+    The coating touches the aluminium foil through the carbon-binder network of the
+    layer at the foil; its contact conductance follows the percolation law of that
+    network (:class:`~electrohet.design.conductivity.InterfaceResistanceLaw`,
+    ``g ~ (f_c - f_c*)^t_int``; Westphal et al., J. Energy Storage 11 (2017) 76 for
+    the size of this contact resistance).  Contacts lost at the foil remove that
+    network's links as they do in the bulk, so the conductance falls as
+    ``g = g_0 (1 - D_cc)^t_c`` with ``D_cc`` the contact damage of the positive cell
+    at the foil; ``t_c = t_int`` (the contact law's exponent) treats the damage as a
+    loss of percolating carbon, ``f_c - f_c* -> (f_c - f_c*)(1 - D_cc)``.  The whole
+    cell current crosses this contact, and its fresh resistance is largest when the
+    layer at the foil is carbon-poor, so the same relative damage costs a poor-bottom
+    electrode most (Yari 2020 §3.3.1: the layer at the collector sets the rate
+    capability).  It acts on the cell's ``contact_resistance`` (0 in the
+    through-plane-limited presets, where it does nothing).
 """
 
 from __future__ import annotations
@@ -220,6 +235,9 @@ class ContactLoss:
         g, weight of the radial lithium difference in the load [-], >= 0.
     network_exponent
         t, exponent of the matrix-conductivity loss (1 - D)^t [-], >= 0 (0: off).
+    collector_exponent
+        t_c, exponent of the coating / current-collector contact conductance loss
+        (1 - D_cc)^t_c, D_cc the contact damage at the foil [-], >= 0 (0: off).
     isolation_length
         l_iso: median added path at which a slot is isolated [m], > 0.
     isolation_spread
@@ -239,6 +257,7 @@ class ContactLoss:
     crack_coupling: float = 1.0
     gradient_weight: float = 2.0
     network_exponent: float = 0.0
+    collector_exponent: float = 0.0
     isolation_length: float = 5e-6
     isolation_spread: float = 0.5
     enabled: bool = True
@@ -252,6 +271,7 @@ class ContactLoss:
         _positive("contact.crack_coupling", self.crack_coupling)
         _positive("contact.gradient_weight", self.gradient_weight)
         _positive("contact.network_exponent", self.network_exponent)
+        _positive("contact.collector_exponent", self.collector_exponent)
         _positive("contact.isolation_length", self.isolation_length, strict=True)
         check_range(
             "contact.isolation_spread", self.isolation_spread, 0.0, 1.0, high_inclusive=False

@@ -96,6 +96,9 @@ class P2DEModel:
         self.pos_last = int(np.flatnonzero(m.elec_region == POS)[-1])
         self.r_half_first = float(r_half[self.neg_first]) if self.neg_first >= 0 else 0.0
         self.r_half_last = float(r_half[self.pos_last])
+        # coating / current-collector contact resistance in series [Ohm m^2] (the
+        # cell's value; an attribute so that an aging run can let it grow)
+        self.series_resistance = float(cell.contact_resistance)
         # particle shells (uniform in r), per unit radius
         xi = np.linspace(0.0, 1.0, nr + 1)
         self.shell_vol = (xi[1:] ** 3 - xi[:-1] ** 3) / 3.0  # / R^3
@@ -207,7 +210,7 @@ class P2DEModel:
         v = self.split(Y)
         I = v["I"][0]
         phis_L = v["phis"][self.pos_last] - self.r_half_last * I
-        return phis_L - self.cell.contact_resistance * I
+        return phis_L - self.series_resistance * I
 
     # ------------------------------------------------------------------ residual
     def residual(self, Y: np.ndarray, control: Control) -> np.ndarray:
