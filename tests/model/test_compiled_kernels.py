@@ -99,12 +99,14 @@ def test_compiled_residual_equals_reference(name, surface, control):
     np.testing.assert_array_equal(m.residual(Y[:, 1].copy(), control), got[:, 1])
 
 
-def test_compiled_residual_follows_changed_model_fields():
-    """Fields the aging hook replaces at run time (resistances, isolation) are read per call."""
+@pytest.mark.parametrize("ctl", [Control("current", 25.0), Control("voltage", 3.6)])
+def test_compiled_residual_follows_changed_model_fields(ctl):
+    """Fields the aging hook replaces at run time (resistances, the collector contact's
+    series resistance, isolation) are read per call."""
     sim = _sim("ensemble-layers")
     m = sim.model
     Y = _random_states(sim, 2, seed=3)
-    ctl = Control("current", 25.0)
+    m.series_resistance = 2e-3
     m.r_fixed = m.r_fixed + 1e-3
     m.kin_pref = 0.5 * m.kin_pref
     m.isolated = m.isolated.copy()

@@ -159,7 +159,7 @@ class P2DEModel:
                 self.f_rt,
                 self.r_half_first,
                 self.r_half_last,
-                cell.contact_resistance,
+                self.series_resistance,
                 0.0,
             ]
         )
@@ -266,7 +266,7 @@ class P2DEModel:
             phi_b = -(2.0 / self.f_rt) * np.arcsinh(I / (2.0 * i0_li))
             li_bc = np.ascontiguousarray(np.vstack([N0, c_b, phi_b]), dtype=float)
         sc = self._scalars  # (the aging hook may have changed the resistances)
-        sc[3], sc[4], sc[5] = self.r_half_first, self.r_half_last, self.cell.contact_resistance
+        sc[3], sc[4], sc[5] = self.r_half_first, self.r_half_last, self.series_resistance
         sc[6] = control.value
         self._flags[2] = 0 if control.mode == "current" else 1
         out = np.empty((self.n, B))
