@@ -413,12 +413,13 @@ def two_level_tortuosity(
         Voxel edges (z, y, x), any length unit (only their ratios matter); default the
         volume's voxel size, or 1.
     num_workers
-        Dask threads for the block solves (each holds one block in memory).
+        Dask threads for the block solves (each holds one window in memory).
     halo
         Oversampling: solve each block inside a window ``halo`` voxels larger on every
         side and measure it in its inner part
         (:func:`block_conductivities_oversampled`); reduces the bias of cut pore paths
-        (a quarter of the block edge works well).  Windows are clipped at the volume.
+        (a quarter of the block edge in the checks of ``docs/micro.md``).  Windows are
+        clipped at the volume.
     progress
         Show a progress bar over the blocks.
     warn
