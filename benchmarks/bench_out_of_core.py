@@ -139,8 +139,9 @@ def main() -> None:
     )
     if tau is not None:
         print(
-            f"pore tortuosity (two-level, {tau.n_blocks} blocks): {tau.tau:.4f}; block mean "
-            f"{tau.block_tau_mean:.4f} +- {tau.block_tau_ci95:.4f} (95 % CI), spread "
+            f"pore tortuosity (two-level, {tau.n_blocks} blocks): {tau.tau:.4f}, 95 % "
+            f"bootstrap interval [{tau.tau_ci95[0]:.3f}, {tau.tau_ci95[1]:.3f}]; block "
+            f"tau median {tau.block_tau_median:.3f}, spread "
             f"[{tau.block_tau_p2_5:.3f}, {tau.block_tau_p97_5:.3f}]"
         )
     for k, v in times.items():

@@ -3,58 +3,106 @@
 Usage::
 
     PYTHONPATH=src python benchmarks/bench_two_level.py [--size 512] [--blocks 128 256]
-        [--porosity 0.35] [--blobiness 1]
+        [--halo 0.25] [--porosity 0.35] [--blobiness 1] [--cache .cache] [--only full]
 
 Prints the full-solve tortuosity, and for every block edge the two-level value, its
-relative difference, the block spread (mean, 95 % CI of the mean, 2.5-97.5 %
-percentiles) and the wall times.  PoreSpy blobs have a correlation length of about
-``size / (40 blobiness)`` voxels; the block method needs blocks much larger than it.
+relative difference, the 95 % bootstrap interval over the blocks, the spread of the
+block conductivities along the axis, the wall time and the process's peak RSS.  PoreSpy
+blobs have a correlation length of about ``size / (40 blobiness)`` voxels; the block
+method needs blocks of at least ~20 of it.
+
+With ``--cache DIR`` the volume (``blobs{size}_s{seed}.npy``) and the full-solve result
+(``ref{size}_s{seed}.json``) are kept in ``DIR`` and reused.  Peak RSS is per process:
+run ``--only full`` and ``--only two-level`` separately (with ``--cache``) to measure
+each method alone.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
+import sys
 import time
+from pathlib import Path
+
+
+def peak_rss_gb() -> float:
+    """Peak resident set size of this process (GB; Linux reports kB)."""
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kb / (1e9 if sys.platform == "darwin" else 1e6)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=512)
-    ap.add_argument("--blocks", type=int, nargs="+", default=[128, 256])
+    ap.add_argument("--blocks", type=int, nargs="+", default=[256])
+    ap.add_argument(
+        "--halo",
+        type=float,
+        default=0.25,
+        help="oversampling halo: voxels if >= 1, else a fraction of the block edge",
+    )
     ap.add_argument("--porosity", type=float, default=0.35)
     ap.add_argument("--blobiness", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--halo", type=int, default=0, help="oversampling halo (voxels)")
+    ap.add_argument("--cache", type=Path, default=None, help="folder for volume + reference")
+    ap.add_argument("--only", choices=["both", "full", "two-level"], default="both")
     args = ap.parse_args()
 
     import numpy as np
-    import porespy as ps
 
     from electrohet.micro.lean import lean_tortuosity
     from electrohet.micro.two_level import two_level_tortuosity
 
     n = args.size
-    im = ps.generators.blobs(
-        shape=[n, n, n], porosity=args.porosity, blobiness=args.blobiness, seed=args.seed
-    )
-    im = np.ascontiguousarray(im, dtype=np.uint8)
+    tag = f"{n}_s{args.seed}"
+    if args.porosity != 0.35 or args.blobiness != 1.0:
+        tag += f"_p{args.porosity}_b{args.blobiness}"
+    vol_file = args.cache / f"blobs{tag}.npy" if args.cache else None
+    ref_file = args.cache / f"ref{tag}.json" if args.cache else None
+    if vol_file is not None and vol_file.exists():
+        im = np.load(vol_file)
+    else:
+        import porespy as ps
+
+        im = ps.generators.blobs(
+            shape=[n, n, n], porosity=args.porosity, blobiness=args.blobiness, seed=args.seed
+        )
+        im = np.ascontiguousarray(im, dtype=np.uint8)
+        if vol_file is not None:
+            args.cache.mkdir(parents=True, exist_ok=True)
+            np.save(vol_file, im)
     print(f"blobs {n}^3, porosity {im.mean():.4f}, blobiness {args.blobiness}", flush=True)
-    w0 = time.perf_counter()
-    full = lean_tortuosity(im, axis=0)
-    print(
-        f"full lean solve: tau = {full.tau:.5f}  ({time.perf_counter() - w0:.1f} s, "
-        f"{full.iterations} iterations)",
-        flush=True,
-    )
-    for b in args.blocks:
+    ref = None
+    if ref_file is not None and ref_file.exists():
+        ref = json.loads(ref_file.read_text())
+        print(f"full lean solve (cached): tau = {ref['tau']:.5f}  ({ref['seconds']:.1f} s)")
+    elif args.only != "two-level":
         w0 = time.perf_counter()
-        r = two_level_tortuosity(im.astype(bool), block=b, halo=args.halo)
+        full = lean_tortuosity(im, axis=0)
+        ref = {"tau": full.tau, "seconds": time.perf_counter() - w0, "its": full.iterations}
         print(
-            f"two-level, blocks {b}^3 ({r.n_blocks}), halo {args.halo}: tau = {r.tau:.5f}  "
-            f"difference {(r.tau - full.tau) / full.tau:+.2%}  block tau mean "
-            f"{r.block_tau_mean:.3f} +- {r.block_tau_ci95:.3f} (95 % CI), spread "
-            f"[{r.block_tau_p2_5:.3f}, {r.block_tau_p97_5:.3f}]  "
-            f"({time.perf_counter() - w0:.1f} s)",
+            f"full lean solve: tau = {full.tau:.5f}  ({ref['seconds']:.1f} s, "
+            f"{full.iterations} iterations, peak RSS {peak_rss_gb():.2f} GB)",
+            flush=True,
+        )
+        if ref_file is not None:
+            ref_file.write_text(json.dumps(ref))
+    if args.only == "full":
+        return
+    im = im.astype(bool)
+    for b in args.blocks:
+        halo = int(args.halo) if args.halo >= 1 else int(round(args.halo * b))
+        w0 = time.perf_counter()
+        r = two_level_tortuosity(im, block=b, halo=halo)
+        diff = f"difference {(r.tau - ref['tau']) / ref['tau']:+.2%}  " if ref else ""
+        print(
+            f"two-level, blocks {b}^3 ({r.n_blocks}), halo {halo}: tau = {r.tau:.5f}  "
+            f"{diff}95 % bootstrap interval [{r.tau_ci95[0]:.3f}, {r.tau_ci95[1]:.3f}]  "
+            f"block sigma median {r.block_sigma_median:.4f}, 2.5-97.5 % "
+            f"[{r.block_sigma_p2_5:.4f}, {r.block_sigma_p97_5:.4f}]  "
+            f"({time.perf_counter() - w0:.1f} s, peak RSS {peak_rss_gb():.2f} GB)",
             flush=True,
         )
 

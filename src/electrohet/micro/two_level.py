@@ -2,23 +2,40 @@
 
 Level 1: every block of the volume (the Dask chunks, or ``block``-sized boxes of an
 in-memory array) gets its own effective conductivities ``sigma_d`` along the three
-axes, each from a steady diffusion solve inside the block (Dirichlet on the two faces
-normal to ``d``, no flux on the others; :func:`~electrohet.micro.lean.lean_tortuosity`)
-and its phase fraction.  Only one block is in memory per worker.
+axes (a diagonal tensor), each from a steady diffusion solve along ``d``
+(:func:`~electrohet.micro.lean.lean_tortuosity`: Dirichlet on the two faces normal to
+``d``, no flux on the others), and its phase fraction.  Without a halo the solve is on
+the block itself; with ``halo > 0`` it is on a window ``halo`` voxels larger on every
+side, and the block's conductivity is measured in its inner part (flux averaged over
+the inner planes / drop of the pore-averaged potential between the block's first and
+last planes), so pore paths that leave and re-enter the block are not cut.  Only one
+window is in memory per worker.
 
-Level 2: the blocks become the cells of a coarse tensor-product grid (cell sizes = block
-sizes, so blocks that do not divide the shape are handled exactly), each with a
-diagonal conductivity tensor ``diag(sigma_z, sigma_y, sigma_x)``.  The coarse
-finite-volume problem has the same boundary conditions as the full one; the conductance
-between two cells is the series resistance of their half cells,
-``A / (L_i / (2 sigma_i) + L_j / (2 sigma_j))``.  Then ``tau = eps / sigma_eff``.
+Level 2: the blocks become the cells of a coarse tensor-product grid (cell sizes =
+block sizes, so blocks that do not divide the shape are handled exactly) and a coarse
+finite-volume resistor network is solved (:func:`coarse_conductivity`) with the same
+boundary conditions as the full problem (potential 1 and 0 on the two end faces, no
+flux through the sides).  The conductance between two neighbouring cells along ``d`` is
+the series resistance of their half cells, ``A / (L_i / (2 sigma_i) + L_j / (2
+sigma_j))`` (a harmonic face mean: exact for layers in series, and 0 when either block
+does not conduct along ``d``), a cell on an end face is joined to it by ``2 sigma A /
+L``.  A nearly disconnected block only lowers its own conductances; it never enters an
+average of tortuosities.  The coarse flux gives ``sigma_eff`` (relative to the bulk
+conductivity) and ``tau = eps / sigma_eff`` with the phase fraction ``eps`` of the whole
+volume, the definition of the full solvers
+(:func:`~electrohet.micro.transport.tortuosity`, TauFactor).
 
-Block boundaries cut pore paths that leave and re-enter a block, so block
-conductivities are biased low (tau biased high) by a few per cent for blocks much
-larger than the pore correlation length; the test and ``docs/micro.md`` state the
-measured agreement with the full solve.  The spread of the blocks' own tortuosity along
-the axis is reported as a confidence interval of the mean block value
-(``mean +- 1.96 std / sqrt(n)``) and as the 2.5-97.5 % percentile range.
+Confidence interval: a bootstrap over the blocks.  The block values (three
+conductivities and the phase fraction of each block) are drawn with replacement, laid
+out at random on the coarse grid and the coarse network is solved again; the 2.5 and
+97.5 % quantiles of the resulting ``tau`` are ``tau_ci95``.  It is the spread that the
+finite sample of block values implies for a volume of this size; it does not include
+the method's own bias (below).
+
+Accuracy: a block is a good coarse cell only when it is large compared with the pore
+correlation length; below that the coarse network misses paths that wander between
+neighbouring blocks and ``tau`` is biased high.  ``docs/micro.md`` lists the measured
+agreement with the full solve.
 """
 
 from __future__ import annotations
@@ -42,34 +59,49 @@ MIN_BLOCK = 8
 
 @dataclass
 class TwoLevelResult:
-    """Result of :func:`two_level_tortuosity`.
+    """Result of :func:`two_level_tortuosity` (all quantities dimensionless).
 
     Attributes
     ----------
     tau
-        Tortuosity factor from the coarse solve (``inf`` if no path).
+        Tortuosity factor from the coarse solve, ``eps / sigma_eff_rel`` (``inf`` if no
+        path).
     sigma_eff_rel, eps
-        Effective relative conductivity and phase fraction of the whole volume.
-    block_tau_mean, block_tau_ci95, block_tau_p2_5, block_tau_p97_5
-        Mean of the finite block tortuosities along ``axis``, the 95 % confidence
-        half-width of that mean, and the 2.5/97.5 percentiles (spread).
+        Effective conductivity relative to the bulk conductivity, and phase fraction of
+        the whole volume.
+    tau_ci95
+        ``(low, high)``: 2.5 and 97.5 % quantiles of ``tau`` over ``n_bootstrap``
+        bootstrap resamples of the blocks (``(nan, nan)`` without resamples).
+    block_sigma_median, block_sigma_p2_5, block_sigma_p97_5
+        Median and 2.5/97.5 % percentiles of the block conductivities along ``axis``
+        (relative, non-conducting blocks included as 0).
+    block_tau_median, block_tau_p2_5, block_tau_p97_5
+        The same for the blocks' own tortuosity ``eps_b / sigma_b`` (``inf`` for a
+        non-conducting block).
     n_blocks, blocks_percolating
-        Number of blocks and how many percolate along ``axis``.
+        Number of blocks and how many conduct along ``axis``.
+    n_bootstrap
+        Number of bootstrap resamples behind ``tau_ci95``.
     axis, seconds
+        Gradient axis; wall time (s).
     block_sigma
-        Array (nb0, nb1, nb2, 3) of block conductivities (z, y, x) and
-        ``block_eps`` (nb0, nb1, nb2).
+        Array (nb0, nb1, nb2, 3) of block conductivities along (z, y, x), and
+        ``block_eps`` (nb0, nb1, nb2) of block phase fractions.
     """
 
     tau: float
     sigma_eff_rel: float
     eps: float
-    block_tau_mean: float
-    block_tau_ci95: float
+    tau_ci95: tuple[float, float]
+    block_sigma_median: float
+    block_sigma_p2_5: float
+    block_sigma_p97_5: float
+    block_tau_median: float
     block_tau_p2_5: float
     block_tau_p97_5: float
     n_blocks: int
     blocks_percolating: int
+    n_bootstrap: int
     axis: int
     seconds: float
     block_sigma: np.ndarray = field(repr=False, default=None)
@@ -81,7 +113,9 @@ class TwoLevelResult:
         for k, v in self.__dict__.items():
             if k in ("block_sigma", "block_eps"):
                 continue
-            if isinstance(v, float) and not math.isfinite(v):
+            if isinstance(v, tuple):
+                v = [None if not math.isfinite(x) else float(x) for x in v]
+            elif isinstance(v, float) and not math.isfinite(v):
                 v = None
             out[k] = v
         out["percolating"] = self.sigma_eff_rel > 0
@@ -89,7 +123,22 @@ class TwoLevelResult:
 
 
 def block_conductivities(mask: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
-    """``[sigma_z, sigma_y, sigma_x, eps]`` of one block (relative conductivities)."""
+    """Conductivities of one block along its three axes, and its phase fraction.
+
+    Parameters
+    ----------
+    mask
+        3D boolean block (True = conducting).
+    spacing
+        Voxel edges (z, y, x), any length unit (only their ratios matter).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``[sigma_z, sigma_y, sigma_x, eps]``: effective conductivities relative to the
+        bulk conductivity (0 where the block does not conduct along that axis) and the
+        phase fraction, all dimensionless.
+    """
     from electrohet.micro.lean import lean_tortuosity
 
     out = np.zeros(4)
@@ -110,10 +159,27 @@ def block_conductivities_oversampled(
 ) -> np.ndarray:
     """Like :func:`block_conductivities`, measured inside a larger window (oversampling).
 
-    The diffusion problem is solved on the window ``ext`` (the block with a halo); the
-    block's conductivity along ``d`` is the flux through its mid-plane divided by the
-    drop of the pore-averaged potential between its first and last planes, so the cut
-    block faces no longer sever pore paths.
+    The diffusion problem along ``d`` is solved on the window ``ext`` (the block with a
+    halo); the block's conductivity along ``d`` is ``sigma_d = q (n_d - 1) h_d / (A
+    du)``, with ``q`` the flux through the block's interior planes normal to ``d``
+    (averaged over its ``n_d - 1`` planes), ``du`` the drop of the pore-averaged
+    potential between its first and last planes and ``A`` its cross-section, so the
+    block's own faces no longer sever pore paths.
+
+    Parameters
+    ----------
+    ext
+        3D boolean window (True = conducting) containing the block.
+    lo, size
+        Offset of the block in the window and its size (voxels per axis).
+    spacing
+        Voxel edges (z, y, x), any length unit (only their ratios matter).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``[sigma_z, sigma_y, sigma_x, eps]`` of the block (dimensionless; ``eps`` is
+        the block's own phase fraction).
     """
     from electrohet.micro.lean import lean_tortuosity
 
@@ -131,16 +197,17 @@ def block_conductivities_oversampled(
             r = lean_tortuosity(m, d, spacing, warn=False, return_potential=True)
         if r.sigma_eff_rel <= 0:
             continue
-        u = np.moveaxis(r.potential[inner], d, 0)
+        u = np.moveaxis(r.potential[inner], d, 0).astype(np.float64)
         nd = u.shape[0]
         if nd < 3:
             continue
         o = [i for i in range(3) if i != d]
         g = h[o[0]] * h[o[1]] / h[d]
-        mid = nd // 2 - 1
-        a, b = u[mid], u[mid + 1]
-        ok = np.isfinite(a) & np.isfinite(b)
-        q = g * float(np.sum(a[ok] - b[ok]))
+        # flux through every interior plane of the inner part, averaged (the flux
+        # through one plane alone varies from plane to plane: the halo exchanges flux
+        # with the inner part through its sides)
+        jump = u[:-1] - u[1:]
+        q = g * float(np.where(np.isfinite(jump), jump, 0.0).sum()) / (nd - 1)
         first, last = u[0], u[-1]
         if not (np.isfinite(first).any() and np.isfinite(last).any()):
             continue
@@ -152,8 +219,45 @@ def block_conductivities_oversampled(
     return out
 
 
+def coarse_conductivity(sigma: np.ndarray, lengths: Sequence[np.ndarray], axis: int = 0) -> float:
+    """Effective conductivity of a coarse grid of cells with diagonal conductivities.
+
+    Finite-volume resistor network on a tensor-product grid: potential 1 and 0 on the
+    two faces normal to ``axis``, no flux through the others.  Two neighbouring cells
+    along ``d`` are joined by ``A / (L_i / (2 sigma_i) + L_j / (2 sigma_j))`` (their
+    half cells in series; 0 when either conductivity is 0), a cell on an end face by
+    ``2 sigma_i A / L_i``.  Exact for layered media (series and parallel layers).
+    Cells not connected to an end face carry no flux and are left out.
+
+    Parameters
+    ----------
+    sigma
+        Array (n0, n1, n2, 3): conductivity of every cell along (z, y, x), any unit.
+    lengths
+        Three arrays of cell edges along (z, y, x) (n0, n1 and n2 values, one length
+        unit).
+    axis
+        Axis of the imposed potential drop.
+
+    Returns
+    -------
+    float
+        Effective conductivity along ``axis`` in the unit of ``sigma`` (0 if no path).
+    """
+    sig = np.asarray(sigma, dtype=float)
+    if sig.ndim != 4 or sig.shape[3] != 3:
+        raise DataError(f"sigma must have shape (n0, n1, n2, 3), got {sig.shape}")
+    ls = [np.asarray(v, dtype=float) for v in lengths]
+    if [v.size for v in ls] != list(sig.shape[:3]):
+        raise DataError(f"lengths {[v.size for v in ls]} do not match the grid {sig.shape[:3]}")
+    if axis not in (0, 1, 2):
+        raise ParameterError(f"axis = {axis!r}; allowed: 0, 1, 2")
+    perm = [axis] + [d for d in range(3) if d != axis]
+    return _coarse_solve(np.transpose(sig, perm + [3])[..., perm], [ls[d] for d in perm])
+
+
 def _coarse_solve(sig: np.ndarray, lengths: list[np.ndarray]) -> float:
-    """Relative effective conductivity along axis 0 of the coarse grid."""
+    """Effective conductivity along axis 0 of the coarse grid (see coarse_conductivity)."""
     nb = sig.shape[:3]
     n = int(np.prod(nb))
     idx = np.arange(n).reshape(nb)
@@ -169,9 +273,9 @@ def _coarse_solve(sig: np.ndarray, lengths: list[np.ndarray]) -> float:
         hi[d] = slice(1, None)
         lo, hi = tuple(lo), tuple(hi)
         s_a, s_b = sig[..., d][lo], sig[..., d][hi]
-        with np.errstate(divide="ignore"):
-            res = L[d][lo] / (2 * s_a) + L[d][hi] / (2 * s_b)
-        g = np.where(np.isfinite(res), area[d][lo] / np.where(np.isfinite(res), res, 1.0), 0.0)
+        ok = (s_a > 0) & (s_b > 0)
+        res = L[d][lo] / (2 * np.where(ok, s_a, 1.0)) + L[d][hi] / (2 * np.where(ok, s_b, 1.0))
+        g = np.where(ok, area[d][lo] / res, 0.0)
         a, b = idx[lo].ravel(), idx[hi].ravel()
         g = g.ravel()
         rows += [a, b]
@@ -217,6 +321,60 @@ def _coarse_solve(sig: np.ndarray, lengths: list[np.ndarray]) -> float:
     return flux * total_l / cross
 
 
+def bootstrap_tau(
+    sigma: np.ndarray,
+    eps: np.ndarray,
+    lengths: Sequence[np.ndarray],
+    axis: int = 0,
+    *,
+    n: int = 200,
+    seed: int | None = 0,
+) -> np.ndarray:
+    """Bootstrap the coarse tortuosity over the blocks.
+
+    Each resample draws as many blocks as the grid has, with replacement (a block keeps
+    its three conductivities and its phase fraction together), lays them out at random
+    on the coarse grid, and solves the coarse network (:func:`coarse_conductivity`);
+    ``tau = eps* / sigma*`` with the volume-weighted phase fraction ``eps*`` of the
+    resample.
+
+    Parameters
+    ----------
+    sigma
+        Array (n0, n1, n2, 3) of block conductivities along (z, y, x), relative.
+    eps
+        Array (n0, n1, n2) of block phase fractions.
+    lengths
+        Three arrays of block edges along (z, y, x), one length unit.
+    axis
+        Axis of the potential drop.
+    n
+        Number of resamples.
+    seed
+        Seed of the random generator (``None``: fresh entropy).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n`` tortuosity factors (dimensionless; ``inf`` for a resample without path).
+    """
+    sig = np.asarray(sigma, dtype=float)
+    e = np.asarray(eps, dtype=float)
+    nb = sig.shape[:3]
+    vol = np.einsum("i,j,k->ijk", *[np.asarray(v, dtype=float) for v in lengths])
+    flat_s = sig.reshape(-1, 3)
+    flat_e = e.ravel()
+    rng = np.random.default_rng(seed)
+    out = np.empty(n)
+    for t in range(n):
+        pick = rng.integers(0, flat_e.size, flat_e.size)
+        s_t = flat_s[pick].reshape(*nb, 3)
+        e_t = float((flat_e[pick].reshape(nb) * vol).sum() / vol.sum())
+        rel = coarse_conductivity(s_t, lengths, axis)
+        out[t] = e_t / rel if rel > 0 else math.inf
+    return out
+
+
 def two_level_tortuosity(
     volume: LabelledVolume | np.ndarray,
     phases: str | Sequence[str] = "pore",
@@ -228,8 +386,14 @@ def two_level_tortuosity(
     halo: int = 0,
     progress: bool = False,
     warn: bool = True,
+    n_bootstrap: int = 200,
+    seed: int | None = 0,
 ) -> TwoLevelResult:
     """Tortuosity factor by the two-level block method.
+
+    Block conductivities along the three axes, then a coarse finite-volume solve over
+    the blocks (module docstring); the confidence interval is a bootstrap over the
+    blocks (:func:`bootstrap_tau`).
 
     Parameters
     ----------
@@ -243,19 +407,32 @@ def two_level_tortuosity(
     block
         Block edge(s) in voxels; required for in-memory data, ignored for Dask data
         (rechunk first).  Blocks that do not divide the shape leave smaller blocks at
-        the far ends, which the coarse grid handles exactly.
+        the far ends, which the coarse grid handles exactly.  Blocks should span at
+        least ~20 pore correlation lengths (``docs/micro.md``).
     spacing
-        Voxel edges (z, y, x); default the volume's voxel size, or 1.
+        Voxel edges (z, y, x), any length unit (only their ratios matter); default the
+        volume's voxel size, or 1.
     num_workers
-        Dask threads for the block solves (each holds one block in memory).
+        Dask threads for the block solves (each holds one window in memory).
     halo
         Oversampling: solve each block inside a window ``halo`` voxels larger on every
         side and measure it in its inner part
-        (:func:`block_conductivities_oversampled`); reduces the bias of cut pore paths.
+        (:func:`block_conductivities_oversampled`); reduces the bias of cut pore paths
+        (a quarter of the block edge in the checks of ``docs/micro.md``).  Windows are
+        clipped at the volume.
     progress
         Show a progress bar over the blocks.
     warn
         Warn when the coarse problem does not percolate.
+    n_bootstrap
+        Bootstrap resamples of the blocks for ``tau_ci95`` (0: none).
+    seed
+        Seed of the bootstrap's random generator.
+
+    Returns
+    -------
+    TwoLevelResult
+        ``tau`` (dimensionless), ``sigma_eff_rel``, ``tau_ci95`` and the block spread.
     """
     t0 = time.perf_counter()
     if isinstance(volume, LabelledVolume):
@@ -354,20 +531,21 @@ def two_level_tortuosity(
     lengths = [np.diff(offsets[d]) * h[d] for d in range(3)]
     vol_w = np.einsum("i,j,k->ijk", *[np.diff(o).astype(float) for o in offsets])
     eps = float((beps * vol_w).sum() / vol_w.sum())
-    # flow axis first for the coarse solve
-    perm = [axis] + [d for d in range(3) if d != axis]
-    sig_p = np.transpose(sig, perm + [3])[..., perm]
-    rel = _coarse_solve(sig_p, [lengths[d] for d in perm])
+    rel = coarse_conductivity(sig, lengths, axis)
+    if n_bootstrap > 0 and rel > 0:
+        boot = bootstrap_tau(sig, beps, lengths, axis, n=n_bootstrap, seed=seed)
+        # sample quantiles (no interpolation: resamples without a path have tau = inf)
+        ci = tuple(float(v) for v in np.quantile(boot, [0.025, 0.975], method="inverted_cdf"))
+    else:
+        ci = (math.nan, math.nan)
     s_ax = sig[..., axis].ravel()
     e_ax = beps.ravel()
     ok = s_ax > 0
-    bt = e_ax[ok] / s_ax[ok]
-    if bt.size:
-        mean = float(bt.mean())
-        ci = float(1.96 * bt.std(ddof=1) / math.sqrt(bt.size)) if bt.size > 1 else math.nan
-        p_lo, p_hi = (float(v) for v in np.percentile(bt, [2.5, 97.5]))
-    else:
-        mean = ci = p_lo = p_hi = math.nan
+    bt = np.where(ok, e_ax / np.where(ok, s_ax, 1.0), math.inf)
+    s_med, s_lo, s_hi = (float(v) for v in np.quantile(s_ax, [0.5, 0.025, 0.975]))
+    t_med, t_lo, t_hi = (
+        float(v) for v in np.quantile(bt, [0.5, 0.025, 0.975], method="inverted_cdf")
+    )
     if rel <= 0:
         if warn:
             warnings.warn(
@@ -382,12 +560,16 @@ def two_level_tortuosity(
         tau=tau,
         sigma_eff_rel=float(rel),
         eps=eps,
-        block_tau_mean=mean,
-        block_tau_ci95=ci,
-        block_tau_p2_5=p_lo,
-        block_tau_p97_5=p_hi,
+        tau_ci95=ci,
+        block_sigma_median=s_med,
+        block_sigma_p2_5=s_lo,
+        block_sigma_p97_5=s_hi,
+        block_tau_median=t_med,
+        block_tau_p2_5=t_lo,
+        block_tau_p97_5=t_hi,
         n_blocks=int(np.prod(nb)),
         blocks_percolating=int(ok.sum()),
+        n_bootstrap=int(n_bootstrap) if rel > 0 else 0,
         axis=int(axis),
         seconds=time.perf_counter() - t0,
         block_sigma=sig,
