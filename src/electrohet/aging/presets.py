@@ -80,23 +80,11 @@ def yari_lto_nmc622_cell(
         cycles (:func:`yari_lto_protocol`): their poorly wired particles start
         asynchronously.
     """
-    from electrohet.design.conductivity import YARI2020_BULK
-    from electrohet.design.presets import yari2020_cell
     from electrohet.materials.lto import LTO
 
-    if conduction not in ("through_plane", "rate_study"):
-        raise ParameterError(f"conduction = {conduction!r} is not 'through_plane' or 'rate_study'")
-    rate_model = conduction == "rate_study"
-    half = yari2020_cell(
-        fc_bottom,
-        fc_top,
-        points_per_layer=points_per_layer,
-        percolation=YARI2020_BULK if rate_model else None,
+    half, layers, rate_model = _yari_positive(
+        conduction, fc_bottom, fc_top, points_per_layer, n_radius, wiring
     )
-    layers = [
-        lay.with_(**_aging_classes(lay, n_radius, rate_model and wiring))
-        for lay in half.positive.layers
-    ]
     pos = Electrode(layers, theta_init=half.positive.theta_init)
     mat_p = layers[0].material
     q_pos = sum(lay.capacity_per_area(mat_p.theta_100, mat_p.theta_0) for lay in layers)
@@ -125,6 +113,38 @@ def yari_lto_nmc622_cell(
         contact_resistance=_collector_contact(fc_bottom) if rate_model else 0.0,
         name=half.name.replace("NMC622", "LTO|NMC622"),
     )
+
+
+def _yari_positive(
+    conduction: str,
+    fc_bottom: float,
+    fc_top: float,
+    points_per_layer: int,
+    n_radius: int,
+    wiring: bool,
+    **cell_kw,
+) -> tuple[Cell, list[Layer], bool]:
+    """The Yari 2020 Li|NMC622 half cell, its positive layers with the aging particle
+    classes, and whether the rate study's conduction model is used (shared by the
+    LTO|NMC and Li|NMC aging presets)."""
+    from electrohet.design.conductivity import YARI2020_BULK
+    from electrohet.design.presets import yari2020_cell
+
+    if conduction not in ("through_plane", "rate_study"):
+        raise ParameterError(f"conduction = {conduction!r} is not 'through_plane' or 'rate_study'")
+    rate_model = conduction == "rate_study"
+    half = yari2020_cell(
+        fc_bottom,
+        fc_top,
+        points_per_layer=points_per_layer,
+        percolation=YARI2020_BULK if rate_model else None,
+        **cell_kw,
+    )
+    layers = [
+        lay.with_(**_aging_classes(lay, n_radius, rate_model and wiring))
+        for lay in half.positive.layers
+    ]
+    return half, layers, rate_model
 
 
 def _aging_classes(layer: Layer, n_radius: int, wiring: bool) -> dict:
@@ -180,23 +200,15 @@ def yari_li_nmc622_cell(
 ) -> Cell:
     """Yari 2020 Li|NMC622 half cell (3.0-4.3 V) for aging, with the positive built as
     in :func:`yari_lto_nmc622_cell` (same ``conduction`` and ``wiring`` choices)."""
-    from electrohet.design.conductivity import YARI2020_BULK
-    from electrohet.design.presets import yari2020_cell
-
-    if conduction not in ("through_plane", "rate_study"):
-        raise ParameterError(f"conduction = {conduction!r} is not 'through_plane' or 'rate_study'")
-    rate_model = conduction == "rate_study"
-    half = yari2020_cell(
+    half, layers, rate_model = _yari_positive(
+        conduction,
         fc_bottom,
         fc_top,
+        points_per_layer,
+        n_radius,
+        wiring,
         am_share_bottom=am_share_bottom,
-        points_per_layer=points_per_layer,
-        percolation=YARI2020_BULK if rate_model else None,
     )
-    layers = [
-        lay.with_(**_aging_classes(lay, n_radius, rate_model and wiring))
-        for lay in half.positive.layers
-    ]
     return half.with_(
         positive=Electrode(layers, theta_init=half.positive.theta_init),
         contact_resistance=_collector_contact(fc_bottom) if rate_model else 0.0,
