@@ -86,6 +86,10 @@ class Simulation:
         self.cell = cell
         self.mesh_options = mesh or MeshOptions()
         self.options = solver or SolverOptions()
+        # None: Ctrl-C / SIGTERM propagate out of solve() (library default).  A callable
+        # KeyboardInterrupt -> SolverError makes solve() end with the states so far
+        # instead, wherever in the step loop the interrupt lands (the CLI sets it).
+        self.interrupt_handler = None
         self.mesh = build_mesh(cell, self.mesh_options)
         self.model = P2DEModel(cell, self.mesh)
         self.one_c = cell.one_c()
@@ -160,6 +164,20 @@ class Simulation:
             try:
                 t, y, info = self._run_step(step, t, y, idx, cyc, log)
                 log.step_info.append(info)
+                if bar is not None:
+                    bar.update(1)
+            except KeyboardInterrupt as exc:
+                # between the steps' own handling (progress bar, loop): only when a
+                # caller asked for partial results on interrupts (the CLI does)
+                if self.interrupt_handler is None:
+                    raise
+                exc = self.interrupt_handler(exc)
+                log.status = "failed"
+                log.message = f"step {idx} ({step}), cycle {cyc}: {exc}"
+                log.step_info.append(
+                    {"step": idx, "text": str(step), "status": "failed", "message": str(exc)}
+                )
+                break
             except SolverError as exc:
                 log.status = "failed"
                 log.message = f"step {idx} ({step}), cycle {cyc}: {exc}"
@@ -167,8 +185,6 @@ class Simulation:
                     {"step": idx, "text": str(step), "status": "failed", "message": str(exc)}
                 )
                 break
-            if bar is not None:
-                bar.update(1)
         if bar is not None:
             bar.close()
         if not log.y:  # failed or skipped at once: keep the state the run started from
