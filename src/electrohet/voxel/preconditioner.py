@@ -16,27 +16,30 @@ own dependence on c_s and the diagonal of solid diffusion),
     S = J_pp - J_ps diag(J_ss)^-1 J_sp,
 
 so that the potential solve already sees each voxel's concentration response, and then
-applies, in a lower block-triangular sweep,
+applies, in a lower block-triangular sweep over the field unknowns,
 
-1. the trivial rows of the controlled variable (I under current control, V under
-   voltage control) and the rows that depend only on them;
-2. one smoothed-aggregation AMG V-cycle (pyamg) on S (phi_e, phi_s and, under current
-   control, V);
-3. one AMG V-cycle on the c_e block with the potential update on its right-hand side;
-4. one AMG V-cycle on the c_s block with both updates on its right-hand side;
-5. under voltage control, the current I from the collector balance row.
+1. one Ruge-Stuben AMG V-cycle on S (phi_e, phi_s);
+2. one V-cycle on the c_e block with the potential update on its right-hand side;
+3. one V-cycle on the c_s block with both updates on its right-hand side.
+
+The two cell unknowns stay out of the AMG blocks.  The Jacobian is taken in its
+current-control form (identity in row I, collector balance in row V): I is prescribed,
+and V, which couples to the whole field through one row and one column, is eliminated
+exactly by bordering along its well-conditioned direction (a uniform shift of the
+potentials).  Under voltage control the current follows from the prescribed V through
+the cell's response to a unit current (see :meth:`BlockPreconditioner.apply`).
 
 It is used inside GMRES on the full Jacobian, so an approximate block solve only costs
 iterations, never accuracy.  The AMG hierarchies are built on the symmetric parts of
-the blocks (the potential block is symmetric once the collector balance row changes
-sign) and are reused across Newton iterations and time steps while GMRES converges in
-few iterations (:class:`~electrohet.voxel.solver.NewtonSolver`).
+the blocks and are reused across Newton iterations and time steps while GMRES converges
+in few iterations (:class:`~electrohet.voxel.solver.NewtonSolver`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from pyamg import amg_core
 
 from electrohet.voxel.model import VoxelModel
 
@@ -77,15 +80,12 @@ class VCycle:
             self.levels.append((Al, lev.P.tocsr(), lev.R.tocsr()))
         Ac = ml.levels[-1].A.tocsc()
         self.coarse = spla.splu(Ac) if Ac.shape[0] else None
-        self.operator_complexity = float(ml.operator_complexity())
 
     def solve(self, b: np.ndarray) -> np.ndarray:
         """Approximate ``A^-1 b`` by one V-cycle from a zero initial guess."""
         return self._cycle(0, np.ascontiguousarray(b, dtype=float))
 
     def _cycle(self, k: int, b: np.ndarray) -> np.ndarray:
-        from pyamg import amg_core
-
         if k == len(self.levels):
             return self.coarse.solve(b) if self.coarse is not None else b
         A, P, R = self.levels[k]
@@ -112,9 +112,6 @@ class BlockPreconditioner:
     """
 
     border_rtol = 1e-3
-    pot_amg = "rs"
-    ce_amg = "rs"
-    cs_amg = "rs"
 
     def __init__(self, model: VoxelModel, J: sp.csr_matrix, mode: str) -> None:
         m = model
@@ -135,16 +132,14 @@ class BlockPreconditioner:
             e_i = sp.csr_matrix(([1.0], ([0], [m.iI])), shape=(1, n))
             rows = [J[: m.iI], e_i, J[[m.iI]]]
             J = sp.vstack(rows).tocsr()
-            mode = "current"
         ce = np.arange(m.slices["ce"].start, m.slices["ce"].stop)
         cs = np.arange(m.slices["cs"].start, m.slices["cs"].stop)
         pe = np.arange(m.slices["phie"].start, m.slices["phie"].stop)
         ps = np.arange(m.slices["phis"].start, m.slices["phis"].stop)
-        # the prescribed cell variable (identity row) and the free one, which couples to
-        # the whole field through a single row and column and is eliminated exactly
-        # (bordering) instead of entering the AMG blocks
-        self.known = m.iI if mode == "current" else m.iV
-        self.border = m.iV if mode == "current" else m.iI
+        # (current-control form) I is prescribed (identity row); V couples to the whole
+        # field through a single row and column and is eliminated exactly (bordering)
+        # instead of entering the AMG blocks
+        self.known, self.border = m.iI, m.iV
         pot = np.r_[pe, ps]
         self.ce, self.cs, self.pot = ce, cs, pot
         self.n = n
@@ -159,15 +154,15 @@ class BlockPreconditioner:
         self.J_ps = Jr_pot[:, cs].tocsr()
         J_sp = J[cs][:, pot].tocsr()
         S = (J_pp - self.J_ps @ sp.diags(1.0 / d_s) @ J_sp).tocsr()
-        self.ml_pot = VCycle(S, self.pot_amg)
+        self.ml_pot = VCycle(S)
         Jr_ce = J[ce]
         self.J_ce_pot = Jr_ce[:, pot].tocsr()
         self.J_ce_cs = Jr_ce[:, cs].tocsr()
-        self.ml_ce = VCycle(Jr_ce[:, ce].tocsr(), self.ce_amg) if ce.size else None
+        self.ml_ce = VCycle(Jr_ce[:, ce].tocsr()) if ce.size else None
         Jr_cs = J[cs]
         self.J_cs_pot = J_sp
         self.J_cs_ce = Jr_cs[:, ce].tocsr()
-        self.ml_cs = VCycle(Jr_cs[:, cs].tocsr(), self.cs_amg) if cs.size else None
+        self.ml_cs = VCycle(Jr_cs[:, cs].tocsr()) if cs.size else None
         # bordering of the free cell variable b: w = P^-1 J[field, b], then
         # x_b = (r_b - J[b, field] P^-1 r) / (J_bb - J[b, field] w)
         col = J[:, [self.border]].toarray().ravel()
@@ -178,7 +173,6 @@ class BlockPreconditioner:
         self.w = self._accurate_field_solve(J[self.field][:, self.field].tocsr(), self.b_col)
         schur = self.b_diag - float(self.b_row @ self.w)
         self.b_schur = schur if schur != 0.0 else self.b_diag
-        self.cycles = 0
         if self.mode == "voltage":
             e = np.zeros(n)
             e[self.iI] = 1.0
@@ -187,9 +181,10 @@ class BlockPreconditioner:
                 self.x_unit[self.iV] = -1.0
 
     def _accurate_field_solve(self, J_ff: sp.csr_matrix, b: np.ndarray) -> np.ndarray:
-        """``J_ff^-1 b`` to ``border_rtol`` (GMRES preconditioned by the field sweep): the bordering
-        vector must be accurate, since the free cell variable's Schur complement
-        ``J_bb - J_bf w`` is a small difference of large terms."""
+        """``J_ff^-1 b`` to ``border_rtol`` (GMRES preconditioned by the field sweep).
+
+        The bordering vector must be more accurate than one sweep: the Schur complement
+        ``J_bb - J_bf w`` of V is a small difference of large terms."""
         import scipy.sparse.linalg as spla
 
         if not np.any(b):
@@ -225,7 +220,6 @@ class BlockPreconditioner:
     def apply(self, r: np.ndarray) -> np.ndarray:
         """Approximate ``J^-1 r`` (unscaled residual -> unscaled update)."""
         r = np.asarray(r, dtype=float).ravel()
-        self.cycles += 1
         if self.mode == "current":
             return self._apply_current(r)
         # voltage control: row I holds the collector balance, row V is V - V_set
