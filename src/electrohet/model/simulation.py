@@ -166,19 +166,13 @@ class Simulation:
                 log.step_info.append(info)
                 if bar is not None:
                     bar.update(1)
-            except KeyboardInterrupt as exc:
-                # between the steps' own handling (progress bar, loop): only when a
-                # caller asked for partial results on interrupts (the CLI does)
-                if self.interrupt_handler is None:
-                    raise
-                exc = self.interrupt_handler(exc)
-                log.status = "failed"
-                log.message = f"step {idx} ({step}), cycle {cyc}: {exc}"
-                log.step_info.append(
-                    {"step": idx, "text": str(step), "status": "failed", "message": str(exc)}
-                )
-                break
-            except SolverError as exc:
+            except (SolverError, KeyboardInterrupt) as exc:
+                if isinstance(exc, KeyboardInterrupt):
+                    # inside a step or between steps: partial results only when a caller
+                    # asked for them (the CLI does); the library re-raises
+                    if self.interrupt_handler is None:
+                        raise
+                    exc = self.interrupt_handler(exc)
                 log.status = "failed"
                 log.message = f"step {idx} ({step}), cycle {cyc}: {exc}"
                 log.step_info.append(

@@ -40,25 +40,16 @@ def _make_interruptible(sim) -> dict:
     """Let an interrupt end ``sim.solve`` with the states recorded so far.
 
     ``Simulation.solve`` turns a :class:`SolverError` raised in a step into a partial
-    Dataset; the step runner is wrapped so that a KeyboardInterrupt becomes one, and
-    ``Simulation.interrupt_handler`` does the same for one that lands between steps.
-    Returns a dict whose ``"cause"`` is set when that happened.
+    Dataset; ``Simulation.interrupt_handler`` makes a KeyboardInterrupt (Ctrl-C or
+    SIGTERM), inside a step or between steps, into one.  Returns a dict whose
+    ``"cause"`` is set when that happened.
     """
     state: dict = {"cause": None}
-    run_step = sim._run_step
 
     def _to_solver_error(exc: KeyboardInterrupt) -> SolverError:
         state["cause"] = exc
         return _RunInterrupted(exc)
 
-    def _run_step(*args, **kwargs):
-        try:
-            return run_step(*args, **kwargs)
-        except KeyboardInterrupt as exc:
-            raise _to_solver_error(exc) from exc
-
-    sim._run_step = _run_step
-    # an interrupt between steps (progress bar, loop) ends the run the same way
     sim.interrupt_handler = _to_solver_error
     return state
 
