@@ -150,6 +150,49 @@ class VoxelModel:
             float(np.sum(v["ce"] * g.e_porosity * g.e_volume)),
         )
 
+    def conservation_weights(self, mode: str) -> tuple[np.ndarray, np.ndarray]:
+        """Row weights of the discrete conservation laws and their correction directions.
+
+        ``W[k] @ R(y; y_old, dt)`` telescopes to a function of the cell state alone
+        (interior fluxes and the reaction terms cancel exactly):
+
+        * k = 0, lithium in the AM: the c_s rows [mol/s] minus the solid-charge rows
+          over F, plus the collector balance row over F, sum to
+          ``(n_Li(y) - n_Li(y_old)) / dt - I A / F``;
+        * k = 1, salt in the electrolyte: the c_e rows plus (1 - t+)/F times the
+          solid-charge rows minus the balance row sum to ``(n_salt(y) - n_salt(y_old))
+          / dt``.
+
+        ``U[k]`` is a uniform shift of c_s (k = 0) or c_e (k = 1), the direction along
+        which :class:`~electrohet.voxel.solver.NewtonSolver` enforces both laws on each
+        Newton update (so the converged step conserves them to round-off even when
+        the update itself is only accurate to the Newton tolerance).
+
+        Parameters
+        ----------
+        mode
+            ``"current"`` or ``"voltage"``: which of the I and V rows holds the
+            collector balance.
+
+        Returns
+        -------
+        W, U
+            Arrays of shape (2, n).
+        """
+        bal = self.iV if mode == "current" else self.iI
+        k1 = (1.0 - self.t_plus) / F
+        W = np.zeros((2, self.n))
+        U = np.zeros((2, self.n))
+        W[0, self.slices["cs"]] = 1.0
+        W[0, self.slices["phis"]] = -1.0 / F
+        W[0, bal] = 1.0 / F
+        W[1, self.slices["ce"]] = 1.0
+        W[1, self.slices["phis"]] = k1
+        W[1, bal] = -k1
+        U[0, self.slices["cs"]] = 1.0
+        U[1, self.slices["ce"]] = 1.0
+        return W, U
+
     # ---------------------------------------------------------------- kinetics
     def reaction(self, y: np.ndarray, tol: float = 1e-13):
         """Current density i [A/m^2] of every reaction face and its partial derivatives.

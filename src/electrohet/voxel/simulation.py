@@ -44,7 +44,8 @@ class VoxelSolverOptions:
     linear
         ``"auto"``, ``"direct"`` or ``"krylov"`` (see :class:`NewtonSolver`).
     newton_tol
-        Newton convergence on the scaled update [-].
+        Newton convergence on the scaled update [-] (accuracy of each step's solution;
+        lithium and salt are conserved to round-off independently of it).
     max_duration_factor
         A step without a time limit fails after this x (nominal capacity / current) + 1 h.
     """
@@ -54,7 +55,7 @@ class VoxelSolverOptions:
     first_step: float = 1.0
     max_step: float = 600.0
     linear: str = "auto"
-    newton_tol: float = 1e-10
+    newton_tol: float = 1e-6
     max_duration_factor: float = 3.0
 
 
