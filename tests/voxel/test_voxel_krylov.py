@@ -151,9 +151,9 @@ def test_newton_krylov_matches_the_direct_solver(small_volume):
 def test_balances_hold_to_round_off_at_a_loose_newton_tolerance(small_volume):
     """The Newton update is projected onto the discrete lithium and salt balances, so
     even a Newton tolerance of 1e-3 (GMRES and Newton stopped early) conserves both to
-    1e-11 on either linear path (without the projection: ~1e-6), while the default tolerance (1e-6) and a tight one
-    (1e-10) give the same capacity to 1e-6 relative and the same voltage curve to 0.1 mV
-    (interpolated at the tight run's times)."""
+    1e-11 on either linear path (without the projection: ~1e-6), while the default
+    tolerance (1e-6) and a tight one (1e-10) give the same capacity to 1e-6 relative and
+    the same voltage curve to 0.1 mV (interpolated at the tight run's times)."""
     exp = ["Discharge at 1C until 3.5 V", "Hold at 3.5 V until C/5", "Rest for 2 minutes"]
     runs = {}
     for lin, tol in (("krylov", 1e-3), ("direct", 1e-3), ("krylov", 1e-6), ("krylov", 1e-10)):
