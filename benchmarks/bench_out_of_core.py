@@ -10,7 +10,9 @@ in RAM; 2048^3 = 8 GiB), then computes phase fractions, through-thickness profil
 CBD connected components (26-connectivity, merged across chunk borders) and the AM-CBD
 face contact area through Dask and, with ``--tortuosity-block B``, the pore tortuosity
 along the thickness by the two-level block method (B^3 blocks, one in memory at a
-time).  Prints the time of each step and the peak resident memory of the process
+time), on the whole volume or, with ``--tortuosity-width W``, on a central W x W
+column through the whole thickness (the time for the whole volume is extrapolated
+from the time per block).  Prints the time of each step and the peak resident memory of the process
 (``ru_maxrss``).
 """
 
@@ -23,6 +25,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 
 def peak_rss_gb() -> float:
@@ -44,6 +48,19 @@ def main() -> None:
         type=int,
         default=0,
         help="also the two-level pore tortuosity along the thickness with blocks of this edge",
+    )
+    ap.add_argument(
+        "--tortuosity-width",
+        type=int,
+        default=0,
+        help="two-level tortuosity on a central column of this lateral width (voxels) "
+        "through the whole thickness instead of the whole volume (0: whole volume)",
+    )
+    ap.add_argument("--tortuosity-halo", type=int, default=-1, help="halo (default block/4)")
+    ap.add_argument(
+        "--no-metrics",
+        action="store_true",
+        help="skip fractions, profiles, CBD components and contact area (tortuosity only)",
     )
     ap.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -102,41 +119,56 @@ def main() -> None:
 
     vol = load_volume(path, validate=False)
     times = {}
-    t = time.perf_counter()
-    counts = label_counts(vol)
-    times["fractions"] = time.perf_counter() - t
-    t = time.perf_counter()
-    prof = profiles(vol)
-    times["profiles"] = time.perf_counter() - t
-    t = time.perf_counter()
-    cc = component_stats(vol, "cbd", 26)
-    times["cbd_components"] = time.perf_counter() - t
-    t = time.perf_counter()
-    area = contact_area(vol, "am", "cbd")
-    times["contact_area"] = time.perf_counter() - t
+    if not args.no_metrics:
+        t = time.perf_counter()
+        counts = label_counts(vol)
+        times["fractions"] = time.perf_counter() - t
+        t = time.perf_counter()
+        prof = profiles(vol)
+        times["profiles"] = time.perf_counter() - t
+        t = time.perf_counter()
+        cc = component_stats(vol, "cbd", 26)
+        times["cbd_components"] = time.perf_counter() - t
+        t = time.perf_counter()
+        area = contact_area(vol, "am", "cbd")
+        times["contact_area"] = time.perf_counter() - t
     tau = None
     if args.tortuosity_block:
         from electrohet.micro.two_level import two_level_tortuosity
         from electrohet.micro.volume import LabelledVolume
 
         b = args.tortuosity_block
-        vb = LabelledVolume(vol.data.rechunk((b, b, b)), vol.voxel_size, vol.labels)
+        data = vol.data
+        w = args.tortuosity_width
+        if 0 < w < n:
+            c0 = (n - w) // 2
+            data = data[:, c0 : c0 + w, c0 : c0 + w]
+        vb = LabelledVolume(data.rechunk((b, b, b)), vol.voxel_size, vol.labels)
+        halo = b // 4 if args.tortuosity_halo < 0 else args.tortuosity_halo
         t = time.perf_counter()
         tau = two_level_tortuosity(
-            vb, ["pore", "crack"], 0, num_workers=1, halo=b // 4, progress=True
+            vb, ["pore", "crack"], 0, num_workers=1, halo=halo, progress=True
         )
         times["tortuosity_2lvl"] = time.perf_counter() - t
-    tot = sum(counts.values())
-    print("fractions:", {k: round(v / tot, 4) for k, v in counts.items()})
-    print(f"profile points: {prof['depth_m'].size}")
-    print(
-        f"CBD: {cc.n_components} aggregates, largest share {cc.largest_share:.3f}, "
-        f"collector share {cc.collector_share:.3f}"
-    )
-    print(
-        f"AM-CBD contact area (faces): {area:.4e} m^2, per AM volume "
-        f"{area / (counts['am'] * vol.voxel_volume):.4e} 1/m"
-    )
+        per_block = times["tortuosity_2lvl"] / tau.n_blocks
+        n_all = int(np.prod([-(-n // b)] * 3))
+        print(
+            f"two-level on {data.shape} ({tau.n_blocks} blocks of {b}^3, halo {halo}): "
+            f"{per_block:.1f} s per block; the whole volume ({n_all} blocks) would take "
+            f"~{per_block * n_all / 3600:.1f} h on this machine"
+        )
+    if not args.no_metrics:
+        tot = sum(counts.values())
+        print("fractions:", {k: round(v / tot, 4) for k, v in counts.items()})
+        print(f"profile points: {prof['depth_m'].size}")
+        print(
+            f"CBD: {cc.n_components} aggregates, largest share {cc.largest_share:.3f}, "
+            f"collector share {cc.collector_share:.3f}"
+        )
+        print(
+            f"AM-CBD contact area (faces): {area:.4e} m^2, per AM volume "
+            f"{area / (counts['am'] * vol.voxel_volume):.4e} 1/m"
+        )
     if tau is not None:
         print(
             f"pore tortuosity (two-level, {tau.n_blocks} blocks): {tau.tau:.4f}, 95 % "
