@@ -141,7 +141,7 @@ def main() -> None:
         data = vol.data
         w = args.tortuosity_width
         if 0 < w < n:
-            c0 = (n - w) // 2
+            c0 = (n - w) // 2 // b * b  # on the block grid: no partial chunks read
             data = data[:, c0 : c0 + w, c0 : c0 + w]
         vb = LabelledVolume(data.rechunk((b, b, b)), vol.voxel_size, vol.labels)
         halo = b // 4 if args.tortuosity_halo < 0 else args.tortuosity_halo
