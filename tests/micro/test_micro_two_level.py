@@ -152,3 +152,41 @@ def test_non_percolating_blocks():
     with pytest.warns(NonPercolatingWarning):
         r = two_level_tortuosity(im, block=16)
     assert math.isinf(r.tau) and r.as_dict()["tau"] is None
+
+
+def test_column_one_block_wide_solves_only_the_gradient_axis(monkeypatch):
+    """A column one block wide laterally: the coarse network has no lateral conductance,
+    so only the gradient axis is solved per block, and tau is the same (1e-12) as with
+    all three axes solved (the lateral values are never used)."""
+    import electrohet.micro.lean as lean_mod
+    import electrohet.micro.two_level as tl
+
+    im = blobs(64, 0.35, seed=3)[:, 16:48, 16:48]  # 64 x 32 x 32: 4 x 1 x 1 blocks of 16 x 32^2
+    calls = []
+    real = lean_mod.lean_tortuosity
+
+    def counting(mask, axis, *a, **k):
+        calls.append(axis)
+        return real(mask, axis, *a, **k)
+
+    monkeypatch.setattr(lean_mod, "lean_tortuosity", counting)
+    col = two_level_tortuosity(im, block=(16, 32, 32), halo=4, n_bootstrap=20)
+    assert set(calls) == {0} and len(calls) == 4
+    sig = np.stack(
+        [
+            tl.block_conductivities_oversampled(
+                im[max(0, 16 * i - 4) : 16 * i + 20],
+                (16 * i - max(0, 16 * i - 4), 0, 0),
+                (16, 32, 32),
+                (1.0, 1.0, 1.0),
+            )
+            for i in range(4)
+        ]
+    )
+    assert np.isfinite(sig[:, :3]).all()
+    eps = float(im.mean())
+    full_axes = eps / tl.coarse_conductivity(
+        sig[:, :3].reshape(4, 1, 1, 3), [np.full(4, 16.0), np.array([32.0]), np.array([32.0])]
+    )
+    assert col.tau == pytest.approx(full_axes, rel=1e-12)
+    assert math.isfinite(col.tau_ci95[0])

@@ -122,8 +122,10 @@ class TwoLevelResult:
         return out
 
 
-def block_conductivities(mask: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
-    """Conductivities of one block along its three axes, and its phase fraction.
+def block_conductivities(
+    mask: np.ndarray, spacing: Sequence[float], axes: Sequence[int] = (0, 1, 2)
+) -> np.ndarray:
+    """Conductivities of one block along its axes, and its phase fraction.
 
     Parameters
     ----------
@@ -131,22 +133,26 @@ def block_conductivities(mask: np.ndarray, spacing: Sequence[float]) -> np.ndarr
         3D boolean block (True = conducting).
     spacing
         Voxel edges (z, y, x), any length unit (only their ratios matter).
+    axes
+        Axes along which to solve; the others are left NaN (for a coarse grid one block
+        wide along them, where no conductance along that axis exists).
 
     Returns
     -------
     numpy.ndarray
         ``[sigma_z, sigma_y, sigma_x, eps]``: effective conductivities relative to the
-        bulk conductivity (0 where the block does not conduct along that axis) and the
-        phase fraction, all dimensionless.
+        bulk conductivity (0 where the block does not conduct along that axis, NaN
+        where not solved) and the phase fraction, all dimensionless.
     """
     from electrohet.micro.lean import lean_tortuosity
 
     out = np.zeros(4)
+    out[[d for d in range(3) if d not in axes]] = np.nan
     m = np.asarray(mask, dtype=bool)
     out[3] = m.mean() if m.size else 0.0
     if not m.any():
         return out
-    for d in range(3):
+    for d in axes:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NonPercolatingWarning)
             r = lean_tortuosity(m, d, spacing, warn=False)
@@ -155,7 +161,11 @@ def block_conductivities(mask: np.ndarray, spacing: Sequence[float]) -> np.ndarr
 
 
 def block_conductivities_oversampled(
-    ext: np.ndarray, lo: Sequence[int], size: Sequence[int], spacing: Sequence[float]
+    ext: np.ndarray,
+    lo: Sequence[int],
+    size: Sequence[int],
+    spacing: Sequence[float],
+    axes: Sequence[int] = (0, 1, 2),
 ) -> np.ndarray:
     """Like :func:`block_conductivities`, measured inside a larger window (oversampling).
 
@@ -174,6 +184,9 @@ def block_conductivities_oversampled(
         Offset of the block in the window and its size (voxels per axis).
     spacing
         Voxel edges (z, y, x), any length unit (only their ratios matter).
+    axes
+        Axes along which to solve (the others are NaN), as in
+        :func:`block_conductivities`.
 
     Returns
     -------
@@ -186,12 +199,13 @@ def block_conductivities_oversampled(
     m = np.asarray(ext, dtype=bool)
     inner = tuple(slice(int(a), int(a) + int(b)) for a, b in zip(lo, size, strict=True))
     out = np.zeros(4)
+    out[[d for d in range(3) if d not in axes]] = np.nan
     out[3] = m[inner].mean()
     if not m[inner].any():
         return out
     h = np.asarray(spacing, dtype=float)
     h = h / h.min()
-    for d in range(3):
+    for d in axes:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NonPercolatingWarning)
             r = lean_tortuosity(m, d, spacing, warn=False, return_potential=True)
@@ -391,7 +405,8 @@ def two_level_tortuosity(
 ) -> TwoLevelResult:
     """Tortuosity factor by the two-level block method.
 
-    Block conductivities along the three axes, then a coarse finite-volume solve over
+    Block conductivities along the axes the coarse grid needs (all three, or only the
+    gradient axis for a column one block wide), then a coarse finite-volume solve over
     the blocks (module docstring); the confidence interval is a bootstrap over the
     blocks (:func:`bootstrap_tau`).
 
@@ -473,6 +488,9 @@ def two_level_tortuosity(
         )
     offsets = [np.concatenate([[0], np.cumsum(c)]) for c in chunks]
     nb = tuple(len(c) for c in chunks)
+    # a coarse grid one block wide along an axis has no conductance along it: solve
+    # only the axes the coarse network uses (a column through the thickness: 1 of 3)
+    axes = tuple(d for d in range(3) if nb[d] > 1 or d == axis)
 
     def mask_of(arr):
         a = np.asarray(arr)
@@ -502,13 +520,15 @@ def two_level_tortuosity(
                     tasks.append(
                         dask.delayed(
                             lambda s, lo=lo, size=size: block_conductivities_oversampled(
-                                mask_of(s), lo, size, h
+                                mask_of(s), lo, size, h, axes
                             )
                         )(data[ext])
                     )
                 else:
                     sub = dblocks[i, j, k] if dblocks is not None else data[sl]
-                    tasks.append(dask.delayed(lambda s: block_conductivities(mask_of(s), h))(sub))
+                    tasks.append(
+                        dask.delayed(lambda s: block_conductivities(mask_of(s), h, axes))(sub)
+                    )
                 keys.append((i, j, k))
     results = []
     bar = None
