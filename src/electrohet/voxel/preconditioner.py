@@ -192,7 +192,10 @@ class BlockPreconditioner:
         d = np.abs(J_ff.diagonal())
         d[d == 0] = 1.0
         A = (sp.diags(1.0 / d) @ J_ff).tocsr()
-        op = spla.LinearOperator(A.shape, lambda v: self._field_solve(np.asarray(v).ravel() * d))
+        # dtype given: without it LinearOperator probes the operator once (a wasted sweep)
+        op = spla.LinearOperator(
+            A.shape, lambda v: self._field_solve(np.asarray(v).ravel() * d), dtype=float
+        )
         x, info = spla.gmres(A, b / d, M=op, rtol=self.border_rtol, atol=0.0, restart=60, maxiter=3)
         if info != 0:
             x = self._field_solve(b)
