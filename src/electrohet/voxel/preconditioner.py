@@ -109,11 +109,17 @@ class BlockPreconditioner:
         Backward-Euler Jacobian (CSR) the preconditioner is built from.
     mode
         ``"current"`` or ``"voltage"`` (which of I, V is prescribed).
+    w0
+        Initial guess of the bordering vector (that of the previous preconditioner of
+        the same mode: the Jacobian drifts slowly between rebuilds, so GMRES starts
+        close to the answer).
     """
 
     border_rtol = 1e-3
 
-    def __init__(self, model: VoxelModel, J: sp.csr_matrix, mode: str) -> None:
+    def __init__(
+        self, model: VoxelModel, J: sp.csr_matrix, mode: str, w0: np.ndarray | None = None
+    ) -> None:
         m = model
         self.mode = mode
         J = J.tocsr()
@@ -170,7 +176,7 @@ class BlockPreconditioner:
         row = J[[self.border]].toarray().ravel()
         self.b_row = row[self.field]
         self.b_diag = float(row[self.border])
-        self.w = self._accurate_field_solve(J[self.field][:, self.field].tocsr(), self.b_col)
+        self.w = self._accurate_field_solve(J[self.field][:, self.field].tocsr(), self.b_col, w0)
         schur = self.b_diag - float(self.b_row @ self.w)
         self.b_schur = schur if schur != 0.0 else self.b_diag
         if self.mode == "voltage":
@@ -180,7 +186,9 @@ class BlockPreconditioner:
             if self.x_unit[self.iV] == 0.0:
                 self.x_unit[self.iV] = -1.0
 
-    def _accurate_field_solve(self, J_ff: sp.csr_matrix, b: np.ndarray) -> np.ndarray:
+    def _accurate_field_solve(
+        self, J_ff: sp.csr_matrix, b: np.ndarray, x0: np.ndarray | None = None
+    ) -> np.ndarray:
         """``J_ff^-1 b`` to ``border_rtol`` (GMRES preconditioned by the field sweep).
 
         The bordering vector must be more accurate than one sweep: the Schur complement
@@ -196,7 +204,11 @@ class BlockPreconditioner:
         op = spla.LinearOperator(
             A.shape, lambda v: self._field_solve(np.asarray(v).ravel() * d), dtype=float
         )
-        x, info = spla.gmres(A, b / d, M=op, rtol=self.border_rtol, atol=0.0, restart=60, maxiter=3)
+        if x0 is not None and x0.shape != b.shape:
+            x0 = None
+        x, info = spla.gmres(
+            A, b / d, x0=x0, M=op, rtol=self.border_rtol, atol=0.0, restart=60, maxiter=3
+        )
         if info != 0:
             x = self._field_solve(b)
         return x

@@ -179,7 +179,8 @@ class NewtonSolver:
             )
         )
         if stale:
-            self._pc = BlockPreconditioner(self.model, J, mode)
+            w0 = pc.w if pc is not None and pc.mode == mode else None
+            self._pc = BlockPreconditioner(self.model, J, mode, w0)
             self._pc_dt = self._dt
             self.stats.factorizations += 1
             self._fresh_rate = None
