@@ -77,6 +77,35 @@ def test_cached_jacobian_pattern_equals_a_fresh_assembly(small_volume):
     assert diff <= 1e-12 * abs(J2).max()
 
 
+def test_scaled_jacobian_is_row_and_column_scaling(small_volume):
+    """The compiled one-pass scaling equals D^-1 J S with S = diag(scale) and D the
+    magnitudes of the scaled diagonal (the row's largest entry where the diagonal is
+    < 1e-12 of it, e.g. the algebraic rows with a zero diagonal) to round-off."""
+    from electrohet.voxel.solver import NewtonSolver
+
+    sim = Simulation(small_volume, material="NMC532", film_thickness=5e-9)
+    m = sim.model
+    y = sim.initial_state(0.5)
+    _, J = m.residual(y, y, 5.0, Control("current", 4.0))
+    J = J.tocsr()
+    ns = NewtonSolver(m, linear="krylov")
+    A, d = ns._scaled(J)
+    JS = (J @ sp.diags(ns.scale)).tocsr()
+    diag = np.abs(JS.diagonal())
+    rowmax = np.asarray(abs(JS).max(axis=1).todense()).ravel()
+    ref_d = np.where(diag > 1e-12 * rowmax, diag, rowmax)
+    ref_d[ref_d == 0] = 1.0
+    np.testing.assert_allclose(d, ref_d, rtol=1e-15)
+    ref = (sp.diags(1.0 / ref_d) @ JS).tocsr()
+    assert abs(A - ref).max() <= 1e-14 * abs(ref).max()
+    # the fallback rows: a zero diagonal takes the row's largest entry, an empty row 1
+    Z = sp.csr_matrix(np.array([[0.0, 2.0, -5.0], [3.0, 4.0, 0.0], [0.0, 0.0, 0.0]]))
+    ns.scale = np.array([1.0, 10.0, 0.5])
+    Az, dz = ns._scaled(Z)
+    np.testing.assert_array_equal(dz, [20.0, 40.0, 1.0])
+    np.testing.assert_allclose(Az.toarray(), [[0, 1, -0.125], [0.075, 1, 0], [0, 0, 0]])
+
+
 @pytest.mark.parametrize("mode", ["current", "voltage"])
 def test_block_preconditioner_makes_gmres_converge_fast(small_volume, mode):
     """GMRES on the scaled Newton system with the block preconditioner (restarted as in

@@ -486,7 +486,9 @@ class Simulation:
                     frac = g0 / (g0 - g1) if g0 != g1 else 0.5
                     dt_try = dt_lo + (dt_hi - dt_lo) * min(max(frac, 0.05), 0.95)
                     try:
-                        y_try = self.solver.solve(y, dt_try, control, y_guess=y)
+                        # start from the state interpolated between y and y_new
+                        guess = y + (y_new - y) * (dt_try / dt)
+                        y_try = self.solver.solve(y, dt_try, control, y_guess=guess)
                     except SolverError:
                         dt_hi = dt_try
                         continue

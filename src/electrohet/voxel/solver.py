@@ -28,6 +28,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from electrohet.errors import SolverError
+from electrohet.voxel._kernels import scale_rows_cols
 from electrohet.voxel.model import Control, VoxelModel
 
 
@@ -128,19 +129,12 @@ class NewtonSolver:
         """Column scaling by the unknowns' magnitude, row scaling by the diagonal.
 
         Rows whose diagonal is (nearly) zero are scaled by their largest entry instead.
-        Done on ``J.data`` in place of sparse products (the pattern is fixed).
+        Done on ``J.data`` in one compiled pass (the pattern is fixed).
         """
-        A = J.copy()
-        A.data *= self.scale[A.indices]
-        d = np.abs(A.diagonal())
-        row_len = np.diff(A.indptr)
-        rowmax = np.zeros(A.shape[0])
-        full = row_len > 0
-        if A.data.size:
-            rowmax[full] = np.maximum.reduceat(np.abs(A.data), A.indptr[:-1][full])
-        d = np.where(d > 1e-12 * rowmax, d, rowmax)
-        d[d == 0] = 1.0
-        A.data /= np.repeat(d, row_len)
+        J = J.tocsr()
+        data = np.empty_like(J.data, dtype=float)
+        d = scale_rows_cols(J.indptr, J.indices, J.data, self.scale, data)
+        A = sp.csr_matrix((data, J.indices, J.indptr), shape=J.shape)
         return A, d
 
     def _factor(self, J: sp.csr_matrix) -> None:
