@@ -77,7 +77,10 @@ def test_collector_contact_follows_foil_damage(cell):
     base = Mechanisms(
         cei=CEIGrowth(enabled=False),
         cracking=Cracking(rate=5e-3),
-        contact=ContactLoss(rate=1.5e-8, isolation_length=2e-6, collector_exponent=t_c),
+        # discrete isolation, so that D_cc is the plain volume mean below
+        contact=ContactLoss(
+            rate=1.5e-8, isolation_length=2e-6, collector_exponent=t_c, threshold_spread=0.0
+        ),
     )
     run = AgingRun(c, AgingProtocol(CYCLE, 10), base, MESH)
     ds = run.run()
