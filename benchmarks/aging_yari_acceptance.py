@@ -123,7 +123,7 @@ def main() -> None:
         mech = calibrate(mech, args)
     print(
         f"model {args.model}{' with wiring classes' if args.wiring else ''}"
-        f"; contact rate {mech.contact.rate:.3g} m/cycle"
+        f"; contact rate {mech.contact.rate:.4g} m/cycle"
         f"{' (calibrated on the single layer)' if args.calibrate else ''}"
     )
     print(

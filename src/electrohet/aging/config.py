@@ -98,7 +98,9 @@ def load_aging_config(path: str | Path):
         kw[name] = dataclasses.replace(cur, **over)
     mech = Mechanisms(**kw)
     mesh = MeshOptions(**_take(d, "mesh", {"points_per_domain", "radial_points"}))
-    jump = JumpOptions(**_take(d, "jump", {"enabled", "rtol", "max_jump", "stop_at_isolation"}))
+    jump = JumpOptions(
+        **_take(d, "jump", {"enabled", "rtol", "max_jump", "order", "stop_at_isolation"})
+    )
     snaps = d.get("snapshot_cycles", [])
     if not isinstance(snaps, list):
         raise ConfigError("snapshot_cycles must be a list of cycle numbers")

@@ -6,7 +6,7 @@ balance error), LAM and the isolated share (by volume and by number of particles
 and per slot (``x`` x ``particle_class``) the CEI thickness, crack fraction, added
 contact path, isolated share of its particles (``isolated_fraction``) and whether none
 is left connected (``isolated``), with per-layer means.  ``resolved`` marks cycles
-that were simulated; the measurements of jumped cycles are interpolated linearly
+that were simulated; the measurements of jumped cycles are interpolated (PCHIP)
 between their resolved neighbours (their degradation states lie on the jump's path).
 Per-class lithium fractions at the snapshot cycles are ``theta_charged`` /
 ``theta_discharged`` (connected particles) and ``theta_isolated`` (the class's isolated
@@ -37,16 +37,29 @@ _MEAS = (
 
 
 def _interp_jumped(rows: list[dict]) -> None:
+    """Fill the measurements of jumped cycles from the resolved regular cycles:
+    shape-preserving piecewise-cubic (PCHIP, Fritsch & Carlson 1980) interpolation,
+    which follows the curvature of an accelerating fade without overshooting (a chord
+    across a 50-cycle jump misses it by up to ~0.6 % capacity); linear with fewer than
+    three resolved cycles."""
+    from scipy.interpolate import PchipInterpolator
+
     cyc = np.array([r["cycle"] for r in rows], dtype=float)
     res = np.array([r["resolved"] and not r["checkup"] for r in rows])
+    jumped = np.array([not r["resolved"] for r in rows])
+    if not np.any(jumped):
+        return
     for key in _MEAS:
         vals = np.array([r.get(key, np.nan) for r in rows], dtype=float)
         ok = res & np.isfinite(vals)
         if not np.any(ok):
             continue
-        for i, r in enumerate(rows):
-            if not r["resolved"]:
-                r[key] = float(np.interp(cyc[i], cyc[ok], vals[ok]))
+        if np.count_nonzero(ok) >= 3:
+            filled = PchipInterpolator(cyc[ok], vals[ok], extrapolate=True)(cyc[jumped])
+        else:
+            filled = np.interp(cyc[jumped], cyc[ok], vals[ok])
+        for i, v in zip(np.flatnonzero(jumped), filled, strict=True):
+            rows[i][key] = float(v)
 
 
 def build_aging_dataset(run, rec) -> xr.Dataset:

@@ -59,6 +59,14 @@ class JumpOptions:
         Relative tolerance on the degradation states per jump [-], > 0.
     max_jump
         Longest jump [cycles], >= 1.
+    order
+        1: the jumped cycles all take the increments of the resolved cycle at the jump's
+        start (explicit Euler).  2 (default): once the cycle at the jump's end is
+        resolved, the jumped cycles' increments are corrected to a linear change between
+        the two resolved cycles' increments (trapezoidal rule, applied as the correction
+        ``(m-1)/2 (r_{k+m} - r_k)`` before the run goes on), so the global error falls
+        as ``m^2`` instead of ``m``.  The error estimate is the same (for order 2 it
+        bounds the correction, a conservative estimate).
     stop_at_isolation
         End a jump at the first predicted isolation so it happens on a resolved cycle
         (discrete isolation only, ``ContactLoss.threshold_spread = 0``; with a
@@ -66,12 +74,15 @@ class JumpOptions:
     """
 
     enabled: bool = True
-    rtol: float = 0.05
+    rtol: float = 0.03
     max_jump: int = 50
+    order: int = 2
     stop_at_isolation: bool = True
 
     def __post_init__(self) -> None:
         check_range("jump.rtol", self.rtol, 0.0, 1.0, low_inclusive=False)
+        if self.order not in (1, 2):
+            raise ParameterError(f"jump.order = {self.order!r} must be 1 or 2")
         if int(self.max_jump) != self.max_jump or self.max_jump < 1:
             raise ParameterError(f"jump.max_jump = {self.max_jump!r} must be an integer >= 1")
 
@@ -269,12 +280,12 @@ class AgingRun:
         dli = m * r["li_cei"]
         new.li_cei = st.li_cei + dli
         y = y.copy()
-        if np.any(dli > 0):
+        if np.any(dli != 0):  # (a second-order correction may return lithium)
             sl = self.sim.model.slices["cs"]
             cs = y[sl].reshape(self.n_slots, -1)
             # taken from the connected particles only
             vol_live = self.vf * self.dxs * (1.0 - st.iso_frac)
-            dc = np.where(dli > 0, dli / np.where(vol_live > 0, vol_live, 1.0), 0.0)
+            dc = np.where(vol_live > 0, dli / np.where(vol_live > 0, vol_live, 1.0), 0.0)
             if np.any(cs.min(axis=1) - dc < 0):
                 raise SolverError("CEI growth consumed all lithium of a particle class")
             cs -= dc[:, None]
@@ -420,11 +431,18 @@ class AgingRun:
                         break
                     rec.n_rejected += 1
                     m = max(1, int(m * max(0.25, 0.9 / np.sqrt(e))))
+                second = self.jump.order == 2 and m > 1
                 for j in range(1, m):
-                    self._record_jumped(rec, n + j, st, r_prev, j)
+                    self._record_jumped(rec, n + j, st, r_prev, j, r_new if second else None, m)
                 exchange += res.exchange
-                self._record(rec, n + m, st_j, res, res.y_end, exchange, resolved=True)
-                st, y = self._advance(st_j, r_new, 1, res.y_end)
+                y_end = res.y_end
+                if second:
+                    # trapezoidal correction of the jumped cycles' increments (lithium
+                    # moved between the pools exactly, so the balance still closes)
+                    corr = {k: 0.5 * (m - 1) * (r_new[k] - r_prev[k]) for k in r_new}
+                    st_j, y_end = self._advance(st_j, corr, 1, y_end)
+                self._record(rec, n + m, st_j, res, y_end, exchange, resolved=True)
+                st, y = self._advance(st_j, r_new, 1, y_end)
                 t = res.t_end
                 if bar is not None:
                     bar.update(m)
@@ -570,16 +588,33 @@ class AgingRun:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(cap > 0, st.li_trap / cap, np.nan)
 
-    def _record_jumped(self, rec: AgingRecord, c: int, st: _State, r: dict, j: int) -> None:
-        """A jumped cycle: states on the Euler path, measurements filled in later."""
+    def _record_jumped(
+        self,
+        rec: AgingRecord,
+        c: int,
+        st: _State,
+        r: dict,
+        j: int,
+        r_end: dict | None = None,
+        m: int = 1,
+    ) -> None:
+        """Jumped cycle ``c`` = n + j (``st`` the state after resolved cycle n): the
+        states during it lie on the jump's path, ``j - 1`` cycles of increments
+        (Euler: ``r`` each; with ``r_end``: changing linearly from ``r`` to ``r_end``
+        over ``m`` cycles); measurements are filled in later."""
+        i = j - 1
+        dz = {k: i * r[k] for k in r}
+        if r_end is not None:
+            q = i * (i + 1) / (2.0 * m)
+            dz = {k: dz[k] + q * (r_end[k] - r[k]) for k in r}
         cr = self.mech.cracking
-        crack = np.minimum(st.crack + j * r["crack"], 0.999)
+        crack = np.minimum(st.crack + dz["crack"], 0.999)
         dil = cr.area_factor(st.crack) / cr.area_factor(crack) if cr.enabled else 1.0
         tmp = st.copy()
         tmp.crack = crack
-        tmp.L = (st.L + j * r["L"]) * dil
-        tmp.dpath = st.dpath + j * r["dpath"]
-        tmp.li_cei = st.li_cei + j * r["li_cei"]
+        tmp.L = (st.L + dz["L"]) * dil
+        tmp.dpath = st.dpath + dz["dpath"]
+        tmp.li_cei = st.li_cei + dz["li_cei"]
         if self.mech.contact.enabled and self.mech.contact.continuous:
             f = self.mech.contact.isolated_fraction(tmp.dpath, self.l_iso)
             keep = self.pos & ~st.isolated & ~self.hook.base_isolated
