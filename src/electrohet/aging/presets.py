@@ -274,9 +274,11 @@ COLLECTOR_EXPONENT = 0.845
 
 #: Mechanism parameters for the default (``conduction="rate_study"``, no wiring
 #: classes) Yari cells.  Only the contact-loss rate is calibrated, on the Yari
-#: LTO|NMC622 single layer (f_c = 2.5 %) alone: 83.4 % after 3 C/10 formation cycles
-#: and 200 1C/1C cycles (Yari 84.3 %; benchmarks/aging_yari_acceptance.py); the
-#: bilayers and the Li|NMC cells are predictions.  The collector-contact exponent is the
+#: LTO|NMC622 single layer (f_c = 2.5 %) alone: 84.2 % after 3 C/10 formation cycles
+#: and 200 1C/1C cycles (Yari 84.3 %; benchmarks/aging_yari_acceptance.py, default
+#: JumpOptions); the bilayers and the Li|NMC cells are predictions.  Isolation is
+#: gradual (ContactLoss default threshold_spread = 0.3: a log-normal distribution of
+#: isolation thresholds in every slot, assumed, not fitted).  The collector-contact exponent is the
 #: rate-study contact law's (:data:`COLLECTOR_EXPONENT`).  The weight of the radial
 #: lithium difference in the load, g = 6, is set so that the load rises with the C-rate
 #: as Kroeger's isolated-particle shares require (with g = 2 the isolated share of the
