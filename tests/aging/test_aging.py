@@ -197,6 +197,8 @@ def test_bad_input_messages(cell):
         AgingProtocol(["Charge at 1C until 4.3 V"], 3).validate(cell)
     with pytest.raises(ParameterError, match="unknown mechanism"):
         Mechanisms.from_dict({"sei": {}})
+    with pytest.raises(ParameterError, match="jump.order"):
+        JumpOptions(order=3)
 
 
 def test_failed_run_keeps_finished_cycles(cell, monkeypatch):

@@ -8,7 +8,8 @@ Sections: ``[cell]`` (``preset`` = ``"yari_lto_nmc622"`` with ``fc_bottom``,
 ``"yari_through_plane"`` or ``"default"``, then
 overrides in ``[mechanisms.cei]``, ``[mechanisms.cracking]``, ``[mechanisms.contact]``),
 ``[mesh]`` (``points_per_domain``, ``radial_points``), ``[jump]`` (``enabled``,
-``rtol``, ``max_jump``) and ``snapshot_cycles`` (top level).
+``rtol``, ``max_jump``, ``order``, ``stop_at_isolation``) and ``snapshot_cycles`` (top
+level).
 """
 
 from __future__ import annotations
