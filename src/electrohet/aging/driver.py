@@ -7,8 +7,10 @@ applies ``m`` cycles of ``r_k`` at once (explicit Euler in the cycle number) and
 resolves cycle ``k + m``; the local error of that jump is estimated from the change
 of the increments, ``e = m/2 |r_{k+m} - r_k| / (rtol |z| + atol)`` (max norm).  A
 jump with ``e > 1`` is undone (states and electrochemical state restored) and retried
-shorter; an accepted one sets the next ``m <- m min(2, 0.9/sqrt(e))``.  Jumps stop at
-the first predicted isolation, at check-up and snapshot cycles and at ``max_jump``
+shorter; an accepted one sets the next ``m <- m min(2, 0.9/sqrt(e))``, and (``order``
+2, the default) the jumped cycles' increments are corrected to change linearly between
+``r_k`` and ``r_{k+m}`` (trapezoidal rule).  Jumps stop at check-up and snapshot
+cycles, at ``max_jump`` and (discrete isolation only) at the first predicted isolation
 (cycle jumping as in Cojocaru et al., "cycle-jumping" schemes for fatigue, and the
 "cycle-averaged" battery aging models reviewed by Reniers, Mulder & Howey,
 J. Electrochem. Soc. 166 (2019) A3189).

@@ -304,7 +304,9 @@ YARI_CALIBRATION = Mechanisms(
 
 #: The first calibration, for the ``conduction="through_plane"`` cells (no collector
 #: contact): contact-loss rate 8.5e-10 m/cycle calibrated on the same single layer
-#: (83.6 %).  It predicts 4/1 at 57 % (Yari 89.2 %): superseded, kept for comparison.
+#: (83.6 %).  It predicts 4/1 at 57 % (Yari 89.2 %): superseded, kept for comparison,
+#: with the discrete isolation it was calibrated with (whole slots, thresholds spread
+#: over l_iso (1 +- 0.5)).
 YARI_THROUGH_PLANE_CALIBRATION = Mechanisms(
     cei=YARI_CALIBRATION.cei,
     cracking=YARI_CALIBRATION.cracking,
@@ -317,5 +319,7 @@ YARI_THROUGH_PLANE_CALIBRATION = Mechanisms(
         network_exponent=2.0,
         gradient_weight=6.0,
         isolation_length=2e-6,
+        isolation_spread=0.5,
+        threshold_spread=0.0,
     ),
 )
