@@ -15,9 +15,13 @@
   the same way.
 * :data:`YARI_CALIBRATION` - mechanism parameters fitted on the single-layer cell only
   (:data:`YARI_THROUGH_PLANE_CALIBRATION`: the superseded first calibration).
+* :data:`KROEGER_CALIBRATION` - :data:`YARI_CALIBRATION` with the contact-loss rate
+  recalibrated on Kroeger's 1C isolated-particle share of the NMC532 half cell.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from electrohet.aging.mechanisms import CEIGrowth, ContactLoss, Cracking, Mechanisms
 from electrohet.aging.protocol import AgingProtocol
@@ -322,4 +326,25 @@ YARI_THROUGH_PLANE_CALIBRATION = Mechanisms(
         isolation_spread=0.5,
         threshold_spread=0.0,
     ),
+)
+
+#: Mechanism parameters for the Kroeger-like NMC532 half cell
+#: (:func:`nmc532_aging_cell`, 4 radius classes, CC cycles 3.0-4.3 V; Kroeger, seed
+#: 004: NMC532 | graphite, 3.0-4.2 V): those of :data:`YARI_CALIBRATION` with only the
+#: contact-loss rate recalibrated, by bisection on the isolated-particle share by
+#: number after 100 1C cycles (``benchmarks/aging_li_nmc_kroeger.py``): it rises by
+#: 2.07 points from the fresh share, as Kroeger's 6 -> 8 +- 1 % (the fresh isolated
+#: class holds 6 % of the active volume, 4.9 % by number, so the rise, not the absolute
+#: 8 %, is the target).  The 2C share is a prediction (11.5 %, Kroeger 15 +- 2 %).
+#: The Yari rate (1.434e-9 m/cycle) isolates nearly every particle of this cell within
+#: 90 cycles: its first-cycle load ``s = dtheta + g max|theta_surf - theta_mean|`` is
+#: 2.3-2.8 (swing 0.5-0.85 and radial lithium difference 0.25-0.39 of the 5 um NMC532
+#: particles at 1-2C against lithium) against 0.8-1.2 in the Yari LTO|NMC622 cell
+#: (radial difference 0.03-0.11), i.e. ``(s / dtheta_ref)^2`` = 22-32 against 3-5, and
+#: the cracks that load drives (crack fraction 0.8-0.9 after 100 cycles) nearly double
+#: the contact-loss rate.
+KROEGER_CALIBRATION = Mechanisms(
+    cei=YARI_CALIBRATION.cei,
+    cracking=YARI_CALIBRATION.cracking,
+    contact=replace(YARI_CALIBRATION.contact, rate=4.22e-10),  # calibrated: 1C rise 2.07 points
 )
