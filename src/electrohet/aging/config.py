@@ -37,6 +37,7 @@ def load_aging_config(path: str | Path):
     from electrohet.aging.driver import AgingRun, JumpOptions
     from electrohet.aging.mechanisms import Mechanisms
     from electrohet.aging.presets import (
+        KROEGER_CALIBRATION,
         YARI_CALIBRATION,
         YARI_THROUGH_PLANE_CALIBRATION,
         nmc532_aging_cell,
@@ -79,6 +80,7 @@ def load_aging_config(path: str | Path):
     calibrations = {
         "yari": YARI_CALIBRATION,
         "yari_through_plane": YARI_THROUGH_PLANE_CALIBRATION,
+        "kroeger": KROEGER_CALIBRATION,
         "default": Mechanisms(),
     }
     if calib not in calibrations:
