@@ -49,7 +49,8 @@ def test_kroeger_share_rises_with_rate(kroeger_runs):
     """Both runs finish 100 cycles; the 1C share rises by Kroeger's 2 points within the
     bisection tolerance (0.1 point; calibrated: 2.07); the 2C share (predicted: 11.5 %,
     a 6.6-point rise; Kroeger 15 %, 9 points) exceeds the 1C share (7.0 %; Kroeger
-    8 %).  Lithium bookkeeping holds to < 1e-9 (observed ~5e-13).  ~10 s."""
+    8 %).  Lithium bookkeeping holds to < 1e-9 (observed ~1e-12).  ~10 s.  The
+    direction rests on the load weight g = 6 (docs/aging.md)."""
     one, two = kroeger_runs[1.0], kroeger_runs[2.0]
     for ds in (one, two):
         assert ds.attrs["status"] == "completed"

@@ -351,7 +351,9 @@ YARI_THROUGH_PLANE_CALIBRATION = Mechanisms(
 #: particles at 1-2C against lithium) against 0.8-1.2 in the Yari LTO|NMC622 cell
 #: (radial difference 0.03-0.11), i.e. ``(s / dtheta_ref)^2`` = 22-32 against 3-5, and
 #: the cracks that load drives (crack fraction 0.76-0.90 after 100 cycles) nearly double
-#: the contact-loss rate.
+#: the contact-loss rate.  The direction 2C > 1C rests on the load weight g = 6 of
+#: YARI_CALIBRATION (with g = 2 and the rate recalibrated the 2C share is the lower;
+#: ``docs/aging.md``).
 KROEGER_CALIBRATION = Mechanisms(
     cei=YARI_CALIBRATION.cei,
     cracking=YARI_CALIBRATION.cracking,
