@@ -23,11 +23,16 @@ from electrohet.model.mesh import MeshOptions
 
 MESH = MeshOptions(points_per_domain=3, radial_points=5)
 CYCLE = ["Charge at 1C until 4.3 V", "Discharge at 1C until 3.0 V"]
-# strong rates so that every mechanism acts within a few tens of cycles
+# strong rates so that every mechanism acts within a few tens of cycles; discrete
+# isolation (whole slots, thresholds spread over l_iso (1 +- 0.5), the last class of a
+# location stays wired): with gradual isolation these rates isolate nearly every
+# particle within 7 cycles.  Gradual isolation: CONTINUOUS below.
 STRONG = Mechanisms(
     cei=CEIGrowth(i0=1e-4, conductivity=5e-6),
     cracking=Cracking(rate=5e-3),
-    contact=ContactLoss(rate=6e-8, isolation_length=1e-6),
+    contact=ContactLoss(
+        rate=6e-8, isolation_length=1e-6, isolation_spread=0.5, threshold_spread=0.0
+    ),
 )
 
 
@@ -192,6 +197,8 @@ def test_bad_input_messages(cell):
         AgingProtocol(["Charge at 1C until 4.3 V"], 3).validate(cell)
     with pytest.raises(ParameterError, match="unknown mechanism"):
         Mechanisms.from_dict({"sei": {}})
+    with pytest.raises(ParameterError, match="jump.order"):
+        JumpOptions(order=3)
 
 
 def test_failed_run_keeps_finished_cycles(cell, monkeypatch):
@@ -219,7 +226,12 @@ def test_network_damage_follows_percolation_law(cell):
     the model's solid-phase face resistances follow the scaled conductivity."""
     from electrohet.aging.driver import _State
 
-    mech = Mechanisms(contact=ContactLoss(network_exponent=2.0, isolation_length=2e-6))
+    # discrete isolation (threshold_spread 0): D is the plain min(dl/l_iso, 1); the
+    # particle-averaged damage of gradual isolation is tested in
+    # test_gradual_isolation_damage_and_fraction
+    mech = Mechanisms(
+        contact=ContactLoss(network_exponent=2.0, isolation_length=2e-6, threshold_spread=0.0)
+    )
     run = AgingRun(cell, AgingProtocol(CYCLE, 2), mech, MESH)
     st = _State(run.n_slots, mech, run.pos)
     st.dpath = np.where(run.pos, 0.5 * run.l_iso, 0.0)  # D = 0.5 where all classes live
@@ -235,3 +247,121 @@ def test_network_damage_follows_percolation_law(cell):
         run.sim.model.s_face_res[:, 0], expect[left] + expect[left + 1], rtol=1e-12
     )
     assert np.all(run.sim.model.s_face_res >= r0)
+
+
+# gradual isolation (the default threshold distribution, log-sd 0.3): part of every
+# slot isolates within the run
+CONTINUOUS = Mechanisms(
+    cei=CEIGrowth(i0=1e-4, conductivity=5e-6),
+    cracking=Cracking(rate=5e-3),
+    contact=ContactLoss(rate=2e-8, isolation_length=3e-6, network_exponent=2.0),
+)
+
+
+@pytest.fixture(scope="module")
+def gradual(cell):
+    proto = AgingProtocol(
+        CYCLE,
+        24,
+        checkup=["Charge at C/5 until 4.3 V", "Discharge at C/5 until 3.0 V"],
+        checkup_every=12,
+    )
+    run = AgingRun(cell, proto, CONTINUOUS, MESH, JumpOptions(rtol=0.05), snapshot_cycles=(24,))
+    return run, run.run()
+
+
+def test_gradual_isolation_damage_and_fraction():
+    """The isolated share F(dl) = P(L <= dl) and the mean damage E[min(dl/L, 1)] of a
+    log-normal threshold L (median l_iso, log-sd s) against quadrature (1e-8), and the
+    discrete limit s = 0 (a step, and min(dl/l_iso, 1))."""
+    from scipy import integrate, stats
+
+    l_iso, s = 2e-6, 0.3
+    cl = ContactLoss(isolation_length=l_iso, threshold_spread=s)
+    dist = stats.lognorm(s, scale=l_iso)
+    dl = np.array([0.0, 0.3e-6, 1e-6, 2e-6, 2.7e-6, 6e-6])
+    med = np.full(dl.size, l_iso)
+    np.testing.assert_allclose(cl.isolated_fraction(dl, med), dist.cdf(dl), atol=1e-12)
+    expect = [
+        integrate.quad(
+            lambda L, x=x: min(x / L, 1.0) * dist.pdf(L),
+            0,
+            50 * l_iso,
+            points=[x] if x > 0 else None,
+            limit=200,
+            epsabs=1e-12,
+        )[0]
+        for x in dl
+    ]
+    np.testing.assert_allclose(cl.damage(dl, med), expect, atol=1e-8)
+    step = ContactLoss(isolation_length=l_iso, threshold_spread=0.0)
+    np.testing.assert_array_equal(step.isolated_fraction(dl, med), (dl >= l_iso).astype(float))
+    np.testing.assert_allclose(step.damage(dl, med), np.minimum(dl / l_iso, 1.0))
+    assert cl.continuous and not step.continuous
+    with pytest.raises(ParameterError, match="contact.threshold_spread"):
+        ContactLoss(threshold_spread=-0.1)
+
+
+def test_gradual_isolation_bookkeeping(gradual):
+    """Partial isolation inside jumps: cyclable + trapped + CEI = initial to 1e-9 at every
+    resolved cycle; the isolated share of every slot is F(dl) of its contact path, lies
+    strictly between 0 and 1, and the trapped lithium, LAM and the isolated share grow
+    smoothly (no slot isolates as a whole)."""
+    run, ds = gradual
+    assert ds.attrs["status"] == "completed", ds.attrs["message"]
+    assert ds.attrs["n_resolved"] < 24
+    err = ds.li_balance_error.values[ds.resolved.values]
+    assert np.all(np.abs(err) < 1e-9)
+    last = ds.isel(cycle=-1)
+    fresh = ds.isolated.values[0]  # the preset's fresh isolated classes
+    f = last.isolated_fraction.values
+    path = last.contact_path_added.values
+    live = np.isfinite(f) & ~fresh
+    assert np.all((f[live] > 0.01) & (f[live] < 0.99))
+    np.testing.assert_allclose(
+        f[live], CONTINUOUS.contact.isolated_fraction(path[live], 3e-6), rtol=1e-12
+    )
+    assert not np.any(last.isolated.values[live])
+    # trapped lithium and LAM rise with the isolated share, by less than one slot per
+    # cycle (gradual)
+    trapped = ds.li_trapped.values
+    assert trapped[-1] > 2 * trapped[0]
+    assert np.all(np.diff(ds.lam.values) >= -1e-15)
+    assert 0.02 < float(ds.lam.values[-1]) < 0.9
+    assert np.max(np.diff(ds.lam.values)) < 0.5 * float(
+        np.nanmax(run.vf * run.dxs * run.pos) / np.sum((run.vf * run.dxs)[run.pos])
+    )
+    # the by-number share counts the fresh isolated classes and the isolated share
+    vol = (run.vf * run.dxs)[run.pos]
+    num = vol / run.sim.mesh.slot_radius[run.pos] ** 3
+    ms = run.sim.mesh
+    frac = last.isolated_fraction.values[ms.slot_cell, ms.slot_class][run.pos]
+    assert float(last.isolated_share) == pytest.approx(np.sum(num * frac) / np.sum(num))
+
+
+def test_gradual_isolation_particle_state(gradual):
+    """Kroeger-style per-class output: every class splits into its connected particles
+    (weight w (1 - f)) and its isolated ones (weight w f, lithium fraction trapped at
+    isolation, which the charged cell does not delithiate)."""
+    from electrohet.analysis.from_model import particle_sample_from_result
+
+    _run, ds = gradual
+    snap = particle_state(ds, 24, "charged")
+    k = ds.sizes["particle_class"]
+    w = snap.class_weight.values
+    assert snap.sizes["particle_class"] == 2 * k
+    f = ds.isolated_fraction.sel(cycle=24).values
+    keep = np.isfinite(ds.theta_charged.sel(snapshot=24).values).any(axis=1)
+    w_cls = ds.class_weight.values[keep]
+    np.testing.assert_allclose(w[:, k:], np.nan_to_num(w_cls * f[keep]), atol=1e-15)
+    np.testing.assert_allclose(w[:, :k] + w[:, k:], np.nan_to_num(w_cls), atol=1e-15)
+    th = snap.theta_mean.values[0]
+    th_iso = ds.theta_isolated.sel(snapshot=24).values[keep]
+    gradual_iso = np.isfinite(th_iso) & (f[keep] < 1)
+    assert np.any(gradual_iso)
+    # trapped content of the gradually isolated particles: (nearly) discharged when
+    # they isolated, so above the charged connected particles'
+    assert np.all(th[:, k:][gradual_iso] > th[:, :k][gradual_iso])
+    df = particle_sample_from_result(snap, 0.5, 2000, rng=0)
+    iso_share = float(np.sum(w[:, k:]) / np.sum(w))
+    assert abs((df["particle_class"] >= k).mean() - iso_share) < 0.04

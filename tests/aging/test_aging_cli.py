@@ -45,3 +45,18 @@ def test_age_cli_bad_input_one_line_exit_2(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert rc == 2
         assert len(err.splitlines()) == 1 and key in err
+
+
+def test_age_config_kroeger_calibration(tmp_path):
+    """``[mechanisms] calibration = "kroeger"`` selects KROEGER_CALIBRATION (the example
+    examples/aging_nmc532_2c.toml uses it)."""
+    from pathlib import Path
+
+    from electrohet.aging.config import load_aging_config
+    from electrohet.aging.presets import KROEGER_CALIBRATION
+
+    cfg = tmp_path / "k.toml"
+    cfg.write_text(GOOD.replace("[mesh]", '[mechanisms]\ncalibration = "kroeger"\n[mesh]'))
+    assert load_aging_config(cfg).mech == KROEGER_CALIBRATION
+    example = Path(__file__).parents[2] / "examples" / "aging_nmc532_2c.toml"
+    assert load_aging_config(example).mech == KROEGER_CALIBRATION

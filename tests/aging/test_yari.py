@@ -77,7 +77,10 @@ def test_collector_contact_follows_foil_damage(cell):
     base = Mechanisms(
         cei=CEIGrowth(enabled=False),
         cracking=Cracking(rate=5e-3),
-        contact=ContactLoss(rate=1.5e-8, isolation_length=2e-6, collector_exponent=t_c),
+        # discrete isolation, so that D_cc is the plain volume mean below
+        contact=ContactLoss(
+            rate=1.5e-8, isolation_length=2e-6, collector_exponent=t_c, threshold_spread=0.0
+        ),
     )
     run = AgingRun(c, AgingProtocol(CYCLE, 10), base, MESH)
     ds = run.run()
@@ -111,7 +114,7 @@ def _yari(fc_bottom, fc_top, n_cycles=200, jump=None):
 def test_single_layer_calibration_target():
     """The single layer (2.5 wt% carbon) keeps Yari's 84.3 % after 200 1C cycles within
     1.5 points (the contact-loss rate of YARI_CALIBRATION is calibrated on it; the
-    calibration gave 83.4 %)."""
+    calibration gave 84.2 %)."""
     ds = _yari(0.025, None)
     assert ds.attrs["status"] == "completed"
     assert int(ds.cycle.values[-1]) == 200
@@ -144,25 +147,44 @@ def test_poor_bottom_ages_fastest(yari_designs):
 @pytest.mark.slow
 def test_yari_retention_order_jumped(yari_designs):
     """With cycle jumping (the acceptance script's runs) the order is Yari's,
-    4/1 > single > 1/4.  Not robust: see test_yari_retention_order_every_cycle."""
+    4/1 > single > 1/4 (84.7 / 84.2 / 79.1 %; Yari 89.2 / 84.3 / 53 %).  The 4/1 gain
+    is half a point and depends on the assumed threshold spread (docs/aging.md)."""
     r = {k: _last_retention(v) for k, v in yari_designs.items()}
     assert r["4/1"] > r["single"] > r["1/4"]
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="not reproduced when every cycle is resolved: 4/1 82.6 % < single 83.3 % "
-    "(jumped: 85.5 % > 83.4 %, isolations land late in jumps); docs/aging.md",
-)
-def test_yari_retention_order_every_cycle():
-    """Yari's 4/1 > single after 200 cycles, every cycle resolved (~7 min)."""
+@pytest.fixture(scope="module")
+def yari_every_cycle():
     off = JumpOptions(enabled=False)
-    r = {
-        k: _last_retention(_yari(fb, ft, jump=off))
-        for k, fb, ft in (("4/1", 0.04, 0.01), ("single", 0.025, None))
+    return {
+        "4/1": _yari(0.04, 0.01, jump=off),
+        "single": _yari(0.025, None, jump=off),
+        "1/4": _yari(0.01, 0.04, jump=off),
     }
-    assert r["4/1"] > r["single"]
+
+
+@pytest.mark.slow
+def test_yari_retention_order_every_cycle(yari_every_cycle):
+    """Yari's order 4/1 > single > 1/4 after 200 cycles with every cycle resolved
+    (84.9 / 84.4 / 79.4 %; ~1-2 min).  Before gradual isolation this failed (4/1 82.6 %
+    < single 83.3 %: the order was decided by when whole slots isolated)."""
+    r = {k: _last_retention(v) for k, v in yari_every_cycle.items()}
+    assert all(ds.attrs["status"] == "completed" for ds in yari_every_cycle.values())
+    assert r["4/1"] > r["single"] > r["1/4"]
+
+
+@pytest.mark.slow
+def test_yari_jumping_matches_every_cycle(yari_designs, yari_every_cycle):
+    """Issue 12: cycle jumping (default JumpOptions) agrees with resolving every cycle
+    within 0.5 % capacity at every one of the 200 cycles, on the single layer and on the
+    4/1 and 1/4 bilayers (measured 0.23 / 0.24 / 0.43 %), with gradual isolation."""
+    for k in ("single", "4/1", "1/4"):
+        a, b = yari_designs[k], yari_every_cycle[k]
+        assert a.sizes["cycle"] == b.sizes["cycle"] == 200
+        assert a.attrs["n_resolved"] < 25
+        rel = np.abs(a.discharge_capacity.values / b.discharge_capacity.values - 1)
+        assert rel.max() < 5e-3, k
+        assert np.nanmax(np.abs(b.li_balance_error.values)) < 1e-9
 
 
 @pytest.mark.slow

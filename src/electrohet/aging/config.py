@@ -8,7 +8,8 @@ Sections: ``[cell]`` (``preset`` = ``"yari_lto_nmc622"`` with ``fc_bottom``,
 ``"yari_through_plane"`` or ``"default"``, then
 overrides in ``[mechanisms.cei]``, ``[mechanisms.cracking]``, ``[mechanisms.contact]``),
 ``[mesh]`` (``points_per_domain``, ``radial_points``), ``[jump]`` (``enabled``,
-``rtol``, ``max_jump``) and ``snapshot_cycles`` (top level).
+``rtol``, ``max_jump``, ``order``, ``stop_at_isolation``) and ``snapshot_cycles`` (top
+level).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def load_aging_config(path: str | Path):
     from electrohet.aging.driver import AgingRun, JumpOptions
     from electrohet.aging.mechanisms import Mechanisms
     from electrohet.aging.presets import (
+        KROEGER_CALIBRATION,
         YARI_CALIBRATION,
         YARI_THROUGH_PLANE_CALIBRATION,
         nmc532_aging_cell,
@@ -78,6 +80,7 @@ def load_aging_config(path: str | Path):
     calibrations = {
         "yari": YARI_CALIBRATION,
         "yari_through_plane": YARI_THROUGH_PLANE_CALIBRATION,
+        "kroeger": KROEGER_CALIBRATION,
         "default": Mechanisms(),
     }
     if calib not in calibrations:
@@ -98,7 +101,9 @@ def load_aging_config(path: str | Path):
         kw[name] = dataclasses.replace(cur, **over)
     mech = Mechanisms(**kw)
     mesh = MeshOptions(**_take(d, "mesh", {"points_per_domain", "radial_points"}))
-    jump = JumpOptions(**_take(d, "jump", {"enabled", "rtol", "max_jump", "stop_at_isolation"}))
+    jump = JumpOptions(
+        **_take(d, "jump", {"enabled", "rtol", "max_jump", "order", "stop_at_isolation"})
+    )
     snaps = d.get("snapshot_cycles", [])
     if not isinstance(snaps, list):
         raise ConfigError("snapshot_cycles must be a list of cycle numbers")

@@ -4,11 +4,13 @@ Variables (units in attrs): discharge/charge capacity and energy, retention, lit
 inventory (cyclable, trapped in isolated particles, consumed by CEI; LLI and its
 balance error), LAM and the isolated share (by volume and by number of particles),
 and per slot (``x`` x ``particle_class``) the CEI thickness, crack fraction, added
-contact path and isolated flag, with per-layer means.  ``resolved`` marks cycles
-that were simulated; the measurements of jumped cycles are interpolated linearly
+contact path, isolated share of its particles (``isolated_fraction``) and whether none
+is left connected (``isolated``), with per-layer means.  ``resolved`` marks cycles
+that were simulated; the measurements of jumped cycles are interpolated (PCHIP)
 between their resolved neighbours (their degradation states lie on the jump's path).
 Per-class lithium fractions at the snapshot cycles are ``theta_charged`` /
-``theta_discharged`` (dims ``snapshot``, ``x``, ``particle_class``).
+``theta_discharged`` (connected particles) and ``theta_isolated`` (the class's isolated
+particles, trapped; dims ``snapshot``, ``x``, ``particle_class``).
 
 :func:`cycle_frame` gives the per-cycle table in the format of
 :func:`electrohet.analysis.aging.cycle_table` and :func:`particle_state` a one-frame
@@ -35,16 +37,29 @@ _MEAS = (
 
 
 def _interp_jumped(rows: list[dict]) -> None:
+    """Fill the measurements of jumped cycles from the resolved regular cycles:
+    shape-preserving piecewise-cubic (PCHIP, Fritsch & Carlson 1980) interpolation,
+    which follows the curvature of an accelerating fade without overshooting (a chord
+    across a 50-cycle jump misses it by up to ~0.6 % capacity); linear with fewer than
+    three resolved cycles."""
+    from scipy.interpolate import PchipInterpolator
+
     cyc = np.array([r["cycle"] for r in rows], dtype=float)
     res = np.array([r["resolved"] and not r["checkup"] for r in rows])
+    jumped = np.array([not r["resolved"] for r in rows])
+    if not np.any(jumped):
+        return
     for key in _MEAS:
         vals = np.array([r.get(key, np.nan) for r in rows], dtype=float)
         ok = res & np.isfinite(vals)
         if not np.any(ok):
             continue
-        for i, r in enumerate(rows):
-            if not r["resolved"]:
-                r[key] = float(np.interp(cyc[i], cyc[ok], vals[ok]))
+        if np.count_nonzero(ok) >= 3:
+            filled = PchipInterpolator(cyc[ok], vals[ok], extrapolate=True)(cyc[jumped])
+        else:
+            filled = np.interp(cyc[jumped], cyc[ok], vals[ok])
+        for i, v in zip(np.flatnonzero(jumped), filled, strict=True):
+            rows[i][key] = float(v)
 
 
 def build_aging_dataset(run, rec) -> xr.Dataset:
@@ -132,13 +147,18 @@ def build_aging_dataset(run, rec) -> xr.Dataset:
         "isolated": (
             ("cycle", "x", "particle_class"),
             grid("isolated", False, bool),
-            {},
+            {"long_name": "no particle of the class left connected"},
+        ),
+        "isolated_fraction": (
+            ("cycle", "x", "particle_class"),
+            grid("iso_frac"),
+            {"units": "1", "long_name": "isolated share of the class's particles"},
         ),
         "cei_thickness_layer": (("cycle", "layer"), layer_mean("L"), {"units": "m"}),
         "crack_fraction_layer": (("cycle", "layer"), layer_mean("crack"), {"units": "1"}),
         "isolated_share_layer": (
             ("cycle", "layer"),
-            layer_mean("isolated"),
+            layer_mean("iso_frac"),
             {"units": "1", "long_name": "isolated share of the layer's active volume"},
         ),
         "matrix_conductivity_factor": (
@@ -166,7 +186,7 @@ def build_aging_dataset(run, rec) -> xr.Dataset:
         "layer_name": ("layer", np.array(ms.layer_names, dtype=str), {}),
         "snapshot": ("snapshot", np.array(snaps, dtype=int), {"long_name": "cycle"}),
     }
-    for key, idx in (("theta_charged", 0), ("theta_discharged", 1)):
+    for key, idx in (("theta_charged", 0), ("theta_discharged", 1), ("theta_isolated", 2)):
         arr = np.full((len(snaps), n_cells, kmax), np.nan)
         for i, c in enumerate(snaps):
             arr[i, ms.slot_cell, ms.slot_class] = rec.snapshots[c][idx]
@@ -221,7 +241,14 @@ def cycle_frame(ds: xr.Dataset, resolved_only: bool = False) -> pd.DataFrame:
 
 def particle_state(ds: xr.Dataset, cycle: int, state: str = "charged") -> xr.Dataset:
     """Per-class lithium fractions of a snapshot cycle as a two-frame model result
-    (``time`` = 0 and 1 s, identical) with ``theta_mean`` and ``class_weight``."""
+    (``time`` = 0 and 1 s, identical) with ``theta_mean`` and ``class_weight``.
+
+    Every class appears twice: its connected particles (``particle_class`` k, weight
+    ``w (1 - f)``, the class's ``theta_charged``/``theta_discharged``) and its
+    isolated ones (``particle_class`` K + k, weight ``w f``, lithium fraction trapped
+    at isolation), ``f`` the class's isolated share at that cycle.  Classes isolated
+    as a whole keep the model's (frozen) lithium fraction.
+    """
     key = {"charged": "theta_charged", "discharged": "theta_discharged"}.get(state)
     if key is None:
         raise DataError(f"particle_state: state = {state!r} must be 'charged' or 'discharged'")
@@ -232,12 +259,24 @@ def particle_state(ds: xr.Dataset, cycle: int, state: str = "charged") -> xr.Dat
     keep = np.isfinite(th.values).any(axis=1)
     th = th.isel(x=keep)
     w = ds.class_weight.isel(x=keep).fillna(0.0)
-    w = w.where(np.isfinite(th.values), 0.0)
-    theta = np.stack([th.fillna(0.0).values] * 2)
+    w = w.where(np.isfinite(th.values), 0.0).values
+    f = np.zeros_like(w)
+    th_iso = th.values.copy()
+    if "isolated_fraction" in ds and "theta_isolated" in ds:
+        f = np.nan_to_num(ds.isolated_fraction.sel(cycle=cycle).isel(x=keep).values)
+        whole = ds.isolated.sel(cycle=cycle).isel(x=keep).values
+        trapped = ds.theta_isolated.sel(snapshot=cycle).isel(x=keep).values
+        th_iso = np.where(whole | ~np.isfinite(trapped), th.values, trapped)
+    k = th.sizes["particle_class"]
+    theta = np.concatenate([th.values, th_iso], axis=1)
+    weight = np.concatenate([w * (1.0 - f), w * f], axis=1)
+    weight = np.where(np.isfinite(theta), weight, 0.0)
+    theta = np.nan_to_num(theta)
     return xr.Dataset(
         {
-            "theta_mean": (("time", "x", "particle_class"), theta, {"units": "1"}),
-            "class_weight": (("x", "particle_class"), w.values, {"units": "1"}),
+            "theta_mean": (("time", "x", "particle_class"), np.stack([theta] * 2), {"units": "1"}),
+            "class_weight": (("x", "particle_class"), weight, {"units": "1"}),
+            "isolated": (("particle_class",), np.arange(2 * k) >= k, {}),
         },
-        coords={"time": [0.0, 1.0], "x": th.x.values, "particle_class": th.particle_class.values},
+        coords={"time": [0.0, 1.0], "x": th.x.values, "particle_class": np.arange(2 * k)},
     )

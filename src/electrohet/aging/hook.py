@@ -42,6 +42,7 @@ class ModelHook:
         self.base_path = np.asarray(mesh.slot_path, dtype=float).copy()
         self.base_isolated = np.asarray(mesh.slot_isolated, dtype=bool).copy()
         self.base_sigma = np.asarray(mesh.sigma, dtype=float).copy()
+        self.base_area = np.asarray(mesh.slot_area, dtype=float).copy()
         self.base_series = float(m.series_resistance)
         self.dxe = mesh.dx[mesh.elec_cells]
         half = np.full(mesh.n_slots, 0.5)
@@ -53,6 +54,7 @@ class ModelHook:
         area_factor: np.ndarray,
         extra_path: np.ndarray,
         isolated: np.ndarray,
+        live_fraction: np.ndarray | None = None,
     ) -> None:
         """Set the model's per-slot fields (all arrays of length n_slots).
 
@@ -61,13 +63,24 @@ class ModelHook:
         resistance ``extra_path / sigma_AM(theta = 0.5)`` (the active material's
         conductivity at half lithiation: a lost contact is re-routed through the
         particle's neighbours, whose mean state is taken as mid-window), ``isolated``
-        adds isolated slots.
+        adds isolated slots, ``live_fraction`` [-] (default 1) is the connected share
+        of each slot's particles: it scales the slot's reacting surface per volume
+        ``a_k`` (the isolated share takes no current; the particle equations of the
+        connected share are unchanged).
         """
         sim = self.sim
         m, mesh = sim.model, sim.mesh
         r_contact = extra_path / self.sigma_mid
         m.r_fixed = (self.base_r_fixed + film_resistance + r_contact)[:, None]
         m.kin_pref = (self.base_kin_pref * area_factor)[:, None]
+        if live_fraction is not None:
+            import scipy.sparse as sp
+
+            a = self.base_area * live_fraction
+            mesh.slot_area = a
+            ns, n, ne = mesh.n_slots, m.P_cell.shape[0], m.P_elec.shape[0]
+            m.P_cell = sp.csr_matrix((a, (mesh.slot_cell, np.arange(ns))), shape=(n, ns))
+            m.P_elec = sp.csr_matrix((a, (mesh.slot_elec, np.arange(ns))), shape=(ne, ns))
         iso = self.base_isolated | isolated
         mesh.slot_isolated = iso
         m.isolated = iso

@@ -47,11 +47,23 @@ Contact loss (:class:`ContactLoss`)
     ``dl/dN = k_c (s/dtheta_ref)^m (f_c,ref/f_c)^q (1 + beta_contact c)`` with the
     same load ``s`` as cracking.
     The added path raises the contact resistance by ``dl / sigma_AM(theta)``
-    (PHYSICS.md §1).  When ``l`` exceeds ``l_iso`` the slot is *isolated*: it carries
-    no current and its lithium is trapped (Kroeger's inactive lithium); its
-    material is lost (LAM).  The lost contacts are broken links of the carbon-binder
+    (PHYSICS.md §1).  A particle whose added path exceeds its own isolation
+    threshold ``L`` is *isolated*: it carries no current and its lithium is trapped
+    at the content it had then (Kroeger's inactive lithium); its material is lost
+    (LAM).  A slot stands for many particles whose thresholds differ (contact
+    quality varies from particle to particle): ``L`` is log-normal with median
+    ``l_iso`` and log-standard deviation ``s`` (``threshold_spread``), so the
+    isolated fraction of a slot is the smooth ``F(l) = Phi(ln(l / l_iso) / s)`` of
+    its contact state (Phi the standard normal CDF).  The log-normal form and
+    ``s = 0.3`` are assumptions (no measured distribution of contact-loss
+    thresholds is known to us): particle properties of NMC electrodes (sizes,
+    contact areas) are commonly log-normal, and ``s = 0.3`` matches the log-spread
+    of the former even spread of slot thresholds over ``l_iso (1 +- 0.5)`` (0.31).
+    ``s = 0`` is the discrete limit: the whole slot isolates when ``l`` reaches
+    ``l_iso``.  The lost contacts are broken links of the carbon-binder
     network, so the matrix conductivity of each location falls with its contact
-    damage ``D`` (volume mean of ``min(l / l_iso, 1)`` over its classes) as a
+    damage ``D`` (volume mean over its classes of the particles' mean
+    ``E[min(l / L, 1)]``; ``min(l / l_iso, 1)`` in the discrete limit) as a
     percolating network does, ``sigma = sigma_0 (1 - D)^t`` (``t`` =
     ``network_exponent``; 2 is the 3D percolation conductivity exponent, Stauffer &
     Aharony, "Introduction to Percolation Theory", 1994; 0 switches it off).  Current
@@ -79,6 +91,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.special import ndtr
 
 from electrohet.errors import ParameterError, check_range
 from electrohet.materials.base import R_GAS, T_REF, F
@@ -239,12 +252,19 @@ class ContactLoss:
         t_c, exponent of the coating / current-collector contact conductance loss
         (1 - D_cc)^t_c, D_cc the contact damage at the foil [-], >= 0 (0: off).
     isolation_length
-        l_iso: median added path at which a slot is isolated [m], > 0.
+        l_iso: median added path at which a particle is isolated [m], > 0.
     isolation_spread
-        Relative spread of the slots' thresholds [-], in [0, 1): slot thresholds are
-        spread evenly over ``l_iso (1 +- spread)`` (particle-to-particle spread of the
-        initial contact quality), assigned by a low-discrepancy sequence over the slots
-        so that neighbouring classes and locations get different thresholds.
+        Relative spread of the slots' median thresholds [-], in [0, 1): slot medians
+        are spread evenly over ``l_iso (1 +- spread)``, assigned by a low-discrepancy
+        sequence over the slots so that neighbouring classes and locations get
+        different thresholds.  The way to spread thresholds in the discrete limit
+        (``threshold_spread = 0``); with a particle distribution in every slot
+        (the default) it is 0.
+    threshold_spread
+        s, log-standard deviation of the particles' isolation thresholds within a
+        slot [-], in [0, 3]: the isolated fraction of a slot is
+        ``Phi(ln(l / l_iso,k) / s)``.  0 = discrete isolation (a slot isolates as a
+        whole at ``l_iso,k``).  Default 0.3 (an assumption, see the module docstring).
     enabled
         Switch.
     """
@@ -259,7 +279,8 @@ class ContactLoss:
     network_exponent: float = 0.0
     collector_exponent: float = 0.0
     isolation_length: float = 5e-6
-    isolation_spread: float = 0.5
+    isolation_spread: float = 0.0
+    threshold_spread: float = 0.3
     enabled: bool = True
 
     def __post_init__(self) -> None:
@@ -276,6 +297,43 @@ class ContactLoss:
         check_range(
             "contact.isolation_spread", self.isolation_spread, 0.0, 1.0, high_inclusive=False
         )
+        check_range("contact.threshold_spread", self.threshold_spread, 0.0, 3.0)
+
+    @property
+    def continuous(self) -> bool:
+        """Whether slots isolate gradually (a threshold distribution per slot)."""
+        return self.threshold_spread > 0
+
+    def isolated_fraction(self, dpath: np.ndarray, median: np.ndarray) -> np.ndarray:
+        """Isolated share of a slot's particles, ``Phi(ln(dl / l_iso,k) / s)`` [-].
+
+        ``dpath`` added contact path [m], ``median`` the slot's median threshold
+        ``l_iso,k`` [m] (:meth:`thresholds`).  ``s = 0``: the step ``dl >= l_iso,k``.
+        """
+        dl = np.asarray(dpath, dtype=float)
+        if not self.continuous:
+            return (dl >= median).astype(float)
+        with np.errstate(divide="ignore"):
+            z = np.log(np.maximum(dl, 0.0) / median) / self.threshold_spread
+        return ndtr(z)
+
+    def damage(self, dpath: np.ndarray, median: np.ndarray) -> np.ndarray:
+        """Mean contact damage of a slot's particles, ``E[min(dl / L, 1)]`` [-].
+
+        Isolated particles (``L <= dl``) count 1, connected ones ``dl / L``; for the
+        log-normal ``L`` (median ``l_iso,k``, log-sd ``s``)
+        ``E[min(dl/L, 1)] = F(dl) + (dl / l_iso,k) exp(s^2/2) Phi((-ln(dl/l_iso,k) -
+        s^2) / s)``.  ``s = 0``: ``min(dl / l_iso,k, 1)``.
+        """
+        dl = np.maximum(np.asarray(dpath, dtype=float), 0.0)
+        ratio = dl / median
+        if not self.continuous:
+            return np.minimum(ratio, 1.0)
+        s = self.threshold_spread
+        with np.errstate(divide="ignore"):
+            lr = np.log(ratio)
+        live = ratio * np.exp(0.5 * s * s) * ndtr((-lr - s * s) / s)
+        return np.minimum(ndtr(lr / s) + live, 1.0)
 
     def thresholds(self, n: int) -> np.ndarray:
         """Isolation threshold of each of ``n`` slots [m]."""
