@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from electrohet.errors import SolverError
 from electrohet.model.bdf_kernels import accept, newton_increment, predict, wrms_masked
 from electrohet.model.jacobian import ColouredJacobian
+from electrohet.model.newton_kernel import jacobian_fused, newton_fused
 from electrohet.model.sparse_lu import StaticLU
 
 MAX_ORDER = 5
@@ -108,6 +109,10 @@ class BDFIntegrator:
     -----
     ``J = None`` (a new Jacobian is due) and ``lu = None`` (a new factorisation is
     due) may be set from outside after the residual function changed.
+    ``kernel_params``, when set from outside to the parameters of
+    :func:`~electrohet.model.p2de_fused.residual_fused` that ``fun`` evaluates, makes
+    the corrector iteration and the Jacobian run compiled
+    (:mod:`electrohet.model.newton_kernel`); same arithmetic as the Python path.
     """
 
     def __init__(
@@ -161,6 +166,8 @@ class BDFIntegrator:
         self.conv_rate = RATE_AFTER_NEW_JACOBIAN
         self.jacobian_due = False
         self.stalled_steps = 0
+        self.kernel_params: tuple | None = None
+        self._kwork = np.empty((3, n))
 
     # -------------------------------------------------------------- utilities
     def _f(self, y: np.ndarray) -> np.ndarray:
@@ -168,9 +175,25 @@ class BDFIntegrator:
         return self.fun(y)
 
     def _jacobian(self, y: np.ndarray, f0: np.ndarray | None = None) -> None:
-        if f0 is None:
-            f0 = self._f(y)
-        self.J = self.jac.values(self.fun, y, f0)
+        P = self.kernel_params
+        if P is not None:
+            jac = self.jac
+            J = np.empty(jac.indices.size)
+            jacobian_fused(
+                np.ascontiguousarray(y, dtype=float),
+                P,
+                jac.scale,
+                jac.colour,
+                jac.n_colours,
+                jac.indptr,
+                jac.indices,
+                J,
+            )
+            self.J = J
+        else:
+            if f0 is None:
+                f0 = self._f(y)
+            self.J = self.jac.values(self.fun, y, f0)
         self.stats.jacobians += 1
         self.stats.residual_evals += 1
         self.J_current = True
@@ -294,6 +317,30 @@ class BDFIntegrator:
         """
         lu = self.lu
         assert lu is not None
+        P = self.kernel_params
+        if P is not None:
+            d = np.empty_like(y_pred)
+            ok, nit, self.conv_rate = newton_fused(
+                y_pred,
+                psi,
+                c,
+                w,
+                self.mass,
+                lu.lu_ptr,
+                lu.lu_idx,
+                lu.diag,
+                lu.lu,
+                lu.row_order,
+                lu.col_perm,
+                P,
+                self.newton_tol,
+                self.conv_rate,
+                NEWTON_MAXITER,
+                d,
+                self._kwork,
+            )
+            self.stats.residual_evals += nit
+            return ok, d, nit
         d = np.zeros_like(y_pred)
         y = y_pred.copy()
         wk = self._work

@@ -207,6 +207,7 @@ class Simulation:
     def _set_control(self, control: Control) -> None:
         m = self.model
         self.integrator.fun = lambda Y: m.residual(Y, control)
+        self.integrator.kernel_params = m.fused_params(control)
         self.integrator.J = None
         self.integrator.J_current = False
         self.integrator.lu = None
