@@ -26,7 +26,8 @@ from electrohet.errors import SolverError
 from electrohet.model.bdf_kernels import accept, newton_increment, predict, wrms_masked
 from electrohet.model.jacobian import ColouredJacobian
 from electrohet.model.newton_kernel import jacobian_fused, newton_fused
-from electrohet.model.sparse_lu import StaticLU
+from electrohet.model.sparse_lu import MULTIPLIER_MAX, PIVOT_RATIO, StaticLU
+from electrohet.model.step_kernel import NEED_FACTOR, STALLED, STEP_TOO_SMALL, bdf_step
 
 MAX_ORDER = 5
 NEWTON_MAXITER = 4
@@ -168,6 +169,27 @@ class BDFIntegrator:
         self.stalled_steps = 0
         self.kernel_params: tuple | None = None
         self._kwork = np.empty((3, n))
+        self._swork = np.empty((4, n))
+        self._fs = np.zeros(6)
+        self._ist = np.zeros(6, dtype=np.int64)
+        self._cnt = np.zeros(7, dtype=np.int64)
+        self._consts = np.array(
+            [
+                NEWTON_TOL,
+                RATE_AFTER_NEW_JACOBIAN,
+                RATE_FLOOR,
+                MIN_FACTOR,
+                MAX_FACTOR,
+                SAFETY,
+                NEWTON_MAXITER,
+                SLOW_NEWTON,
+                STALL_STEPS,
+                STALL_H,
+                PIVOT_RATIO,
+                MULTIPLIER_MAX,
+            ]
+        )
+        self._diff_mask = np.ascontiguousarray(self.diff)
 
     # -------------------------------------------------------------- utilities
     def _f(self, y: np.ndarray) -> np.ndarray:
@@ -383,6 +405,9 @@ class BDFIntegrator:
 
     def step(self, h_max: float = np.inf) -> None:
         """Advance by one accepted step (at most ``h_max``); raises SolverError on failure."""
+        if self.kernel_params is not None and self.J is not None:
+            self._step_compiled(h_max)
+            return
         if self.h > h_max:
             self.set_step(h_max)
         h_min = 1e-12 * max(1.0, abs(self.t))
@@ -454,6 +479,89 @@ class BDFIntegrator:
         self.order = k + delta
         factor = min(MAX_FACTOR, SAFETY * float(factors[delta + 1]))
         self.set_step(self.h * factor)
+
+    def _step_compiled(self, h_max: float) -> None:
+        """:meth:`step` as one compiled call (:func:`~electrohet.model.step_kernel.bdf_step`)."""
+        fs, ist, cnt = self._fs, self._ist, self._cnt
+        self._consts[0] = self.newton_tol
+        fs[0], fs[1] = self.t, self.h
+        fs[2] = self.lu_c if self.lu_c is not None else 0.0
+        fs[3] = self.conv_rate
+        fs[4] = h_max
+        fs[5] = 1e-12 * max(1.0, abs(self.t))
+        ist[0], ist[1] = self.order, self.n_equal
+        ist[2], ist[3] = self.J_current, self.jacobian_due
+        ist[4] = self.lu is not None
+        ist[5] = self.stalled_steps
+        jac, lu = self.jac, self._lu
+        assert self.J is not None
+        while True:
+            if not lu.ready:
+                code = NEED_FACTOR
+                fs[2] = fs[1] / GAMMA[ist[0]]
+            else:
+                code = bdf_step(
+                    self.D,
+                    fs,
+                    ist,
+                    cnt,
+                    self.kernel_params,
+                    self.J,
+                    self.mass,
+                    self.atol,
+                    self.rtol,
+                    self._upper,
+                    self._diff_mask,
+                    self.diag_pos,
+                    self.mass_diag,
+                    jac.scale,
+                    jac.colour,
+                    jac.n_colours,
+                    jac.indptr,
+                    jac.indices,
+                    lu.lu_ptr,
+                    lu.lu_idx,
+                    lu.diag,
+                    lu.src,
+                    lu.lu,
+                    lu.work,
+                    lu.row_order,
+                    lu.col_perm,
+                    GAMMA,
+                    ERROR_CONST,
+                    self._consts,
+                    self.max_order,
+                    self._swork,
+                    self._kwork,
+                )
+            if code != NEED_FACTOR:
+                break
+            # the kept pivot order does not suit M - cJ: the Python path re-pivots
+            self._factor(float(fs[2]))
+            ist[4] = 1
+        self.t, self.h = float(fs[0]), float(fs[1])
+        self.lu_c = float(fs[2])
+        self.conv_rate = float(fs[3])
+        self.order, self.n_equal = int(ist[0]), int(ist[1])
+        self.J_current, self.jacobian_due = bool(ist[2]), bool(ist[3])
+        self.lu = self._lu if ist[4] else None
+        self.stalled_steps = int(ist[5])
+        st = self.stats
+        st.steps += int(cnt[0])
+        st.rejected += int(cnt[1])
+        st.newton_iterations += int(cnt[2])
+        st.newton_failures += int(cnt[3])
+        st.jacobians += int(cnt[4])
+        st.factorizations += int(cnt[5])
+        st.residual_evals += int(cnt[6])
+        cnt[:] = 0
+        if code == STEP_TOO_SMALL:
+            raise SolverError(f"step size fell below {fs[5]:.3g} s at t = {self.t:.6g} s")
+        if code == STALLED:
+            raise SolverError(
+                f"integration stalled at t = {self.t:.6g} s: {STALL_STEPS} consecutive steps "
+                f"below {STALL_H:g} x t"
+            )
 
     def dense(self, t: float) -> np.ndarray:
         """Interpolated state at ``t`` within the last accepted step."""
