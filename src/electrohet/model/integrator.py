@@ -168,6 +168,7 @@ class BDFIntegrator:
         self.jacobian_due = False
         self.stalled_steps = 0
         self.kernel_params: tuple | None = None
+        self.step_kernel = True  # False: the Python step (same arithmetic; for tests)
         self._kwork = np.empty((3, n))
         self._swork = np.empty((4, n))
         self._fs = np.zeros(6)
@@ -319,6 +320,26 @@ class BDFIntegrator:
         self.D = D.copy()
         self.lu = None
 
+    def save(self) -> None:
+        """Keep the current state in a reusable buffer (a :meth:`snapshot` without the
+        allocation, for :meth:`restore_saved`)."""
+        buf = getattr(self, "_saved_D", None)
+        if buf is None or buf.shape != self.D.shape:
+            buf = self._saved_D = np.empty_like(self.D)
+        np.copyto(buf, self.D)
+        self._saved = (self.t, self.h, self.order, self.n_equal)
+
+    @property
+    def saved_y(self) -> np.ndarray:
+        """The state kept by the last :meth:`save`."""
+        return self._saved_D[0]
+
+    def restore_saved(self) -> None:
+        """Return to the state of the last :meth:`save`."""
+        self.t, self.h, self.order, self.n_equal = self._saved
+        np.copyto(self.D, self._saved_D)
+        self.lu = None
+
     def set_step(self, h_new: float) -> None:
         """Change the next step size to ``h_new``."""
         factor = h_new / self.h
@@ -405,7 +426,7 @@ class BDFIntegrator:
 
     def step(self, h_max: float = np.inf) -> None:
         """Advance by one accepted step (at most ``h_max``); raises SolverError on failure."""
-        if self.kernel_params is not None and self.J is not None:
+        if self.step_kernel and self.kernel_params is not None and self.J is not None:
             self._step_compiled(h_max)
             return
         if self.h > h_max:

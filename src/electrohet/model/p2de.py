@@ -231,6 +231,13 @@ class P2DEModel:
         phis_L = v["phis"][self.pos_last] - self.r_half_last * I
         return phis_L - self.series_resistance * I
 
+    def terminal_voltage(self, y: np.ndarray) -> float:
+        """Terminal voltage [V] of one (n,) state (as :meth:`voltage`, without the
+        block views: the event functions call it once per step)."""
+        I = y[self._offsets[5]]
+        phis_L = y[self._offsets[3] + self.pos_last] - self.r_half_last * I
+        return float(phis_L - self.series_resistance * I)
+
     # ------------------------------------------------------------------ residual
     def residual(self, Y: np.ndarray, control: Control) -> np.ndarray:
         """f(y) of ``M dy/dt = f(y)``; ``Y`` is (n,) or (n, B).
@@ -332,7 +339,8 @@ class P2DEModel:
         """Parameters of :func:`~electrohet.model.p2de_fused.residual_fused` under
         ``control``, or None when this model needs the two-stage residual.
 
-        Read afresh on every call, so fields the aging hook replaces take effect.
+        Read afresh on every call, so fields the aging hook replaces take effect; the
+        tuple does not change when the model's fields change later.
         """
         if self._fused_ids is None or not self.compiled or self.uses_path:
             return None
@@ -340,10 +348,12 @@ class P2DEModel:
         if D_const is None:
             return None
         kin_pref, isolated, face_left, face_res = self._run_time_fields()
-        sc = self._scalars
+        # own copies: the tuple stays valid for this control whatever is called later
+        sc = self._scalars.copy()
         sc[3], sc[4], sc[5] = self.r_half_first, self.r_half_last, self.series_resistance
         sc[6] = control.value
-        self._flags[2] = 0 if control.mode == "current" else 1
+        flags = self._flags.copy()
+        flags[2] = 0 if control.mode == "current" else 1
         ids, slot_fid = self._fused_ids
         return (
             self._offsets,
@@ -368,7 +378,7 @@ class P2DEModel:
             self.shell_vol,
             self._face_area,
             sc,
-            self._flags,
+            flags,
         )
 
     def _run_time_fields(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

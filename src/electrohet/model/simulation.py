@@ -257,8 +257,8 @@ class Simulation:
         log.record(t, y, idx, cyc)
         n_steps = 0
         while True:
-            snap = integ.snapshot()
-            t_old, y_old = integ.t, integ.y.copy()
+            integ.save()  # the state before the step, for an event's re-take
+            t_old = integ.t
             try:
                 integ.step(h_max=min(opts.max_step, t_end - integ.t))
             except SolverError:
@@ -277,7 +277,7 @@ class Simulation:
                     break
             if hit is not None:
                 g, name = hit
-                g_old = g(y_old)
+                g_old = g(integ.saved_y)
                 # locate the crossing on the dense output, then step exactly to it
                 try:
                     t_ev = brentq(
@@ -289,7 +289,7 @@ class Simulation:
                 except ValueError:
                     t_ev = integ.t
                 if t_ev > t_old + 1e-9 and g_old > 0 and t_ev < integ.t:
-                    integ.restore(snap)
+                    integ.restore_saved()
                     integ.set_step(t_ev - t_old)
                     integ.step(h_max=t_ev - t_old + 1e-12)
                 log.record(integ.t, integ.y, idx, cyc)
@@ -373,7 +373,7 @@ class Simulation:
             sgn = 1.0 if step.direction > 0 else -1.0
             ev.append(
                 (
-                    lambda y, vc=vc, s=sgn: s * (float(m.voltage(y)[0]) - vc),
+                    lambda y, vc=vc, s=sgn: s * (m.terminal_voltage(y) - vc),
                     f"voltage cut-off {vc:g} V",
                 )
             )
