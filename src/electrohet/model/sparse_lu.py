@@ -54,6 +54,10 @@ def _numeric(
 ) -> int:
     """Numeric LU (unit lower L, upper U, packed row-wise in ``lu``) in place.
 
+    The diagonal of U is stored as its reciprocal (eliminations and solves multiply
+    instead of dividing: a division's latency sits on the critical path of the
+    row-by-row recurrences).
+
     Returns -1 on success, else the first row whose pivot failed the ratio test or
     needed a multiplier larger than ``multiplier_max`` (the work vector is then left
     dirty: the caller zeroes it).
@@ -67,7 +71,7 @@ def _numeric(
             work[indices[p]] = lu[p]
         for p in range(indptr[i], diag[i]):
             k = indices[p]
-            lik = work[k] / lu[diag[k]]
+            lik = work[k] * lu[diag[k]]
             if not abs(lik) <= multiplier_max:
                 return i
             work[k] = lik
@@ -86,6 +90,7 @@ def _numeric(
         piv = abs(lu[diag[i]])
         if not (piv > pivot_ratio * row_max) or not np.isfinite(row_max):
             return i
+        lu[diag[i]] = 1.0 / lu[diag[i]]
     return -1
 
 
@@ -114,7 +119,7 @@ def solve_into(
         s = x[i]
         for p in range(diag[i] + 1, indptr[i + 1]):
             s -= lu[p] * x[indices[p]]
-        x[i] = s / lu[diag[i]]
+        x[i] = s * lu[diag[i]]
     for j in range(n):
         z[j] = x[col_perm[j]]
 
