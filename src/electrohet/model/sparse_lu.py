@@ -95,7 +95,7 @@ def _numeric(
 
 
 @numba.njit(cache=True)
-def solve_into(
+def solve_factors_into(
     indptr: np.ndarray,
     indices: np.ndarray,
     diag: np.ndarray,
@@ -311,7 +311,7 @@ class StaticLU:
     def solve(self, b: np.ndarray) -> np.ndarray:
         """Solution z of ``A z = b`` for the last factorised matrix."""
         z = np.empty(self.n)
-        solve_into(
+        solve_factors_into(
             self.lu_ptr,
             self.lu_idx,
             self.diag,
