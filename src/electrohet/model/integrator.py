@@ -223,12 +223,12 @@ class BDFIntegrator:
         self.lu = None
         self.conv_rate = RATE_AFTER_NEW_JACOBIAN
 
-    def _factor(self, c: float) -> None:
+    def _factor(self, c: float, current_failed: bool = False) -> None:
         assert self.J is not None
         data = -c * self.J
         data[self.diag_pos] += self.mass_diag
         try:
-            self._lu.factor(data)
+            self._lu.factor(data, current_failed)
         except RuntimeError as exc:  # singular matrix
             raise SolverError(f"singular iteration matrix: {exc}") from exc
         self.lu = self._lu
@@ -558,7 +558,7 @@ class BDFIntegrator:
             if code != NEED_FACTOR:
                 break
             # the kept pivot order does not suit M - cJ: the Python path re-pivots
-            self._factor(float(fs[2]))
+            self._factor(float(fs[2]), current_failed=lu.ready)
             ist[4] = 1
         self.t, self.h = float(fs[0]), float(fs[1])
         self.lu_c = float(fs[2])

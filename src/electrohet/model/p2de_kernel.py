@@ -191,20 +191,21 @@ def assemble(
         for e in range(n_elec):
             out[o_ps + e, b] = i_right[e] - i_left[e] + je[e] * dxe[e]
         # ---- particles: spherical finite volumes, uniform shells
+        # (one pass: shell k gains the flux through its outer face and loses the one
+        # through its inner face, the previous iteration's)
         for s in range(n_slots):
             R = slot_radius[s]
             base = o_cs + s * nr
-            for k in range(nr):
-                out[base + k, b] = 0.0
             scale_r = nr / (R * R)
+            D0 = D_s_const[s] if D_s_is_const else 0.0
+            inner = 0.0
             for k in range(nr - 1):
-                D = D_s_const[s] if D_s_is_const else D_s[s, k, b]
+                D = D0 if D_s_is_const else D_s[s, k, b]
                 flux = face_area[k] * D * (Y[base + k + 1, b] - Y[base + k, b]) * scale_r
-                out[base + k, b] += flux
-                out[base + k + 1, b] -= flux
-            out[base + nr - 1, b] -= Y[o_ik + s, b] / F_CONST / R
-            for k in range(nr):
-                out[base + k, b] /= shell_vol[k]
+                out[base + k, b] = (flux - inner) / shell_vol[k]
+                inner = flux
+            surf = Y[o_ik + s, b] / F_CONST / R
+            out[base + nr - 1, b] = (-inner - surf) / shell_vol[nr - 1]
         # ---- external circuit, delivered charge [Ah/m^2] and energy [Wh/m^2]
         V = Y[o_ps + pos_last, b] - r_half_last * I - r_contact * I
         out[o_I, b] = I - ctl_value if ctl_mode == 0 else V - ctl_value

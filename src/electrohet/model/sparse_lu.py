@@ -272,8 +272,12 @@ class StaticLU:
         """Entries of L + U (including fill)."""
         return int(self.lu_idx.size) if self.ready else 0
 
-    def factor(self, data: np.ndarray) -> None:
+    def factor(self, data: np.ndarray, current_failed: bool = False) -> None:
         """Factorise the matrix with values ``data`` (CSC order of the pattern).
+
+        ``current_failed``: the caller has already tried the current pivot order on
+        ``data`` (a compiled caller, :mod:`electrohet.model.step_kernel`) and it
+        failed; go straight to the other kept orders.
 
         Raises
         ------
@@ -285,7 +289,8 @@ class StaticLU:
         self.valid = False
         if not self.ready:
             self._analyse(data)
-        if not self._try():
+            current_failed = False
+        if current_failed or not self._try():
             self.work[:] = 0.0
             ok = False
             current = self._current()
