@@ -27,7 +27,13 @@ from electrohet.model.bdf_kernels import accept, newton_increment, predict, wrms
 from electrohet.model.jacobian import ColouredJacobian
 from electrohet.model.newton_kernel import jacobian_fused, newton_fused
 from electrohet.model.sparse_lu import MULTIPLIER_MAX, PIVOT_RATIO, StaticLU
-from electrohet.model.step_kernel import NEED_FACTOR, STALLED, STEP_TOO_SMALL, bdf_step
+from electrohet.model.step_kernel import (
+    NEED_FACTOR,
+    STALLED,
+    STEP_TOO_SMALL,
+    bdf_step,
+    run_steps,
+)
 
 MAX_ORDER = 5
 NEWTON_MAXITER = 4
@@ -171,8 +177,8 @@ class BDFIntegrator:
         self.step_kernel = True  # False: the Python step (same arithmetic; for tests)
         self._kwork = np.empty((3, n))
         self._swork = np.empty((4, n))
-        self._fs = np.zeros(6)
-        self._ist = np.zeros(6, dtype=np.int64)
+        self._fs = np.zeros(8)
+        self._ist = np.zeros(9, dtype=np.int64)
         self._cnt = np.zeros(7, dtype=np.int64)
         self._consts = np.array(
             [
@@ -330,6 +336,11 @@ class BDFIntegrator:
         self._saved = (self.t, self.h, self.order, self.n_equal)
 
     @property
+    def saved_t(self) -> float:
+        """The time kept by the last :meth:`save`."""
+        return self._saved[0]
+
+    @property
     def saved_y(self) -> np.ndarray:
         """The state kept by the last :meth:`save`."""
         return self._saved_D[0]
@@ -426,7 +437,7 @@ class BDFIntegrator:
 
     def step(self, h_max: float = np.inf) -> None:
         """Advance by one accepted step (at most ``h_max``); raises SolverError on failure."""
-        if self.step_kernel and self.kernel_params is not None and self.J is not None:
+        if self.compiled:
             self._step_compiled(h_max)
             return
         if self.h > h_max:
@@ -501,9 +512,10 @@ class BDFIntegrator:
         factor = min(MAX_FACTOR, SAFETY * float(factors[delta + 1]))
         self.set_step(self.h * factor)
 
-    def _step_compiled(self, h_max: float) -> None:
-        """:meth:`step` as one compiled call (:func:`~electrohet.model.step_kernel.bdf_step`)."""
-        fs, ist, cnt = self._fs, self._ist, self._cnt
+    # -------------------------------------------------------------- compiled path
+    def _sync_in(self, h_max: float) -> None:
+        """Copy the integrator's state into the arrays the step kernels update."""
+        fs, ist = self._fs, self._ist
         self._consts[0] = self.newton_tol
         fs[0], fs[1] = self.t, self.h
         fs[2] = self.lu_c if self.lu_c is not None else 0.0
@@ -514,52 +526,16 @@ class BDFIntegrator:
         ist[2], ist[3] = self.J_current, self.jacobian_due
         ist[4] = self.lu is not None
         ist[5] = self.stalled_steps
-        jac, lu = self.jac, self._lu
-        assert self.J is not None
-        while True:
-            if not lu.ready:
-                code = NEED_FACTOR
-                fs[2] = fs[1] / GAMMA[ist[0]]
-            else:
-                code = bdf_step(
-                    self.D,
-                    fs,
-                    ist,
-                    cnt,
-                    self.kernel_params,
-                    self.J,
-                    self.mass,
-                    self.atol,
-                    self.rtol,
-                    self._upper,
-                    self._diff_mask,
-                    self.diag_pos,
-                    self.mass_diag,
-                    jac.scale,
-                    jac.colour,
-                    jac.n_colours,
-                    jac.indptr,
-                    jac.indices,
-                    lu.lu_ptr,
-                    lu.lu_idx,
-                    lu.diag,
-                    lu.src,
-                    lu.lu,
-                    lu.work,
-                    lu.row_order,
-                    lu.col_perm,
-                    GAMMA,
-                    ERROR_CONST,
-                    self._consts,
-                    self.max_order,
-                    self._swork,
-                    self._kwork,
-                )
-            if code != NEED_FACTOR:
-                break
-            # the kept pivot order does not suit M - cJ: the Python path re-pivots
-            self._factor(float(fs[2]), current_failed=lu.ready)
+        ist[6] = 0
+        if self.J is not None and not self._lu.ready:
+            # the first factorisation of this pattern analyses it (SuperLU): in Python
+            self._factor(self.h / GAMMA[self.order])
+            fs[2] = self.lu_c
             ist[4] = 1
+
+    def _sync_out(self) -> None:
+        """Copy the kernels' state back (and add their counters to the statistics)."""
+        fs, ist, cnt = self._fs, self._ist, self._cnt
         self.t, self.h = float(fs[0]), float(fs[1])
         self.lu_c = float(fs[2])
         self.conv_rate = float(fs[3])
@@ -576,13 +552,114 @@ class BDFIntegrator:
         st.factorizations += int(cnt[5])
         st.residual_evals += int(cnt[6])
         cnt[:] = 0
+
+    def _kernel_args(self) -> tuple:
+        """Arguments of :func:`~electrohet.model.step_kernel.bdf_step` after ``cnt``."""
+        jac, lu = self.jac, self._lu
+        return (
+            self.kernel_params,
+            self.J,
+            self.mass,
+            self.atol,
+            self.rtol,
+            self._upper,
+            self._diff_mask,
+            self.diag_pos,
+            self.mass_diag,
+            jac.scale,
+            jac.colour,
+            jac.n_colours,
+            jac.indptr,
+            jac.indices,
+            lu.lu_ptr,
+            lu.lu_idx,
+            lu.diag,
+            lu.src,
+            lu.lu,
+            lu.work,
+            lu.row_order,
+            lu.col_perm,
+            GAMMA,
+            ERROR_CONST,
+            self._consts,
+            self.max_order,
+            self._swork,
+            self._kwork,
+        )
+
+    def raise_for(self, code: int) -> None:
+        """Raise the SolverError that a kernel's return ``code`` stands for (if any)."""
         if code == STEP_TOO_SMALL:
-            raise SolverError(f"step size fell below {fs[5]:.3g} s at t = {self.t:.6g} s")
+            raise SolverError(f"step size fell below {self._fs[5]:.3g} s at t = {self.t:.6g} s")
         if code == STALLED:
             raise SolverError(
                 f"integration stalled at t = {self.t:.6g} s: {STALL_STEPS} consecutive steps "
                 f"below {STALL_H:g} x t"
             )
+
+    @property
+    def compiled(self) -> bool:
+        """Whether :meth:`step` and :meth:`run` take the compiled path."""
+        return self.step_kernel and self.kernel_params is not None and self.J is not None
+
+    def _step_compiled(self, h_max: float) -> None:
+        """:meth:`step` as one compiled call (:func:`~electrohet.model.step_kernel.bdf_step`)."""
+        fs, ist, cnt = self._fs, self._ist, self._cnt
+        self._sync_in(h_max)
+        while True:
+            code = bdf_step(self.D, fs, ist, cnt, *self._kernel_args())
+            if code != NEED_FACTOR:
+                break
+            # the kept pivot order does not suit M - cJ: the Python path re-pivots
+            self._factor(float(fs[2]), current_failed=True)
+            ist[4] = 1
+        self._sync_out()
+        self.raise_for(code)
+
+    def run(
+        self,
+        t_end: float,
+        max_step: float,
+        event: np.ndarray,
+        rec_t: np.ndarray,
+        rec_y: np.ndarray,
+    ) -> tuple[int, int]:
+        """Steps towards ``t_end`` in compiled code (:func:`.step_kernel.run_steps`).
+
+        Only when :attr:`compiled`.  Each accepted step's time and state are written to
+        ``rec_t`` (cap,) and ``rec_y`` (cap, n), except a step that crossed ``event``,
+        after which the state before that step is kept as by :meth:`save`.  Returns
+        (code, records): ``step_kernel.EVENT``, ``END``, ``FULL`` (call again after
+        reading the records), ``STEP_TOO_SMALL`` or ``STALLED`` (see :meth:`raise_for`).
+        """
+        fs, ist, cnt = self._fs, self._ist, self._cnt
+        buf = getattr(self, "_saved_D", None)
+        if buf is None or buf.shape != self.D.shape:
+            buf = self._saved_D = np.empty_like(self.D)
+        self._sync_in(np.inf)
+        total = 0
+        while True:
+            code, n = run_steps(
+                self.D,
+                buf,
+                fs,
+                ist,
+                cnt,
+                *self._kernel_args(),
+                t_end,
+                max_step,
+                event,
+                rec_t[total:],
+                rec_y[total:],
+            )
+            total += n
+            if code != NEED_FACTOR:
+                break
+            self._factor(float(fs[2]), current_failed=True)
+            ist[4] = 1
+        self._sync_out()
+        self._saved = (float(fs[6]), float(fs[7]), int(ist[7]), int(ist[8]))
+        return code, total
 
     def dense(self, t: float) -> np.ndarray:
         """Interpolated state at ``t`` within the last accepted step."""

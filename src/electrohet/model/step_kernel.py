@@ -275,3 +275,139 @@ def bdf_step(
     factor = min(max_factor, safety * best_f)
     _set_step(D, fs, ist, h * factor)
     return ACCEPTED
+
+
+EVENT, END, FULL = 4, 5, 6
+
+
+@numba.njit(cache=True)
+def event_value(ev: np.ndarray, y: np.ndarray) -> float:
+    """Value of the cut-off event ``ev`` at ``y`` (> 0 before the cut-off).
+
+    ``ev`` = (kind, i_a, i_b, r_1, r_2, sign, value): kind 0 is a voltage cut-off,
+    sign * ((y[i_a] - r_1 y[i_b]) - r_2 y[i_b] - value) (the terminal voltage of
+    :meth:`~electrohet.model.p2de.P2DEModel.terminal_voltage`, I = y[i_b]); kind 1 a
+    current cut-off, |y[i_b]| - value; any other kind has no event (returns 1).
+    """
+    kind = int(ev[0])
+    if kind == 0:
+        current = y[int(ev[2])]
+        v = (y[int(ev[1])] - ev[3] * current) - ev[4] * current
+        return ev[5] * (v - ev[6])
+    if kind == 1:
+        return abs(y[int(ev[2])]) - ev[6]
+    return 1.0
+
+
+@numba.njit(cache=True)
+def run_steps(
+    D: np.ndarray,
+    D_saved: np.ndarray,
+    fs: np.ndarray,
+    ist: np.ndarray,
+    cnt: np.ndarray,
+    P: tuple,
+    J: np.ndarray,
+    mass: np.ndarray,
+    atol: np.ndarray,
+    rtol: float,
+    upper: np.ndarray,
+    diff: np.ndarray,
+    diag_pos: np.ndarray,
+    mass_diag: np.ndarray,
+    jac_scale: np.ndarray,
+    colour: np.ndarray,
+    n_colours: int,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    lu_ptr: np.ndarray,
+    lu_idx: np.ndarray,
+    lu_diag: np.ndarray,
+    lu_src: np.ndarray,
+    lu: np.ndarray,
+    lu_work: np.ndarray,
+    row_order: np.ndarray,
+    col_perm: np.ndarray,
+    gamma: np.ndarray,
+    error_const: np.ndarray,
+    consts: np.ndarray,
+    max_order: int,
+    work: np.ndarray,
+    kwork: np.ndarray,
+    t_end: float,
+    max_step: float,
+    ev: np.ndarray,
+    rec_t: np.ndarray,
+    rec_y: np.ndarray,
+) -> tuple[int, int]:
+    """Take steps (:func:`bdf_step`) towards ``t_end`` until something needs Python.
+
+    Before each step the state is kept (``D_saved``; t, h in ``fs[6:8]``, order and
+    steps at this size in ``ist[7:9]``) for an event's re-take; ``ist[6]`` = 1 marks a
+    step interrupted by ``NEED_FACTOR`` (the call after the re-pivot resumes it).  Each
+    accepted step's (t, y) is written to ``rec_t``, ``rec_y`` unless it crossed the
+    event ``ev`` (:func:`event_value`).  Returns (code, records written): ``EVENT``
+    (the last step crossed the cut-off), ``END`` (t reached ``t_end``), ``FULL`` (the
+    record buffers are full), or the codes of :func:`bdf_step` other than
+    ``ACCEPTED``.
+    """
+    n_rec = 0
+    cap = rec_t.size
+    while True:
+        if ist[6] == 0:
+            D_saved[:, :] = D
+            fs[6] = fs[0]
+            fs[7] = fs[1]
+            ist[7] = ist[0]
+            ist[8] = ist[1]
+            fs[4] = min(max_step, t_end - fs[0])
+            fs[5] = 1e-12 * max(1.0, abs(fs[0]))
+        code = bdf_step(
+            D,
+            fs,
+            ist,
+            cnt,
+            P,
+            J,
+            mass,
+            atol,
+            rtol,
+            upper,
+            diff,
+            diag_pos,
+            mass_diag,
+            jac_scale,
+            colour,
+            n_colours,
+            indptr,
+            indices,
+            lu_ptr,
+            lu_idx,
+            lu_diag,
+            lu_src,
+            lu,
+            lu_work,
+            row_order,
+            col_perm,
+            gamma,
+            error_const,
+            consts,
+            max_order,
+            work,
+            kwork,
+        )
+        if code == NEED_FACTOR:
+            ist[6] = 1
+            return code, n_rec
+        ist[6] = 0
+        if code != ACCEPTED:
+            return code, n_rec
+        if event_value(ev, D[0]) <= 0.0:
+            return EVENT, n_rec
+        rec_t[n_rec] = fs[0]
+        rec_y[n_rec, :] = D[0]
+        n_rec += 1
+        if fs[0] >= t_end - 1e-9 * max(1.0, t_end):
+            return END, n_rec
+        if n_rec == cap:
+            return FULL, n_rec
