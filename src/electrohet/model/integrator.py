@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from electrohet.errors import SolverError
 from electrohet.model.bdf_kernels import accept, newton_increment, predict, wrms_masked
 from electrohet.model.jacobian import ColouredJacobian
-from electrohet.model.newton_kernel import jacobian_fused, newton_fused
+from electrohet.model.newton_kernel import consistent_fused, jacobian_fused, newton_fused
 from electrohet.model.sparse_lu import MULTIPLIER_MAX, PIVOT_RATIO, StaticLU
 from electrohet.model.step_kernel import (
     NEED_FACTOR,
@@ -197,6 +197,7 @@ class BDFIntegrator:
             ]
         )
         self._diff_mask = np.ascontiguousarray(self.diff)
+        self._diff_float = self.diff.astype(float)
 
     # -------------------------------------------------------------- utilities
     def _f(self, y: np.ndarray) -> np.ndarray:
@@ -264,6 +265,10 @@ class BDFIntegrator:
         alg = ~self.diff
         if not np.any(alg):
             return y
+        if self.step_kernel and self.kernel_params is not None and self._lu_cons.ready:
+            y_k = self._consistent_compiled(y, alg, tol, maxiter)
+            if y_k is not None:
+                return y_k
         step_norm = np.inf
         for it in range(maxiter):
             f = self._f(y)
@@ -295,6 +300,59 @@ class BDFIntegrator:
             raise SolverError("consistent initialisation did not converge in 30 Newton iterations")
         self.J_current = False
         return y
+
+    def _consistent_compiled(
+        self, y: np.ndarray, alg: np.ndarray, tol: float, maxiter: int
+    ) -> np.ndarray | None:
+        """:meth:`make_consistent` as one compiled call
+        (:func:`~electrohet.model.newton_kernel.consistent_fused`); None when the
+        kernel stopped (pivot order, convergence) and the Python method must run."""
+        y_k = y.copy()
+        J = np.empty(self.jac.indices.size)
+        cnt = np.zeros(3, dtype=np.int64)
+        lu, jac = self._lu_cons, self.jac
+        code = consistent_fused(
+            y_k,
+            self.kernel_params,
+            alg,
+            self.alg_entry,
+            self.diag_pos,
+            self._diff_float,
+            self.scale,
+            self.atol,
+            self.rtol,
+            self._upper,
+            jac.scale,
+            jac.colour,
+            jac.n_colours,
+            jac.indptr,
+            jac.indices,
+            lu.lu_ptr,
+            lu.lu_idx,
+            lu.diag,
+            lu.src,
+            lu.lu,
+            lu.work,
+            lu.row_order,
+            lu.col_perm,
+            PIVOT_RATIO,
+            MULTIPLIER_MAX,
+            tol,
+            maxiter,
+            J,
+            cnt,
+        )
+        self.stats.jacobians += int(cnt[0])
+        self.stats.residual_evals += int(cnt[2])
+        if cnt[0] > 0:
+            self.J = J
+            self.J_current = True
+            self.lu = None
+            self.conv_rate = RATE_AFTER_NEW_JACOBIAN
+        if code != 0:
+            return None
+        self.J_current = False
+        return y_k
 
     # -------------------------------------------------------------- stepping
     def start(self, t: float, y: np.ndarray, h: float) -> None:

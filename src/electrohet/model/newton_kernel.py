@@ -20,6 +20,7 @@ import numpy as np
 
 from electrohet.model.bdf_kernels import newton_increment
 from electrohet.model.p2de_fused import residual_fused
+from electrohet.model.sparse_lu import _numeric, solve_factors_into
 
 RATE_FLOOR = 0.1  # smallest rate/(1 - rate) carried over (as the integrator's)
 
@@ -139,3 +140,106 @@ def jacobian_fused(
         for p in range(indptr[col], indptr[col + 1]):
             r = indices[p]
             out[p] = (F[r, cc] - F[r, n_colours]) / hc
+
+
+@numba.njit(cache=True)
+def _wrms(v: np.ndarray, y: np.ndarray, atol: np.ndarray, rtol: float, upper: np.ndarray) -> float:
+    """WRMS norm of ``v`` with weights ``atol + rtol min(|y|, |upper - y|)``."""
+    acc = 0.0
+    for i in range(v.size):
+        w = atol[i] + rtol * min(abs(y[i]), abs(upper[i] - y[i]))
+        r = v[i] / w
+        acc += r * r
+    return np.sqrt(acc / v.size)
+
+
+@numba.njit(cache=True)
+def consistent_fused(
+    y: np.ndarray,
+    P: tuple,
+    alg: np.ndarray,
+    alg_entry: np.ndarray,
+    diag_pos: np.ndarray,
+    diff_diag: np.ndarray,
+    scale: np.ndarray,
+    atol: np.ndarray,
+    rtol: float,
+    upper: np.ndarray,
+    jac_scale: np.ndarray,
+    colour: np.ndarray,
+    n_colours: int,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    lu_ptr: np.ndarray,
+    lu_idx: np.ndarray,
+    lu_diag: np.ndarray,
+    lu_src: np.ndarray,
+    lu: np.ndarray,
+    lu_work: np.ndarray,
+    row_order: np.ndarray,
+    col_perm: np.ndarray,
+    pivot_ratio: float,
+    multiplier_max: float,
+    tol: float,
+    maxiter: int,
+    J: np.ndarray,
+    cnt: np.ndarray,
+) -> int:
+    """:meth:`BDFIntegrator.make_consistent` on the fused residual, in place on ``y``.
+
+    Newton on the algebraic equations with the differential unknowns fixed (matrix:
+    the algebraic rows of J, identity on the differential rows), updates damped to at
+    most 5 ``scale``; a fresh Jacobian (left in ``J``) every iteration.  ``cnt``
+    (added to): Jacobians, factorisations, residual evaluations.  Returns 0 when
+    converged, 1 when the kept pivot order of the consistency matrix failed, 2 when
+    not converged in ``maxiter`` iterations, 3 on a non-finite update (the caller
+    then runs the Python method, which re-pivots and raises the errors).
+    """
+    n = y.size
+    f = np.empty((n, 1))
+    f1 = f.reshape(n)
+    Y = np.empty((n, 1))
+    fa = np.empty(n)
+    dy = np.empty(n)
+    x = np.empty(n)
+    v = np.empty(n)
+    step_norm = np.inf
+    for it in range(maxiter):
+        Y[:, 0] = y
+        residual_fused(Y, P, f)
+        cnt[2] += 1
+        for i in range(n):
+            fa[i] = f1[i] if alg[i] else 0.0
+        if it > 0 and _wrms(fa, y, atol, rtol, upper) < tol and step_norm < 1e-3:
+            return 0
+        jacobian_fused(y, P, jac_scale, colour, n_colours, indptr, indices, J)
+        cnt[0] += 1
+        cnt[2] += 1
+        data = np.where(alg_entry, J, 0.0)
+        for q in range(diag_pos.size):
+            data[diag_pos[q]] += diff_diag[q]
+        bad = _numeric(
+            lu_ptr, lu_idx, lu_diag, lu_src, data, lu, lu_work, pivot_ratio, multiplier_max
+        )
+        if bad >= 0:
+            lu_work[:] = 0.0
+            return 1
+        cnt[1] += 1
+        solve_factors_into(lu_ptr, lu_idx, lu_diag, lu, row_order, col_perm, fa, x, dy)
+        big = 0.0
+        for i in range(n):
+            dy[i] = -dy[i]
+            if not np.isfinite(dy[i]):
+                return 3
+            big = max(big, abs(dy[i]) / scale[i])
+        lam = 1.0
+        if big > 5.0:
+            lam = 5.0 / big
+        for i in range(n):
+            v[i] = lam * dy[i]
+            y[i] = y[i] + v[i]
+        step_norm = _wrms(v, y, atol, rtol, upper)
+        if step_norm < 1e-6 and lam == 1.0:
+            cnt[2] += 1  # (the Python method evaluates f here once more)
+            return 0
+    return 2
