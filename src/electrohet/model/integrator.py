@@ -304,51 +304,68 @@ class BDFIntegrator:
     def _consistent_compiled(
         self, y: np.ndarray, alg: np.ndarray, tol: float, maxiter: int
     ) -> np.ndarray | None:
-        """:meth:`make_consistent` as one compiled call
-        (:func:`~electrohet.model.newton_kernel.consistent_fused`); None when the
-        kernel stopped (pivot order, convergence) and the Python method must run."""
+        """:meth:`make_consistent` as compiled calls
+        (:func:`~electrohet.model.newton_kernel.consistent_fused`; Python only re-pivots
+        the consistency matrix); None when the kernel did not converge (the Python
+        method then runs and raises)."""
         y_k = y.copy()
         J = np.empty(self.jac.indices.size)
+        fa = np.empty(y.size)
+        state = np.array([0.0, np.inf, 0.0])
         cnt = np.zeros(3, dtype=np.int64)
-        lu, jac = self._lu_cons, self.jac
-        code = consistent_fused(
-            y_k,
-            self.kernel_params,
-            alg,
-            self.alg_entry,
-            self.diag_pos,
-            self._diff_float,
-            self.scale,
-            self.atol,
-            self.rtol,
-            self._upper,
-            jac.scale,
-            jac.colour,
-            jac.n_colours,
-            jac.indptr,
-            jac.indices,
-            lu.lu_ptr,
-            lu.lu_idx,
-            lu.diag,
-            lu.src,
-            lu.lu,
-            lu.work,
-            lu.row_order,
-            lu.col_perm,
-            PIVOT_RATIO,
-            MULTIPLIER_MAX,
-            tol,
-            maxiter,
-            J,
-            cnt,
-        )
+        jac, lu = self.jac, self._lu_cons
+        while True:
+            code = consistent_fused(
+                y_k,
+                self.kernel_params,
+                alg,
+                self.alg_entry,
+                self.diag_pos,
+                self._diff_float,
+                self.scale,
+                self.atol,
+                self.rtol,
+                self._upper,
+                jac.scale,
+                jac.colour,
+                jac.n_colours,
+                jac.indptr,
+                jac.indices,
+                lu.lu_ptr,
+                lu.lu_idx,
+                lu.diag,
+                lu.src,
+                lu.lu,
+                lu.work,
+                lu.row_order,
+                lu.col_perm,
+                PIVOT_RATIO,
+                MULTIPLIER_MAX,
+                tol,
+                maxiter,
+                J,
+                fa,
+                state,
+                cnt,
+            )
+            if code != 1:
+                break
+            # the kept pivot order failed: re-pivot here, then the kernel resumes
+            data = np.where(self.alg_entry, J, 0.0)
+            data[self.diag_pos] += self._diff_float
+            try:
+                lu.factor(data, current_failed=True)
+            except RuntimeError as exc:
+                raise SolverError(f"consistent initialisation failed: {exc}") from exc
+            state[2] = 1.0
         self.stats.jacobians += int(cnt[0])
         self.stats.residual_evals += int(cnt[2])
         if cnt[0] > 0:
             self.J = J
-            self.J_current = True
             self.lu = None
             self.conv_rate = RATE_AFTER_NEW_JACOBIAN
+        if code == 3:
+            raise SolverError("consistent initialisation produced non-finite values")
         if code != 0:
             return None
         self.J_current = False

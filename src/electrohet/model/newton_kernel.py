@@ -183,6 +183,8 @@ def consistent_fused(
     tol: float,
     maxiter: int,
     J: np.ndarray,
+    fa: np.ndarray,
+    state: np.ndarray,
     cnt: np.ndarray,
 ) -> int:
     """:meth:`BDFIntegrator.make_consistent` on the fused residual, in place on ``y``.
@@ -191,40 +193,47 @@ def consistent_fused(
     the algebraic rows of J, identity on the differential rows), updates damped to at
     most 5 ``scale``; a fresh Jacobian (left in ``J``) every iteration.  ``cnt``
     (added to): Jacobians, factorisations, residual evaluations.  Returns 0 when
-    converged, 1 when the kept pivot order of the consistency matrix failed, 2 when
-    not converged in ``maxiter`` iterations, 3 on a non-finite update (the caller
-    then runs the Python method, which re-pivots and raises the errors).
+    converged; 1 when the kept pivot order of the consistency matrix failed: the
+    caller factorises it (re-pivoting), sets ``state[2] = 1`` and calls again, which
+    resumes the iteration ``state[0]`` (``state[1]``: last update norm; ``fa``: the
+    algebraic residual) with the solve; 2 when not converged in ``maxiter``
+    iterations, 3 on a non-finite update (the caller raises).
     """
     n = y.size
     f = np.empty((n, 1))
     f1 = f.reshape(n)
     Y = np.empty((n, 1))
-    fa = np.empty(n)
     dy = np.empty(n)
     x = np.empty(n)
     v = np.empty(n)
-    step_norm = np.inf
-    for it in range(maxiter):
-        Y[:, 0] = y
-        residual_fused(Y, P, f)
-        cnt[2] += 1
-        for i in range(n):
-            fa[i] = f1[i] if alg[i] else 0.0
-        if it > 0 and _wrms(fa, y, atol, rtol, upper) < tol and step_norm < 1e-3:
-            return 0
-        jacobian_fused(y, P, jac_scale, colour, n_colours, indptr, indices, J)
-        cnt[0] += 1
-        cnt[2] += 1
-        data = np.where(alg_entry, J, 0.0)
-        for q in range(diag_pos.size):
-            data[diag_pos[q]] += diff_diag[q]
-        bad = _numeric(
-            lu_ptr, lu_idx, lu_diag, lu_src, data, lu, lu_work, pivot_ratio, multiplier_max
-        )
-        if bad >= 0:
-            lu_work[:] = 0.0
-            return 1
-        cnt[1] += 1
+    step_norm = state[1]
+    resume = state[2] == 1.0
+    state[2] = 0.0
+    for it in range(int(state[0]), maxiter):
+        if not resume:
+            Y[:, 0] = y
+            residual_fused(Y, P, f)
+            cnt[2] += 1
+            for i in range(n):
+                fa[i] = f1[i] if alg[i] else 0.0
+            if it > 0 and _wrms(fa, y, atol, rtol, upper) < tol and step_norm < 1e-3:
+                return 0
+            jacobian_fused(y, P, jac_scale, colour, n_colours, indptr, indices, J)
+            cnt[0] += 1
+            cnt[2] += 1
+            data = np.where(alg_entry, J, 0.0)
+            for q in range(diag_pos.size):
+                data[diag_pos[q]] += diff_diag[q]
+            bad = _numeric(
+                lu_ptr, lu_idx, lu_diag, lu_src, data, lu, lu_work, pivot_ratio, multiplier_max
+            )
+            if bad >= 0:
+                lu_work[:] = 0.0
+                state[0] = it
+                state[1] = step_norm
+                return 1
+            cnt[1] += 1
+        resume = False
         solve_factors_into(lu_ptr, lu_idx, lu_diag, lu, row_order, col_perm, fa, x, dy)
         big = 0.0
         for i in range(n):
