@@ -93,6 +93,7 @@ class Simulation:
         self.interrupt_handler = None
         self._rec_t: np.ndarray | None = None  # buffers of the compiled step loop
         self._rec_y: np.ndarray | None = None
+        self._results_static: tuple | None = None  # results.build_dataset's cache
         self.mesh = build_mesh(cell, self.mesh_options)
         self.model = P2DEModel(cell, self.mesh)
         self.one_c = cell.one_c()
