@@ -67,23 +67,48 @@ def residual_fused(Y: np.ndarray, P: tuple, out: np.ndarray) -> None:
     nr = ids[0]
     o_ce = offsets[0]
     o_cs = offsets[1]
+    # material values; in a batch (a coloured Jacobian) most states share a slot's
+    # surface or a cell's c_e with the first state or the one before: reuse those
+    # values (the same function of the same number, so the result is unchanged)
     c_surf = np.empty((S, B))
     U = np.empty((S, B))
     for s in range(S):
         base = o_cs + s * nr
         fid = slot_fid[s]
+        th_0 = -1.0
+        th_prev = -1.0
         for b in range(B):
             c = 1.5 * Y[base + nr - 1, b] - 0.5 * Y[base + nr - 2, b]
             c_surf[s, b] = c
             th = min(max(c / cmax[s], 0.0), 1.0)
-            U[s, b] = evaluate(fid, th)
+            if b > 0 and th == th_prev:
+                U[s, b] = U[s, b - 1]
+            elif b > 0 and th == th_0:
+                U[s, b] = U[s, 0]
+            else:
+                U[s, b] = evaluate(fid, th)
+            if b == 0:
+                th_0 = th
+            th_prev = th
     kappa = np.empty((N, B))
     D_e = np.empty((N, B))
     for i in range(N):
+        ce_0 = 0.0
+        ce_prev = 0.0
         for b in range(B):
             ce = Y[o_ce + i, b]
-            kappa[i, b] = evaluate(ids[1], ce)
-            D_e[i, b] = evaluate(ids[2], ce)
+            if b > 0 and ce == ce_prev:
+                kappa[i, b] = kappa[i, b - 1]
+                D_e[i, b] = D_e[i, b - 1]
+            elif b > 0 and ce == ce_0:
+                kappa[i, b] = kappa[i, 0]
+                D_e[i, b] = D_e[i, 0]
+            else:
+                kappa[i, b] = evaluate(ids[1], ce)
+                D_e[i, b] = evaluate(ids[2], ce)
+            if b == 0:
+                ce_0 = ce
+            ce_prev = ce
     assemble(
         Y,
         offsets,
