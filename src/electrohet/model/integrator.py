@@ -118,8 +118,10 @@ class BDFIntegrator:
     due) may be set from outside after the residual function changed.
     ``kernel_params``, when set from outside to the parameters of
     :func:`~electrohet.model.p2de_fused.residual_fused` that ``fun`` evaluates, makes
-    the corrector iteration and the Jacobian run compiled
-    (:mod:`electrohet.model.newton_kernel`); same arithmetic as the Python path.
+    the Jacobian, the corrector iteration and the consistent initialisation
+    (:mod:`electrohet.model.newton_kernel`), whole steps (:meth:`step`) and runs of
+    steps (:meth:`run`, :mod:`electrohet.model.step_kernel`) compiled, with the
+    arithmetic of the Python path; ``step_kernel = False`` keeps the Python step loop.
     """
 
     def __init__(
