@@ -12,7 +12,7 @@ import math
 import numba
 import numpy as np
 
-from electrohet.model.sparse_lu import solve_into
+from electrohet.model.sparse_lu import solve_factors_into
 
 
 @numba.njit(cache=True)
@@ -68,7 +68,7 @@ def newton_increment(
     n = f.size
     for i in range(n):
         g[i] = c * f[i] - mass[i] * (psi[i] + d[i])
-    solve_into(indptr, indices, diag, lu, row_order, col_perm, g, x, dy)
+    solve_factors_into(indptr, indices, diag, lu, row_order, col_perm, g, x, dy)
     acc = 0.0
     for i in range(n):
         r = dy[i] / w[i]

@@ -25,7 +25,15 @@ import scipy.sparse as sp
 from electrohet.errors import SolverError
 from electrohet.model.bdf_kernels import accept, newton_increment, predict, wrms_masked
 from electrohet.model.jacobian import ColouredJacobian
-from electrohet.model.sparse_lu import StaticLU
+from electrohet.model.newton_kernel import consistent_fused, jacobian_fused, newton_fused
+from electrohet.model.sparse_lu import MULTIPLIER_MAX, PIVOT_RATIO, StaticLU
+from electrohet.model.step_kernel import (
+    NEED_FACTOR,
+    STALLED,
+    STEP_TOO_SMALL,
+    bdf_step,
+    run_steps,
+)
 
 MAX_ORDER = 5
 NEWTON_MAXITER = 4
@@ -108,6 +116,12 @@ class BDFIntegrator:
     -----
     ``J = None`` (a new Jacobian is due) and ``lu = None`` (a new factorisation is
     due) may be set from outside after the residual function changed.
+    ``kernel_params``, when set from outside to the parameters of
+    :func:`~electrohet.model.p2de_fused.residual_fused` that ``fun`` evaluates, makes
+    the Jacobian, the corrector iteration and the consistent initialisation
+    (:mod:`electrohet.model.newton_kernel`), whole steps (:meth:`step`) and runs of
+    steps (:meth:`run`, :mod:`electrohet.model.step_kernel`) compiled, with the
+    arithmetic of the Python path; ``step_kernel = False`` keeps the Python step loop.
     """
 
     def __init__(
@@ -161,6 +175,31 @@ class BDFIntegrator:
         self.conv_rate = RATE_AFTER_NEW_JACOBIAN
         self.jacobian_due = False
         self.stalled_steps = 0
+        self.kernel_params: tuple | None = None
+        self.step_kernel = True  # False: the Python step (same arithmetic; for tests)
+        self._kwork = np.empty((3, n))
+        self._swork = np.empty((4, n))
+        self._fs = np.zeros(8)
+        self._ist = np.zeros(9, dtype=np.int64)
+        self._cnt = np.zeros(7, dtype=np.int64)
+        self._consts = np.array(
+            [
+                NEWTON_TOL,
+                RATE_AFTER_NEW_JACOBIAN,
+                RATE_FLOOR,
+                MIN_FACTOR,
+                MAX_FACTOR,
+                SAFETY,
+                NEWTON_MAXITER,
+                SLOW_NEWTON,
+                STALL_STEPS,
+                STALL_H,
+                PIVOT_RATIO,
+                MULTIPLIER_MAX,
+            ]
+        )
+        self._diff_mask = np.ascontiguousarray(self.diff)
+        self._diff_float = self.diff.astype(float)
 
     # -------------------------------------------------------------- utilities
     def _f(self, y: np.ndarray) -> np.ndarray:
@@ -168,21 +207,37 @@ class BDFIntegrator:
         return self.fun(y)
 
     def _jacobian(self, y: np.ndarray, f0: np.ndarray | None = None) -> None:
-        if f0 is None:
-            f0 = self._f(y)
-        self.J = self.jac.values(self.fun, y, f0)
+        P = self.kernel_params
+        if P is not None:
+            jac = self.jac
+            J = np.empty(jac.indices.size)
+            jacobian_fused(
+                np.ascontiguousarray(y, dtype=float),
+                P,
+                jac.scale,
+                jac.colour,
+                jac.n_colours,
+                jac.indptr,
+                jac.indices,
+                J,
+            )
+            self.J = J
+        else:
+            if f0 is None:
+                f0 = self._f(y)
+            self.J = self.jac.values(self.fun, y, f0)
         self.stats.jacobians += 1
         self.stats.residual_evals += 1
         self.J_current = True
         self.lu = None
         self.conv_rate = RATE_AFTER_NEW_JACOBIAN
 
-    def _factor(self, c: float) -> None:
+    def _factor(self, c: float, current_failed: bool = False) -> None:
         assert self.J is not None
         data = -c * self.J
         data[self.diag_pos] += self.mass_diag
         try:
-            self._lu.factor(data)
+            self._lu.factor(data, current_failed)
         except RuntimeError as exc:  # singular matrix
             raise SolverError(f"singular iteration matrix: {exc}") from exc
         self.lu = self._lu
@@ -212,6 +267,10 @@ class BDFIntegrator:
         alg = ~self.diff
         if not np.any(alg):
             return y
+        if self.step_kernel and self.kernel_params is not None and self._lu_cons.ready:
+            y_k = self._consistent_compiled(y, alg, tol, maxiter)
+            if y_k is not None:
+                return y_k
         step_norm = np.inf
         for it in range(maxiter):
             f = self._f(y)
@@ -244,6 +303,76 @@ class BDFIntegrator:
         self.J_current = False
         return y
 
+    def _consistent_compiled(
+        self, y: np.ndarray, alg: np.ndarray, tol: float, maxiter: int
+    ) -> np.ndarray | None:
+        """:meth:`make_consistent` as compiled calls
+        (:func:`~electrohet.model.newton_kernel.consistent_fused`; Python only re-pivots
+        the consistency matrix); None when the kernel did not converge (the Python
+        method then runs and raises)."""
+        y_k = y.copy()
+        J = np.empty(self.jac.indices.size)
+        fa = np.empty(y.size)
+        state = np.array([0.0, np.inf, 0.0])
+        cnt = np.zeros(3, dtype=np.int64)
+        jac, lu = self.jac, self._lu_cons
+        while True:
+            code = consistent_fused(
+                y_k,
+                self.kernel_params,
+                alg,
+                self.alg_entry,
+                self.diag_pos,
+                self._diff_float,
+                self.scale,
+                self.atol,
+                self.rtol,
+                self._upper,
+                jac.scale,
+                jac.colour,
+                jac.n_colours,
+                jac.indptr,
+                jac.indices,
+                lu.lu_ptr,
+                lu.lu_idx,
+                lu.diag,
+                lu.src,
+                lu.lu,
+                lu.work,
+                lu.row_order,
+                lu.col_perm,
+                PIVOT_RATIO,
+                MULTIPLIER_MAX,
+                tol,
+                maxiter,
+                J,
+                fa,
+                state,
+                cnt,
+            )
+            if code != 1:
+                break
+            # the kept pivot order failed: re-pivot here, then the kernel resumes
+            data = np.where(self.alg_entry, J, 0.0)
+            data[self.diag_pos] += self._diff_float
+            try:
+                lu.factor(data, current_failed=True)
+            except RuntimeError as exc:
+                raise SolverError(f"consistent initialisation failed: {exc}") from exc
+            state[2] = 1.0
+        self.stats.jacobians += int(cnt[0])
+        self.stats.residual_evals += int(cnt[2])
+        if cnt[0] > 0:
+            self.J = J
+            self.lu = None
+            self.conv_rate = RATE_AFTER_NEW_JACOBIAN
+        if code == 3:
+            raise SolverError("consistent initialisation produced non-finite values")
+        if code != 0:
+            return None
+        self.J_current = False
+        return y_k
+
     # -------------------------------------------------------------- stepping
     def start(self, t: float, y: np.ndarray, h: float) -> None:
         """Begin a new integration at (t, y) with first step ``h`` (order 1)."""
@@ -274,6 +403,31 @@ class BDFIntegrator:
         self.D = D.copy()
         self.lu = None
 
+    def save(self) -> None:
+        """Keep the current state in a reusable buffer (a :meth:`snapshot` without the
+        allocation, for :meth:`restore_saved`)."""
+        buf = getattr(self, "_saved_D", None)
+        if buf is None or buf.shape != self.D.shape:
+            buf = self._saved_D = np.empty_like(self.D)
+        np.copyto(buf, self.D)
+        self._saved = (self.t, self.h, self.order, self.n_equal)
+
+    @property
+    def saved_t(self) -> float:
+        """The time kept by the last :meth:`save`."""
+        return self._saved[0]
+
+    @property
+    def saved_y(self) -> np.ndarray:
+        """The state kept by the last :meth:`save`."""
+        return self._saved_D[0]
+
+    def restore_saved(self) -> None:
+        """Return to the state of the last :meth:`save`."""
+        self.t, self.h, self.order, self.n_equal = self._saved
+        np.copyto(self.D, self._saved_D)
+        self.lu = None
+
     def set_step(self, h_new: float) -> None:
         """Change the next step size to ``h_new``."""
         factor = h_new / self.h
@@ -294,6 +448,30 @@ class BDFIntegrator:
         """
         lu = self.lu
         assert lu is not None
+        P = self.kernel_params
+        if P is not None:
+            d = np.empty_like(y_pred)
+            ok, nit, self.conv_rate = newton_fused(
+                y_pred,
+                psi,
+                c,
+                w,
+                self.mass,
+                lu.lu_ptr,
+                lu.lu_idx,
+                lu.diag,
+                lu.lu,
+                lu.row_order,
+                lu.col_perm,
+                P,
+                self.newton_tol,
+                self.conv_rate,
+                NEWTON_MAXITER,
+                d,
+                self._kwork,
+            )
+            self.stats.residual_evals += nit
+            return ok, d, nit
         d = np.zeros_like(y_pred)
         y = y_pred.copy()
         wk = self._work
@@ -336,6 +514,9 @@ class BDFIntegrator:
 
     def step(self, h_max: float = np.inf) -> None:
         """Advance by one accepted step (at most ``h_max``); raises SolverError on failure."""
+        if self.compiled:
+            self._step_compiled(h_max)
+            return
         if self.h > h_max:
             self.set_step(h_max)
         h_min = 1e-12 * max(1.0, abs(self.t))
@@ -407,6 +588,155 @@ class BDFIntegrator:
         self.order = k + delta
         factor = min(MAX_FACTOR, SAFETY * float(factors[delta + 1]))
         self.set_step(self.h * factor)
+
+    # -------------------------------------------------------------- compiled path
+    def _sync_in(self, h_max: float) -> None:
+        """Copy the integrator's state into the arrays the step kernels update."""
+        fs, ist = self._fs, self._ist
+        self._consts[0] = self.newton_tol
+        fs[0], fs[1] = self.t, self.h
+        fs[2] = self.lu_c if self.lu_c is not None else 0.0
+        fs[3] = self.conv_rate
+        fs[4] = h_max
+        fs[5] = 1e-12 * max(1.0, abs(self.t))
+        ist[0], ist[1] = self.order, self.n_equal
+        ist[2], ist[3] = self.J_current, self.jacobian_due
+        ist[4] = self.lu is not None
+        ist[5] = self.stalled_steps
+        ist[6] = 0
+        if self.J is not None and not self._lu.ready:
+            # the first factorisation of this pattern analyses it (SuperLU): in Python
+            self._factor(self.h / GAMMA[self.order])
+            fs[2] = self.lu_c
+            ist[4] = 1
+
+    def _sync_out(self) -> None:
+        """Copy the kernels' state back (and add their counters to the statistics)."""
+        fs, ist, cnt = self._fs, self._ist, self._cnt
+        self.t, self.h = float(fs[0]), float(fs[1])
+        self.lu_c = float(fs[2])
+        self.conv_rate = float(fs[3])
+        self.order, self.n_equal = int(ist[0]), int(ist[1])
+        self.J_current, self.jacobian_due = bool(ist[2]), bool(ist[3])
+        self.lu = self._lu if ist[4] else None
+        self.stalled_steps = int(ist[5])
+        st = self.stats
+        st.steps += int(cnt[0])
+        st.rejected += int(cnt[1])
+        st.newton_iterations += int(cnt[2])
+        st.newton_failures += int(cnt[3])
+        st.jacobians += int(cnt[4])
+        st.factorizations += int(cnt[5])
+        st.residual_evals += int(cnt[6])
+        cnt[:] = 0
+
+    def _kernel_args(self) -> tuple:
+        """Arguments of :func:`~electrohet.model.step_kernel.bdf_step` after ``cnt``."""
+        jac, lu = self.jac, self._lu
+        return (
+            self.kernel_params,
+            self.J,
+            self.mass,
+            self.atol,
+            self.rtol,
+            self._upper,
+            self._diff_mask,
+            self.diag_pos,
+            self.mass_diag,
+            jac.scale,
+            jac.colour,
+            jac.n_colours,
+            jac.indptr,
+            jac.indices,
+            lu.lu_ptr,
+            lu.lu_idx,
+            lu.diag,
+            lu.src,
+            lu.lu,
+            lu.work,
+            lu.row_order,
+            lu.col_perm,
+            GAMMA,
+            ERROR_CONST,
+            self._consts,
+            self.max_order,
+            self._swork,
+            self._kwork,
+        )
+
+    def raise_for(self, code: int) -> None:
+        """Raise the SolverError that a kernel's return ``code`` stands for (if any)."""
+        if code == STEP_TOO_SMALL:
+            raise SolverError(f"step size fell below {self._fs[5]:.3g} s at t = {self.t:.6g} s")
+        if code == STALLED:
+            raise SolverError(
+                f"integration stalled at t = {self.t:.6g} s: {STALL_STEPS} consecutive steps "
+                f"below {STALL_H:g} x t"
+            )
+
+    @property
+    def compiled(self) -> bool:
+        """Whether :meth:`step` and :meth:`run` take the compiled path."""
+        return self.step_kernel and self.kernel_params is not None and self.J is not None
+
+    def _step_compiled(self, h_max: float) -> None:
+        """:meth:`step` as one compiled call (:func:`~electrohet.model.step_kernel.bdf_step`)."""
+        fs, ist, cnt = self._fs, self._ist, self._cnt
+        self._sync_in(h_max)
+        while True:
+            code = bdf_step(self.D, fs, ist, cnt, *self._kernel_args())
+            if code != NEED_FACTOR:
+                break
+            # the kept pivot order does not suit M - cJ: the Python path re-pivots
+            self._factor(float(fs[2]), current_failed=True)
+            ist[4] = 1
+        self._sync_out()
+        self.raise_for(code)
+
+    def run(
+        self,
+        t_end: float,
+        max_step: float,
+        event: np.ndarray,
+        rec_t: np.ndarray,
+        rec_y: np.ndarray,
+    ) -> tuple[int, int]:
+        """Steps towards ``t_end`` in compiled code (:func:`.step_kernel.run_steps`).
+
+        Only when :attr:`compiled`.  Each accepted step's time and state are written to
+        ``rec_t`` (cap,) and ``rec_y`` (cap, n), except a step that crossed ``event``,
+        after which the state before that step is kept as by :meth:`save`.  Returns
+        (code, records): ``step_kernel.EVENT``, ``END``, ``FULL`` (call again after
+        reading the records), ``STEP_TOO_SMALL`` or ``STALLED`` (see :meth:`raise_for`).
+        """
+        fs, ist, cnt = self._fs, self._ist, self._cnt
+        buf = getattr(self, "_saved_D", None)
+        if buf is None or buf.shape != self.D.shape:
+            buf = self._saved_D = np.empty_like(self.D)
+        self._sync_in(np.inf)
+        total = 0
+        while True:
+            code, n = run_steps(
+                self.D,
+                buf,
+                fs,
+                ist,
+                cnt,
+                *self._kernel_args(),
+                t_end,
+                max_step,
+                event,
+                rec_t[total:],
+                rec_y[total:],
+            )
+            total += n
+            if code != NEED_FACTOR:
+                break
+            self._factor(float(fs[2]), current_failed=True)
+            ist[4] = 1
+        self._sync_out()
+        self._saved = (float(fs[6]), float(fs[7]), int(ist[7]), int(ist[8]))
+        return code, total
 
     def dense(self, t: float) -> np.ndarray:
         """Interpolated state at ``t`` within the last accepted step."""

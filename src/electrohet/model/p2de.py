@@ -20,7 +20,9 @@ import scipy.sparse as sp
 from electrohet.design.layer import Cell, Electrode
 from electrohet.materials.base import R_GAS, F
 from electrohet.model.fastfn import direct, fast
+from electrohet.model.material_kernels import formula_id
 from electrohet.model.mesh import NEG, POS, CellMesh
+from electrohet.model.p2de_fused import residual_fused
 from electrohet.model.p2de_kernel import assemble, surface_linear
 
 
@@ -174,6 +176,23 @@ class P2DEModel:
         self._ocp_direct = [direct(f) for f in self._ocp_fast]
         self._kappa_direct = direct(self._kappa_fast)
         self._De_direct = direct(self._De_fast)
+        # ids of the material formulas for the fully compiled residual (None: the
+        # model needs the two-stage residual)
+        ocp_ids = [formula_id(mat.ocp) for mat in m.materials]
+        self._fused_ids: tuple[np.ndarray, np.ndarray] | None = None
+        if (
+            min(ocp_ids) >= 0
+            and formula_id(el.conductivity) >= 0
+            and formula_id(el.diffusivity) >= 0
+            and m.surface == "linear"
+            and not cell.half_cell
+        ):
+            self._fused_ids = (
+                np.array(
+                    [nr, formula_id(el.conductivity), formula_id(el.diffusivity)], dtype=np.int64
+                ),
+                np.asarray(ocp_ids, dtype=np.int64)[m.slot_material],
+            )
 
     # ------------------------------------------------------------------ helpers
     def split(self, Y: np.ndarray) -> dict[str, np.ndarray]:
@@ -212,6 +231,13 @@ class P2DEModel:
         phis_L = v["phis"][self.pos_last] - self.r_half_last * I
         return phis_L - self.series_resistance * I
 
+    def terminal_voltage(self, y: np.ndarray) -> float:
+        """Terminal voltage [V] of one (n,) state (as :meth:`voltage`, without the
+        block views: the event functions call it once per step)."""
+        I = y[self._offsets[5]]
+        phis_L = y[self._offsets[3] + self.pos_last] - self.r_half_last * I
+        return float(phis_L - self.series_resistance * I)
+
     # ------------------------------------------------------------------ residual
     def residual(self, Y: np.ndarray, control: Control) -> np.ndarray:
         """f(y) of ``M dy/dt = f(y)``; ``Y`` is (n,) or (n, B).
@@ -225,6 +251,11 @@ class P2DEModel:
         squeeze = Y.ndim == 1
         Y2 = np.ascontiguousarray(Y[:, None] if squeeze else Y, dtype=float)
         B = Y2.shape[1]
+        P = self.fused_params(control)
+        if P is not None:
+            out = np.empty((self.n, B))
+            residual_fused(Y2, P, out)
+            return out[:, 0] if squeeze else out
         S, nr = self.mesh.n_slots, self.nr
         sl = self.slices
         cs = Y2[sl["cs"]].reshape(S, nr, B)  # a view
@@ -303,6 +334,52 @@ class P2DEModel:
             out,
         )
         return out[:, 0] if squeeze else out
+
+    def fused_params(self, control: Control) -> tuple | None:
+        """Parameters of :func:`~electrohet.model.p2de_fused.residual_fused` under
+        ``control``, or None when this model needs the two-stage residual.
+
+        Read afresh on every call, so fields the aging hook replaces take effect; the
+        tuple does not change when the model's fields change later.
+        """
+        if self._fused_ids is None or not self.compiled or self.uses_path:
+            return None
+        D_const = self._solid_diffusivity_constant()
+        if D_const is None:
+            return None
+        kin_pref, isolated, face_left, face_res = self._run_time_fields()
+        # own copies: the tuple stays valid for this control whatever is called later
+        sc = self._scalars.copy()
+        sc[3], sc[4], sc[5] = self.r_half_first, self.r_half_last, self.series_resistance
+        sc[6] = control.value
+        flags = self._flags.copy()
+        flags[2] = 0 if control.mode == "current" else 1
+        ids, slot_fid = self._fused_ids
+        return (
+            self._offsets,
+            ids,
+            slot_fid,
+            D_const,
+            self._r_fixed_flat,
+            self.slot_cell,
+            self.slot_elec,
+            self.mesh.slot_area,
+            self.mesh.slot_radius,
+            self.cmax,
+            kin_pref,
+            self._alpha_a,
+            self._alpha_c,
+            isolated,
+            self.mesh.dx,
+            self._eps_over_tau,
+            self._dxe,
+            face_left,
+            face_res,
+            self.shell_vol,
+            self._face_area,
+            sc,
+            flags,
+        )
 
     def _run_time_fields(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Kernel-ready copies of the fields the aging hook may replace between runs.

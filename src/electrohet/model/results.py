@@ -49,13 +49,9 @@ def build_dataset(sim: Simulation, log: RunLog, experiment, wall_time: float) ->
     tm = np.full((n_cells, kmax, t.size), np.nan)
     ts = np.full_like(tm, np.nan)
     ik = np.full_like(tm, np.nan)
-    w = np.full((n_cells, kmax), np.nan)
-    rad = np.full((n_cells, kmax), np.nan)
     tm[mesh.slot_cell, mesh.slot_class] = theta_mean
     ts[mesh.slot_cell, mesh.slot_class] = theta_surf
     ik[mesh.slot_cell, mesh.slot_class] = v["ik"]
-    w[mesh.slot_cell, mesh.slot_class] = mesh.slot_weight
-    rad[mesh.slot_cell, mesh.slot_class] = mesh.slot_radius
 
     # per-layer capacity delivered [Ah/m^2]: lithium taken up (positive) or released
     # (negative electrode) since t = 0
@@ -68,96 +64,64 @@ def build_dataset(sim: Simulation, log: RunLog, experiment, wall_time: float) ->
     np.add.at(layer_cap, mesh.slot_layer, li_slot)
     sign = np.where(mesh.layer_region == POS, 1.0, -1.0)[:, None]
     layer_cap = sign * layer_cap * F / 3600.0
-    layer_q = np.array(
-        [lay.capacity_per_area(lay.material.theta_100, lay.material.theta_0) for lay in mesh.layers]
-    )
-
-    active_fraction = np.zeros(n_cells)
-    c_max_x = np.full(n_cells, np.nan)
-    for ci in mesh.elec_cells:
-        lay = mesh.layers[mesh.layer_of_cell[ci]]
-        active_fraction[ci] = lay.active_fraction
-        c_max_x[ci] = lay.material.c_max
-    region_names = np.array(["negative", "separator", "positive"])[mesh.region]
-    coords = {
-        "time": ("time", t, {"units": "s"}),
-        "x": ("x", mesh.x, {"units": "m", "long_name": "distance from negative current collector"}),
-        "particle_class": ("particle_class", np.arange(kmax), {}),
-        "layer": ("layer", np.array(mesh.layer_names, dtype=object), {}),
-        "layer_position": (
-            "layer",
-            np.array(mesh.layer_position, dtype=object),
-            {"long_name": "position in its electrode: collector, middle k or separator"},
+    static_vars, static_coords = _static_variables(sim)
+    data_vars: dict = {
+        "voltage": ("time", voltage, {"units": "V"}),
+        "current": (
+            "time",
+            current,
+            {"units": "A/m^2", "long_name": "current density, > 0 discharge"},
         ),
-        "layer_region": (
-            "layer",
-            np.array(["negative", "separator", "positive"])[mesh.layer_region].astype(object),
-            {},
+        "capacity": (
+            "time",
+            Q,
+            {"units": "Ah/m^2", "long_name": "net discharge capacity since start"},
+        ),
+        "energy": (
+            "time",
+            E,
+            {"units": "Wh/m^2", "long_name": "net discharge energy since start"},
+        ),
+        "step": (
+            "time",
+            np.asarray(log.step),
+            {"long_name": "experiment step index (-1 = initial)"},
+        ),
+        "cycle": ("time", np.asarray(log.cycle)),
+        "c_e": (("time", "x"), v["ce"].T, {"units": "mol/m^3"}),
+        "phi_e": (("time", "x"), v["phie"].T, {"units": "V"}),
+        "phi_s": (("time", "x"), phis.T, {"units": "V"}),
+        "theta_mean": (
+            ("time", "x", "particle_class"),
+            tm.transpose(2, 0, 1),
+            {"long_name": "mean lithium fraction of each class"},
+        ),
+        "theta_surface": (
+            ("time", "x", "particle_class"),
+            ts.transpose(2, 0, 1),
+            {"long_name": "surface lithium fraction of each class"},
+        ),
+        "interfacial_current": (
+            ("time", "x", "particle_class"),
+            ik.transpose(2, 0, 1),
+            {"units": "A/m^2", "long_name": "i_k, > 0 delithiation"},
+        ),
+        "layer_capacity": (
+            ("time", "layer"),
+            layer_cap.T,
+            {"units": "Ah/m^2", "long_name": "capacity delivered by each layer"},
         ),
     }
+    # the run-independent variables in their place (shallow copies: own attrs)
+    order = [*list(data_vars)[:-1], *STATIC_BEFORE_LAYER_CAPACITY, "layer_capacity", *STATIC_LAST]
+    for k, var in static_vars.items():
+        data_vars[k] = var.copy(deep=False)
+    data_vars = {k: data_vars[k] for k in order}
+    coords = {"time": ("time", t, {"units": "s"})}
+    coords.update({k: var.copy(deep=False) for k, var in static_coords.items()})
     ds = xr.Dataset(
-        {
-            "voltage": ("time", voltage, {"units": "V"}),
-            "current": (
-                "time",
-                current,
-                {"units": "A/m^2", "long_name": "current density, > 0 discharge"},
-            ),
-            "capacity": (
-                "time",
-                Q,
-                {"units": "Ah/m^2", "long_name": "net discharge capacity since start"},
-            ),
-            "energy": (
-                "time",
-                E,
-                {"units": "Wh/m^2", "long_name": "net discharge energy since start"},
-            ),
-            "step": (
-                "time",
-                np.asarray(log.step),
-                {"long_name": "experiment step index (-1 = initial)"},
-            ),
-            "cycle": ("time", np.asarray(log.cycle)),
-            "c_e": (("time", "x"), v["ce"].T, {"units": "mol/m^3"}),
-            "phi_e": (("time", "x"), v["phie"].T, {"units": "V"}),
-            "phi_s": (("time", "x"), phis.T, {"units": "V"}),
-            "theta_mean": (
-                ("time", "x", "particle_class"),
-                tm.transpose(2, 0, 1),
-                {"long_name": "mean lithium fraction of each class"},
-            ),
-            "theta_surface": (
-                ("time", "x", "particle_class"),
-                ts.transpose(2, 0, 1),
-                {"long_name": "surface lithium fraction of each class"},
-            ),
-            "interfacial_current": (
-                ("time", "x", "particle_class"),
-                ik.transpose(2, 0, 1),
-                {"units": "A/m^2", "long_name": "i_k, > 0 delithiation"},
-            ),
-            "class_weight": (("x", "particle_class"), w),
-            "class_radius": (("x", "particle_class"), rad, {"units": "m"}),
-            "region": ("x", region_names),
-            "porosity": ("x", mesh.eps),
-            "active_fraction": ("x", active_fraction),
-            "c_max": ("x", c_max_x, {"units": "mol/m^3"}),
-            "layer_index": (
-                "x",
-                mesh.layer_of_cell,
-                {"long_name": "index along the layer dimension (-1 = separator)"},
-            ),
-            "dx": ("x", mesh.dx, {"units": "m"}),
-            "layer_capacity": (
-                ("time", "layer"),
-                layer_cap.T,
-                {"units": "Ah/m^2", "long_name": "capacity delivered by each layer"},
-            ),
-            "layer_theoretical_capacity": ("layer", layer_q, {"units": "Ah/m^2"}),
-            "layer_name": ("layer", np.array(mesh.layer_names, dtype=object)),
-        },
-        coords={k: (d, val, a) for k, (d, val, a) in coords.items()},
+        data_vars,
+        coords=coords,
         attrs={
             "status": log.status,
             "message": log.message,
@@ -172,6 +136,83 @@ def build_dataset(sim: Simulation, log: RunLog, experiment, wall_time: float) ->
     )
     ds.attrs["step_info"] = repr(log.step_info)
     return ds
+
+
+STATIC_BEFORE_LAYER_CAPACITY = (
+    "class_weight",
+    "class_radius",
+    "region",
+    "porosity",
+    "active_fraction",
+    "c_max",
+    "layer_index",
+    "dx",
+)
+STATIC_LAST = ("layer_theoretical_capacity", "layer_name")
+
+
+def _static_variables(sim: Simulation) -> tuple[dict, dict]:
+    """The results' variables and coordinates that do not change from run to run of
+    ``sim`` (mesh, classes, layers), built once per Simulation (xarray's construction
+    of them is a good part of a short run's cost)."""
+    cached = getattr(sim, "_results_static", None)
+    if cached is not None:
+        return cached
+    mesh = sim.mesh
+    kmax = mesh.n_classes_max
+    n_cells = mesh.n_cells
+    w = np.full((n_cells, kmax), np.nan)
+    rad = np.full((n_cells, kmax), np.nan)
+    w[mesh.slot_cell, mesh.slot_class] = mesh.slot_weight
+    rad[mesh.slot_cell, mesh.slot_class] = mesh.slot_radius
+    layer_q = np.array(
+        [lay.capacity_per_area(lay.material.theta_100, lay.material.theta_0) for lay in mesh.layers]
+    )
+    active_fraction = np.zeros(n_cells)
+    c_max_x = np.full(n_cells, np.nan)
+    for ci in mesh.elec_cells:
+        lay = mesh.layers[mesh.layer_of_cell[ci]]
+        active_fraction[ci] = lay.active_fraction
+        c_max_x[ci] = lay.material.c_max
+    region_names = np.array(["negative", "separator", "positive"])[mesh.region]
+    coords = {
+        "x": ("x", mesh.x, {"units": "m", "long_name": "distance from negative current collector"}),
+        "particle_class": ("particle_class", np.arange(kmax), {}),
+        "layer": ("layer", np.array(mesh.layer_names, dtype=object), {}),
+        "layer_position": (
+            "layer",
+            np.array(mesh.layer_position, dtype=object),
+            {"long_name": "position in its electrode: collector, middle k or separator"},
+        ),
+        "layer_region": (
+            "layer",
+            np.array(["negative", "separator", "positive"])[mesh.layer_region].astype(object),
+            {},
+        ),
+    }
+    data = {
+        "class_weight": (("x", "particle_class"), w),
+        "class_radius": (("x", "particle_class"), rad, {"units": "m"}),
+        "region": ("x", region_names),
+        "porosity": ("x", mesh.eps),
+        "active_fraction": ("x", active_fraction),
+        "c_max": ("x", c_max_x, {"units": "mol/m^3"}),
+        "layer_index": (
+            "x",
+            mesh.layer_of_cell,
+            {"long_name": "index along the layer dimension (-1 = separator)"},
+        ),
+        "dx": ("x", mesh.dx, {"units": "m"}),
+        "layer_theoretical_capacity": ("layer", layer_q, {"units": "Ah/m^2"}),
+        "layer_name": ("layer", np.array(mesh.layer_names, dtype=object)),
+    }
+    ds = xr.Dataset(data, coords=coords)
+    cached = (
+        {k: ds.variables[k] for k in data},
+        {k: ds.variables[k] for k in coords},
+    )
+    sim._results_static = cached
+    return cached
 
 
 def layer_utilization(ds: xr.Dataset, region: str = "positive") -> xr.DataArray:

@@ -18,6 +18,7 @@ from electrohet.errors import ProtocolError, SolverError
 from electrohet.model.integrator import BDFIntegrator
 from electrohet.model.mesh import POS, MeshOptions, build_mesh
 from electrohet.model.p2de import Control, P2DEModel
+from electrohet.model.step_kernel import END, EVENT, STALLED, STEP_TOO_SMALL
 from electrohet.protocols.experiment import Experiment
 from electrohet.protocols.steps import Step
 
@@ -90,6 +91,9 @@ class Simulation:
         # KeyboardInterrupt -> SolverError makes solve() end with the states so far
         # instead, wherever in the step loop the interrupt lands (the CLI sets it).
         self.interrupt_handler = None
+        self._rec_t: np.ndarray | None = None  # buffers of the compiled step loop
+        self._rec_y: np.ndarray | None = None
+        self._results_static: tuple | None = None  # results.build_dataset's cache
         self.mesh = build_mesh(cell, self.mesh_options)
         self.model = P2DEModel(cell, self.mesh)
         self.one_c = cell.one_c()
@@ -207,6 +211,7 @@ class Simulation:
     def _set_control(self, control: Control) -> None:
         m = self.model
         self.integrator.fun = lambda Y: m.residual(Y, control)
+        self.integrator.kernel_params = m.fused_params(control)
         self.integrator.J = None
         self.integrator.J_current = False
         self.integrator.lu = None
@@ -255,56 +260,115 @@ class Simulation:
         integ.start(t, y, min(opts.first_step, limit))
         log.record(t, y, idx, cyc)
         n_steps = 0
-        while True:
-            snap = integ.snapshot()
-            t_old, y_old = integ.t, integ.y.copy()
-            try:
-                integ.step(h_max=min(opts.max_step, t_end - integ.t))
-            except SolverError:
-                if self._collapsing(step, log, t_start, integ.y):
-                    info.update(
-                        reason="transport limit: particle surfaces full or electrolyte depleted"
-                    )
+        if integ.compiled and len(events) <= 1:
+            # the compiled loop: Python only records, locates the event, re-pivots
+            spec = self._event_spec(step)
+            cap = 64
+            if self._rec_y is None or self._rec_y.shape[1] != y.size:
+                self._rec_t, self._rec_y = np.empty(cap), np.empty((cap, y.size))
+            rec_t, rec_y = self._rec_t, self._rec_y
+            while True:
+                code, n = integ.run(t_end, opts.max_step, spec, rec_t, rec_y)
+                for i in range(n):
+                    log.record(float(rec_t[i]), rec_y[i], idx, cyc)
+                n_steps += n
+                if code in (STEP_TOO_SMALL, STALLED):
+                    try:
+                        integ.raise_for(code)
+                    except SolverError:
+                        if self._collapsing(step, log, t_start, integ.y):
+                            info.update(
+                                reason="transport limit: particle surfaces full or "
+                                "electrolyte depleted"
+                            )
+                            break
+                        raise
+                if code == EVENT:
+                    n_steps += 1
+                    g, name = events[0]
+                    self._locate_event(g, integ.saved_t, log, idx, cyc)
+                    info.update(reason=name)
                     break
-                raise
-            n_steps += 1
-            y_new = integ.y
-            hit = None
-            for g, name in events:
-                if g(y_new) <= 0:
-                    hit = (g, name)
+                if code == END:
+                    if hard_limit:
+                        raise SolverError(
+                            f"cut-off never reached within {limit / 3600:.3g} h "
+                            f"(voltage {m.terminal_voltage(integ.y):.4g} V)"
+                        )
                     break
-            if hit is not None:
-                g, name = hit
-                g_old = g(y_old)
-                # locate the crossing on the dense output, then step exactly to it
+        else:
+            while True:
+                integ.save()  # the state before the step, for an event's re-take
+                t_old = integ.t
                 try:
-                    t_ev = brentq(
-                        lambda tt, g=g: g(integ.dense(tt)),
-                        t_old,
-                        integ.t,
-                        xtol=1e-9 * max(1.0, integ.t),
-                    )
-                except ValueError:
-                    t_ev = integ.t
-                if t_ev > t_old + 1e-9 and g_old > 0 and t_ev < integ.t:
-                    integ.restore(snap)
-                    integ.set_step(t_ev - t_old)
-                    integ.step(h_max=t_ev - t_old + 1e-12)
-                log.record(integ.t, integ.y, idx, cyc)
-                info.update(reason=name)
-                break
-            log.record(integ.t, y_new, idx, cyc)
-            if integ.t >= t_end - 1e-9 * max(1.0, t_end):
-                if hard_limit:
-                    raise SolverError(
-                        f"cut-off never reached within {limit / 3600:.3g} h "
-                        f"(voltage {float(m.voltage(y_new)[0]):.4g} V)"
-                    )
-                break
+                    integ.step(h_max=min(opts.max_step, t_end - integ.t))
+                except SolverError:
+                    if self._collapsing(step, log, t_start, integ.y):
+                        info.update(
+                            reason="transport limit: particle surfaces full or electrolyte depleted"
+                        )
+                        break
+                    raise
+                n_steps += 1
+                y_new = integ.y
+                hit = None
+                for g, name in events:
+                    if g(y_new) <= 0:
+                        hit = (g, name)
+                        break
+                if hit is not None:
+                    g, name = hit
+                    self._locate_event(g, t_old, log, idx, cyc)
+                    info.update(reason=name)
+                    break
+                log.record(integ.t, y_new, idx, cyc)
+                if integ.t >= t_end - 1e-9 * max(1.0, t_end):
+                    if hard_limit:
+                        raise SolverError(
+                            f"cut-off never reached within {limit / 3600:.3g} h "
+                            f"(voltage {float(m.voltage(y_new)[0]):.4g} V)"
+                        )
+                    break
         info["t_end"] = integ.t
         info["solver_steps"] = n_steps
         return integ.t, integ.y.copy(), info
+
+    def _locate_event(self, g, t_old: float, log: RunLog, idx: int, cyc: int) -> None:
+        """The last step crossed the event ``g``: find the crossing on the dense output,
+        re-take the step exactly to it (from the state kept by ``integrator.save``) and
+        record the end state."""
+        integ = self.integrator
+        g_old = g(integ.saved_y)
+        try:
+            t_ev = brentq(
+                lambda tt: g(integ.dense(tt)),
+                t_old,
+                integ.t,
+                xtol=1e-9 * max(1.0, integ.t),
+            )
+        except ValueError:
+            t_ev = integ.t
+        if t_ev > t_old + 1e-9 and g_old > 0 and t_ev < integ.t:
+            integ.restore_saved()
+            integ.set_step(t_ev - t_old)
+            integ.step(h_max=t_ev - t_old + 1e-12)
+        log.record(integ.t, integ.y, idx, cyc)
+
+    def _event_spec(self, step: Step) -> np.ndarray:
+        """The cut-off of ``step`` for :func:`~electrohet.model.step_kernel.event_value`
+        (the same arithmetic as the functions of :meth:`_events`)."""
+        m = self.model
+        iI = float(m.slices["I"].start)
+        if step.kind == "current" and step.until_voltage is not None:
+            sgn = 1.0 if step.direction > 0 else -1.0
+            i_v = float(m.slices["phis"].start + m.pos_last)
+            return np.array(
+                [0.0, i_v, iI, m.r_half_last, m.series_resistance, sgn, step.until_voltage]
+            )
+        if step.kind == "voltage" and step.until_current is not None:
+            ic = step.until_current.density(self.one_c, self.cell.area)
+            return np.array([1.0, 0.0, iI, 0.0, 0.0, 1.0, ic])
+        return np.array([-1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
 
     def _collapsing(self, step: Step, log: RunLog, t_start: float, y: np.ndarray) -> bool:
         """True when a failed current step has reached the electrode's transport limit.
@@ -372,7 +436,7 @@ class Simulation:
             sgn = 1.0 if step.direction > 0 else -1.0
             ev.append(
                 (
-                    lambda y, vc=vc, s=sgn: s * (float(m.voltage(y)[0]) - vc),
+                    lambda y, vc=vc, s=sgn: s * (m.terminal_voltage(y) - vc),
                     f"voltage cut-off {vc:g} V",
                 )
             )

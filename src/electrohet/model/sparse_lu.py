@@ -54,6 +54,10 @@ def _numeric(
 ) -> int:
     """Numeric LU (unit lower L, upper U, packed row-wise in ``lu``) in place.
 
+    The diagonal of U is stored as its reciprocal (eliminations and solves multiply
+    instead of dividing: a division's latency sits on the critical path of the
+    row-by-row recurrences).
+
     Returns -1 on success, else the first row whose pivot failed the ratio test or
     needed a multiplier larger than ``multiplier_max`` (the work vector is then left
     dirty: the caller zeroes it).
@@ -67,7 +71,7 @@ def _numeric(
             work[indices[p]] = lu[p]
         for p in range(indptr[i], diag[i]):
             k = indices[p]
-            lik = work[k] / lu[diag[k]]
+            lik = work[k] * lu[diag[k]]
             if not abs(lik) <= multiplier_max:
                 return i
             work[k] = lik
@@ -86,11 +90,12 @@ def _numeric(
         piv = abs(lu[diag[i]])
         if not (piv > pivot_ratio * row_max) or not np.isfinite(row_max):
             return i
+        lu[diag[i]] = 1.0 / lu[diag[i]]
     return -1
 
 
 @numba.njit(cache=True)
-def solve_into(
+def solve_factors_into(
     indptr: np.ndarray,
     indices: np.ndarray,
     diag: np.ndarray,
@@ -114,7 +119,7 @@ def solve_into(
         s = x[i]
         for p in range(diag[i] + 1, indptr[i + 1]):
             s -= lu[p] * x[indices[p]]
-        x[i] = s / lu[diag[i]]
+        x[i] = s * lu[diag[i]]
     for j in range(n):
         z[j] = x[col_perm[j]]
 
@@ -267,8 +272,12 @@ class StaticLU:
         """Entries of L + U (including fill)."""
         return int(self.lu_idx.size) if self.ready else 0
 
-    def factor(self, data: np.ndarray) -> None:
+    def factor(self, data: np.ndarray, current_failed: bool = False) -> None:
         """Factorise the matrix with values ``data`` (CSC order of the pattern).
+
+        ``current_failed``: the caller has already tried the current pivot order on
+        ``data`` (a compiled caller, :mod:`electrohet.model.step_kernel`) and it
+        failed; go straight to the other kept orders.
 
         Raises
         ------
@@ -280,7 +289,8 @@ class StaticLU:
         self.valid = False
         if not self.ready:
             self._analyse(data)
-        if not self._try():
+            current_failed = False
+        if current_failed or not self._try():
             self.work[:] = 0.0
             ok = False
             current = self._current()
@@ -306,7 +316,7 @@ class StaticLU:
     def solve(self, b: np.ndarray) -> np.ndarray:
         """Solution z of ``A z = b`` for the last factorised matrix."""
         z = np.empty(self.n)
-        solve_into(
+        solve_factors_into(
             self.lu_ptr,
             self.lu_idx,
             self.diag,
