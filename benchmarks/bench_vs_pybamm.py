@@ -5,7 +5,8 @@ positive electrode) and 20 radial shells.  Timed: model setup + solve (electrohe
 ``Simulation(cell).solve(...)``; PyBaMM: ``DFN()`` + ``Simulation(...)`` + ``solve()``
 with its default IDAKLU solver), imports excluded.  The first run of each is reported
 separately (it includes PyBaMM's expression-tree processing caches and our first
-Jacobian colouring); then ``--repeat`` timed runs, of which the median is compared.
+Jacobian colouring); then ``--repeat`` timed runs of each, the two codes alternated so
+that both see the same machine load, of which the medians are compared.
 
 Solve only: the same discharge re-solved on an already built model, ``--repeat``
 times each, median compared: electrohet ``sim.solve(...)`` on one built
@@ -66,9 +67,21 @@ def solve_only(repeat: int) -> tuple[list[float], list[float], float]:
     )
     sol = sim_pb.solve([0, 4000])
     q_pb = float(sol["Discharge capacity [A.h]"].entries[-1])
-    t_eh = [timed(lambda: sim_eh.solve("Discharge at 1C until 2.5 V"))[0] for _ in range(repeat)]
-    t_pb = [timed(lambda: sim_pb.solve([0, 4000]))[0] for _ in range(repeat)]
+    t_eh, t_pb = alternated(
+        lambda: sim_eh.solve("Discharge at 1C until 2.5 V"), lambda: sim_pb.solve([0, 4000]), repeat
+    )
     return t_eh, t_pb, q_pb
+
+
+def alternated(fn_a, fn_b, repeat: int) -> tuple[list[float], list[float]]:
+    """Time ``fn_a`` and ``fn_b`` in alternation, ``repeat`` times each: both see the
+    same machine load (on a shared machine, timing one code's repeats after the
+    other's lets a change of load move the ratio)."""
+    t_a, t_b = [], []
+    for _ in range(repeat):
+        t_a.append(timed(fn_a)[0])
+        t_b.append(timed(fn_b)[0])
+    return t_a, t_b
 
 
 def timed(fn):
@@ -87,8 +100,7 @@ def main() -> None:
 
     first_eh, (q_eh, ds) = timed(run_electrohet)
     first_pb, (q_pb, sol) = timed(run_pybamm)
-    t_eh = [timed(run_electrohet)[0] for _ in range(args.repeat)]
-    t_pb = [timed(run_pybamm)[0] for _ in range(args.repeat)]
+    t_eh, t_pb = alternated(run_electrohet, run_pybamm, args.repeat)
     m_eh, m_pb = statistics.median(t_eh), statistics.median(t_pb)
     from electrohet.model.compare import rms_voltage_difference
 
