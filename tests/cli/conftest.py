@@ -66,3 +66,14 @@ def one_line_error():
 def cli_parts():
     """``(cli_cmd, cli_env)`` for tests that need their own ``subprocess`` call."""
     return cli_cmd, cli_env
+
+
+@pytest.fixture(scope="session")
+def warm_kernels():
+    """Compile the P2D model's numba kernels once and cache them on disk, as any earlier
+    run on the machine does: on a fresh checkout the first solve spends ~15 s compiling,
+    and a test that interrupts "a few steps in" would interrupt the compiler instead."""
+    from electrohet.design.presets import chen2020_cell
+    from electrohet.model import Simulation
+
+    Simulation(chen2020_cell()).solve("Discharge at 1C for 10 seconds")

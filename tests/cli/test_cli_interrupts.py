@@ -70,7 +70,7 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_simulate_interrupt_saves_partial_dataset(cli_parts, tmp_path, sig, code):
+def test_simulate_interrupt_saves_partial_dataset(cli_parts, tmp_path, sig, code, warm_kernels):
     cfg = tmp_path / "cfg.toml"
     cfg.write_text(LONG)
     out = tmp_path / "run.nc"
