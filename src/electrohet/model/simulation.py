@@ -67,6 +67,12 @@ class RunLog:
         self.step.append(step)
         self.cycle.append(cycle)
 
+    def drop_partial(self) -> None:
+        """Drop a record an interrupt cut short between its appends (the lists then
+        differ in length), so the log describes whole states only."""
+        n = min(len(self.t), len(self.y), len(self.step), len(self.cycle))
+        del self.t[n:], self.y[n:], self.step[n:], self.cycle[n:]
+
 
 class Simulation:
     """The P2D-E model of a :class:`~electrohet.design.layer.Cell`, ready to run experiments.
@@ -164,27 +170,37 @@ class Simulation:
         t0_wall = _time.perf_counter()
         steps = exp.steps
         bar = _progress(len(steps)) if progress else None
-        for idx, (cyc, step) in enumerate(steps):
-            try:
-                t, y, info = self._run_step(step, t, y, idx, cyc, log)
-                log.step_info.append(info)
-                if bar is not None:
-                    bar.update(1)
-            except (SolverError, KeyboardInterrupt) as exc:
-                if isinstance(exc, KeyboardInterrupt):
-                    # inside a step or between steps: partial results only when a caller
-                    # asked for them (the CLI does); the library re-raises
-                    if self.interrupt_handler is None:
-                        raise
-                    exc = self.interrupt_handler(exc)
-                log.status = "failed"
-                log.message = f"step {idx} ({step}), cycle {cyc}: {exc}"
-                log.step_info.append(
-                    {"step": idx, "text": str(step), "status": "failed", "message": str(exc)}
-                )
-                break
-        if bar is not None:
-            bar.close()
+        try:
+            for idx, (cyc, step) in enumerate(steps):
+                try:
+                    t, y, info = self._run_step(step, t, y, idx, cyc, log)
+                    log.step_info.append(info)
+                    if bar is not None:
+                        bar.update(1)
+                except (SolverError, KeyboardInterrupt) as exc:
+                    if isinstance(exc, KeyboardInterrupt):
+                        # inside a step: partial results only when a caller asked for
+                        # them (the CLI does); the library re-raises
+                        if self.interrupt_handler is None:
+                            raise
+                        exc = self.interrupt_handler(exc)
+                    log.status = "failed"
+                    log.message = f"step {idx} ({step}), cycle {cyc}: {exc}"
+                    log.step_info.append(
+                        {"step": idx, "text": str(step), "status": "failed", "message": str(exc)}
+                    )
+                    break
+            if bar is not None:
+                bar.close()
+        except KeyboardInterrupt as exc:
+            # between steps (the loop header) or while closing the progress bar
+            if self.interrupt_handler is None:
+                raise
+            exc = self.interrupt_handler(exc)
+            log.status = "failed"
+            log.message = f"between steps: {exc}"
+        # an interrupt inside RunLog.record may leave one record half appended
+        log.drop_partial()
         if not log.y:  # failed or skipped at once: keep the state the run started from
             log.record(t, y, -1, 0)
         wall = _time.perf_counter() - t0_wall
