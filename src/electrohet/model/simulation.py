@@ -170,35 +170,30 @@ class Simulation:
         t0_wall = _time.perf_counter()
         steps = exp.steps
         bar = _progress(len(steps)) if progress else None
+        idx, step, where = -1, None, "before the first step"
         try:
+            # one handler for a failed step and for an interrupt anywhere in the loop
+            # (inside a step or between steps)
             for idx, (cyc, step) in enumerate(steps):
-                try:
-                    t, y, info = self._run_step(step, t, y, idx, cyc, log)
-                    log.step_info.append(info)
-                    if bar is not None:
-                        bar.update(1)
-                except (SolverError, KeyboardInterrupt) as exc:
-                    if isinstance(exc, KeyboardInterrupt):
-                        # inside a step: partial results only when a caller asked for
-                        # them (the CLI does); the library re-raises
-                        if self.interrupt_handler is None:
-                            raise
-                        exc = self.interrupt_handler(exc)
-                    log.status = "failed"
-                    log.message = f"step {idx} ({step}), cycle {cyc}: {exc}"
-                    log.step_info.append(
-                        {"step": idx, "text": str(step), "status": "failed", "message": str(exc)}
-                    )
-                    break
-            if bar is not None:
-                bar.close()
-        except KeyboardInterrupt as exc:
-            # between steps (the loop header) or while closing the progress bar
-            if self.interrupt_handler is None:
-                raise
-            exc = self.interrupt_handler(exc)
+                where = f"step {idx} ({step}), cycle {cyc}"
+                t, y, info = self._run_step(step, t, y, idx, cyc, log)
+                log.step_info.append(info)
+                if bar is not None:
+                    bar.update(1)
+        except (SolverError, KeyboardInterrupt) as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                # partial results only when a caller asked for them (the CLI does); the
+                # library re-raises
+                if self.interrupt_handler is None:
+                    raise
+                exc = self.interrupt_handler(exc)
             log.status = "failed"
-            log.message = f"between steps: {exc}"
+            log.message = f"{where}: {exc}"
+            log.step_info.append(
+                {"step": idx, "text": str(step), "status": "failed", "message": str(exc)}
+            )
+        if bar is not None:
+            bar.close()
         # an interrupt inside RunLog.record may leave one record half appended
         log.drop_partial()
         if not log.y:  # failed or skipped at once: keep the state the run started from
