@@ -85,9 +85,9 @@ def build_dataset(sim: Simulation, log, experiment, wall_time: float) -> xr.Data
     S = log.summary
     V = np.array([s["V"] for s in S])
     current = np.array([s["I"] for s in S])
-    dt = np.diff(t, prepend=t[:1] if t.size else t)
-    # backward Euler: the charge of a step is I(t_n) dt_n (exactly what the solid took up)
-    Q = np.cumsum(current * dt) / 3600.0
+    # the integrator's own quadrature of the current (BDF1/BDF2): exactly the charge the
+    # solid took up
+    Q = np.asarray(log.q, dtype=float) / 3600.0
     li = np.array([s["li"] for s in S])
     salt = np.array([s["salt"] for s in S])
     mass_am = g.n_am * g.voxel_volume * mat.density  # [kg]

@@ -64,6 +64,8 @@ class _Log:
     """Per-record summaries (full 3D states only at the requested times)."""
 
     t: list = field(default_factory=list)
+    q: list = field(default_factory=list)  # net discharged charge [A s/m^2]
+    q_total: float = 0.0
     summary: list = field(default_factory=list)
     step: list = field(default_factory=list)
     cycle: list = field(default_factory=list)
@@ -313,6 +315,8 @@ class Simulation:
             self.particle_labels = pl
         else:
             self.particle_labels = None
+        #: every attempted step of the last runs: (t, dt, order, scaled error, accepted)
+        self.step_trace: list[tuple[float, float, int, float, bool]] = []
         self.solver = NewtonSolver(
             self.model, linear=self.options.linear, newton_tol=self.options.newton_tol
         )
@@ -437,15 +441,21 @@ class Simulation:
             )
         t0, t_end = t, t + limit
         # consistent algebraic state under the new control (tiny implicit step)
-        y = self.solver.solve(y, 1e-9, control) if log.t else self.solver.solve(y, 1e-9, control)
+        tiny = 1e-9
+        y = self.solver.solve(y, tiny, control)
+        q = log.q_total + tiny * float(y[m.iI])
         info = {"step": idx, "cycle": cyc, "text": str(step), "t_start": t, "reason": "time"}
         if event is not None and event(y) <= 0:
             info.update(status="skipped", reason=f"{ev_name} already reached", t_end=t)
+            log.q_total = q
             return t, y, info
-        self._record(log, t, y, idx, cyc)
+        self._record(log, t, y, idx, cyc, q)
         dt = min(opts.first_step, limit)
-        y_prev, dt_prev = None, None
-        err_prev = 1.0
+        # accepted history, newest first: (state, charge, step that led to it); the
+        # method is BDF1 (backward Euler) until two steps exist, then variable-step BDF2
+        hist: list[tuple[np.ndarray, float, float]] = []
+        dt_acc: float | None = None  # last accepted step and its error
+        err_acc = 1.0
         just_rejected = False
         n = 0
         stats = self.solver.stats
@@ -453,11 +463,30 @@ class Simulation:
         diff = self.model.mass > 0
         while t < t_end - 1e-9 * max(1.0, t_end):
             dt = min(dt, t_end - t, opts.max_step)
-            pred = y if y_prev is None else y + (y - y_prev) * (dt / dt_prev)
+            order = 2 if len(hist) >= 2 else 1
+            if order == 2:
+                (y1, q1, h1), (y2, _, h2) = hist[0], hist[1]
+                d1 = (y - y1) / h1
+                d2 = (d1 - (y1 - y2) / h2) / (h1 + h2)
+                pred = y + dt * d1 + dt * (dt + h1) * d2
+                # y' ~ [y_new - y_eff] / dt_eff is the derivative of the quadratic
+                # through (t - h1, t, t + dt) at t + dt
+                w = dt / h1
+                a, b = (1.0 + w) ** 2 / (1.0 + 2.0 * w), w * w / (1.0 + 2.0 * w)
+                y_eff = a * y - b * y1
+                dt_eff = dt * (1.0 + w) / (1.0 + 2.0 * w)
+                q_eff = a * q - b * q1
+                # local error = |y_new - pred| x this (the variable-step BDF2 error
+                # constant over the predictor's, 2/9 at equal steps)
+                lte = dt * (dt + h1) / ((2.0 * dt + h1) * (dt + h1 + h2))
+            else:
+                pred = y if not hist else y + (y - hist[0][0]) * (dt / hist[0][2])
+                y_eff, dt_eff, q_eff, lte = y, dt, q, 0.5
             try:
-                y_new = self.solver.solve(y, dt, control, y_guess=pred)
+                y_new = self.solver.solve(y_eff, dt_eff, control, y_guess=pred)
             except SolverError:
                 stats.rejected += 1
+                self.step_trace.append((t, dt, order, np.nan, False))
                 dt *= 0.25
                 if dt < 1e-7 * max(1.0, t - t0):
                     if event is not None and step.kind == "current" and self._near_end(y, step):
@@ -465,73 +494,58 @@ class Simulation:
                         break
                     raise
                 continue
-            # local error of backward Euler ~ half the distance to the linear predictor
-            if y_prev is not None:
-                e_c = np.max(np.abs(y_new - pred)[diff] / scale_c[diff]) / 2.0 / opts.rtol
-                e_v = abs(y_new[m.iV] - pred[m.iV]) / 2.0 / opts.vtol
+            q_new = q_eff + dt_eff * float(y_new[m.iI])
+            if hist:
+                dev = np.abs(y_new - pred)
+                e_c = lte * np.max(dev[diff] / scale_c[diff]) / opts.rtol
+                e_v = lte * dev[m.iV] / opts.vtol
                 err = max(e_c, e_v)
             else:
                 err = 0.5
+            self.step_trace.append((t, dt, order, float(err), err <= 1.0))
+            k = order + 1  # local error ~ dt^k
             if err > 1.0:
                 stats.rejected += 1
-                dt *= max(0.2, 0.9 / np.sqrt(err))
+                dt *= max(0.2, 0.9 * err ** (-1.0 / k))
                 just_rejected = True
                 continue
             if event is not None and event(y_new) <= 0:
-                # locate the crossing: secant on the step length
-                g0, g1 = event(y), event(y_new)
-                dt_lo, dt_hi = 0.0, dt
-                y_hit = y_new
-                for _ in range(30):
-                    frac = g0 / (g0 - g1) if g0 != g1 else 0.5
-                    dt_try = dt_lo + (dt_hi - dt_lo) * min(max(frac, 0.05), 0.95)
-                    try:
-                        # start from the state interpolated between y and y_new
-                        guess = y + (y_new - y) * (dt_try / dt)
-                        y_try = self.solver.solve(y, dt_try, control, y_guess=guess)
-                    except SolverError:
-                        dt_hi = dt_try
-                        continue
-                    gt = event(y_try)
-                    if gt <= 0:
-                        dt_hi, g1, y_hit = dt_try, gt, y_try
-                    else:
-                        dt_lo, g0 = dt_try, gt
-                    if abs(gt) < 1e-5 or (dt_hi - dt_lo) < 1e-6 * max(dt, 1e-3):
-                        if gt > 0:
-                            y_hit = y_try
-                            dt_hi = dt_try
-                        break
-                t += dt_hi if event(y_hit) <= 0 or y_hit is y_new else dt_lo
-                y = y_hit
+                # the crossing, on the method's own interpolant (dense output) through
+                # the last accepted states: no extra solves; lithium and charge stay
+                # balanced (the interpolation weights sum to 1)
+                t, y, q = self._locate_event(event, t, dt, y, y_new, q, q_new, hist)
                 n += 1
                 stats.steps += 1
-                self._record(log, t, y, idx, cyc)
+                self._record(log, t, y, idx, cyc, q)
                 info["reason"] = ev_name
                 break
-            y_prev, dt_prev = y, dt
-            y = y_new
+            hist = [(y, q, dt), *hist[:1]]
+            y, q = y_new, q_new
             t += dt
             n += 1
             stats.steps += 1
-            self._record(log, t, y, idx, cyc)
+            self._record(log, t, y, idx, cyc, q)
             if bar is not None:
                 bar.detail(f"t = {t - t0:.0f} s, V = {y[m.iV]:.4f} V")
-            # PI step-size control (Gustafsson 1991; Hairer & Wanner, Sec. IV.8) for a
-            # local error ~ dt^2: smoother than the pure I-controller, so fewer steps are
-            # rejected on the slowly varying voltage error; no growth right after a
-            # rejection
+            # step-size control for a local error ~ dt^k with Gustafsson's predictive
+            # rule (Hairer & Wanner, Sec. IV.8, as in RADAU5): where the error grows
+            # from step to step (the end-of-discharge voltage drop) the step shrinks
+            # ahead of it instead of being rejected; no growth right after a rejection;
+            # BDF2 steps grow at most 2x (zero-stable below 1 + sqrt 2)
             e = max(err, 1e-4)
-            fac = 0.9 * e**-0.44 * err_prev**0.08
-            fac = min(1.0 if just_rejected else 2.5, max(0.2, fac))
+            quot = e ** (1.0 / k) / 0.9
+            if dt_acc is not None:
+                quot = max(quot, (dt_acc / dt) * (e * e / err_acc) ** (1.0 / k) / 0.9)
+            fac = min(1.0 if just_rejected else (2.5 if order == 1 else 2.0), max(0.2, 1.0 / quot))
+            dt_acc, err_acc = dt, max(e, 1e-2)
             dt *= fac
-            err_prev = e
             just_rejected = False
         else:
             if hard and event is not None:
                 raise SolverError(
                     f"cut-off never reached within {limit / 3600:.3g} h (voltage {y[m.iV]:.4g} V)"
                 )
+        log.q_total = q
         info.update(status="completed", t_end=t, solver_steps=n)
         return t, y, info
 
@@ -544,10 +558,49 @@ class Simulation:
         room = (cmax - cs) if step.direction > 0 else cs
         return bool(np.quantile(room, 0.95) < 2e-3 * cmax)
 
-    def _record(self, log, t, y, idx, cyc) -> None:
+    @staticmethod
+    def _locate_event(event, t, dt, y, y_new, q, q_new, hist):
+        """(t, state, charge) where ``event`` crosses zero within the step t -> t + dt.
+
+        The states are interpolated by the integrator's own polynomial: the quadratic
+        through the previous, current and new states after BDF2 steps, else linear.
+        Linear relations between the unknowns (lithium and salt inventories against the
+        charge) hold for the interpolated state as for the nodes, so the balances stay
+        at round-off.
+        """
+        from scipy.optimize import brentq
+
+        if hist:
+            y1, q1, h1 = hist[0]
+            nodes = np.array([-h1, 0.0, dt])
+            ys, qs = (y1, y, y_new), (q1, q, q_new)
+        else:
+            nodes = np.array([0.0, dt])
+            ys, qs = (y, y_new), (q, q_new)
+
+        def weights(s: float) -> np.ndarray:
+            w = np.ones(nodes.size)
+            for i, ti in enumerate(nodes):
+                for j, tj in enumerate(nodes):
+                    if i != j:
+                        w[i] *= (s - tj) / (ti - tj)
+            return w
+
+        def interp(s: float, vals) -> np.ndarray:
+            w = weights(s)
+            return sum(wi * v for wi, v in zip(w, vals, strict=True))
+
+        g0, g1 = event(y), event(y_new)
+        if g1 == 0.0 or g0 <= 0.0:
+            return t + dt, y_new, q_new
+        s = brentq(lambda s: event(interp(s, ys)), 0.0, dt, xtol=1e-9 * max(dt, 1.0))
+        return t + s, interp(s, ys), float(interp(s, qs))
+
+    def _record(self, log, t, y, idx, cyc, q) -> None:
         from electrohet.voxel.results import summarise
 
         log.t.append(t)
+        log.q.append(q)
         log.summary.append(summarise(self, y))
         log.step.append(idx)
         log.cycle.append(cyc)
