@@ -1,4 +1,5 @@
-"""Residual and analytic Jacobian of the voxel-resolved half cell (backward Euler).
+"""Residual and analytic Jacobian of the voxel-resolved half cell (backward-Euler form;
+BDF2 steps use it with an effective old state and step, see ``Simulation._bdf_step``).
 
 Unknowns (in this order): c_e of every electrolyte cell (voxels, then separator cells)
 [mol/m^3], c_s of every AM voxel [mol/m^3], phi_e of every electrolyte cell [V], phi_s of

@@ -494,7 +494,7 @@ class Simulation:
                 continue
             if event is not None and event(y_new) <= 0:
                 # the crossing: first guess on the method's own interpolant, then
-                # solved steps to it (secant), so the last state is a discrete solution
+                # solved steps to it (regula falsi), so the last state is a discrete solution
                 t, y, q = self._locate_event(event, control, t, dt, y, y_new, q, q_new, hist)
                 n += 1
                 stats.steps += 1
