@@ -22,7 +22,7 @@ def test_cli_simulate_writes_results(tmp_path, small_volume):
         [
             "voxel", "simulate", str(p), "--labels", "pore=0,cbd=1,am=2,crack=3",
             "--voxel-size", "0.5", "-e", "Discharge at 2C for 5 minutes", "--save-at", "0,300",
-            "--out", str(out), "--quiet",
+            "--period", "60", "--out", str(out), "--quiet",
         ]
     )  # fmt: skip
     assert rc == 0
@@ -33,6 +33,11 @@ def test_cli_simulate_writes_results(tmp_path, small_volume):
         assert (out / name).exists()
     import xarray as xr
 
+    ds = xr.open_dataset(out / "results.nc")
+    # records every 60 s from the dense output besides the solver's steps
+    assert np.all(np.isin([60.0, 120.0, 180.0, 240.0], ds.time.values))
+    assert ds.interpolated.values.any() and not ds.interpolated.values[-1]
+    ds.close()
     f = xr.open_zarr(out / "fields.zarr")
     assert f["theta"].shape[0] == 2
     # lithiation: the AM mean lithium fraction rose between the two saved times
@@ -57,3 +62,9 @@ def test_cli_bad_input_exit_2(tmp_path, small_volume, capsys):
                "-e", "Discharge at 1C until 3.0 V", "--quiet"])  # fmt: skip
     assert rc == 2
     assert "no active-material" in capsys.readouterr().err
+    # a non-positive output period
+    rc = main([*base, "--labels", "pore=0,cbd=1,am=2,crack=3", "--voxel-size", "0.5",
+               "--period", "0"])  # fmt: skip
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "period" in err

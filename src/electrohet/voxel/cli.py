@@ -42,6 +42,9 @@ def simulate(
         None, help="graded CEI: mean at collector,separator [nm], e.g. 3,28"
     ),
     save_at: str = typer.Option(None, help="times [s] of full 3D fields (Zarr), e.g. 0,1800"),
+    period: float = typer.Option(
+        None, help="output interval [s] (dense output between solver steps); default: steps"
+    ),
     particles: bool = typer.Option(True, help="per-particle SOC (watershed particle labels)"),
     linear: str = typer.Option("auto", help="linear solver: auto, direct or krylov"),
     quiet: bool = typer.Option(False, help="no progress bar"),
@@ -81,7 +84,13 @@ def simulate(
     times = _floats(save_at, "--save-at")
     out.mkdir(parents=True, exist_ok=True)
     fields = out / "fields.zarr" if times else None
-    ds = sim.solve(list(experiment), save_at=times or None, fields_path=fields, progress=not quiet)
+    ds = sim.solve(
+        list(experiment),
+        save_at=times or None,
+        fields_path=fields,
+        progress=not quiet,
+        period=period,
+    )
     attrs = {k: (json.dumps(v) if isinstance(v, (list, dict)) else v) for k, v in ds.attrs.items()}
     ds.assign_attrs(attrs).to_netcdf(out / "results.nc")
     plot_voltage(ds, out / "voltage.png")

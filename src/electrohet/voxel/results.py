@@ -118,6 +118,11 @@ def build_dataset(sim: Simulation, log, experiment, wall_time: float) -> xr.Data
                 {"units": "1", "long_name": "mean lithium fraction of the AM"},
             ),
             "step": ("time", np.asarray(log.step, dtype=int)),
+            "interpolated": (
+                "time",
+                np.asarray(log.interpolated, dtype=bool),
+                {"long_name": "record from the integrator's dense output (not a solver step)"},
+            ),
             "cycle": ("time", np.asarray(log.cycle, dtype=int)),
             "theta_slab": (
                 ("time", "z"),

@@ -136,8 +136,17 @@ def particle_onsets(
     return analyze_traces(traces, grid, ids=seg.particle.values, label=f"step {step}", smooth=3)
 
 
-def sharma_formation(r: int = 3, rate: str = "C/10", saturation: float | None = 0.1, **kw) -> dict:
+def sharma_formation(
+    r: int = 3,
+    rate: str = "C/10",
+    saturation: float | None = 0.1,
+    period: float | None = 60.0,
+    **kw,
+) -> dict:
     """First charge, discharge, second charge of the :func:`sharma_volume` electrode.
+
+    The particle traces are recorded every ``period`` seconds (the integrator's dense
+    output), so the onsets do not depend on where the solver happened to step.
 
     Returns ``{"dataset", "first", "second", "iqr_ratio", "first_soc", "second_soc",
     "iqr_ratio_soc"}``: :class:`~electrohet.analysis.optical.TraceAnalysis` results of
@@ -162,7 +171,8 @@ def sharma_formation(r: int = 3, rate: str = "C/10", saturation: float | None = 
             f"Charge at {rate} until 4.3 V",
             f"Discharge at {rate} until 3.0 V",
             f"Charge at {rate} until 4.3 V",
-        ]
+        ],
+        period=period,
     )
     first = particle_onsets(ds, 0, saturation=saturation)
     second = particle_onsets(ds, 2, saturation=saturation)

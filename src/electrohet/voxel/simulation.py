@@ -74,6 +74,8 @@ class _Log:
     fields: dict = field(default_factory=dict)  # requested time -> (t, y)
     status: str = "completed"
     message: str = ""
+    period: float | None = None  # dense-output interval [s]
+    interpolated: list = field(default_factory=list)  # record from the dense output
 
 
 def _as_phase(volume, labels, voxel_size):
@@ -343,6 +345,7 @@ class Simulation:
         save_at: Sequence[float] | None = None,
         fields_path: str | Path | None = None,
         progress: bool = False,
+        period: float | None = None,
     ):
         """Run ``experiment`` and return an ``xarray.Dataset``.
 
@@ -351,12 +354,21 @@ class Simulation:
         experiment
             PyBaMM-style strings (see :mod:`electrohet.protocols`).
         save_at
-            Times [s] at which full 3D fields are kept (nearest recorded state) and
-            written to ``fields_path`` (Zarr) when given.
+            Times [s] at which full 3D fields are kept (the integrator's dense output at
+            exactly those times; a recorded state) and written to ``fields_path`` (Zarr)
+            when given.
         progress
             Show a progress bar over the steps (time within a step as its detail).
+        period
+            Output interval [s]: besides the solver's own steps, states are recorded at
+            every multiple of ``period`` (and at the ``save_at`` times) from the
+            integrator's dense output, without extra solves (``ds.interpolated`` marks
+            them).  Default: solver steps (and ``save_at`` times) only.
         """
         from electrohet.voxel.results import build_dataset, write_fields
+
+        if period is not None and not (np.isfinite(period) and period > 0):
+            raise ParameterError(f"period = {period!r} must be a positive time in s")
 
         exp = (
             experiment
@@ -365,7 +377,7 @@ class Simulation:
         )
         self._validate(exp)
         y = self.initial_state() if initial_state is None else initial_state.copy()
-        log = _Log(save_at=sorted(float(v) for v in (save_at or [])))
+        log = _Log(save_at=sorted(float(v) for v in (save_at or [])), period=period)
         t = 0.0
         wall0 = _time.perf_counter()
         bar = _Progress(len(exp.steps)) if progress else None
@@ -495,12 +507,17 @@ class Simulation:
             if event is not None and event(y_new) <= 0:
                 # the crossing: first guess on the method's own interpolant, then
                 # solved steps to it (regula falsi), so the last state is a discrete solution
-                t, y, q = self._locate_event(event, control, t, dt, y, y_new, q, q_new, hist)
+                t_hit, y_hit, q_hit = self._locate_event(
+                    event, control, t, dt, y, y_new, q, q_new, hist
+                )
+                self._dense_output(log, t, t_hit, (t, dt, y, y_new, q, q_new, hist), idx, cyc)
+                t, y, q = t_hit, y_hit, q_hit
                 n += 1
                 stats.steps += 1
                 self._record(log, t, y, idx, cyc, q)
                 info["reason"] = ev_name
                 break
+            self._dense_output(log, t, t + dt, (t, dt, y, y_new, q, q_new, hist), idx, cyc)
             hist = [(y, q, dt), *hist[:1]]
             y, q = y_new, q_new
             t += dt
@@ -592,22 +609,9 @@ class Simulation:
         g0, g1 = event(y), event(y_new)
         if g1 == 0.0 or g0 <= 0.0:
             return t + dt, y_new, q_new
-        if hist:
-            nodes = np.array([-hist[0][2], 0.0, dt])
-            ys = (hist[0][0], y, y_new)
-        else:
-            nodes = np.array([0.0, dt])
-            ys = (y, y_new)
+        interp = _Interpolant(t, dt, y, y_new, q, q_new, hist)
 
-        def interp(s: float) -> np.ndarray:
-            w = np.ones(nodes.size)
-            for i, ti in enumerate(nodes):
-                for j, tj in enumerate(nodes):
-                    if i != j:
-                        w[i] *= (s - tj) / (ti - tj)
-            return sum(wi * v for wi, v in zip(w, ys, strict=True))
-
-        s = brentq(lambda s: event(interp(s)), 0.0, dt, xtol=1e-9 * max(dt, 1.0))
+        s = brentq(lambda s: event(interp(t + s)[0]), 0.0, dt, xtol=1e-9 * max(dt, 1.0))
         lo, hi = (0.0, g0), (dt, g1)
         best = (dt, y_new, q_new)
         for _ in range(20):
@@ -631,17 +635,66 @@ class Simulation:
         s, y_hit, q_hit = best
         return t + s, y_hit, q_hit
 
-    def _record(self, log, t, y, idx, cyc, q) -> None:
+    def _dense_output(self, log, t_from: float, t_to: float, step, idx: int, cyc: int) -> None:
+        """Record interpolated states at the output times strictly inside (t_from, t_to)
+        (multiples of ``log.period`` and pending ``save_at`` times); ``step`` holds the
+        arguments of :class:`_Interpolant` for the step that covers them."""
+        eps = 1e-9 * max(1.0, abs(t_to))
+        times = [ts for ts in log.save_at if ts not in log.fields and t_from < ts < t_to - eps]
+        if log.period:
+            k = np.floor(t_from / log.period + 1e-9) + 1.0
+            while k * log.period < t_to - eps:
+                times.append(float(k * log.period))
+                k += 1.0
+        if not times:
+            return
+        interp = _Interpolant(*step)
+        for tk in sorted(set(times)):
+            yk, qk = interp(tk)
+            self._record(log, tk, yk, idx, cyc, qk, interpolated=True)
+
+    def _record(self, log, t, y, idx, cyc, q, interpolated: bool = False) -> None:
         from electrohet.voxel.results import summarise
 
         log.t.append(t)
         log.q.append(q)
+        log.interpolated.append(interpolated)
         log.summary.append(summarise(self, y))
         log.step.append(idx)
         log.cycle.append(cyc)
         for ts in log.save_at:
             if ts not in log.fields and t >= ts - 1e-9:
                 log.fields[ts] = (t, y.copy())
+
+
+class _Interpolant:
+    """The integrator's dense output over the step t -> t + dt: the quadratic through
+    the previous, current and new accepted states after a BDF2 step (the polynomial
+    BDF2 differentiates), else the line through the current and new states.
+
+    Called with a time, returns (state, charge).  The Lagrange weights sum to one, so
+    linear relations between the unknowns and the charge (the lithium and salt
+    balances) hold for the interpolated states as for the nodes.
+    """
+
+    def __init__(self, t, dt, y, y_new, q, q_new, hist) -> None:
+        if hist:
+            y1, q1, h1 = hist[0]
+            self.nodes = np.array([t - h1, t, t + dt])
+            self.ys, self.qs = (y1, y, y_new), (q1, q, q_new)
+        else:
+            self.nodes = np.array([t, t + dt])
+            self.ys, self.qs = (y, y_new), (q, q_new)
+
+    def __call__(self, s: float) -> tuple[np.ndarray, float]:
+        x = self.nodes
+        w = np.ones(x.size)
+        for i in range(x.size):
+            for j in range(x.size):
+                if i != j:
+                    w[i] *= (s - x[j]) / (x[i] - x[j])
+        y = sum(wi * v for wi, v in zip(w, self.ys, strict=True))
+        return y, float(np.dot(w, self.qs))
 
 
 class _Progress:
