@@ -18,15 +18,34 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import time
 
 ECHEMAMR = {"unknowns": 1.36e6, "wall_s": 6000.0, "cores": 36}
 
 
-def run_one(n: int, linear: str) -> dict:
+def _heartbeat(sim, path: str, t0: float, stop) -> None:
+    """Write how far the run has got every 20 s (read by the parent on a timeout)."""
+    while not stop.wait(20.0):
+        tr = [s for s in sim.step_trace if s[4]]
+        st = sim.solver.stats
+        info = {
+            "elapsed_s": time.perf_counter() - t0,
+            "t_sim_s": float(tr[-1][0] + tr[-1][1]) if tr else 0.0,
+            "steps": st.steps,
+            "newton": st.newton_iterations,
+            "gmres": st.linear_iterations,
+        }
+        with open(path, "w") as fh:
+            json.dump(info, fh)
+
+
+def run_one(n: int, linear: str, heartbeat: str | None = None) -> dict:
     import resource
+    import threading
 
     from electrohet.micro.generate import synthetic_electrode
     from electrohet.voxel import Simulation, VoxelSolverOptions
@@ -38,7 +57,11 @@ def run_one(n: int, linear: str) -> dict:
     sim = Simulation(vol, material="NMC532", options=VoxelSolverOptions(linear=linear))
     t1 = time.perf_counter()
     c1 = time.process_time()
+    stop = threading.Event()
+    if heartbeat:
+        threading.Thread(target=_heartbeat, args=(sim, heartbeat, t0, stop), daemon=True).start()
     ds = sim.solve("Discharge at C/2 until 3.0 V")
+    stop.set()
     t2 = time.perf_counter()
     c2 = time.process_time()
     st = sim.solver.stats
@@ -67,9 +90,10 @@ def main() -> None:
     ap.add_argument("--limit", type=float, default=600.0, help="wall-clock limit per size [s]")
     ap.add_argument("--linear", default="auto")
     ap.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--heartbeat", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one is not None:
-        print(json.dumps(run_one(a.one, a.linear)))
+        print(json.dumps(run_one(a.one, a.linear, a.heartbeat)))
         return
     ref = ECHEMAMR["wall_s"] * ECHEMAMR["cores"] / ECHEMAMR["unknowns"]
     print(f"echemAMR reference: {ref:.3f} core-s per unknown (whole run, 1.36 M unknowns)")
@@ -80,16 +104,30 @@ def main() -> None:
     print(hdr)
     for n in (int(v) for v in a.sizes.split(",")):
         t0 = time.perf_counter()
+        hb = os.path.join(tempfile.gettempdir(), f"bench_voxel_{os.getpid()}_{n}.json")
         try:
             out = subprocess.run(
-                [sys.executable, __file__, "--one", str(n), "--linear", a.linear],
+                [sys.executable, __file__, "--one", str(n), "--linear", a.linear]
+                + ["--heartbeat", hb],
                 capture_output=True,
                 text=True,
                 timeout=a.limit,
             )
         except subprocess.TimeoutExpired:
-            print(f"{n:>4}  did not finish within {a.limit:.0f} s", flush=True)
+            msg = f"{n:>4}  did not finish within {a.limit:.0f} s"
+            if os.path.exists(hb):
+                with open(hb) as fh:
+                    h = json.load(fh)
+                msg += (
+                    f": had reached t = {h['t_sim_s']:.0f} s of the discharge after "
+                    f"{h['elapsed_s']:.0f} s ({h['steps']} steps, {h['newton']} Newton, "
+                    f"{h['gmres']} GMRES iterations)"
+                )
+            print(msg, flush=True)
             continue
+        finally:
+            if os.path.exists(hb):
+                os.remove(hb)
         wall = time.perf_counter() - t0
         if out.returncode != 0:
             print(f"{n:>4}  failed: {out.stderr.strip().splitlines()[-1:]}", flush=True)
