@@ -50,8 +50,8 @@ def simulate(
     quiet: bool = typer.Option(False, help="no progress bar"),
 ) -> None:
     """Run an experiment on a labelled electrode volume (voxel-resolved half cell)."""
+    from electrohet.interrupts import Interrupted, deferred_signals, exit_code_of
     from electrohet.micro.io import load_volume
-    from electrohet.voxel.plot import plot_particle_histogram, plot_soc_slices, plot_voltage
     from electrohet.voxel.simulation import (
         Simulation,
         VoxelSolverOptions,
@@ -84,6 +84,7 @@ def simulate(
     times = _floats(save_at, "--save-at")
     out.mkdir(parents=True, exist_ok=True)
     fields = out / "fields.zarr" if times else None
+    interrupt = _make_interruptible(sim)
     ds = sim.solve(
         list(experiment),
         save_at=times or None,
@@ -91,23 +92,63 @@ def simulate(
         progress=not quiet,
         period=period,
     )
+    if interrupt["cause"] is not None:
+        ds.attrs["status"] = "interrupted"
+    with deferred_signals(reraise=interrupt["cause"] is None):
+        _write_outputs(ds, out, fields)
+    if interrupt["cause"] is not None:
+        raise Interrupted(
+            f"{ds.sizes['time']} states up to t = {float(ds.time[-1]):.6g} s saved to {out} "
+            "(status 'interrupted')"
+            if ds.sizes.get("time", 0)
+            else f"no state had been computed (empty results written to {out})",
+            exit_code_of(interrupt["cause"]),
+        )
+    typer.echo(json.dumps(_summary(ds, out)))
+
+
+def _make_interruptible(sim) -> dict:
+    """Let Ctrl-C / SIGTERM end ``sim.solve`` with the states recorded so far (the
+    returned dict's ``"cause"`` is then set)."""
+    from electrohet.errors import SolverError
+    from electrohet.interrupts import Terminated
+
+    state: dict = {"cause": None}
+
+    def _to_solver_error(exc: KeyboardInterrupt) -> SolverError:
+        state["cause"] = exc
+        by = "SIGTERM" if isinstance(exc, Terminated) else "Ctrl-C"
+        return SolverError(f"interrupted by {by}")
+
+    sim.interrupt_handler = _to_solver_error
+    return state
+
+
+def _write_outputs(ds, out: Path, fields: Path | None) -> None:
+    """results.nc, plots and summary.json of a (possibly partial) run."""
+    from electrohet.voxel.plot import plot_particle_histogram, plot_soc_slices, plot_voltage
+
     attrs = {k: (json.dumps(v) if isinstance(v, (list, dict)) else v) for k, v in ds.attrs.items()}
     ds.assign_attrs(attrs).to_netcdf(out / "results.nc")
-    plot_voltage(ds, out / "voltage.png")
-    if ds.sizes.get("particle", 0):
-        plot_particle_histogram(ds, out / "particle_soc_histogram.png")
-    if fields is not None:
+    if ds.sizes.get("time", 0):
+        plot_voltage(ds, out / "voltage.png")
+        if ds.sizes.get("particle", 0):
+            plot_particle_histogram(ds, out / "particle_soc_histogram.png")
+    if fields is not None and fields.exists():
         import xarray as xr
 
         plot_soc_slices(xr.open_zarr(fields), out / "soc_slices.png")
-    summary = {
+    (out / "summary.json").write_text(json.dumps(_summary(ds, out), indent=2))
+
+
+def _summary(ds, out: Path) -> dict:
+    has = ds.sizes.get("time", 0) > 0
+    return {
         "status": ds.attrs["status"],
         "message": ds.attrs["message"],
         "unknowns": ds.attrs["unknowns"],
-        "capacity_mAh_g": float(np.asarray(ds.specific_capacity)[-1]),
-        "final_voltage_V": float(np.asarray(ds.voltage)[-1]),
+        "capacity_mAh_g": float(np.asarray(ds.specific_capacity)[-1]) if has else None,
+        "final_voltage_V": float(np.asarray(ds.voltage)[-1]) if has else None,
         "wall_time_s": ds.attrs["wall_time_s"],
         "lithium_balance_error": ds.attrs["lithium_balance_error"],
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    typer.echo(json.dumps(summary))

@@ -77,6 +77,17 @@ class _Log:
     period: float | None = None  # dense-output interval [s]
     interpolated: list = field(default_factory=list)  # record from the dense output
 
+    def drop_partial(self) -> None:
+        """Drop a record an interrupt cut short between its appends (the lists then
+        differ in length), so the log describes whole states only."""
+        lists = (self.t, self.q, self.interpolated, self.summary, self.step, self.cycle)
+        n = min(len(v) for v in lists)
+        for v in lists:
+            del v[n:]
+        t_last = self.t[-1] if self.t else -np.inf
+        for ts in [ts for ts, (tf, _) in self.fields.items() if tf > t_last]:
+            del self.fields[ts]
+
 
 def _as_phase(volume, labels, voxel_size):
     """(phase array oriented collector first, voxel size (dz, dy, dx), label map)."""
@@ -319,6 +330,10 @@ class Simulation:
             self.particle_labels = None
         #: every attempted step of the last runs: (t, dt, order, scaled error, accepted)
         self.step_trace: list[tuple[float, float, int, float, bool]] = []
+        # None: Ctrl-C / SIGTERM propagate out of solve() (library default).  A callable
+        # KeyboardInterrupt -> SolverError makes solve() end with the states recorded so
+        # far instead (the CLI sets it).
+        self.interrupt_handler = None
         self.solver = NewtonSolver(
             self.model, linear=self.options.linear, newton_tol=self.options.newton_tol
         )
@@ -381,20 +396,29 @@ class Simulation:
         t = 0.0
         wall0 = _time.perf_counter()
         bar = _Progress(len(exp.steps)) if progress else None
-        for idx, (cyc, step) in enumerate(exp.steps):
-            try:
+        idx, step, where = -1, None, "before the first step"
+        try:
+            # one handler for a failed step and for an interrupt anywhere in the loop
+            for idx, (cyc, step) in enumerate(exp.steps):
+                where = f"step {idx} ({step}), cycle {cyc}"
                 t, y, info = self._run_step(step, t, y, idx, cyc, log, bar)
                 log.step_info.append(info)
-            except SolverError as exc:
-                log.status = "failed"
-                log.message = f"step {idx} ({step}), cycle {cyc}: {exc}"
-                log.step_info.append({"step": idx, "text": str(step), "status": "failed"})
-                break
-            if bar is not None:
-                bar.advance()
+                if bar is not None:
+                    bar.advance()
+        except (SolverError, KeyboardInterrupt) as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                if self.interrupt_handler is None:
+                    raise
+                exc = self.interrupt_handler(exc)
+            log.status = "failed"
+            log.message = f"{where}: {exc}"
+            log.step_info.append({"step": idx, "text": str(step), "status": "failed"})
         if bar is not None:
             bar.close()
+        # an interrupt inside _record may leave one record half appended
+        log.drop_partial()
         wall = _time.perf_counter() - wall0
+        # the state at the end of the last completed experiment step
         self.final_state = y
         ds = build_dataset(self, log, exp, wall)
         if fields_path is not None:
