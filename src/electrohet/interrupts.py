@@ -39,6 +39,39 @@ class Interrupted(Exception):
         self.partial = partial
 
 
+def make_interruptible(sim) -> dict:
+    """Let Ctrl-C / SIGTERM end ``sim.solve`` with the states recorded so far.
+
+    The simulations (``electrohet.model`` and ``electrohet.voxel``) turn a
+    :class:`~electrohet.errors.SolverError` raised in their step loop into a partial
+    Dataset; setting ``sim.interrupt_handler`` makes a KeyboardInterrupt (Ctrl-C or
+    SIGTERM), inside a step or between steps, into one (see :func:`run_failure`).
+    Returns a dict whose ``"cause"`` is set to the interrupt when that happened.
+    """
+    from electrohet.errors import SolverError
+
+    state: dict = {"cause": None}
+
+    def _to_solver_error(exc: KeyboardInterrupt) -> SolverError:
+        state["cause"] = exc
+        by = "SIGTERM" if isinstance(exc, Terminated) else "Ctrl-C"
+        return SolverError(f"interrupted by {by}")
+
+    sim.interrupt_handler = _to_solver_error
+    return state
+
+
+def run_failure(exc: BaseException, handler) -> BaseException:
+    """What ends a simulation's step loop: a solver failure as it is; an interrupt is
+    re-raised when no ``handler`` was set (the library default), else ``handler(exc)``
+    (partial results, see :func:`make_interruptible`)."""
+    if isinstance(exc, KeyboardInterrupt):
+        if handler is None:
+            raise exc
+        return handler(exc)
+    return exc
+
+
 def exit_code_of(exc: BaseException) -> int:
     """128 + signal number of an interrupt exception (SIGTERM: 143, else SIGINT: 130)."""
     seen: set[int] = set()

@@ -15,6 +15,7 @@ from scipy.optimize import brentq
 
 from electrohet.design.layer import Cell
 from electrohet.errors import ProtocolError, SolverError
+from electrohet.interrupts import run_failure
 from electrohet.model.integrator import BDFIntegrator
 from electrohet.model.mesh import POS, MeshOptions, build_mesh
 from electrohet.model.p2de import Control, P2DEModel
@@ -181,12 +182,9 @@ class Simulation:
                 if bar is not None:
                     bar.update(1)
         except (SolverError, KeyboardInterrupt) as exc:
-            if isinstance(exc, KeyboardInterrupt):
-                # partial results only when a caller asked for them (the CLI does); the
-                # library re-raises
-                if self.interrupt_handler is None:
-                    raise
-                exc = self.interrupt_handler(exc)
+            # partial results after an interrupt only when a caller asked for them (the
+            # CLI does); the library re-raises
+            exc = run_failure(exc, self.interrupt_handler)
             log.status = "failed"
             log.message = f"{where}: {exc}"
             log.step_info.append(

@@ -24,36 +24,6 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
 
 
-class _RunInterrupted(SolverError):
-    """Ctrl-C/SIGTERM inside a step: ends the run like a solver failure, results kept."""
-
-    def __init__(self, cause: KeyboardInterrupt) -> None:
-        from electrohet.interrupts import Terminated
-
-        self.cause = cause
-        super().__init__(
-            "interrupted by " + ("SIGTERM" if isinstance(cause, Terminated) else "Ctrl-C")
-        )
-
-
-def _make_interruptible(sim) -> dict:
-    """Let an interrupt end ``sim.solve`` with the states recorded so far.
-
-    ``Simulation.solve`` turns a :class:`SolverError` raised in a step into a partial
-    Dataset; ``Simulation.interrupt_handler`` makes a KeyboardInterrupt (Ctrl-C or
-    SIGTERM), inside a step or between steps, into one.  Returns a dict whose
-    ``"cause"`` is set when that happened.
-    """
-    state: dict = {"cause": None}
-
-    def _to_solver_error(exc: KeyboardInterrupt) -> SolverError:
-        state["cause"] = exc
-        return _RunInterrupted(exc)
-
-    sim.interrupt_handler = _to_solver_error
-    return state
-
-
 def simulate(
     config: Path = typer.Argument(..., help="TOML file: cell, experiment, mesh, solver"),
     out: Path = typer.Option(Path("run.nc"), "--out", help="netCDF file for the results"),
@@ -61,7 +31,12 @@ def simulate(
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ) -> None:
     """Run one experiment on one cell and save the results (netCDF)."""
-    from electrohet.interrupts import Interrupted, deferred_signals, exit_code_of
+    from electrohet.interrupts import (
+        Interrupted,
+        deferred_signals,
+        exit_code_of,
+        make_interruptible,
+    )
     from electrohet.model import MeshOptions, Simulation, SolverOptions
     from electrohet.outputs import prepare_output_file, write_netcdf
     from electrohet.protocols import Experiment
@@ -77,7 +52,7 @@ def simulate(
             MeshOptions(cfg.mesh.points_per_domain, cfg.mesh.radial_points, cfg.mesh.surface),
             SolverOptions(rtol=cfg.solver.rtol, max_step=cfg.solver.max_step),
         )
-        interrupt = _make_interruptible(sim)
+        interrupt = make_interruptible(sim)
         if not quiet:
             # on stdout: stderr carries only errors (one line each)
             print(

@@ -50,7 +50,12 @@ def simulate(
     quiet: bool = typer.Option(False, help="no progress bar"),
 ) -> None:
     """Run an experiment on a labelled electrode volume (voxel-resolved half cell)."""
-    from electrohet.interrupts import Interrupted, deferred_signals, exit_code_of
+    from electrohet.interrupts import (
+        Interrupted,
+        deferred_signals,
+        exit_code_of,
+        make_interruptible,
+    )
     from electrohet.micro.io import load_volume
     from electrohet.voxel.simulation import (
         Simulation,
@@ -84,7 +89,7 @@ def simulate(
     times = _floats(save_at, "--save-at")
     out.mkdir(parents=True, exist_ok=True)
     fields = out / "fields.zarr" if times else None
-    interrupt = _make_interruptible(sim)
+    interrupt = make_interruptible(sim)
     ds = sim.solve(
         list(experiment),
         save_at=times or None,
@@ -105,23 +110,6 @@ def simulate(
             exit_code_of(interrupt["cause"]),
         )
     typer.echo(json.dumps(_summary(ds, out)))
-
-
-def _make_interruptible(sim) -> dict:
-    """Let Ctrl-C / SIGTERM end ``sim.solve`` with the states recorded so far (the
-    returned dict's ``"cause"`` is then set)."""
-    from electrohet.errors import SolverError
-    from electrohet.interrupts import Terminated
-
-    state: dict = {"cause": None}
-
-    def _to_solver_error(exc: KeyboardInterrupt) -> SolverError:
-        state["cause"] = exc
-        by = "SIGTERM" if isinstance(exc, Terminated) else "Ctrl-C"
-        return SolverError(f"interrupted by {by}")
-
-    sim.interrupt_handler = _to_solver_error
-    return state
 
 
 def _write_outputs(ds, out: Path, fields: Path | None) -> None:

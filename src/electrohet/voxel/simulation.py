@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from electrohet.errors import ParameterError, ProtocolError, SolverError, check_range
+from electrohet.interrupts import run_failure
 from electrohet.materials.base import ActiveMaterial, Electrolyte, F, LithiumMetal
 from electrohet.protocols.experiment import Experiment
 from electrohet.protocols.steps import Step
@@ -406,10 +407,7 @@ class Simulation:
                 if bar is not None:
                     bar.advance()
         except (SolverError, KeyboardInterrupt) as exc:
-            if isinstance(exc, KeyboardInterrupt):
-                if self.interrupt_handler is None:
-                    raise
-                exc = self.interrupt_handler(exc)
+            exc = run_failure(exc, self.interrupt_handler)
             log.status = "failed"
             log.message = f"{where}: {exc}"
             log.step_info.append({"step": idx, "text": str(step), "status": "failed"})
