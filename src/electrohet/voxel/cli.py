@@ -46,6 +46,12 @@ def simulate(
         None, help="output interval [s] (dense output between solver steps); default: steps"
     ),
     particles: bool = typer.Option(True, help="per-particle SOC (watershed particle labels)"),
+    compare_1d: bool = typer.Option(
+        False,
+        "--compare-1d",
+        help="also run the homogenised 1D model of the volume (Electrode.from_volume) "
+        "and plot both (voltage_vs_1d.png)",
+    ),
     linear: str = typer.Option("auto", help="linear solver: auto, direct or krylov"),
     quiet: bool = typer.Option(False, help="no progress bar"),
 ) -> None:
@@ -109,7 +115,30 @@ def simulate(
             else f"no state had been computed (empty results written to {out})",
             exit_code_of(interrupt["cause"]),
         )
-    typer.echo(json.dumps(_summary(ds, out)))
+    summary = _summary(ds, out)
+    if compare_1d:
+        summary.update(_compare_1d(sim, list(experiment), ds, out))
+        (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    typer.echo(json.dumps(summary))
+
+
+def _compare_1d(sim, experiment: list[str], ds, out: Path) -> dict:
+    """Run the homogenised counterpart, plot both, return the summary's extra keys."""
+    from electrohet.model import Simulation as Simulation1D
+    from electrohet.outputs import write_netcdf
+    from electrohet.voxel.compare import homogenised_cell, plot_side_by_side, voltage_difference
+
+    ds_1d = Simulation1D(homogenised_cell(sim)).solve(experiment)
+    write_netcdf(ds_1d, out / "results_1d.nc")
+    if not (float(ds.capacity[-1]) > 0 and float(ds_1d.capacity[-1]) > 0):
+        return {"vs_1d": "no net discharge to compare on"}
+    plot_side_by_side(ds, ds_1d, out / "voltage_vs_1d.png")
+    d = voltage_difference(ds, ds_1d)
+    return {
+        "vs_1d_rms_mV": 1e3 * d["rms"],
+        "vs_1d_mean_mV": 1e3 * d["mean"],
+        "vs_1d_capacity_ratio": d["capacity_ratio"],
+    }
 
 
 def _write_outputs(ds, out: Path, fields: Path | None) -> None:

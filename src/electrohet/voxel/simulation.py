@@ -271,6 +271,12 @@ class Simulation:
         )
         if int(n_sep) < 1:
             raise ParameterError(f"n_sep = {n_sep} must be >= 1")
+        #: (thickness [m], porosity [-], Bruggeman exponent [-]) of the 1D separator
+        self.separator_params = (
+            float(separator_thickness),
+            float(separator_porosity),
+            float(separator_bruggeman),
+        )
         phase, h, vol = _as_phase(volume, labels, voxel_size)
         check_percolation(phase, cbd_clogged)
         self.volume = vol
