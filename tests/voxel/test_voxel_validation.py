@@ -18,6 +18,7 @@ from electrohet.materials.chen2020 import LIPF6_EC_EMC_NYMAN2008
 from electrohet.materials.registry import get_material
 from electrohet.model import Simulation as Simulation1D
 from electrohet.voxel import Simulation
+from electrohet.voxel.compare import voltage_difference
 
 
 def sphere_in_box(n: int = 12, radius: float = 5.0) -> np.ndarray:
@@ -41,12 +42,8 @@ def _half_cell(positive: Electrode, one_c: float, sep: float = 20e-6) -> Cell:
 
 def _compare(ds_vox, ds_1d, upto: float = 0.95, start: float = 0.0):
     """Voltage difference on a common capacity grid [V]: (rms, max)."""
-    q_end = min(float(ds_vox.capacity[-1]), float(ds_1d.capacity[-1]))
-    q = np.linspace(start * q_end, upto * q_end, 300)
-    v3 = np.interp(q, ds_vox.capacity.values, ds_vox.voltage.values)
-    v1 = np.interp(q, ds_1d.capacity.values, ds_1d.voltage.values)
-    d = v3 - v1
-    return float(np.sqrt(np.mean(d**2))), float(np.max(np.abs(d)))
+    d = voltage_difference(ds_vox, ds_1d, start=start, upto=upto)
+    return d["rms"], d["max"]
 
 
 def test_isolated_particle_matches_1d_spherical_particle():

@@ -97,6 +97,21 @@ def run_side_by_side(
     return ds_vox, ds_1d
 
 
+def _difference_on_grid(
+    ds_vox: xr.Dataset, ds_1d: xr.Dataset, start: float, upto: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(capacity grid [Ah/m^2], voxel minus 1D voltage on it [V]) over ``start``..``upto``
+    of the smaller final capacity (300 points)."""
+    q_end = min(float(ds_vox.capacity[-1]), float(ds_1d.capacity[-1]))
+    if not q_end > 0:
+        raise ParameterError("comparing voltages needs runs that passed charge (discharge)")
+    q = np.linspace(start * q_end, upto * q_end, 300)
+    d = np.interp(q, ds_vox.capacity.values, ds_vox.voltage.values) - np.interp(
+        q, ds_1d.capacity.values, ds_1d.voltage.values
+    )
+    return q, d
+
+
 def voltage_difference(
     ds_vox: xr.Dataset, ds_1d: xr.Dataset, start: float = 0.0, upto: float = 0.95
 ) -> dict[str, float]:
@@ -107,13 +122,7 @@ def voltage_difference(
     difference, is left out by default).  Returns ``rms``, ``max`` (of the magnitude)
     and ``mean`` [V], and ``capacity_ratio`` (voxel / 1D final capacity) [-].
     """
-    q_end = min(float(ds_vox.capacity[-1]), float(ds_1d.capacity[-1]))
-    if not q_end > 0:
-        raise ParameterError("voltage_difference needs runs that passed charge (discharge)")
-    q = np.linspace(start * q_end, upto * q_end, 300)
-    d = np.interp(q, ds_vox.capacity.values, ds_vox.voltage.values) - np.interp(
-        q, ds_1d.capacity.values, ds_1d.voltage.values
-    )
+    _, d = _difference_on_grid(ds_vox, ds_1d, start, upto)
     return {
         "rms": float(np.sqrt(np.mean(d**2))),
         "max": float(np.max(np.abs(d))),
@@ -136,11 +145,7 @@ def plot_side_by_side(ds_vox: xr.Dataset, ds_1d: xr.Dataset, path: str | Path | 
     ax[0].set_xlabel("net discharged capacity [mAh/cm²]")
     ax[0].set_ylabel("voltage vs Li [V]")
     ax[0].legend()
-    q_end = min(float(ds_vox.capacity[-1]), float(ds_1d.capacity[-1]))
-    q = np.linspace(0.0, 0.98 * q_end, 300)
-    d = np.interp(q, ds_vox.capacity.values, ds_vox.voltage.values) - np.interp(
-        q, ds_1d.capacity.values, ds_1d.voltage.values
-    )
+    q, d = _difference_on_grid(ds_vox, ds_1d, 0.0, 0.98)
     ax[1].plot(q * 0.1, d * 1e3)
     ax[1].set_xlabel("net discharged capacity [mAh/cm²]")
     ax[1].set_ylabel("voxel - 1D [mV]")
