@@ -33,13 +33,21 @@ from electrohet.errors import ParameterError, SolverError, check_range
 from electrohet.model import MeshOptions, Simulation
 from electrohet.model.results import layer_utilization as layer_utilization_of_run
 from electrohet.outputs import write_netcdf, write_text_atomic
-from electrohet.studies.calibration import YARI2020_SINGLE_LAYER_FIT, Calibration
+from electrohet.studies.calibration import Calibration, from_frozen
 from electrohet.studies.pool import run_jobs
 
-#: Single-layer calibration of the default mechanism model (``docs/model.md``): the
-#: interface resistance at 2.5 wt% carbon [Ohm m^2] and the wiring constriction [-],
-#: fitted to Yari 2020's single-layer gamma anchors only; the bilayers are predictions.
-YARI2020_CALIBRATION: dict[str, float] = YARI2020_SINGLE_LAYER_FIT.params
+
+
+def __getattr__(name: str):
+    # YARI2020_CALIBRATION: the parameters of the frozen single-layer calibration
+    # (``electrohet/calibrations/yari2020_single_layer.json``), read on first use
+    if name == "YARI2020_CALIBRATION":
+        return from_frozen("yari2020_single_layer").params
+    raise AttributeError(name)
+
+
+def _calibrated(key: str) -> float:
+    return from_frozen("yari2020_single_layer").params[key]
 
 
 @dataclass(frozen=True)
@@ -133,9 +141,16 @@ class StudySettings:
     gamma_resolution
         Smallest gamma difference the discretisation resolves [-]; added in
         quadrature to the parameter spread (two identical designs are "same").
-    shift
-        Reruns for the uncertainty sit ``shift`` standard deviations from the
-        calibrated parameters along each principal direction (finite-difference step).
+    protocol
+        ``"cccv"`` (default, Yari 2020 §2.3): ``formation_cycles`` C/10 cycles, then
+        per rate a CC-CV charge at the rate and a CC-CV discharge (CV to C/20) with
+        ``rest_minutes`` of rest; gamma from the CC discharge energy.  ``"cc"``: one
+        CCCV charge at ``charge_rate``, then CC discharges from that charged state.
+    formation_cycles
+        C/10 formation cycles before the ``"cccv"`` rate test.
+    n_samples
+        Posterior samples of the calibration rerun for the label probability (the first
+        ``n_samples`` of the frozen calibration's importance samples; 0 = none).
     label_confidence
         Probability above which a design is called constructive (below 1 - it:
         destructive); in between "same" (the paper's grey band).
@@ -158,10 +173,16 @@ class StudySettings:
     through_plane_limited: bool = False
     uncertainty: bool = True
     gamma_resolution: float = 1e-3
-    shift: float = 0.5
     label_confidence: float = 0.9
+    protocol: str = "cccv"
+    formation_cycles: int = 2
+    n_samples: int = 16
 
     def __post_init__(self) -> None:
+        if self.protocol not in ("cccv", "cc"):
+            raise ParameterError(f"protocol = {self.protocol!r}: use 'cccv' or 'cc'")
+        check_range("n_samples", self.n_samples, 0, 10_000)
+        check_range("formation_cycles", self.formation_cycles, 0, 10)
         from electrohet.studies.config import RATE_MAX, V_MAX_RANGE, V_MIN_RANGE
 
         r = np.asarray(self.rates, dtype=float)
@@ -174,7 +195,6 @@ class StudySettings:
         check_range("v_max", self.v_max, *V_MAX_RANGE)
         check_range("rest_minutes", self.rest_minutes, 0, 24 * 60)
         check_range("gamma_resolution", self.gamma_resolution, 0, 0.5, low_inclusive=False)
-        check_range("shift", self.shift, 0, 3, low_inclusive=False)
         check_range("label_confidence", self.label_confidence, 0.5, 1, high_inclusive=False)
         if not self.v_min < self.v_max:
             raise ParameterError(f"v_min = {self.v_min} must be below v_max = {self.v_max}")
@@ -195,8 +215,8 @@ class DesignRuns:
     #: ``layer_utilization`` and ``active_loading`` (read from each run's Dataset)
     layer_names: list[str] = field(default_factory=list)
     layer_positions: list[str] = field(default_factory=list)
-    #: discharge energies [Wh/m^2] (variant, rate) of reruns with shifted parameters
-    #: (:meth:`electrohet.studies.calibration.Calibration.shifted`), empty if none
+    #: discharge energies [Wh/m^2] (sample, rate) of reruns at posterior samples of the
+    #: calibrated parameters (NaN where a rerun failed), empty if none
     variant_energy: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     def utilization(self, position: str, rate: float) -> float:
@@ -209,41 +229,125 @@ class DesignRuns:
         return float(self.active_loading[self.layer_positions.index(position)])
 
 
+def discharge_steps(rate: float, settings: StudySettings) -> list[str]:
+    """Experiment steps of one rate-test discharge under ``settings.protocol``.
+
+    ``"cccv"`` (Yari 2020 §2.3): CC discharge at ``rate`` to ``v_min``, CV at ``v_min``
+    until the current falls below C/20, then ``rest_minutes`` of rest.  ``"cc"``: the
+    CC discharge alone.
+    """
+    steps = [f"Discharge at {rate:g}C until {settings.v_min:g} V"]
+    if settings.protocol == "cccv":
+        steps += [f"Hold at {settings.v_min:g} V until C/20"]
+        if settings.rest_minutes > 0:
+            steps += [f"Rest for {settings.rest_minutes:g} minutes"]
+    return steps
+
+
+def formation_steps(settings: StudySettings) -> list[str]:
+    """Formation before the rate test (Yari 2020 §2.3: two C/10 cycles in the window)."""
+    cycle = [
+        f"Charge at C/10 until {settings.v_max:g} V",
+        f"Discharge at C/10 until {settings.v_min:g} V",
+    ]
+    return cycle * settings.formation_cycles
+
+
+def charge_steps(rate: float, settings: StudySettings) -> list[str]:
+    """Experiment steps of one rate-test charge: CC at ``rate`` to ``v_max``, CV to C/20.
+
+    Under ``"cc"`` the charge is at ``settings.charge_rate`` and followed by the rest.
+    """
+    if settings.protocol == "cccv":
+        return [
+            f"Charge at {rate:g}C until {settings.v_max:g} V",
+            f"Hold at {settings.v_max:g} V until C/20",
+        ]
+    steps = [
+        f"Charge at {settings.charge_rate:g}C until {settings.v_max:g} V",
+        f"Hold at {settings.v_max:g} V until C/20",
+    ]
+    if settings.rest_minutes > 0:
+        steps += [f"Rest for {settings.rest_minutes:g} minutes"]
+    return steps
+
+
 def _discharge_energies(
-    sim: Simulation, y_charged: np.ndarray, settings: StudySettings, design: LayerDesign
+    sim: Simulation, y_start: np.ndarray, settings: StudySettings, design: LayerDesign
 ) -> list[xr.Dataset]:
+    """CC discharge datasets at every rate.
+
+    ``"cc"``: every discharge starts from the charged state ``y_start``.  ``"cccv"``
+    (Yari 2020 §2.3): the rates run in sequence from the discharged state ``y_start``;
+    each is a CC-CV charge at the rate followed by the CC-CV discharge and the rest.
+
+    The returned dataset of a rate holds its CC discharge step only: gamma is the
+    Peukert exponent of the CC discharge energy.  Energy including the CV step cannot
+    give Yari's single-layer gammas: a CV at v_min = 3.0 V to C/20 recovers nearly the
+    whole capacity, so E(3C) / E(0.5C) >= 3.0 V / ~3.8 V (the mean 0.5C voltage) = 0.79,
+    i.e. gamma >= 0.79^(1/log2 6) = 0.91, whereas the paper reports gamma < 0.7 at
+    1 wt% carbon.  The CV steps and the rest set the state each CC step starts from.
+    """
     out = []
+    y = y_start
     for rate in settings.rates:
-        ds = sim.solve(
-            [f"Discharge at {rate:g}C until {settings.v_min:g} V"], initial_state=y_charged
-        )
+        if settings.protocol == "cccv":
+            ch = sim.solve(charge_steps(rate, settings), initial_state=y)
+            if ch.attrs["status"] != "completed":
+                raise SolverError(
+                    f"design {design.name}: {rate:g}C charge failed: {ch.attrs['message']}"
+                )
+            y = sim.integrator.y.copy()
+        ds = sim.solve(discharge_steps(rate, settings), initial_state=y)
         if ds.attrs["status"] != "completed":
             raise SolverError(
                 f"design {design.name}: {rate:g}C discharge failed: {ds.attrs['message']}"
             )
+        if settings.protocol == "cccv":
+            y = sim.integrator.y.copy()
+            # the rate's discharge energy is that of its CC step (see above)
+            # (a CC step cut off at once, e.g. a very resistive cell at 3C, leaves the
+            # first state alone: zero energy)
+            keep = np.flatnonzero(ds.step.values <= 0)
+            ds = ds.isel(time=keep if keep.size else [0])
         out.append(ds)
     return out
 
 
-def _run_design(args) -> DesignRuns:
-    design, settings, cell_factory, variants = args
+def _rate_test(
+    design: LayerDesign,
+    settings: StudySettings,
+    cell_factory: Callable[[LayerDesign, StudySettings], Cell],
+) -> tuple[Cell, list[xr.Dataset]]:
+    """Build the design's cell under ``settings`` and run its rate test (every rate)."""
     cell: Cell = cell_factory(design, settings)
     sim = Simulation(cell, MeshOptions(radial_points=settings.radial_points))
-    charge = [
-        f"Charge at {settings.charge_rate:g}C until {settings.v_max:g} V",
-        f"Hold at {settings.v_max:g} V until C/20",
-        f"Rest for {settings.rest_minutes:g} minutes",
-    ]
-    ch = sim.solve(charge)
-    if ch.attrs["status"] != "completed":
-        raise SolverError(f"design {design.name}: charge failed: {ch.attrs['message']}")
-    y_charged = sim.integrator.y.copy()
-    energy, capacity, util, dss = [], [], [], []
+    if settings.protocol == "cccv":
+        # Yari 2020 §2.3: the cells are formed by two C/10 cycles in the window, then
+        # each rate is a CC-CV charge and a CC-CV discharge with a rest
+        y0 = sim.initial_state()
+        if settings.formation_cycles:
+            form = sim.solve(formation_steps(settings), initial_state=y0)
+            if form.attrs["status"] != "completed":
+                raise SolverError(
+                    f"design {design.name}: formation failed: {form.attrs['message']}"
+                )
+            y0 = sim.integrator.y.copy()
+    else:
+        ch = sim.solve(charge_steps(settings.charge_rate, settings))
+        if ch.attrs["status"] != "completed":
+            raise SolverError(f"design {design.name}: charge failed: {ch.attrs['message']}")
+        y0 = sim.integrator.y.copy()
+    return cell, _discharge_energies(sim, y0, settings, design)
+
+
+def _run_design(args) -> DesignRuns:
+    design, settings, cell_factory, variants = args
+    cell, dss = _rate_test(design, settings, cell_factory)
+    energy, capacity, util = [], [], []
     names: list[str] = []
     positions: list[str] = []
-    for rate, ds in zip(
-        settings.rates, _discharge_energies(sim, y_charged, settings, design), strict=True
-    ):
+    for rate, ds in zip(settings.rates, dss, strict=True):
         ds.attrs["design"] = design.name
         ds.attrs["rate_C"] = float(rate)
         energy.append(float(ds.energy[-1] - ds.energy[0]))
@@ -252,7 +356,6 @@ def _run_design(args) -> DesignRuns:
         names = [str(n) for n in u["layer"].values]
         positions = [str(p) for p in u["layer_position"].values]
         util.append(u.values)
-        dss.append(ds)
     # active loadings of the same layers, matched by name (the mesh names unnamed layers
     # "positive layer i", i counted from the current collector)
     by_name = {
@@ -260,27 +363,14 @@ def _run_design(args) -> DesignRuns:
         for i, lay in enumerate(cell.positive.layers)
     }
     loads = np.array([by_name[n] for n in names])
-    # reruns with shifted parameters start from the nominal charged state (same state
-    # layout; the CV hold to C/20 and the rest leave it nearly parameter-independent)
     variant_energy = np.zeros((len(variants), len(settings.rates)))
     for k, changes in enumerate(variants):
-        st = replace(settings, **changes)
-        sim_v = Simulation(cell_factory(design, st), MeshOptions(radial_points=st.radial_points))
+        # every variant (posterior sample) runs the whole protocol with its parameters
         try:
-            dss_v = _discharge_energies(sim_v, y_charged, st, design)
+            _, dss_v = _rate_test(design, replace(settings, **changes), cell_factory)
         except SolverError:
-            # the nominal charged state is too far from this variant's: charge it anew
-            ch = sim_v.solve(charge)
-            if ch.attrs["status"] != "completed":
-                raise SolverError(
-                    f"design {design.name}, parameters {changes}: charge failed: "
-                    f"{ch.attrs['message']}"
-                ) from None
-            try:
-                dss_v = _discharge_energies(sim_v, sim_v.integrator.y.copy(), st, design)
-            except SolverError:
-                variant_energy[k] = np.nan  # left out of the label probability
-                continue
+            variant_energy[k] = np.nan  # left out of the label probability, counted
+            continue
         for j, ds in enumerate(dss_v):
             variant_energy[k, j] = float(ds.energy[-1] - ds.energy[0])
     return DesignRuns(
@@ -335,37 +425,45 @@ def label_design(gamma: float, gamma_ref: float, rtol: float = 0.01) -> str:
     return "same"
 
 
-def _gamma(currents: np.ndarray, energy: np.ndarray) -> float:
-    """gamma of a Peukert fit, NaN for a rerun that failed (NaN energies)."""
-    if not np.all(np.isfinite(energy)):
+def gamma_of_energies(currents: np.ndarray, energy: np.ndarray) -> float:
+    """gamma of a Peukert fit, NaN for a rerun that failed (NaN or zero energies)."""
+    if not np.all(np.isfinite(energy)) or np.any(np.asarray(energy) <= 0):
         return float("nan")
     return fit_peukert(currents, energy).gamma
 
 
 def label_probability(
-    dgamma: float,
-    dgamma_shifted: Sequence[float],
+    dgamma_samples: Sequence[float],
+    weights: Sequence[float] | None = None,
     resolution: float = 1e-3,
-    scale: float = 1.0,
-) -> tuple[float, float]:
-    """Probability that a design beats the reference, and the spread of its dgamma.
+) -> tuple[float, float, int]:
+    """Posterior probability that a design beats the reference, and the spread of dgamma.
 
-    ``dgamma`` = gamma(design) - gamma(reference) at the calibrated parameters,
-    ``dgamma_shifted`` the same difference rerun at the parameters one standard
-    deviation along each Cholesky direction of their covariance
-    (:meth:`~electrohet.studies.calibration.Calibration.shifted`).  To first order
-    dgamma(p) = dgamma + sum_i z_i (dgamma_i - dgamma) with z ~ N(0, I), so dgamma is
-    Gaussian with sd^2 = sum_i (dgamma_i - dgamma)^2 (+ ``resolution``^2) and
-    P(constructive) = Phi(dgamma / sd).  Reruns made ``scale`` standard deviations away
-    (a finite-difference step) count with 1 / ``scale``; NaN entries (a rerun that
-    failed) are left out.
+    ``dgamma_samples`` = gamma(design) - gamma(reference) rerun at each posterior sample
+    of the calibrated parameters (:meth:`~electrohet.studies.calibration.Calibration.
+    sample_params`), ``weights`` their importance weights.  Each sample counts with the
+    probability Phi(dgamma_i / resolution) that it is positive given the discretisation's
+    resolution, so P(constructive) = sum_i w_i Phi(dgamma_i / resolution); a sample
+    whose runs failed (NaN) is left out and the weights renormalised.
+
+    Returns
+    -------
+    p, sd, n
+        P(constructive) [-], the weighted standard deviation of dgamma [-] (resolution
+        added in quadrature) and the number of samples used.
     """
     from scipy.special import ndtr
 
-    d = (np.asarray(dgamma_shifted, dtype=float) - dgamma) / scale
-    d = d[np.isfinite(d)]
-    sd = float(np.sqrt(np.sum(d * d) + resolution**2))
-    return float(ndtr(dgamma / sd)), sd
+    d = np.asarray(dgamma_samples, dtype=float)
+    w = np.ones_like(d) if weights is None else np.asarray(weights, dtype=float)
+    ok = np.isfinite(d) & (w > 0)
+    if not np.any(ok):
+        return float("nan"), float("nan"), 0
+    d, w = d[ok], w[ok] / w[ok].sum()
+    p = float(np.sum(w * ndtr(d / resolution)))
+    mean = float(np.sum(w * d))
+    sd = float(np.sqrt(np.sum(w * (d - mean) ** 2) + resolution**2))
+    return p, sd, int(ok.sum())
 
 
 def yari2020_cell_factory(design: LayerDesign, settings: StudySettings) -> Cell:
@@ -390,10 +488,10 @@ def yari2020_cell_factory(design: LayerDesign, settings: StudySettings) -> Cell:
     if settings.interface:
         r_ref = settings.interface_resistance_ref
         if r_ref is None:
-            r_ref = YARI2020_CALIBRATION["interface_resistance_ref"]
+            r_ref = _calibrated("interface_resistance_ref")
         t = settings.interface_exponent
         if t is None:
-            t = YARI2020_CALIBRATION["interface_exponent"]
+            t = _calibrated("interface_exponent")
         law = InterfaceResistanceLaw(r_ref, exponent=t)
         # the layer touching the foil is the first of the electrode (design order)
         changes["contact_resistance"] = law(cell.positive.layers[0].carbon_mass_fraction)
@@ -410,7 +508,7 @@ def _wired(electrode, settings: StudySettings):
     for lay in electrode.layers:
         constriction = settings.constriction
         if constriction is None:
-            constriction = YARI2020_CALIBRATION["constriction"]
+            constriction = _calibrated("constriction")
         contact = ContactPaths.from_carbon_fraction(
             lay.carbon_mass_fraction,
             diameter=2 * lay.particle_radius,
@@ -483,7 +581,10 @@ def rate_study(
         ``settings.uncertainty`` is off.
     calibration
         Calibrated parameters and covariance whose uncertainty is propagated to the
-        labels (default :data:`~electrohet.studies.calibration.YARI2020_SINGLE_LAYER_FIT`).
+        labels (default: the frozen ``yari2020_single_layer`` calibration).  Its
+        parameters are used for the nominal runs too, wherever ``settings`` leaves them
+        ``None``; its posterior samples (the first ``settings.n_samples``) are rerun for
+        the label probability.
     """
     designs = list(designs or yari2020_designs())
     settings = settings or StudySettings()
@@ -498,21 +599,28 @@ def rate_study(
     singles = {d.fc_bottom: i for i, d in enumerate(designs) if not d.layered}
     extra = [fc for fc in fcs if fc not in singles]
     standalone_designs = [LayerDesign(f"standalone {100 * fc:g}%", fc) for fc in extra]
-    calibration = calibration or YARI2020_SINGLE_LAYER_FIT
-    use_cal = settings.uncertainty and not settings.through_plane_limited
-    variants = calibration.shifted(settings.shift) if use_cal else []
-    # the shifted parameters are those of the mechanisms switched on; a parameter set
-    # explicitly given in ``settings`` is kept (its variants change only the others)
+    calibration = calibration or from_frozen("yari2020_single_layer")
+    # the mechanisms switched on carry calibrated parameters; a value given explicitly
+    # in ``settings`` is kept, the others come from ``calibration`` (nominal and samples)
     active = set()
     if settings.interface:
         active |= {"interface_resistance_ref", "interface_exponent"}
     if settings.wiring:
         active.add("constriction")
-    variants = [
-        {k: v for k, v in var.items() if k in active and getattr(settings, k) is None}
-        for var in variants
-    ]
-    variants = [v for v in variants if v]
+    free = [k for k in sorted(active) if getattr(settings, k) is None]
+    settings = replace(settings, **{k: calibration.params[k] for k in free})
+    use_cal = (
+        settings.uncertainty
+        and not settings.through_plane_limited
+        and bool(free)
+        and settings.n_samples > 0
+        and calibration.samples.shape[0] > 0
+    )
+    variants: list[dict] = []
+    sample_w = np.zeros(0)
+    if use_cal:
+        sets, sample_w = calibration.sample_params(settings.n_samples)
+        variants = [{k: v for k, v in ps.items() if k in free} for ps in sets]
     runs_all = run_designs(
         designs + standalone_designs,
         settings,
@@ -529,7 +637,7 @@ def rate_study(
     currents = np.asarray(settings.rates, float)
     fits = {r.design.name: fit_peukert(currents, r.energy, source=r.design.name) for r in runs}
     ref_fit = fits[reference]
-    ref_shifted = [_gamma(currents, e) for e in ref_run.variant_energy]
+    ref_shifted = [gamma_of_energies(currents, e) for e in ref_run.variant_energy]
     rows = []
     i1 = int(np.argmin(np.abs(currents - 1.0)))
     rate1 = float(currents[i1])
@@ -571,12 +679,12 @@ def rate_study(
         if run is ref_run:
             row["dgamma_sd"], row["p_constructive"], row["label"] = 0.0, np.nan, "reference"
         elif variants:
-            shifted = [
-                _gamma(currents, e) - g_ref
+            dg = [
+                gamma_of_energies(currents, e) - g_ref
                 for e, g_ref in zip(run.variant_energy, ref_shifted, strict=True)
             ]
-            p, sd = label_probability(dgamma, shifted, settings.gamma_resolution, settings.shift)
-            row["n_reruns"] = int(np.sum(np.isfinite(shifted)))
+            p, sd, n_ok = label_probability(dg, sample_w, settings.gamma_resolution)
+            row["n_reruns"] = n_ok
             row["dgamma_sd"], row["p_constructive"] = sd, p
             c = settings.label_confidence
             row["label"] = "constructive" if p >= c else "destructive" if p <= 1 - c else "same"
