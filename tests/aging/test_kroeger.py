@@ -45,12 +45,11 @@ def kroeger_runs():
 
 
 @pytest.mark.slow
-def test_kroeger_share_rises_with_rate(kroeger_runs):
+def test_kroeger_calibration_target_and_bookkeeping(kroeger_runs):
     """Both runs finish 100 cycles; the 1C share rises by Kroeger's 2 points within the
-    bisection tolerance (0.1 point; calibrated: 2.07); the 2C share (predicted: 11.5 %,
-    a 6.6-point rise; Kroeger 15 %, 9 points) exceeds the 1C share (7.0 %; Kroeger
-    8 %).  Lithium bookkeeping holds to < 1e-9 (observed ~1e-12).  ~10 s.  The
-    direction rests on the load weight g = 6 (docs/aging.md)."""
+    bisection tolerance (0.1 point; the calibration target, not a prediction); lithium
+    bookkeeping holds to < 1e-9 (observed ~1e-12).  ~10 s.  The 2C share is a prediction
+    and is scored by `electrohet validate` (case kroeger_isolation), not asserted."""
     one, two = kroeger_runs[1.0], kroeger_runs[2.0]
     for ds in (one, two):
         assert ds.attrs["status"] == "completed"
@@ -59,4 +58,3 @@ def test_kroeger_share_rises_with_rate(kroeger_runs):
     s1, s2 = one.isolated_share.values, two.isolated_share.values
     assert s1[0] == pytest.approx(s2[0])  # the same fresh cell
     assert abs((s1[-1] - s1[0]) - TARGET_RISE) < RISE_TOL
-    assert s2[-1] > s1[-1]

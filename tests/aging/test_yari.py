@@ -1,5 +1,6 @@
 """Aging: formation cycles, collector-contact damage, and the Yari 2020 LTO|NMC622
-acceptance (single-layer calibration target; bilayer retention order)."""
+acceptance (the single-layer calibration target; bilayer outcomes are scored by
+`electrohet validate`, not asserted)."""
 
 from __future__ import annotations
 
@@ -130,27 +131,8 @@ def yari_designs():
     }
 
 
-def _last_retention(ds) -> float:
-    return float(ds.retention.values[-1])
-
-
-@pytest.mark.slow
-def test_poor_bottom_ages_fastest(yari_designs):
-    """Reproduced: the carbon-poor-bottom bilayer 1/4 keeps least (Yari 53 %, the
-    others 84.3 / 89.2 %); it isolates no particles, so jumping does not blur it."""
-    r = {k: _last_retention(v) for k, v in yari_designs.items()}
-    assert all(ds.attrs["status"] == "completed" for ds in yari_designs.values())
-    assert r["1/4"] < r["single"] - 0.02
-    assert r["1/4"] < r["4/1"] - 0.02
-
-
-@pytest.mark.slow
-def test_yari_retention_order_jumped(yari_designs):
-    """With cycle jumping (the acceptance script's runs) the order is Yari's,
-    4/1 > single > 1/4 (84.7 / 84.2 / 79.1 %; Yari 89.2 / 84.3 / 53 %).  The 4/1 gain
-    is half a point and depends on the assumed threshold spread (docs/aging.md)."""
-    r = {k: _last_retention(v) for k, v in yari_designs.items()}
-    assert r["4/1"] > r["single"] > r["1/4"]
+# The bilayers' retentions and their order are predictions: they are scored by
+# `electrohet validate` (case yari2020_aging), never asserted here.
 
 
 @pytest.fixture(scope="module")
@@ -161,16 +143,6 @@ def yari_every_cycle():
         "single": _yari(0.025, None, jump=off),
         "1/4": _yari(0.01, 0.04, jump=off),
     }
-
-
-@pytest.mark.slow
-def test_yari_retention_order_every_cycle(yari_every_cycle):
-    """Yari's order 4/1 > single > 1/4 after 200 cycles with every cycle resolved
-    (84.9 / 84.4 / 79.4 %; ~1-2 min).  Before gradual isolation this failed (4/1 82.6 %
-    < single 83.3 %: the order was decided by when whole slots isolated)."""
-    r = {k: _last_retention(v) for k, v in yari_every_cycle.items()}
-    assert all(ds.attrs["status"] == "completed" for ds in yari_every_cycle.values())
-    assert r["4/1"] > r["single"] > r["1/4"]
 
 
 @pytest.mark.slow
@@ -185,15 +157,6 @@ def test_yari_jumping_matches_every_cycle(yari_designs, yari_every_cycle):
         rel = np.abs(a.discharge_capacity.values / b.discharge_capacity.values - 1)
         assert rel.max() < 5e-3, k
         assert np.nanmax(np.abs(b.li_balance_error.values)) < 1e-9
-
-
-@pytest.mark.slow
-def test_rich_bottom_gains_at_the_collector(yari_designs):
-    """Why 4/1 wins in the model: the same particle damage (equal isolated share) but a
-    smaller, slower-growing collector-contact resistance."""
-    a, b = yari_designs["4/1"], yari_designs["single"]
-    assert abs(float(a.lam.values[-1]) - float(b.lam.values[-1])) < 0.03
-    assert float(a.collector_resistance.values[-1]) < float(b.collector_resistance.values[-1])
 
 
 def test_collector_exponent_is_the_rate_study_fit():

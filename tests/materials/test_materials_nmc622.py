@@ -82,3 +82,20 @@ def test_li_metal_and_electrolyte():
     k = LIPF6_EC_EMC_YARI2020.conductivity(np.array([1000.0]))[0]
     assert k == pytest.approx(0.9487, rel=1e-12)
     assert LIPF6_EC_EMC_YARI2020.transference == pytest.approx(0.2594)
+
+
+def test_compiled_msmr_inversion_matches_numpy_reference():
+    """The compiled MSMR inversion and its NumPy reference agree to 1e-12 V everywhere
+    (inside, at and beyond the clipping limits), and invert x(U) to 1e-9 V."""
+    from electrohet.materials.nmc622 import (
+        _msmr_occupancy,
+        msmr_ocp_reference,
+        msmr_ocp_verbrugge2017,
+    )
+
+    x = np.concatenate([np.linspace(-0.1, 1.1, 4001), [1e-13, 1 - 1e-13, 0.5]])
+    assert np.max(np.abs(msmr_ocp_verbrugge2017(x) - msmr_ocp_reference(x))) < 1e-12
+    xi = np.linspace(0.05, 0.95, 101)
+    u = msmr_ocp_verbrugge2017(xi)
+    assert np.max(np.abs(_msmr_occupancy(u)[0] - xi)) < 1e-9
+    assert msmr_ocp_verbrugge2017(np.float64(0.5)) == pytest.approx(msmr_ocp_reference(0.5))

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numba
 import numpy as np
 
 from electrohet.materials.base import R_GAS, T_REF, ActiveMaterial, F, LithiumMetal, constant
@@ -83,19 +84,69 @@ _LOGIT_TABLE = np.log(_x_t) - np.log(_v_t)  # strictly decreasing in U
 del _x_t, _v_t
 
 
+@numba.njit(cache=True)
+def _msmr_invert(target, u_table, logit_table, u0, xj, wj, f_rt):  # pragma: no cover - compiled
+    """Compiled inversion of logit(x(U)) = target (same steps as the NumPy reference)."""
+    out = np.empty(target.size)
+    n = u_table.size
+    for i in range(target.size):
+        t = target[i]
+        # table lookup: logit_table is strictly decreasing in U
+        if t >= logit_table[0]:
+            u = u_table[0]
+        elif t <= logit_table[n - 1]:
+            u = u_table[n - 1]
+        else:
+            lo, hi = 0, n - 1
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if logit_table[mid] > t:
+                    lo = mid
+                else:
+                    hi = mid
+            a = (t - logit_table[lo]) / (logit_table[hi] - logit_table[lo])
+            u = u_table[lo] + a * (u_table[hi] - u_table[lo])
+        for _ in range(2):
+            xf = 0.0
+            vf = 0.0
+            dxdu = 0.0
+            for j in range(u0.size):
+                z = f_rt * (u - u0[j]) / wj[j]
+                filled = 0.5 * (1.0 - np.tanh(0.5 * z))
+                empty = 0.5 * (1.0 + np.tanh(0.5 * z))
+                xf += xj[j] * filled
+                vf += xj[j] * empty
+                dxdu -= xj[j] * f_rt / wj[j] * filled * empty
+            g = np.log(xf) - np.log(vf) - t
+            dg = dxdu * (1.0 / xf + 1.0 / vf)
+            u = min(max(u - g / dg, u_table[0]), u_table[n - 1])
+        out[i] = u
+    return out
+
+
 def msmr_ocp_verbrugge2017(x: np.ndarray) -> np.ndarray:
     """OCP [V vs Li] of NMC622 at MSMR lithium fraction x (Verbrugge 2017, Table 1).
 
     Inverts x(U) = sum_j X_j / (1 + exp(F (U - U0_j) / (w_j R T))) at T = 298.15 K:
     table lookup of logit(x) on a 1 mV grid, then two Newton steps in logit space
     (converged to < 1e-9 V inside the table range 2.0-5.5 V; outside it the result is
-    clamped to that range).
+    clamped to that range).  Compiled (numba); :func:`msmr_ocp_reference` is the NumPy
+    form of the same steps, kept as the test reference.
 
     Parameters
     ----------
     x
         MSMR lithium fraction [-], clipped to [1e-12, 1 - 1e-12].
     """
+    xa = np.asarray(x, dtype=float)
+    xs = np.clip(xa, 1e-12, 1.0 - 1e-12).ravel()
+    target = np.log(xs) - np.log1p(-xs)
+    u = _msmr_invert(target, _U_TABLE, _LOGIT_TABLE, _MSMR_U0, _MSMR_X, _MSMR_W, _F_RT)
+    return u.reshape(xa.shape) if xa.ndim else float(u[0])
+
+
+def msmr_ocp_reference(x: np.ndarray) -> np.ndarray:
+    """NumPy reference of :func:`msmr_ocp_verbrugge2017` (same algorithm, not compiled)."""
     xs = np.clip(np.asarray(x, dtype=float), 1e-12, 1.0 - 1e-12)
     target = np.log(xs) - np.log1p(-xs)
     u = np.interp(-target, -_LOGIT_TABLE, _U_TABLE)

@@ -416,11 +416,19 @@ class Simulation:
         return gap < 0.1 and gap / abs(slope) < 2e-3 * elapsed
 
     def _transport_limited(self, step: Step, y: np.ndarray) -> bool:
-        """Every active particle surface of the lithiating electrode is full (or empty)
-        or sits in electrolyte-starved pores."""
+        """Every current-carrying particle surface of the lithiating electrode is full (or
+        empty) or sits in electrolyte-starved pores.
+
+        A slot is blocked when its surface vacancy (lithium, on charge) is below
+        :data:`SURFACE_ROOM` c_max or its electrolyte below 1e-3 c0.  Slots that carry
+        less than 1e-3 of the largest interfacial current of the electrode (electronically
+        cut off, e.g. poorly wired particles of insulating lithiated NMC) cannot take the
+        current over and are not counted.
+        """
         m = self.model
         mesh = self.mesh
         v = m.split(y)
+        ik = v["ik"][:, 0]
         c_surf = m.surface_concentration(v["cs"], v["ik"])[:, 0]
         ce = v["ce"][:, 0][mesh.slot_cell]
         starved = ce < 1e-3 * self.cell.electrolyte.c0
@@ -432,8 +440,9 @@ class Simulation:
             if not np.any(sel):
                 continue
             room = (m.cmax - c_surf) if lithiating else c_surf
-            blocked = (room < 1e-4 * m.cmax) | starved
-            if np.all(blocked[sel]):
+            blocked = (room < SURFACE_ROOM * m.cmax) | starved
+            carrying = sel & (np.abs(ik) >= 1e-3 * np.max(np.abs(ik[sel])))
+            if np.any(carrying) and np.all(blocked[carrying]):
                 return True
         return False
 
@@ -454,6 +463,13 @@ class Simulation:
             iI = m.slices["I"].start
             ev.append((lambda y, ic=ic: abs(float(y[iI])) - ic, f"current cut-off {ic:.4g} A/m2"))
         return ev
+
+
+#: Surface vacancy (or lithium) below which a slot counts as full (empty) when a failed
+#: current step is examined for its transport limit [fraction of c_max].  At 1e-3 the
+#: capacity left before the voltage cut-off is below 0.1 % of the slot's (the surface
+#: layer), and the voltage falls without bound within it.
+SURFACE_ROOM = 1e-3
 
 
 def _progress(total: int):

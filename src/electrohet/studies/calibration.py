@@ -127,17 +127,23 @@ class Calibration:
         w = self.weights
         return float(1.0 / np.sum(w * w)) if w.size else 0.0
 
-    def sample_params(self, n: int, seed: int = 0) -> tuple[list[dict[str, float]], np.ndarray]:
-        """Up to ``n`` posterior parameter sets and their (renormalised) weights.
+    def sample_params(self, n: int) -> tuple[list[dict[str, float]], np.ndarray]:
+        """``n`` posterior draws as unique parameter sets and their weights.
 
-        The first ``n`` samples in stored order (they are independent draws); with
-        ``n >= len(samples)`` all of them.
+        Systematic resampling of the importance samples (offsets (k + 1/2) / n on the
+        cumulative weights, deterministic): a sample drawn m times is returned once with
+        weight m / n, so a study reruns each distinct point once while the weights
+        stay those of n equally weighted posterior draws.
         """
         if self.samples.shape[0] == 0:
             raise ParameterError("this calibration carries no posterior samples")
-        k = min(n, self.samples.shape[0])
-        w = self.weights[:k] / self.weights[:k].sum()
-        return [to_params(q) for q in self.samples[:k]], w
+        if n < 1:
+            raise ParameterError(f"n = {n}: need at least one posterior draw")
+        cdf = np.cumsum(self.weights / self.weights.sum())
+        idx = np.searchsorted(cdf, (np.arange(n) + 0.5) / n)
+        idx = np.minimum(idx, self.samples.shape[0] - 1)
+        uniq, counts = np.unique(idx, return_counts=True)
+        return [to_params(self.samples[i]) for i in uniq], counts / n
 
 
 def to_params(p: np.ndarray) -> dict[str, float]:

@@ -149,8 +149,10 @@ class StudySettings:
     formation_cycles
         C/10 formation cycles before the ``"cccv"`` rate test.
     n_samples
-        Posterior samples of the calibration rerun for the label probability (the first
-        ``n_samples`` of the frozen calibration's importance samples; 0 = none).
+        Posterior draws for the label probability: systematic resampling of the
+        calibration's importance samples to ``n_samples`` equally weighted draws, each
+        distinct point rerun once (:meth:`~electrohet.studies.calibration.Calibration.
+        sample_params`); 0 = none.
     label_confidence
         Probability above which a design is called constructive (below 1 - it:
         destructive); in between "same" (the paper's grey band).
@@ -583,7 +585,7 @@ def rate_study(
         Calibrated parameters and covariance whose uncertainty is propagated to the
         labels (default: the frozen ``yari2020_single_layer`` calibration).  Its
         parameters are used for the nominal runs too, wherever ``settings`` leaves them
-        ``None``; its posterior samples (the first ``settings.n_samples``) are rerun for
+        ``None``; its posterior samples (``settings.n_samples`` resampled draws) are rerun for
         the label probability.
     """
     designs = list(designs or yari2020_designs())
@@ -760,14 +762,15 @@ def compact_table(study: RateStudy, title: str = "Rate study", width: int = 120)
     if cal is not None:
         p, sd = cal.params, cal.std_log10
         con.print(
-            "fit on single layers (1 sd): r_int(2.5%) = "
+            "single-layer calibration (MAP, 1 sd): r_int(2.5%) = "
             f"{p['interface_resistance_ref'] * 1e4:.3g} Ohm cm2 x/ {10 ** sd[0]:.2f}, "
             f"t = {p['interface_exponent']:.2f} +- {sd[1]:.2f}, "
-            f"constriction = {p['constriction']:.3g} x/ {10 ** sd[2]:.2f} (prior)"
+            f"constriction = {p['constriction']:.3g} x/ {10 ** sd[2]:.2f}"
         )
+        n = int(study.table.get("n_reruns", pd.Series([0])).max())
         con.print(
-            f"P(c) = P(gamma > gamma_ref): >= {st.label_confidence:g} constructive, "
-            f"<= {1 - st.label_confidence:.2g} destructive, else same; u at 1C, "
-            "bot = at the collector"
+            f"P(c) = posterior P(gamma > gamma_ref) over {n} samples: >= "
+            f"{st.label_confidence:g} constructive, <= {1 - st.label_confidence:.2g} "
+            "destructive, else same; u at 1C, bot = at the collector"
         )
     return buf.getvalue()

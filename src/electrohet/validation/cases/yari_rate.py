@@ -136,7 +136,7 @@ def run(quick: bool, out: Path) -> dict[str, Measurement]:
         res[f"yari2020.sign_{name}"] = Measurement(
             f"{row['label']} (P(c) = {p:.2f}; dgamma {dg:+.4f} +- {sd:.4f})",
             agrees,
-            f"{int(row.get('n_reruns', 0))} posterior samples rerun (ESS of the calibration "
+            f"{int(row.get('n_reruns', 0))} distinct posterior points rerun for {st.n_samples} draws (ESS of the calibration "
             f"{ess:.0f}); nominal dgamma at the MAP",
             {"p_constructive": p, "dgamma": dg, "dgamma_sd": sd},
         )
