@@ -411,6 +411,11 @@ def thickness_study(
                         }
                     )
             continue
+        if not (cell.v_min - 0.3 <= cs[-1] and cs[0] <= cell.v_max):
+            raise ParameterError(
+                f"cut-offs {cs[-1]:g}-{cs[0]:g} V must lie in the cell window "
+                f"[{cell.v_min:g} - 0.3, {cell.v_max:g}] V of {cell.name or 'the cell'}"
+            )
         if abs(cell.positive.thickness - th) > 1e-9 * th + 1e-12:
             raise ParameterError(
                 f"cell_factory({th:g}) built a positive electrode of "
@@ -427,7 +432,13 @@ def thickness_study(
                 runs[(round(th * 1e6, 6), r)] = ds_f
             rows.extend(_point_rows(cell, ds_f, msg_f, ds_c, msg_c, th, r, cs, st, w_f + w_c))
             if progress is not None:
-                progress(f"{th * 1e6:g} um at {r:.4g}C: {rows[-1]['status']} ({w_f + w_c:.1f} s)")
+                done = rows[-len(cs) :]
+                parts = ", ".join(
+                    f"{d['cutoff_V']:g} V: "
+                    + (f"{d['capacity_mAh_g']:.1f} mAh/g" if d["status"] == "ok" else d["status"])
+                    for d in done
+                )
+                progress(f"{th * 1e6:g} um at {r:.4g}C ({w_f + w_c:.1f} s): {parts}")
     table = pd.DataFrame(rows)
     for col in RESULT_COLUMNS:
         if col not in table:
@@ -444,6 +455,40 @@ def thickness_study(
         ["rate_C", "cutoff_V", "thickness_um"], ascending=[True, False, True]
     )
     return ThicknessStudy(table.reset_index(drop=True), runs, st, time.perf_counter() - t_start)
+
+
+def scaled_factory(cell: Cell) -> Callable[[float], Cell]:
+    """A thickness factory from one cell: its positive layers scaled to the new thickness.
+
+    Every positive layer keeps its share of the thickness and all its other properties;
+    a fixed ``nominal_capacity`` scales with the thickness (the C-rate stays per gram);
+    in a full cell the negative electrode scales too (same capacity ratio).
+
+    Parameters
+    ----------
+    cell
+        The template cell (any preset or hand-built cell).
+    """
+    l0 = cell.positive.thickness
+
+    def factory(thickness: float) -> Cell:
+        f = thickness / l0
+        pos = cell.positive.with_layers(
+            [lay.with_(thickness=lay.thickness * f, n_points=None) for lay in cell.positive.layers]
+        )
+        changes: dict = {"positive": pos, "name": f"{cell.name} {thickness * 1e6:g} um"}
+        if cell.nominal_capacity is not None:
+            changes["nominal_capacity"] = cell.nominal_capacity * f
+        if isinstance(cell.negative, Electrode):
+            changes["negative"] = cell.negative.with_layers(
+                [
+                    lay.with_(thickness=lay.thickness * f, n_points=None)
+                    for lay in cell.negative.layers
+                ]
+            )
+        return cell.with_(**changes)
+
+    return factory
 
 
 # ----------------------------------------------------------------------------- Zhang 2023
