@@ -207,29 +207,43 @@ def scaled_mesh_cell(cell: Cell, points: int, reference_thickness: float) -> Cel
 
 
 # ----------------------------------------------------------------------------- read-off
-def capacity_at_cutoff(voltage: np.ndarray, capacity: np.ndarray, cutoff: float) -> float:
+def capacity_at_cutoff(
+    voltage: np.ndarray, capacity: np.ndarray, cutoff: float, end_tol: float = 1e-3
+) -> float:
     """Capacity where a discharge curve first falls to ``cutoff`` [same unit as capacity].
 
     Linear interpolation between the last state above and the first state at or below
-    the cut-off; NaN if the curve never reaches it.
+    the cut-off.  A run stopped by its own cut-off event ends within the event location's
+    tolerance of it: a *last* state within ``end_tol`` [V] above the cut-off counts as
+    reaching it (its capacity is used).  NaN if the curve never reaches it.
     """
+    i = _crossing(voltage, cutoff, end_tol)
+    if i is None:
+        return math.nan
     v = np.asarray(voltage, dtype=float)
     q = np.asarray(capacity, dtype=float)
-    below = np.nonzero(v <= cutoff + 1e-9)[0]
-    if below.size == 0:
-        return math.nan
-    i = int(below[0])
-    if i == 0:
-        return float(q[0])
+    if i == 0 or v[i] > cutoff:
+        return float(q[i])
     v0, v1, q0, q1 = v[i - 1], v[i], q[i - 1], q[i]
     if v0 == v1:
         return float(q1)
     return float(q0 + (q1 - q0) * (v0 - cutoff) / (v0 - v1))
 
 
+def _crossing(voltage, cutoff: float, end_tol: float = 1e-3) -> int | None:
+    """Index of the first state at or below ``cutoff`` (see :func:`capacity_at_cutoff`)."""
+    v = np.asarray(voltage, dtype=float)
+    below = np.nonzero(v <= cutoff)[0]
+    if below.size:
+        return int(below[0])
+    if v.size and v[-1] <= cutoff + end_tol:
+        return int(v.size - 1)
+    return None
+
+
 def _index_at(voltage: np.ndarray, cutoff: float) -> int:
-    below = np.nonzero(np.asarray(voltage) <= cutoff + 1e-9)[0]
-    return int(below[0]) if below.size else len(voltage) - 1
+    i = _crossing(voltage, cutoff)
+    return len(voltage) - 1 if i is None else i
 
 
 def _diagnostics(ds, i: int) -> dict:
@@ -283,7 +297,22 @@ def _discharge(cell: Cell, rate: float, cutoff: float, points: int, radial: int,
     return ds, msg, time.perf_counter() - t0
 
 
+def _ended_at(ds, cutoff: float) -> bool:
+    """Whether the run's last step ended on its own voltage cut-off event at ``cutoff``."""
+    return f"'reason': 'voltage cut-off {cutoff:g} V'" in str(ds.attrs.get("step_info", ""))
+
+
+def _read(ds, vc: float, lowest: float) -> float:
+    """Capacity at cut-off ``vc`` of a discharge run to ``lowest`` (NaN without a run)."""
+    if ds is None:
+        return math.nan
+    # a run stopped by its cut-off event reached it, however steep the last volts were
+    tol = math.inf if vc == lowest and _ended_at(ds, lowest) else 1e-3
+    return capacity_at_cutoff(ds.voltage.values, ds.capacity.values, vc, end_tol=tol)
+
+
 def _point_rows(cell, ds_f, msg_f, ds_c, msg_c, thickness, rate, cutoffs, st, wall) -> list[dict]:
+    lowest = min(cutoffs)
     loading = sum(lay.active_loading() for lay in cell.positive.layers)  # kg/m^2
     n_f = max(
         st.points * st.refine,
@@ -300,8 +329,8 @@ def _point_rows(cell, ds_f, msg_f, ds_c, msg_c, thickness, rate, cutoffs, st, wa
             "radial_fine": st.radial * st.refine,
             "wall_s": wall,
         }
-        q_f = math.nan if ds_f is None else capacity_at_cutoff(ds_f.voltage, ds_f.capacity, vc)
-        q_c = math.nan if ds_c is None else capacity_at_cutoff(ds_c.voltage, ds_c.capacity, vc)
+        q_f = _read(ds_f, vc, lowest)
+        q_c = _read(ds_c, vc, lowest)
         row["capacity_mAh_g"] = q_f / loading  # Ah/m^2 / (kg/m^2) = mAh/g
         row["areal_capacity_mAh_cm2"] = q_f * 0.1  # Ah/m^2 -> mAh/cm^2
         row["capacity_coarse_mAh_g"] = q_c / loading if st.mesh_check else math.nan
@@ -319,7 +348,8 @@ def _point_rows(cell, ds_f, msg_f, ds_c, msg_c, thickness, rate, cutoffs, st, wa
         else:
             row.update(status="ok", message="")
         if ds_f is not None:
-            row.update(_diagnostics(ds_f, _index_at(ds_f.voltage.values, vc)))
+            i = len(ds_f.voltage) - 1 if vc == lowest and np.isfinite(q_f) else None
+            row.update(_diagnostics(ds_f, _index_at(ds_f.voltage.values, vc) if i is None else i))
         if st.mesh_check:
             if np.isfinite(q_f) and np.isfinite(q_c):
                 d = (q_f - q_c) / q_f
