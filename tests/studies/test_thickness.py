@@ -231,3 +231,18 @@ def test_parse_rate():
     for bad in ("C/0", "abc", "0", "3/"):
         with pytest.raises(ParameterError):
             parse_rate(bad)
+
+
+def test_scoreboard_case_quick_structure(tmp_path):
+    """The zhang_thickness case returns one measurement per claim with a value, a
+    diagnosis and its figure (its agreement is the scoreboard's business, not a test's)."""
+    from electrohet.validation.cases.zhang_thickness import CASE
+
+    assert CASE.uses == ()
+    res = CASE.run(True, tmp_path)
+    assert set(res) == {c.id for c in CASE.claims}
+    for m in res.values():
+        assert m.model_value is not None and isinstance(m.agrees, bool)
+        assert "c_e" in m.detail and "coarse/fine" in m.detail
+    assert (tmp_path / "zhang2023_thickness.png").is_file()
+    assert 0.0 <= res["zhang2023.thickness_240_vs_80"].value["loss_240"] < 1.0

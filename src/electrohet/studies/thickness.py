@@ -71,6 +71,9 @@ RESULT_COLUMNS = (
     "message",
     "ce_min_positive",
     "ce_collector",
+    "ce_separator_side",
+    "dphi_e_positive_mV",
+    "dphi_s_positive_mV",
     "theta_mean_collector_half",
     "theta_mean_separator_half",
     "theta_surface_collector_half",
@@ -252,6 +255,9 @@ def _diagnostics(ds, i: int) -> dict:
     pos = np.nonzero(region == "positive")[0]
     x = np.asarray(ds["x"].values)[pos]
     ce = np.asarray(ds["c_e"].values[i])[pos]
+    phie = np.asarray(ds["phi_e"].values[i])[pos]
+    phis = np.asarray(ds["phi_s"].values[i])[pos]
+    ic, isep = int(np.argmax(x)), int(np.argmin(x))
     w = np.asarray(ds["class_weight"].values)[pos]
     tm = np.sum(np.asarray(ds["theta_mean"].values[i])[pos] * w, axis=1)
     ts = np.sum(np.asarray(ds["theta_surface"].values[i])[pos] * w, axis=1)
@@ -264,7 +270,11 @@ def _diagnostics(ds, i: int) -> dict:
     q_pos = float(np.sum(np.asarray(layer_q)[lr == "positive"]))
     return {
         "ce_min_positive": float(ce.min()),
-        "ce_collector": float(ce[int(np.argmax(x))]),
+        "ce_collector": float(ce[ic]),
+        "ce_separator_side": float(ce[isep]),
+        # potential drops across the positive electrode (cell centres), > 0 = a loss
+        "dphi_e_positive_mV": 1e3 * float(phie[isep] - phie[ic]),
+        "dphi_s_positive_mV": 1e3 * float(phis[isep] - phis[ic]),
         "theta_mean_collector_half": float(tm[coll].mean()),
         "theta_mean_separator_half": float(tm[sep].mean()),
         "theta_surface_collector_half": float(ts[coll].mean()),
@@ -646,35 +656,46 @@ def diagnose(row: pd.Series | dict, c0: float = 1000.0) -> str:
 
     Electrolyte depletion when the concentration at the collector fell below 10 % of
     ``c0`` [mol/m^3]; the end of the lithium window when the surfaces of both halves are
-    nearly full (>= 0.98); solid diffusion when only the separator-half surfaces are
-    full; otherwise a through-thickness reaction gradient (or none).
+    nearly full (>= 0.98); otherwise the larger of the electrolyte and matrix potential
+    drops across the positive electrode (electrolyte transport vs electronic
+    conduction), with solid diffusion named when the surface runs > 0.05 ahead of the
+    particle mean.  The numbers are printed with the verdict.
     """
-    r = dict(row)
-    ce_c, ce_min = r.get("ce_collector", math.nan), r.get("ce_min_positive", math.nan)
-    tmc, tms = (
-        r.get("theta_mean_collector_half", math.nan),
-        r.get("theta_mean_separator_half", math.nan),
-    )
+    r = {
+        k: (float(v) if isinstance(v, (int, float, np.floating)) else v)
+        for k, v in dict(row).items()
+    }
+    nan = math.nan
+    ce_c, ce_s = r.get("ce_collector", nan), r.get("ce_separator_side", nan)
+    tmc, tms = r.get("theta_mean_collector_half", nan), r.get("theta_mean_separator_half", nan)
     tsc, tss = (
-        r.get("theta_surface_collector_half", math.nan),
-        r.get("theta_surface_separator_half", math.nan),
+        r.get("theta_surface_collector_half", nan),
+        r.get("theta_surface_separator_half", nan),
     )
+    de, dm = r.get("dphi_e_positive_mV", nan), r.get("dphi_s_positive_mV", nan)
+    lag = np.nanmax([tsc - tmc, tss - tms])
     parts = [
-        f"c_e at the collector {ce_c:.0f} mol/m^3 (min {ce_min:.0f}; c0 {c0:.0f})",
-        f"mean theta collector/separator half {tmc:.3f}/{tms:.3f}",
-        f"surface theta {tsc:.3f}/{tss:.3f}",
+        f"c_e {ce_s:.0f} -> {ce_c:.0f} mol/m^3 from separator side to collector (c0 {c0:.0f})",
+        f"potential drop across the electrode: electrolyte {de:.0f} mV, matrix {dm:.0f} mV",
+        f"mean theta collector/separator half {tmc:.3f}/{tms:.3f}, surface {tsc:.3f}/{tss:.3f}",
     ]
     if np.isfinite(ce_c) and ce_c < 0.1 * c0:
         verdict = "electrolyte depletion near the collector limits the capacity"
     elif np.isfinite(tsc) and min(tsc, tss) >= 0.98:
         verdict = (
             "particle surfaces full throughout (end of the lithium window; solid "
-            f"diffusion holds back {max(tsc - tmc, tss - tms):.3f} in theta)"
+            f"diffusion holds back {lag:.3f} in theta)"
         )
-    elif np.isfinite(tss) and tss >= 0.98 and np.isfinite(tmc) and tmc < tsc - 0.05:
-        verdict = "solid diffusion: surfaces full before the particles are"
-    elif np.isfinite(tmc) and np.isfinite(tms) and tms - tmc > 0.05:
-        verdict = "through-thickness gradient: the separator side is used more"
+    elif np.isfinite(de) and np.isfinite(dm) and max(de, dm) > 10.0:
+        verdict = (
+            "electrolyte transport (potential drop and concentration gradient) dominates"
+            if de >= dm
+            else "electronic conduction of the matrix dominates"
+        )
+        if lag > 0.05:
+            verdict += "; solid diffusion adds (surface ahead of mean)"
+    elif lag > 0.05:
+        verdict = "solid diffusion: surfaces ahead of the particle mean"
     else:
         verdict = "no dominant transport limitation"
     return f"{verdict} ({'; '.join(parts)})"
