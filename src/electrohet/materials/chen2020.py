@@ -53,9 +53,7 @@ GRAPHITE_C6_MOLAR_MASS = 6 * 12.011e-3
 
 #: Crystallographic density of 2H graphite [kg/m^3]: a = 2.464 A, c = 6.711 A, Z = 4
 #: (Trucano & Chen 1975): 2.26 g/cm^3.
-GRAPHITE_CRYSTAL_DENSITY = (
-    4 * 12.011e-3 / _N_A / (np.sqrt(3.0) / 2 * 2.464**2 * 6.711 * 1e-30)
-)
+GRAPHITE_CRYSTAL_DENSITY = 4 * 12.011e-3 / _N_A / (np.sqrt(3.0) / 2 * 2.464**2 * 6.711 * 1e-30)
 
 
 @compilable
