@@ -246,3 +246,23 @@ def test_scoreboard_case_quick_structure(tmp_path):
         assert "c_e" in m.detail and "coarse/fine" in m.detail
     assert (tmp_path / "zhang2023_thickness.png").is_file()
     assert 0.0 <= res["zhang2023.thickness_240_vs_80"].value["loss_240"] < 1.0
+
+
+def test_interrupt_keeps_finished_points():
+    """Ctrl-C during the second thickness: Interrupted carries the first one's rows."""
+    from electrohet.interrupts import Interrupted
+
+    calls = {"n": 0}
+
+    def factory(th: float):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return zhang2023_cell(th)
+
+    st = ThicknessSettings(points=3, radial=4, mesh_check=False)
+    with pytest.raises(Interrupted) as info:
+        thickness_study(factory, [40e-6, 80e-6], [1.0], [3.6], st)
+    assert info.value.exit_code == 130
+    t = info.value.partial.table
+    assert len(t) == 1 and t["status"].iloc[0] == "ok"

@@ -433,52 +433,72 @@ def thickness_study(
     t_start = time.perf_counter()
     rows: list[dict] = []
     runs: dict = {}
-    for th in sorted(ths):
-        try:
-            cell = cell_factory(th)
-        except ElectrohetError as exc:
-            for r in rs:
-                for vc in cs:
-                    rows.append(
-                        {
-                            "thickness_um": round(th * 1e6, 6),
-                            "rate_C": r,
-                            "cutoff_V": vc,
-                            "capacity_mAh_g": math.nan,
-                            "status": "failed",
-                            "message": f"cell factory: {exc}",
-                            "mesh_flag": False,
-                        }
-                    )
-            continue
-        if not (cell.v_min - 0.3 <= cs[-1] and cs[0] <= cell.v_max):
-            raise ParameterError(
-                f"cut-offs {cs[-1]:g}-{cs[0]:g} V must lie in the cell window "
-                f"[{cell.v_min:g} - 0.3, {cell.v_max:g}] V of {cell.name or 'the cell'}"
-            )
-        if abs(cell.positive.thickness - th) > 1e-9 * th + 1e-12:
-            raise ParameterError(
-                f"cell_factory({th:g}) built a positive electrode of "
-                f"{cell.positive.thickness:g} m; it must be {th:g} m"
-            )
-        for r in rs:
-            lowest = cs[-1]
-            nf, mf = st.points * st.refine, st.radial * st.refine
-            ds_f, msg_f, w_f = _discharge(cell, r, lowest, nf, mf, st)
-            ds_c, msg_c, w_c = (None, "", 0.0)
-            if st.mesh_check:
-                ds_c, msg_c, w_c = _discharge(cell, r, lowest, st.points, st.radial, st)
-            if ds_f is not None:
-                runs[(round(th * 1e6, 6), r)] = ds_f
-            rows.extend(_point_rows(cell, ds_f, msg_f, ds_c, msg_c, th, r, cs, st, w_f + w_c))
-            if progress is not None:
-                done = rows[-len(cs) :]
-                parts = ", ".join(
-                    f"{d['cutoff_V']:g} V: "
-                    + (f"{d['capacity_mAh_g']:.1f} mAh/g" if d["status"] == "ok" else d["status"])
-                    for d in done
+    try:
+        for th in sorted(ths):
+            try:
+                cell = cell_factory(th)
+            except ElectrohetError as exc:
+                for r in rs:
+                    for vc in cs:
+                        rows.append(
+                            {
+                                "thickness_um": round(th * 1e6, 6),
+                                "rate_C": r,
+                                "cutoff_V": vc,
+                                "capacity_mAh_g": math.nan,
+                                "status": "failed",
+                                "message": f"cell factory: {exc}",
+                                "mesh_flag": False,
+                            }
+                        )
+                continue
+            if not (cell.v_min - 0.3 <= cs[-1] and cs[0] <= cell.v_max):
+                raise ParameterError(
+                    f"cut-offs {cs[-1]:g}-{cs[0]:g} V must lie in the cell window "
+                    f"[{cell.v_min:g} - 0.3, {cell.v_max:g}] V of {cell.name or 'the cell'}"
                 )
-                progress(f"{th * 1e6:g} um at {r:.4g}C ({w_f + w_c:.1f} s): {parts}")
+            if abs(cell.positive.thickness - th) > 1e-9 * th + 1e-12:
+                raise ParameterError(
+                    f"cell_factory({th:g}) built a positive electrode of "
+                    f"{cell.positive.thickness:g} m; it must be {th:g} m"
+                )
+            for r in rs:
+                lowest = cs[-1]
+                nf, mf = st.points * st.refine, st.radial * st.refine
+                ds_f, msg_f, w_f = _discharge(cell, r, lowest, nf, mf, st)
+                ds_c, msg_c, w_c = (None, "", 0.0)
+                if st.mesh_check:
+                    ds_c, msg_c, w_c = _discharge(cell, r, lowest, st.points, st.radial, st)
+                if ds_f is not None:
+                    runs[(round(th * 1e6, 6), r)] = ds_f
+                rows.extend(_point_rows(cell, ds_f, msg_f, ds_c, msg_c, th, r, cs, st, w_f + w_c))
+                if progress is not None:
+                    done = rows[-len(cs) :]
+                    parts = ", ".join(
+                        f"{d['cutoff_V']:g} V: "
+                        + (
+                            f"{d['capacity_mAh_g']:.1f} mAh/g"
+                            if d["status"] == "ok"
+                            else d["status"]
+                        )
+                        for d in done
+                    )
+                    progress(f"{th * 1e6:g} um at {r:.4g}C ({w_f + w_c:.1f} s): {parts}")
+    except KeyboardInterrupt as exc:
+        from electrohet.interrupts import Interrupted, exit_code_of
+
+        partial = _assemble(rows, runs, st, t_start) if rows else None
+        raise Interrupted(
+            f"thickness study interrupted after {len(rows) // len(cs)} of "
+            f"{len(ths) * len(rs)} (thickness, rate) runs",
+            exit_code_of(exc),
+            partial=partial,
+        ) from exc
+    return _assemble(rows, runs, st, t_start)
+
+
+def _assemble(rows: list[dict], runs: dict, st: ThicknessSettings, t_start: float):
+    """The :class:`ThicknessStudy` of the rows computed so far."""
     table = pd.DataFrame(rows)
     for col in RESULT_COLUMNS:
         if col not in table:

@@ -24,7 +24,8 @@ Defaults reproduce the Zhang 2023 setup (Fig. S9): the NMC811 half cell of
     convergence_tol = 0.005
     mesh_check = true
 
-Command-line options override the file.  Other presets are scaled in thickness by
+Command-line options override the file.  Ctrl-C / SIGTERM save the finished points to
+``thickness_study_partial.csv`` and exit with 130 / 143.  Other presets are scaled in thickness by
 :func:`~electrohet.studies.thickness.scaled_factory`.
 """
 
@@ -40,6 +41,7 @@ from electrohet.errors import ConfigError, ParameterError
 
 RESULT_NAMES = (
     "thickness_study.csv",
+    "thickness_study_partial.csv",
     "thickness_study.nc",
     "thickness_runs.nc",
     "thickness_study.png",
@@ -176,7 +178,8 @@ def thickness_study_cmd(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from electrohet.outputs import prepare_output_dir, write_with
+    from electrohet.interrupts import Interrupted, deferred_signals
+    from electrohet.outputs import prepare_output_dir, write_text_atomic, write_with
     from electrohet.studies.config import load_toml
     from electrohet.studies.thickness import (
         ZHANG2023_CUTOFFS,
@@ -236,14 +239,26 @@ def thickness_study_cmd(
     factory = _factory(cfg.cell)
     lock = prepare_output_dir(out, RESULT_NAMES, overwrite=overwrite)
     try:
-        study = thickness_study(
-            factory,
-            [t * 1e-6 for t in ths_um],
-            rs,
-            cs,
-            settings,
-            progress=None if quiet else lambda s: typer.echo(s),
-        )
+        try:
+            study = thickness_study(
+                factory,
+                [t * 1e-6 for t in ths_um],
+                rs,
+                cs,
+                settings,
+                progress=None if quiet else lambda s: typer.echo(s),
+            )
+        except Interrupted as exc:
+            if exc.partial is None:
+                raise Interrupted(
+                    f"{exc}; nothing had finished, nothing written", exc.exit_code
+                ) from None
+            table = exc.partial.table.assign(study_status="interrupted")
+            with deferred_signals(reraise=False):
+                path = write_text_atomic(
+                    out / "thickness_study_partial.csv", table.to_csv(index=False)
+                )
+            raise Interrupted(f"{exc}; finished points saved to {path}", exc.exit_code) from None
         files = save_study(study, out)
         fig = plot_study(study)
         write_with(out / "thickness_study.png", lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
