@@ -742,7 +742,11 @@ def save_study(study: ThicknessStudy, out: Path) -> list[Path]:
 
 
 def plot_study(study: ThicknessStudy):
-    """Specific capacity against thickness, one line per cut-off, one panel per rate."""
+    """Specific capacity against thickness, one line per cut-off, one panel per rate.
+
+    Open markers: where a run stopped before that cut-off (not a capacity at it);
+    crosses: points flagged as not mesh-converged.
+    """
     import matplotlib.pyplot as plt
 
     t = study.table
@@ -753,7 +757,22 @@ def plot_study(study: ThicknessStudy):
         for vc in sorted(sub["cutoff_V"].unique(), reverse=True):
             s = sub[sub["cutoff_V"] == vc].sort_values("thickness_um")
             ok = s["status"] == "ok"
-            (line,) = ax.plot(s["thickness_um"], s["capacity_mAh_g"], "o-", label=f"{vc:g} V")
+            (line,) = ax.plot(
+                s.loc[ok, "thickness_um"],
+                s.loc[ok, "capacity_mAh_g"],
+                "o-",
+                label=f"{vc:g} V" if ok.any() else None,
+            )
+            stop = s[~ok & np.isfinite(s["capacity_at_stop_mAh_g"])]
+            if len(stop):
+                ax.plot(
+                    stop["thickness_um"],
+                    stop["capacity_at_stop_mAh_g"],
+                    "o",
+                    mfc="none",
+                    color=line.get_color(),
+                    label=f"{vc:g} V not reached: where the run stopped",
+                )
             flag = s[ok & s["mesh_flag"]]
             ax.plot(flag["thickness_um"], flag["capacity_mAh_g"], "x", color="k", ms=9)
         ax.set_xlabel("positive electrode thickness [um]")
