@@ -57,10 +57,12 @@ def _register_subapps() -> None:
     from electrohet.analysis.cli import app as analysis_app
     from electrohet.micro.cli import app as micro_app
     from electrohet.studies.cli import register as register_model_commands
+    from electrohet.studies.thickness_cli import thickness_study_cmd
     from electrohet.validation.cli import register as register_validate
     from electrohet.voxel.cli import app as voxel_app
 
     register_model_commands(app)
+    app.command("thickness-study")(thickness_study_cmd)
     register_aging(app)
     register_validate(app)
     app.add_typer(micro_app, name="micro", help="Analyse 3D labelled microstructure volumes.")

@@ -160,8 +160,12 @@ class Layer:
         )
 
     def active_loading(self) -> float:
-        """Active-material areal mass loading [kg/m^2]."""
-        return self.thickness * self.active_fraction * self.material.density
+        """Active-material areal mass loading [kg/m^2].
+
+        Volume of active material per area times its crystallographic density
+        (:attr:`~electrohet.materials.base.ActiveMaterial.crystal_density`).
+        """
+        return self.thickness * self.active_fraction * self.material.crystal_density
 
 
 @dataclass(frozen=True)

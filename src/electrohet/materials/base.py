@@ -7,6 +7,7 @@ evaluate them on whole arrays at once.  Every parameter set documents its source
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -72,7 +73,11 @@ class ActiveMaterial:
     alpha_a, alpha_c
         Anodic/cathodic transfer coefficients [-].
     density
-        Mass density of the active material [kg/m^3].
+        Density of the parameter set as published [kg/m^3].  Kept for the presets that
+        turn mass fractions or a mass loading into volumes (their geometry), and for
+        compatibility; it is *not* used for mass-specific quantities, because some sets
+        carry an electrode-level (thermal) value here (Chen 2020: 3262 kg/m^3 for NMC811,
+        1657 kg/m^3 for graphite-SiOx).
     electronic_conductivity
         Intrinsic electronic conductivity sigma_AM(theta) of the active material [S/m]
         (used for particle contact resistance; the electrode matrix conductivity is a
@@ -81,6 +86,10 @@ class ActiveMaterial:
         Lithium fraction at 0 % and 100 % cell state of charge [-].
     citation
         Where the numbers come from.
+    crystal_density
+        Crystallographic (X-ray) density of the active material [kg/m^3], from its unit
+        cell; used for every mass-specific quantity (mAh/g, active mass loading).  NaN =
+        unknown (mass-specific quantities are then NaN, never silently wrong).
     """
 
     name: str
@@ -95,13 +104,15 @@ class ActiveMaterial:
     alpha_c: float = 0.5
     electronic_conductivity: ArrayFn = field(default_factory=lambda: constant(1.0))
     citation: str = ""
+    crystal_density: float = math.nan
 
     def specific_capacity_mAh_g(self, theta_low: float = 0.0, theta_high: float = 1.0) -> float:
         """Capacity of the lithium-fraction window [theta_low, theta_high] [mAh/g].
 
-        (theta_high - theta_low) c_max F / density is in C/kg; 1 mAh/g = 3600 C/kg.
+        (theta_high - theta_low) c_max F / crystal_density is in C/kg; 1 mAh/g = 3600 C/kg.
+        Per gram of active material at its crystallographic density (NaN if unknown).
         """
-        return (theta_high - theta_low) * self.c_max * F / self.density / 3600.0
+        return (theta_high - theta_low) * self.c_max * F / self.crystal_density / 3600.0
 
     def exchange_current(self, c_e: np.ndarray, c_s: np.ndarray) -> np.ndarray:
         """Exchange current density i0 [A/m^2] for electrolyte c_e and surface c_s [mol/m^3]."""

@@ -10,6 +10,25 @@ stoichiometry windows (Table VII).
 Nyman, A., Behm, M., Lindbergh, G. "Electrochemical characterisation and modelling of the
 mass transport phenomena in LiPF6-EC-EMC electrolyte", Electrochim. Acta 53 (2008)
 6356: electrolyte conductivity and diffusivity fits, t+ = 0.2594.
+
+Mass-specific quantities (mAh/g) use crystallographic densities, not the ``density``
+of the published set (3262 / 1657 kg/m^3: electrode-level values of its thermal
+parameters, which made the specific capacity of NMC811 ~1.47x too high):
+
+* NMC811, LiNi0.8Mn0.1Co0.1O2, R-3m, Z = 3, a = 2.872 A, c = 14.20 A (typical Rietveld
+  values of NMC811, e.g. Noh et al., J. Power Sources 233 (2013) 121, Table 1):
+  rho_x = 3 M / (N_A V) = 4.78 g/cm^3 with M = 97.28 g/mol (IUPAC atomic weights);
+  theoretical capacity F / (3.6 M) = 275.5 mAh/g.
+* Graphite, 2H (P6_3/mmc), Z = 4, a = 2.464 A, c = 6.711 A (Trucano & Chen, Nature 258
+  (1975) 136): rho_x = 2.26 g/cm^3; theoretical capacity of LiC6 per gram of C6
+  F / (3.6 x 72.066) = 372 mAh/g.  Chen's negative is graphite with some SiOx, whose
+  composition the paper does not give; the graphite value is used.
+
+Chen's c_max values are effective fit parameters: 63104 mol/m^3 for NMC811 exceeds the
+lithium-site density of the crystal, rho_x / M = 49.1e3 mol/m^3 (x 1.29), so the *full*
+lithium range theta in [0, 1] of this set holds 354 mAh/g, above the theoretical 275.5;
+its usable window [0.2661, 0.9084] holds 227 mAh/g.  For graphite-SiOx, 33133 mol/m^3
+against 31.4e3 for LiC6 (the SiOx may account for part).  Left as published.
 """
 
 from __future__ import annotations
@@ -17,6 +36,24 @@ from __future__ import annotations
 import numpy as np
 
 from electrohet.materials.base import ActiveMaterial, Electrolyte, compilable, constant
+
+_N_A = 6.02214076e23  # Avogadro constant [1/mol]
+
+#: Molar mass of LiNi0.8Mn0.1Co0.1O2 [kg/mol] (IUPAC atomic weights).
+NMC811_MOLAR_MASS = (6.941 + 0.8 * 58.693 + 0.1 * 54.938 + 0.1 * 58.933 + 2 * 15.999) * 1e-3
+
+#: Crystallographic density of NMC811 [kg/m^3]: R-3m hexagonal cell a = 2.872 A,
+#: c = 14.20 A, Z = 3 (see module docstring): 4.78 g/cm^3.
+NMC811_CRYSTAL_DENSITY = (
+    3 * NMC811_MOLAR_MASS / _N_A / (np.sqrt(3.0) / 2 * 2.872**2 * 14.20 * 1e-30)
+)
+
+#: Molar mass of the C6 host of LiC6 [kg/mol].
+GRAPHITE_C6_MOLAR_MASS = 6 * 12.011e-3
+
+#: Crystallographic density of 2H graphite [kg/m^3]: a = 2.464 A, c = 6.711 A, Z = 4
+#: (Trucano & Chen 1975): 2.26 g/cm^3.
+GRAPHITE_CRYSTAL_DENSITY = 4 * 12.011e-3 / _N_A / (np.sqrt(3.0) / 2 * 2.464**2 * 6.711 * 1e-30)
 
 
 @compilable
@@ -69,6 +106,7 @@ GRAPHITE_CHEN2020 = ActiveMaterial(
     theta_100=0.9014,
     electronic_conductivity=constant(215.0),
     citation="Chen et al., J. Electrochem. Soc. 167 (2020) 080534",
+    crystal_density=float(GRAPHITE_CRYSTAL_DENSITY),
 )
 
 NMC811_CHEN2020 = ActiveMaterial(
@@ -82,6 +120,7 @@ NMC811_CHEN2020 = ActiveMaterial(
     theta_100=0.2661,
     electronic_conductivity=constant(0.18),
     citation="Chen et al., J. Electrochem. Soc. 167 (2020) 080534",
+    crystal_density=float(NMC811_CRYSTAL_DENSITY),
 )
 
 LIPF6_EC_EMC_NYMAN2008 = Electrolyte(

@@ -72,6 +72,7 @@ LTO = ActiveMaterial(
     diffusivity=constant(LTO_DIFFUSIVITY),
     exchange_prefactor=float(LTO_EXCHANGE_PREFACTOR),
     density=LTO_DENSITY,
+    crystal_density=LTO_DENSITY,
     theta_0=0.02,
     theta_100=0.98,
     electronic_conductivity=constant(1.0e-2),

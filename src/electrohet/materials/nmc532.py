@@ -96,6 +96,7 @@ NMC532 = ActiveMaterial(
     diffusivity=constant(NMC532_DIFFUSIVITY),
     exchange_prefactor=float(NMC532_EXCHANGE_PREFACTOR),
     density=NMC532_DENSITY,
+    crystal_density=NMC532_DENSITY,
     theta_0=0.97,
     theta_100=0.298,
     electronic_conductivity=constant(0.18),

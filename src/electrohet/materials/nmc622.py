@@ -43,7 +43,11 @@ NMC622_MOLAR_MASS = (6.941 + 0.6 * 58.693 + 0.2 * 54.938 + 0.2 * 58.933 + 2 * 15
 
 #: True density of NMC622 [kg/m^3].  The crystallographic density from the R-3m cell
 #: (a = 2.868 A, c = 14.21 A, Z = 3) is 4.76 g/cm^3; helium-pycnometry values of
-#: commercial powders are ~4.7 g/cm^3, which we use.
+#: commercial powders are ~4.7 g/cm^3, which we use.  It is also the set's
+#: ``crystal_density`` (the density of mass-specific quantities): c_max below and the
+#: Yari 2020 preset geometry (11 mg/cm^2 -> thickness) are built on it, so with 4.70
+#: the mass-specific capacities equal F / (3.6 M) per unit theta exactly; the X-ray
+#: value 4.77 would lower them by 1.5 % and change the calibrated Yari cells' loading.
 NMC622_DENSITY = 4700.0
 
 #: Maximum lithium concentration [mol/m^3] = density / molar mass (one Li per LiMO2),
@@ -194,6 +198,7 @@ NMC622_YARI2020 = ActiveMaterial(
     diffusivity=constant(NMC622_DIFFUSIVITY),
     exchange_prefactor=float(NMC622_EXCHANGE_PREFACTOR),
     density=NMC622_DENSITY,
+    crystal_density=NMC622_DENSITY,
     theta_0=0.97,
     theta_100=0.328,
     electronic_conductivity=constant(0.18),

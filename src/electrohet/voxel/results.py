@@ -90,7 +90,7 @@ def build_dataset(sim: Simulation, log, experiment, wall_time: float) -> xr.Data
     Q = np.asarray(log.q, dtype=float) / 3600.0
     li = np.array([s["li"] for s in S])
     salt = np.array([s["salt"] for s in S])
-    mass_am = g.n_am * g.voxel_volume * mat.density  # [kg]
+    mass_am = g.n_am * g.voxel_volume * mat.crystal_density  # [kg] (X-ray density)
     nz = g.shape[0]
     z = (np.arange(nz) + 0.5) * g.h[0]
     ids, _ = _particle_index(sim)

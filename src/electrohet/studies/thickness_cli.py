@@ -1,0 +1,278 @@
+"""``electrohet thickness-study``: specific capacity against electrode thickness.
+
+Defaults reproduce the Zhang 2023 setup (Fig. S9): the NMC811 half cell of
+:func:`~electrohet.studies.thickness.zhang2023_cell` at 80, 160 and 240 um, C/3, cut-offs
+3.5, 3.2 and 3.0 V.  An optional TOML file sets the same values plus the cell and mesh::
+
+    [thickness]
+    thickness_um = [80, 160, 240]
+    rates = ["C/3"]                # or numbers in C
+    cutoffs = [3.5, 3.2, 3.0]      # V
+
+    [cell]
+    preset = "zhang2023"  # zhang2023 | zhang2023_full | chen2020_half | chen2020 | yari2020
+    porosity = 0.25                # zhang2023 presets only
+    particle_radius_um = 5.22
+    conductivity = 0.18            # S/m
+    tortuosity = 2.0               # omit for Bruggeman
+    one_c_mAh_g = 280.0
+
+    [mesh]
+    points = 10                    # coarse finite volumes per electrode at 80 um
+    radial = 10                    # coarse shells per particle
+    refine = 2                     # fine mesh = refine x coarse
+    convergence_tol = 0.005
+    mesh_check = true
+
+Command-line options override the file.  Ctrl-C / SIGTERM save the finished points to
+``thickness_study_partial.csv`` and exit with 130 / 143.  Other presets are scaled in thickness by
+:func:`~electrohet.studies.thickness.scaled_factory`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import typer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from electrohet.errors import ConfigError, ParameterError
+
+RESULT_NAMES = (
+    "thickness_study.csv",
+    "thickness_study_partial.csv",
+    "thickness_study.nc",
+    "thickness_runs.nc",
+    "thickness_study.png",
+)
+PRESETS = ("zhang2023", "zhang2023_full", "chen2020_half", "chen2020", "yari2020")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Sweep(_Strict):
+    thickness_um: list[float] | None = Field(default=None, min_length=1)
+    rates: list[float | str] | None = Field(default=None, min_length=1)
+    cutoffs: list[float] | None = Field(default=None, min_length=1)
+
+
+class _CellCfg(_Strict):
+    preset: str = "zhang2023"
+    porosity: float | None = Field(default=None, gt=0, lt=1)
+    particle_radius_um: float | None = Field(default=None, gt=0, le=1000)
+    conductivity: float | None = Field(default=None, gt=0)
+    tortuosity: float | None = Field(default=None, ge=1)
+    one_c_mAh_g: float | None = Field(default=None, gt=0)
+
+
+class _MeshCfg(_Strict):
+    points: int = Field(default=10, ge=1, le=500)
+    radial: int = Field(default=10, ge=3, le=200)
+    refine: int = Field(default=2, ge=1, le=8)
+    convergence_tol: float = Field(default=0.005, gt=0, lt=1)
+    mesh_check: bool = True
+
+
+class ThicknessConfig(_Strict):
+    thickness: _Sweep = _Sweep()
+    cell: _CellCfg = _CellCfg()
+    mesh: _MeshCfg = _MeshCfg()
+
+
+_RATE = re.compile(
+    r"^\s*(?:(?P<num>\d*\.?\d+(?:[eE][-+]?\d+)?)\s*)?(?P<c>C)?\s*(?:/\s*(?P<den>\d*\.?\d+))?\s*$"
+)
+
+
+def parse_rate(text: str | float) -> float:
+    """A C-rate from ``"C/3"``, ``"0.5C"``, ``"2C"`` or a number [1/h]."""
+    if isinstance(text, (int, float)):
+        value = float(text)
+    else:
+        m = _RATE.match(str(text))
+        if m is None or (m["num"] is None and m["c"] is None) or (m["den"] and not m["c"]):
+            raise ParameterError(f"rate {text!r} is not a C-rate (e.g. C/3, 0.5C, 2)")
+        den = float(m["den"] or 1.0)
+        if den <= 0:
+            raise ParameterError(f"rate {text!r}: the divisor must be > 0")
+        value = float(m["num"] or 1.0) / den
+    if not (0 < value <= 20):
+        raise ParameterError(f"rate {text!r} = {value:g}C is outside the allowed range (0, 20] C")
+    return value
+
+
+def _floats(text: str, what: str) -> list[float]:
+    try:
+        vals = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ParameterError(f"{what} {text!r}: expected comma-separated numbers") from None
+    if not vals:
+        raise ParameterError(f"{what}: no values given")
+    return vals
+
+
+def _factory(c: _CellCfg):
+    from electrohet.design import presets
+    from electrohet.studies.thickness import scaled_factory, zhang2023_cell
+
+    if c.preset not in PRESETS:
+        raise ParameterError(
+            f"cell.preset = {c.preset!r} is unknown; allowed: {', '.join(PRESETS)}"
+        )
+    if c.preset.startswith("zhang2023"):
+        kw: dict = {"counter": "graphite" if c.preset == "zhang2023_full" else "lithium"}
+        for key, name, scale in (
+            ("porosity", "porosity", 1.0),
+            ("particle_radius_um", "particle_radius", 1e-6),
+            ("conductivity", "conductivity", 1.0),
+            ("tortuosity", "tortuosity", 1.0),
+            ("one_c_mAh_g", "one_c_mAh_g", 1.0),
+        ):
+            v = getattr(c, key)
+            if v is not None:
+                kw[name] = v * scale
+        return lambda th: zhang2023_cell(th, **kw)
+    given = [
+        k
+        for k in ("porosity", "particle_radius_um", "conductivity", "tortuosity", "one_c_mAh_g")
+        if getattr(c, k) is not None
+    ]
+    if given:
+        raise ParameterError(
+            f"cell.{given[0]} applies to the zhang2023 presets only, not to {c.preset!r}"
+        )
+    cell = {
+        "chen2020_half": presets.chen2020_half_cell,
+        "chen2020": presets.chen2020_cell,
+        "yari2020": lambda: presets.yari2020_cell(0.025),
+    }[c.preset]()
+    return scaled_factory(cell)
+
+
+def thickness_study_cmd(
+    config: Path | None = typer.Argument(
+        None, help="optional TOML file ([thickness], [cell], [mesh])"
+    ),
+    thickness: str | None = typer.Option(
+        None, "--thickness", help="positive-electrode thicknesses in um, e.g. 80,160,240"
+    ),
+    rates: str | None = typer.Option(None, "--rates", help="C-rates, e.g. C/3,1C"),
+    cutoffs: str | None = typer.Option(
+        None, "--cutoffs", help="cut-off voltages in V, e.g. 3.5,3.2,3.0"
+    ),
+    points: int | None = typer.Option(
+        None, "--points", help="coarse finite volumes per electrode at 80 um"
+    ),
+    radial: int | None = typer.Option(None, "--radial", help="coarse radial shells per particle"),
+    no_mesh_check: bool = typer.Option(False, "--no-mesh-check", help="fine mesh only"),
+    out: Path = typer.Option(Path("thickness-study"), "--out", help="output folder"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace results in --out"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress lines"),
+) -> None:
+    """Specific capacity vs electrode thickness, rate and cut-off (Zhang 2023 Fig. S9 defaults)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from electrohet.interrupts import Interrupted, deferred_signals
+    from electrohet.outputs import prepare_output_dir, write_text_atomic, write_with
+    from electrohet.studies.config import load_toml
+    from electrohet.studies.thickness import (
+        ZHANG2023_CUTOFFS,
+        ZHANG2023_RATES,
+        ZHANG2023_THICKNESSES,
+        ThicknessSettings,
+        format_table,
+        plot_study,
+        save_study,
+        thickness_study,
+    )
+
+    data = load_toml(config) if config is not None else {}
+    try:
+        cfg = ThicknessConfig.model_validate(data)
+    except ValidationError as exc:
+        from electrohet.studies.config import _format_validation
+
+        raise ConfigError(_format_validation(exc, str(config))) from None
+    sw = cfg.thickness
+    ths_um = (
+        _floats(thickness, "--thickness")
+        if thickness is not None
+        else (sw.thickness_um or [t * 1e6 for t in ZHANG2023_THICKNESSES])
+    )
+    for t in ths_um:
+        if not 0 < t <= 5000:
+            raise ParameterError(f"thickness {t:g} um is outside the allowed range (0, 5000] um")
+    if rates is not None:
+        rs = [parse_rate(r) for r in rates.split(",") if r.strip()]
+    elif sw.rates is not None:
+        rs = [parse_rate(r) for r in sw.rates]
+    else:
+        rs = list(ZHANG2023_RATES)
+    if not rs:
+        raise ParameterError("--rates: no values given")
+    cs = (
+        _floats(cutoffs, "--cutoffs")
+        if cutoffs is not None
+        else (sw.cutoffs or list(ZHANG2023_CUTOFFS))
+    )
+    for v in cs:
+        if not 1.0 <= v <= 5.0:
+            raise ParameterError(f"cut-off {v:g} V is outside the allowed range [1, 5] V")
+    m = cfg.mesh
+    if points is not None and not 1 <= points <= 500:
+        raise ParameterError(f"--points = {points} must lie in [1, 500]")
+    if radial is not None and not 3 <= radial <= 200:
+        raise ParameterError(f"--radial = {radial} must lie in [3, 200]")
+    settings = ThicknessSettings(
+        points=points if points is not None else m.points,
+        radial=radial if radial is not None else m.radial,
+        refine=m.refine,
+        convergence_tol=m.convergence_tol,
+        mesh_check=m.mesh_check and not no_mesh_check,
+    )
+    factory = _factory(cfg.cell)
+    lock = prepare_output_dir(out, RESULT_NAMES, overwrite=overwrite)
+    try:
+        try:
+            study = thickness_study(
+                factory,
+                [t * 1e-6 for t in ths_um],
+                rs,
+                cs,
+                settings,
+                progress=None if quiet else lambda s: typer.echo(s),
+            )
+        except Interrupted as exc:
+            if exc.partial is None:
+                raise Interrupted(
+                    f"{exc}; nothing had finished, nothing written", exc.exit_code
+                ) from None
+            table = exc.partial.table.assign(study_status="interrupted")
+            with deferred_signals(reraise=False):
+                path = write_text_atomic(
+                    out / "thickness_study_partial.csv", table.to_csv(index=False)
+                )
+            raise Interrupted(f"{exc}; finished points saved to {path}", exc.exit_code) from None
+        files = save_study(study, out)
+        fig = plot_study(study)
+        write_with(out / "thickness_study.png", lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
+        plt.close(fig)
+    finally:
+        lock.release()
+    typer.echo(
+        f"Thickness study, {cfg.cell.preset}, {len(study.table)} points, {study.wall_s:.1f} s "
+        f"(capacity per g of active material; fine mesh; mesh d = (fine - coarse) / fine)"
+    )
+    typer.echo(format_table(study), nl=False)
+    n_bad = int((study.table["status"] != "ok").sum())
+    n_flag = int(study.table["mesh_flag"].sum())
+    typer.echo(
+        f"{n_bad} point(s) not ok, {n_flag} flagged as not mesh-converged "
+        f"(> {100 * settings.convergence_tol:g} %); wrote {len(files) + 1} files to {out}/"
+    )
