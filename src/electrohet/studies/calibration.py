@@ -232,11 +232,15 @@ def calibrate(
         return np.array([g[f] for f in fcs] + list(q))
 
     def jacobian(q: np.ndarray, fq: np.ndarray) -> np.ndarray:
+        # forward differences; a backward one where the forward point's runs fail
         J = np.zeros((n_t + q.size, q.size))
         for i in range(q.size):
             dp = np.zeros_like(q)
             dp[i] = step
-            J[:, i] = (model(q + dp) - fq) / step
+            try:
+                J[:, i] = (model(q + dp) - fq) / step
+            except SolverError:
+                J[:, i] = (fq - model(q - dp)) / step
         return J
 
     f0 = model(p)

@@ -13,6 +13,7 @@ _REGISTRY = (
     ("aging", "KROEGER_CASE"),
     ("sharma", "CASE"),
     ("zhang_cei", "CASE"),
+    ("zhang_thickness", "CASE"),
     ("lin", "CASE"),
 )
 
