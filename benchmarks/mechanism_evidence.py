@@ -32,7 +32,6 @@ import time
 import numpy as np
 
 from electrohet.errors import SolverError
-
 from electrohet.studies.calibration import (
     PARAMETERS,
     PRIORS,
@@ -106,8 +105,12 @@ def _candidate(name: str, args) -> dict:
         ]
         if not free:
             fcs = sorted(SINGLE_LAYER_TARGETS)
-            g = single_layer_gammas(to_params(np.array([PRIORS[k][0] for k in PARAMETERS])), st, fcs)
-            r = np.array([(g[f] - SINGLE_LAYER_TARGETS[f][0]) / SINGLE_LAYER_TARGETS[f][1] for f in fcs])
+            g = single_layer_gammas(
+                to_params(np.array([PRIORS[k][0] for k in PARAMETERS])), st, fcs
+            )
+            r = np.array(
+                [(g[f] - SINGLE_LAYER_TARGETS[f][0]) / SINGLE_LAYER_TARGETS[f][1] for f in fcs]
+            )
             logz, chi2, gam, q = -0.5 * float(r @ r), float(r @ r), g, []
         else:
             cal = calibrate(st, progress=True)

@@ -86,8 +86,13 @@ def test_importance_weights_recover_a_known_posterior(monkeypatch):
         calls["n"] += 1
         if calls["n"] == 5:
             raise SolverError("toy failure")
-        q = np.array([np.log10(params["interface_resistance_ref"]),
-                      params["interface_exponent"], np.log10(params["constriction"])])
+        q = np.array(
+            [
+                np.log10(params["interface_resistance_ref"]),
+                params["interface_exponent"],
+                np.log10(params["constriction"]),
+            ]
+        )
         g = 0.8 + A @ q
         return dict(zip(fcs, g, strict=True))
 

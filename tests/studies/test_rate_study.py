@@ -121,7 +121,7 @@ def test_settings_validation():
 
 def test_demo_end_to_end(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--quiet", "--processes", "2"]) == 0
+    assert main(["demo", "--out", str(out), "--quiet", "--processes", "2", "--samples", "4"]) == 0
     printed = capsys.readouterr().out
     assert "destr." in printed and "gamma" in printed and "P(c)" in printed
     # the compact table fits a 120-column terminal; the CSV has every column
@@ -167,12 +167,15 @@ def test_cccv_protocol_steps_and_cc_energy():
         yari2020_cell_factory,
     )
 
-    st = StudySettings(rates=(0.5, 1.0, 2.0), points_per_layer=3, radial_points=6,
-                       processes=1, uncertainty=False)
+    st = StudySettings(
+        rates=(0.5, 1.0, 2.0), points_per_layer=3, radial_points=6, processes=1, uncertainty=False
+    )
     assert formation_steps(st) == ["Charge at C/10 until 4.3 V", "Discharge at C/10 until 3 V"] * 2
     assert charge_steps(2.0, st) == ["Charge at 2C until 4.3 V", "Hold at 4.3 V until C/20"]
     assert discharge_steps(2.0, st) == [
-        "Discharge at 2C until 3 V", "Hold at 3 V until C/20", "Rest for 15 minutes"
+        "Discharge at 2C until 3 V",
+        "Hold at 3 V until C/20",
+        "Rest for 15 minutes",
     ]
     run = run_designs([LayerDesign("single", 0.025)], st, yari2020_cell_factory)[0]
     for ds, e in zip(run.datasets, run.energy, strict=True):
@@ -182,8 +185,14 @@ def test_cccv_protocol_steps_and_cc_energy():
         assert e == pytest.approx(e_trap, rel=5e-3)
         assert float(ds.voltage[-1]) == pytest.approx(3.0, abs=2e-3)
     # the old CC protocol is still available
-    st_cc = StudySettings(rates=(0.5, 1.0, 2.0), points_per_layer=3, radial_points=6,
-                          processes=1, uncertainty=False, protocol="cc")
+    st_cc = StudySettings(
+        rates=(0.5, 1.0, 2.0),
+        points_per_layer=3,
+        radial_points=6,
+        processes=1,
+        uncertainty=False,
+        protocol="cc",
+    )
     assert discharge_steps(1.0, st_cc) == ["Discharge at 1C until 3 V"]
     with pytest.raises(ParameterError, match="protocol"):
         StudySettings(protocol="cv")
@@ -197,18 +206,26 @@ def test_calibration_argument_is_used_for_the_nominal_runs():
 
     q = np.array([-2.5, 1.5, 2.5])
     cal = Calibration(q, np.eye(3) * 0.01, {})
-    st = StudySettings(rates=(0.5, 1.0, 2.0), points_per_layer=3, radial_points=6,
-                       processes=1, uncertainty=False)
+    st = StudySettings(
+        rates=(0.5, 1.0, 2.0), points_per_layer=3, radial_points=6, processes=1, uncertainty=False
+    )
     study = rate_study([LayerDesign("single", 0.025)], st, calibration=cal)
-    explicit = StudySettings(rates=(0.5, 1.0, 2.0), points_per_layer=3, radial_points=6,
-                             processes=1, uncertainty=False, **cal.params)
+    explicit = StudySettings(
+        rates=(0.5, 1.0, 2.0),
+        points_per_layer=3,
+        radial_points=6,
+        processes=1,
+        uncertainty=False,
+        **cal.params,
+    )
     ref = run_designs([LayerDesign("single", 0.025)], explicit, yari2020_cell_factory)[0]
     np.testing.assert_allclose(study.runs[0].energy, ref.energy, rtol=1e-12)
 
 
 def test_study_is_deterministic():
-    st = StudySettings(rates=(0.5, 1.0, 2.0), points_per_layer=3, radial_points=6,
-                       processes=1, n_samples=2)
+    st = StudySettings(
+        rates=(0.5, 1.0, 2.0), points_per_layer=3, radial_points=6, processes=1, n_samples=2
+    )
     designs = [LayerDesign("single", 0.025), LayerDesign("1/4", 0.01, 0.04, 0.516)]
     a = rate_study(designs, st).table
     b = rate_study(designs, st).table

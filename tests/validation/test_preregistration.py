@@ -15,7 +15,9 @@ from electrohet.validation.provenance import DEFAULTS, seen_by
 
 
 def test_every_frozen_file_matches_its_manifest_hash():
-    man = json.loads(resources.files("electrohet.calibrations").joinpath("MANIFEST.json").read_text())
+    man = json.loads(
+        resources.files("electrohet.calibrations").joinpath("MANIFEST.json").read_text()
+    )
     assert available()
     for cal_id in available():
         assert file_hash(cal_id) == man["calibrations"][cal_id]["sha256"]
@@ -72,7 +74,9 @@ def test_code_uses_exactly_the_frozen_priors_targets_and_fit():
         assert (p.mean, p.sd, p.source) == (mean, sd, source)
     assert tuple(cal.parameters) == PARAMETERS
     raw = json.loads(
-        resources.files("electrohet.calibrations").joinpath("yari2020_single_layer.json").read_text()
+        resources.files("electrohet.calibrations")
+        .joinpath("yari2020_single_layer.json")
+        .read_text()
     )
     assert raw["target_values"] == {f"{k:g}": list(v) for k, v in SINGLE_LAYER_TARGETS.items()}
     fit = from_frozen("yari2020_single_layer")
@@ -86,10 +90,12 @@ def test_declared_defaults_match_the_code():
 
     assert YARI_CALIBRATION.contact.gradient_weight == 6.0
     assert YARI_CALIBRATION.cracking.gradient_weight == 6.0
-    assert YARI_CALIBRATION.contact.rate == pytest.approx(float(
-        DEFAULTS["yari_aging_contact_rate"].value.split()[0]))
-    assert KROEGER_CALIBRATION.contact.rate == pytest.approx(float(
-        DEFAULTS["kroeger_contact_rate"].value.split()[0]))
+    assert YARI_CALIBRATION.contact.rate == pytest.approx(
+        float(DEFAULTS["yari_aging_contact_rate"].value.split()[0])
+    )
+    assert KROEGER_CALIBRATION.contact.rate == pytest.approx(
+        float(DEFAULTS["kroeger_contact_rate"].value.split()[0])
+    )
 
 
 def test_a_changed_calibration_file_is_refused(monkeypatch):

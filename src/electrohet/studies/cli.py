@@ -117,6 +117,9 @@ def rate_study_cmd(
         interface=s.interface,
         through_plane_limited=s.through_plane_limited,
         uncertainty=s.uncertainty,
+        protocol=s.protocol,
+        formation_cycles=s.formation_cycles,
+        n_samples=s.n_samples,
     )
     designs = None
     if cfg.designs:
@@ -143,6 +146,11 @@ def demo(
     uncertainty: bool = typer.Option(
         True, "--uncertainty/--no-uncertainty", help="label probabilities from the calibration"
     ),
+    samples: int = typer.Option(
+        16,
+        "--samples",
+        help="posterior draws rerun for P(constructive) (the scoreboard uses 200)",
+    ),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="replace results already in the --out folder"
     ),
@@ -160,6 +168,7 @@ def demo(
         interface=interface,
         through_plane_limited=through_plane,
         uncertainty=uncertainty,
+        n_samples=samples,
     )
     _run_and_report(None, settings, out, "single", 0.01, quiet, overwrite)
 

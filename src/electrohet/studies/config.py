@@ -124,6 +124,9 @@ class StudyConfig(_Strict):
     interface: bool = True
     through_plane_limited: bool = False
     uncertainty: bool = True
+    protocol: Literal["cccv", "cc"] = "cccv"
+    formation_cycles: int = Field(default=2, ge=0, le=10)
+    n_samples: int = Field(default=16, ge=0, le=10_000)
 
     @model_validator(mode="after")
     def _check(self):

@@ -37,7 +37,6 @@ from electrohet.studies.calibration import Calibration, from_frozen
 from electrohet.studies.pool import run_jobs
 
 
-
 def __getattr__(name: str):
     # YARI2020_CALIBRATION: the parameters of the frozen single-layer calibration
     # (``electrohet/calibrations/yari2020_single_layer.json``), read on first use

@@ -50,8 +50,11 @@ DEFAULTS: dict[str, Default] = {
             "electrohet.studies.calibration.SINGLE_LAYER_TARGETS",
             "0.90 +- 0.01 (4 wt%), 0.83 +- 0.02 (1.5 wt%), 0.65 +- 0.05 (1 wt%)",
             "readings of the wording 'about 0.90', 'below 0.85', 'less than 0.7' (§3.3.1)",
-            ("yari2020.gamma_single_4wt", "yari2020.gamma_single_1.5wt",
-             "yari2020.gamma_single_1wt"),
+            (
+                "yari2020.gamma_single_4wt",
+                "yari2020.gamma_single_1.5wt",
+                "yari2020.gamma_single_1wt",
+            ),
         ),
         Default(
             "yari_cccv_protocol",
@@ -81,8 +84,14 @@ DEFAULTS: dict[str, Default] = {
             "interface exponent t of the version-1 rate calibration (single layers; its "
             "constriction prior was moved after bilayer rate runs, which do not enter t "
             "directly but did shape that fit)",
-            ("yari2020.sign_2/3", "yari2020.sign_1.5/3.5", "yari2020.sign_1/4",
-             "yari2020.sign_3/2", "yari2020.sign_3.5/1.5", "yari2020.sign_4/1"),
+            (
+                "yari2020.sign_2/3",
+                "yari2020.sign_1.5/3.5",
+                "yari2020.sign_1/4",
+                "yari2020.sign_3/2",
+                "yari2020.sign_3.5/1.5",
+                "yari2020.sign_4/1",
+            ),
         ),
         Default(
             "kroeger_contact_rate",

@@ -55,9 +55,7 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def run_cases(
-    cases: list[Case], quick: bool, out: Path, progress: bool = False
-) -> Scoreboard:
+def run_cases(cases: list[Case], quick: bool, out: Path, progress: bool = False) -> Scoreboard:
     """Run ``cases`` and score every claim.
 
     A case that raises is reported as "not reproduced" for each of its claims, with the
@@ -136,7 +134,7 @@ def to_markdown(board: Scoreboard) -> str:
         lines += [
             f"### `{r.claim_id}` ({r.status})",
             "",
-            f"- paper ({r.place}): \"{r.wording}\"",
+            f'- paper ({r.place}): "{r.wording}"',
             f"- rule: {r.rule}",
             f"- ours: {r.model_value or '-'}",
         ]

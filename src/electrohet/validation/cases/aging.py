@@ -195,7 +195,8 @@ def run_yari(quick: bool, out: Path) -> dict[str, Measurement]:
     )
     fade = {k: v["fade_pct_per_cycle"] for k, v in li.items()}
     res["yari2020.li_nmc_order"] = Measurement(
-        " / ".join(f"{fade[k]:.4f}" for k in ("1/4", "single", "4/1")) + " %/cycle (1/4 / single / 4/1)",
+        " / ".join(f"{fade[k]:.4f}" for k in ("1/4", "single", "4/1"))
+        + " %/cycle (1/4 / single / 4/1)",
         fade["1/4"] > fade["single"] > fade["4/1"],
         f"Li|NMC, {20 if quick else 50} cycles",
         fade,

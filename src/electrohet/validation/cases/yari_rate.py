@@ -136,8 +136,9 @@ def run(quick: bool, out: Path) -> dict[str, Measurement]:
         res[f"yari2020.sign_{name}"] = Measurement(
             f"{row['label']} (P(c) = {p:.2f}; dgamma {dg:+.4f} +- {sd:.4f})",
             agrees,
-            f"{int(row.get('n_reruns', 0))} distinct posterior points rerun for {st.n_samples} draws (ESS of the calibration "
-            f"{ess:.0f}); nominal dgamma at the MAP",
+            f"{int(row.get('n_reruns', 0))} distinct posterior points rerun for "
+            f"{st.n_samples} draws (ESS of the calibration {ess:.0f}); nominal dgamma "
+            "at the MAP",
             {"p_constructive": p, "dgamma": dg, "dgamma_sd": sd},
         )
     rel = float(t.loc["1/4", "dgamma"] / t.loc["single", "gamma"])
@@ -166,9 +167,12 @@ def _plot(study, out: Path) -> None:
     lay = t[t.design.isin(list(BILAYERS))]
     fig, ax = plt.subplots(figsize=(5, 3.2))
     x = np.arange(len(lay))
-    ax.bar(x, lay.dgamma, yerr=lay.dgamma_sd, color=[
-        "tab:blue" if BILAYERS[d] == "constructive" else "tab:red" for d in lay.design
-    ])
+    ax.bar(
+        x,
+        lay.dgamma,
+        yerr=lay.dgamma_sd,
+        color=["tab:blue" if BILAYERS[d] == "constructive" else "tab:red" for d in lay.design],
+    )
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xticks(x, lay.design)
     ax.set_ylabel("gamma - gamma_single")
