@@ -47,6 +47,7 @@ from electrohet.design.layer import Cell
 from electrohet.errors import ElectrohetError, ParameterError, SolverError, check_range
 from electrohet.materials.base import F
 from electrohet.model.mesh import POS, MeshOptions
+from electrohet.progress import progress_bar
 
 
 @dataclass(frozen=True)
@@ -390,7 +391,7 @@ class AgingRun:
         rec.li_initial = self.li_initial
         exchange = 0.0
         n = 0  # cycles finished
-        bar = _bar(proto.n_cycles) if progress else None
+        bar = progress_bar(proto.n_cycles, "cycles") if progress else None
         r_prev = None  # increments of the last resolved regular cycle
         m = 1
         try:
@@ -478,7 +479,7 @@ class AgingRun:
             log = RunLog()
             for idx, step in enumerate(steps):
                 try:
-                    t, y, _info = self.sim._run_step(step, t, y, idx, 0, log)
+                    t, y, _info = self.sim.run_step(step, t, y, idx, 0, log)
                 except (SolverError, ElectrohetError) as exc:
                     raise SolverError(
                         f"formation cycle {k + 1}, step {str(step)!r}: {exc}"
@@ -638,15 +639,3 @@ def run_aging(
     """Run an aging experiment and return the per-cycle Dataset (see :class:`AgingRun`)."""
     run = AgingRun(cell, protocol, mechanisms, mesh, jump, snapshot_cycles)
     return run.run(progress=progress)
-
-
-def _bar(total: int):
-    try:
-        from tqdm import tqdm  # type: ignore[import-not-found]
-
-        return tqdm(total=total, desc="cycles", leave=False)
-    except ImportError:  # pragma: no cover
-        from electrohet.model.simulation import _RichBar
-
-        bar = _RichBar(total)
-        return bar

@@ -201,6 +201,17 @@ class BDFIntegrator:
         self._diff_mask = np.ascontiguousarray(self.diff)
         self._diff_float = self.diff.astype(float)
 
+    def invalidate_jacobian(self) -> None:
+        """Forget the Jacobian and its factors (the residual's parameters changed).
+
+        The next :meth:`start`, :meth:`make_consistent` or step evaluates ``df/dy``
+        afresh and factors it again; a model setter that changes what ``fun``
+        computes calls this through :class:`~electrohet.model.Simulation`.
+        """
+        self.J = None
+        self.J_current = False
+        self.lu = None
+
     # -------------------------------------------------------------- utilities
     def _f(self, y: np.ndarray) -> np.ndarray:
         self.stats.residual_evals += 1

@@ -12,12 +12,15 @@ applied current density I [A/m^2, > 0 = discharge].
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 
 from electrohet.design.layer import Cell, Electrode
+from electrohet.errors import ParameterError
 from electrohet.materials.base import R_GAS, F
 from electrohet.model.fastfn import direct, fast
 from electrohet.model.material_kernels import formula_id
@@ -137,6 +140,7 @@ class P2DEModel:
         self.mass = M
         self.differential = M != 0
         self.li_metal = cell.negative if cell.half_cell else None
+        self._listeners: list[Callable[[], None]] = []
         # compiled-path constants (arrays the aging hook replaces are read per call)
         self.compiled = True
         self._offsets = np.array(
@@ -237,6 +241,167 @@ class P2DEModel:
         I = y[self._offsets[5]]
         phis_L = y[self._offsets[3] + self.pos_last] - self.r_half_last * I
         return float(phis_L - self.series_resistance * I)
+
+    # ------------------------------------------------------------------ run-time parameters
+    # What an aging run changes between cycles.  Every setter replaces the attribute
+    # with a new array (the compiled paths re-convert a field when its identity
+    # changes, see _run_time_fields) and then notifies the listeners: a Simulation
+    # registers one that re-reads the compiled step's parameters and drops its cached
+    # Jacobian and factors.  Set them between steps, not inside one.
+    def add_change_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after every run-time parameter setter.
+
+        Parameters
+        ----------
+        callback
+            Called without arguments; :class:`~electrohet.model.Simulation` uses it to
+            keep the integrator's kernel parameters, Jacobian and LU factors
+            consistent with the model.
+        """
+        self._listeners.append(callback)
+
+    def _changed(self) -> None:
+        for cb in self._listeners:
+            cb()
+
+    def _slot_vector(self, values: ArrayLike, what: str, low: float | None = 0.0) -> np.ndarray:
+        a = np.array(values, dtype=float).reshape(-1)
+        if a.size != self.mesh.n_slots:
+            raise ParameterError(
+                f"{what}: {a.size} values given, the mesh has {self.mesh.n_slots} slots"
+            )
+        if not np.all(np.isfinite(a)) or (low is not None and np.any(a < low)):
+            bound = "" if low is None else f" and >= {low:g}"
+            raise ParameterError(f"{what}: every value must be finite{bound}")
+        return a
+
+    def set_film_resistance(self, resistance: ArrayLike) -> None:
+        """Set the fixed interfacial resistance in series with each slot's reaction.
+
+        Parameters
+        ----------
+        resistance
+            Per slot, shape ``(n_slots,)`` [Ohm m^2 of particle surface]: the
+            design's film and particle contact resistances plus whatever aging adds
+            (CEI film, re-routed contact).  It enters the overpotential as
+            ``eta = phi_s - phi_e - U - i_k R_f`` (docs/physics.md §1.4).
+        """
+        r = self._slot_vector(resistance, "film resistance")
+        self.r_fixed = r[:, None]
+        self._changed()
+
+    def set_exchange_prefactor(self, prefactor: ArrayLike) -> None:
+        """Set the kinetic prefactor ``k`` of the exchange current of each slot.
+
+        Parameters
+        ----------
+        prefactor
+            Per slot, shape ``(n_slots,)``, in A m^-2 (mol m^-3)^-(2 alpha_a +
+            alpha_c): ``i_0 = k c_e^alpha_a (c_max - c_s)^alpha_a c_s^alpha_c``
+            (docs/physics.md §1.4).  Scaling it by ``f`` scales the reactive surface
+            of the slot's particles by ``f`` (cracking exposes fresh surface).
+        """
+        self.kin_pref = self._slot_vector(prefactor, "exchange prefactor")[:, None]
+        self._changed()
+
+    def set_reacting_area(self, area: ArrayLike) -> None:
+        """Set the reacting particle surface per electrode volume ``a_k`` of each slot.
+
+        Parameters
+        ----------
+        area
+            Per slot, shape ``(n_slots,)`` [m^2/m^3 = 1/m].  The slot's reaction
+            current per volume is ``a_k i_k``; a slot whose particles are partly
+            disconnected keeps only its connected share.  Updates the mesh's
+            ``slot_area`` and the slot-to-cell aggregation matrices.
+        """
+        a = self._slot_vector(area, "reacting area", low=None)
+        m = self.mesh
+        ns = m.n_slots
+        m.slot_area = a
+        self.P_cell = sp.csr_matrix((a, (m.slot_cell, np.arange(ns))), shape=(m.n_cells, ns))
+        self.P_elec = sp.csr_matrix((a, (m.slot_elec, np.arange(ns))), shape=(m.n_elec, ns))
+        self._changed()
+
+    def set_isolated(self, isolated: ArrayLike) -> None:
+        """Set which slots are electronically isolated (they carry no current).
+
+        Parameters
+        ----------
+        isolated
+            Boolean per slot, shape ``(n_slots,)``.  An isolated slot's equation
+            becomes ``i_k = 0``; its particles keep their lithium.  Updates the
+            mesh's ``slot_isolated``.
+        """
+        iso = np.array(isolated, dtype=bool).reshape(-1)
+        if iso.size != self.mesh.n_slots:
+            raise ParameterError(
+                f"isolated: {iso.size} flags given, the mesh has {self.mesh.n_slots} slots"
+            )
+        self.mesh.slot_isolated = iso
+        self.isolated = iso
+        self.any_isolated = bool(np.any(iso))
+        self._changed()
+
+    def set_series_resistance(self, resistance: float) -> None:
+        """Set the coating / current-collector contact resistance in series [Ohm m^2].
+
+        Parameters
+        ----------
+        resistance
+            Area-specific resistance between the positive coating and its foil
+            (docs/physics.md §1.6); the terminal voltage falls by ``R I``.
+        """
+        r = float(resistance)
+        if not np.isfinite(r) or r < 0:
+            raise ParameterError(f"series resistance = {r!r} Ohm m^2 must be finite and >= 0")
+        self.series_resistance = r
+        self._changed()
+
+    def set_matrix_conductivity(self, sigma: ArrayLike) -> None:
+        """Set the effective electronic conductivity of the solid matrix per electrode cell.
+
+        Parameters
+        ----------
+        sigma
+            Per electrode cell, shape ``(n_elec,)`` [S/m]: the effective
+            conductivity of the carbon-binder network (and active material) that
+            carries the solid-phase current between cells (docs/physics.md §1.3).
+            The face resistances ``dx_i / (2 sigma_i) + dx_j / (2 sigma_j)`` and the
+            half-cell resistances at the collector and separator are re-derived;
+            the mesh's ``sigma`` is updated.
+        """
+        m = self.mesh
+        sig = np.array(sigma, dtype=float).reshape(-1)
+        if sig.size != m.n_elec or not np.all(np.isfinite(sig)) or np.any(sig <= 0):
+            raise ParameterError(
+                f"matrix conductivity: {m.n_elec} finite positive values [S/m] expected "
+                f"(got {sig.size})"
+            )
+        r_half = m.dx[m.elec_cells] / (2.0 * sig)
+        left = self.s_face_left
+        self.s_face_res = (r_half[left] + r_half[left + 1])[:, None]
+        self.r_half_last = float(r_half[self.pos_last])
+        if self.neg_first >= 0:
+            self.r_half_first = float(r_half[self.neg_first])
+        m.sigma = sig
+        self._changed()
+
+    def active_material_conductivity(self, theta: np.ndarray) -> np.ndarray:
+        """Electronic conductivity of each slot's active material [S/m].
+
+        Parameters
+        ----------
+        theta
+            Lithium fraction [-], shape ``(n_slots,)`` or ``(n_slots, B)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``sigma_AM(theta)`` of each slot's material, the shape of ``theta``
+            (SOC-dependent for layered oxides, docs/physics.md §1.5).
+        """
+        return self._by_material("electronic_conductivity", np.asarray(theta, dtype=float))
 
     # ------------------------------------------------------------------ residual
     def residual(self, Y: np.ndarray, control: Control) -> np.ndarray:

@@ -20,6 +20,7 @@ from electrohet.model.integrator import BDFIntegrator
 from electrohet.model.mesh import POS, MeshOptions, build_mesh
 from electrohet.model.p2de import Control, P2DEModel
 from electrohet.model.step_kernel import END, EVENT, STALLED, STEP_TOO_SMALL
+from electrohet.progress import progress_bar
 from electrohet.protocols.experiment import Experiment
 from electrohet.protocols.steps import Step
 
@@ -130,6 +131,8 @@ class Simulation:
             atol=atol,
             upper=upper,
         )
+        self._control = Control("current", 0.0)
+        m.add_change_listener(self._model_changed)
 
     # ------------------------------------------------------------------ public
     def initial_state(self, soc: float | None = None) -> np.ndarray:
@@ -170,14 +173,14 @@ class Simulation:
         t = 0.0
         t0_wall = _time.perf_counter()
         steps = exp.steps
-        bar = _progress(len(steps)) if progress else None
+        bar = progress_bar(len(steps), "steps") if progress else None
         idx, step, where = -1, None, "before the first step"
         try:
             # one handler for a failed step and for an interrupt anywhere in the loop
             # (inside a step or between steps)
             for idx, (cyc, step) in enumerate(steps):
                 where = f"step {idx} ({step}), cycle {cyc}"
-                t, y, info = self._run_step(step, t, y, idx, cyc, log)
+                t, y, info = self.run_step(step, t, y, idx, cyc, log)
                 log.step_info.append(info)
                 if bar is not None:
                     bar.update(1)
@@ -199,7 +202,61 @@ class Simulation:
         wall = _time.perf_counter() - t0_wall
         return build_dataset(self, log, exp, wall)
 
+    def run_step(
+        self,
+        step: Step,
+        t: float,
+        y: np.ndarray,
+        index: int = 0,
+        cycle: int = 0,
+        log: RunLog | None = None,
+    ) -> tuple[float, np.ndarray, dict]:
+        """Run one experiment step from the state ``y`` at time ``t``.
+
+        The step's control (current, voltage or rest) is set, ``y`` is made
+        consistent with it, and the integrator advances until the step's cut-off
+        event (located on the dense output), its duration or, for a step without a
+        duration, a safety limit (``max_duration_factor`` x nominal time + 1 h).
+        The states it passes are appended to ``log``.
+
+        Parameters
+        ----------
+        step
+            The step (:class:`~electrohet.protocols.steps.Step`).
+        t
+            Time at the start of the step [s].
+        y
+            State at the start of the step, shape ``(model.n,)`` (not modified).
+        index, cycle
+            Step index and cycle number recorded with every state in ``log``.
+        log
+            Where the states go (a new :class:`RunLog` when None).
+
+        Returns
+        -------
+        t_end : float
+            Time at the end of the step [s].
+        y_end : numpy.ndarray
+            State at the end of the step (a copy).
+        info : dict
+            ``step``, ``cycle``, ``text``, ``t_start``, ``t_end``, ``status``
+            (``"completed"`` or ``"skipped"``), ``reason`` (the event that ended it)
+            and ``solver_steps``.
+
+        Raises
+        ------
+        SolverError
+            The integrator failed, or a step without duration never reached its
+            cut-off.
+        """
+        return self._run_step(step, t, y, index, cycle, RunLog() if log is None else log)
+
     # ------------------------------------------------------------------ internals
+    def _model_changed(self) -> None:
+        """A run-time parameter of the model changed: re-read the compiled step's
+        parameters under the current control and drop the Jacobian and its factors."""
+        self._set_control(self._control)
+
     def _as_experiment(self, experiment) -> Experiment:
         if isinstance(experiment, Experiment):
             return experiment
@@ -219,11 +276,10 @@ class Simulation:
 
     def _set_control(self, control: Control) -> None:
         m = self.model
+        self._control = control
         self.integrator.fun = lambda Y: m.residual(Y, control)
         self.integrator.kernel_params = m.fused_params(control)
-        self.integrator.J = None
-        self.integrator.J_current = False
-        self.integrator.lu = None
+        self.integrator.invalidate_jacobian()
 
     def _run_step(self, step: Step, t: float, y: np.ndarray, idx: int, cyc: int, log: RunLog):
         m = self.model
@@ -454,27 +510,3 @@ class Simulation:
             iI = m.slices["I"].start
             ev.append((lambda y, ic=ic: abs(float(y[iI])) - ic, f"current cut-off {ic:.4g} A/m2"))
         return ev
-
-
-def _progress(total: int):
-    try:
-        from tqdm import tqdm  # type: ignore[import-not-found]
-
-        return tqdm(total=total, desc="steps", leave=False)
-    except ImportError:
-        return _RichBar(total)
-
-
-class _RichBar:
-    def __init__(self, total: int) -> None:
-        from rich.progress import Progress
-
-        self.p = Progress(transient=True)
-        self.p.start()
-        self.task = self.p.add_task("steps", total=total)
-
-    def update(self, n: int) -> None:
-        self.p.update(self.task, advance=n)
-
-    def close(self) -> None:
-        self.p.stop()
