@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from electrohet.materials.kinetics import exchange_current
+
 F = 96485.33212  # Faraday constant [C/mol]
 R_GAS = 8.314462618  # gas constant [J/(mol K)]
 T_REF = 298.15  # reference temperature [K]
@@ -107,11 +109,8 @@ class ActiveMaterial:
         """Exchange current density i0 [A/m^2] for electrolyte c_e and surface c_s [mol/m^3]."""
         ce = np.maximum(c_e, 0.0)
         cs = np.clip(c_s, 0.0, self.c_max)
-        return (
-            self.exchange_prefactor
-            * ce**self.alpha_a
-            * (self.c_max - cs) ** self.alpha_a
-            * cs**self.alpha_c
+        return exchange_current(
+            self.exchange_prefactor, ce, self.c_max - cs, cs, self.alpha_a, self.alpha_c
         )
 
 

@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike
 from electrohet.design.layer import Cell, Electrode
 from electrohet.errors import ParameterError
 from electrohet.materials.base import R_GAS, F
+from electrohet.materials.kinetics import butler_volmer, exchange_current
 from electrohet.model.fastfn import direct, fast
 from electrohet.model.material_kernels import formula_id
 from electrohet.model.mesh import NEG, POS, CellMesh
@@ -41,7 +42,6 @@ class Control:
     value: float
 
 
-_EXP_CAP = 200.0  # largest Butler-Volmer exponent evaluated (e^200 ~ 7e86)
 _TINY = 1e-300  # floor of effective transport coefficients [SI]
 
 
@@ -600,23 +600,17 @@ class P2DEModel:
         theta_s = np.clip(c_surf / cmax, 0.0, 1.0)
         U = self.ocp(theta_s)
         ce_slot = _soft_positive(ce[self.slot_cell], 1e-9)
-        i0 = self.kin_pref * ce_slot**self.alpha_a * c_vac**self.alpha_a * c_occ**self.alpha_c
+        i0 = exchange_current(self.kin_pref, ce_slot, c_vac, c_occ, self.alpha_a, self.alpha_c)
         r_tot = self.r_fixed
         if self.uses_path:
             # electrons cross the particle's (and its neighbours') bulk: sigma_AM of
-            # the particle's mean lithium fraction (PHYSICS.md §1), not of its surface
+            # the particle's mean lithium fraction (docs/physics.md §1.5), not of its surface
             theta_bulk = np.einsum("skb,k->sb", cs, self.shell_vol * 3.0) / cmax
             sig_am = self._by_material("electronic_conductivity", theta_bulk)
             r_tot = r_tot + self.path / sig_am
         eta = phis[self.slot_elec] - phie[self.slot_cell] - U - ik * r_tot
-        # exponents capped at +-_EXP_CAP: reached only by far-off Newton iterates (an
-        # overpotential of > 5 V), where the capped residual still points the right way
-        # and no inf/nan (or numpy overflow warning) enters the iteration
-        fe = self.f_rt * eta
-        bv = i0 * (
-            np.exp(np.minimum(self.alpha_a * fe, _EXP_CAP))
-            - np.exp(np.minimum(-self.alpha_c * fe, _EXP_CAP))
-        )
+        # exponents capped (kinetics.EXP_CAP): reached only by far-off Newton iterates
+        bv = butler_volmer(i0, eta, self.alpha_a, self.alpha_c, self.f_rt)
         f_ik = ik - bv
         if self.any_isolated:
             f_ik[self.isolated] = ik[self.isolated]

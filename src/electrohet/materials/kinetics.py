@@ -1,0 +1,150 @@
+"""Butler-Volmer kinetics of an intercalation reaction (docs/physics.md §1.4).
+
+One definition for every model: the P2D-E residual (its NumPy reference and its
+compiled kernel) and the voxel model call these functions.  Each formula is written
+once, for scalars, and compiled twice from that source:
+
+* ``*_scalar`` - :func:`numba.njit` functions for compiled kernels (scalar in, scalar
+  out, inlined where they are called);
+* the plain names - :func:`numba.vectorize` ufuncs for NumPy arrays (broadcasting,
+  any mix of arrays and scalars, e.g. per-slot transfer coefficients).
+
+The concentrations handed in are the ones the model wants the kinetics to see:
+both models floor them smoothly at a tiny positive value first, so that a full (or
+empty) particle surface drives ``i_0`` to zero continuously.
+
+Examples
+--------
+>>> import numpy as np
+>>> i0 = exchange_current(2e-5, 1000.0, 2e4, 3e4, 0.5, 0.5)
+>>> float(np.round(i0, 6))
+15.491933
+>>> float(butler_volmer(i0, 0.0, 0.5, 0.5, 38.92))
+0.0
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+
+EXP_CAP = 200.0
+"""Largest Butler-Volmer exponent evaluated (e^200 ~ 7e86).
+
+Reached only by far-off Newton iterates (an overpotential of more than 5 V), where the
+capped current still points the right way and no inf or nan enters the iteration.
+"""
+
+_SIG5 = ["float64(float64, float64, float64, float64, float64)"]
+_SIG6 = ["float64(float64, float64, float64, float64, float64, float64)"]
+
+
+def _exchange_current(
+    k: float, c_e: float, c_vac: float, c_occ: float, alpha_a: float, alpha_c: float
+) -> float:
+    if alpha_a == 0.5 and alpha_c == 0.5:  # the common symmetric case: no pow()
+        return k * math.sqrt(c_e * c_vac * c_occ)
+    return k * c_e**alpha_a * c_vac**alpha_a * c_occ**alpha_c
+
+
+def _butler_volmer(i0: float, eta: float, alpha_a: float, alpha_c: float, f_rt: float) -> float:
+    fe = f_rt * eta
+    return i0 * (math.exp(min(alpha_a * fe, EXP_CAP)) - math.exp(min(-alpha_c * fe, EXP_CAP)))
+
+
+def _butler_volmer_slope(
+    i0: float, eta: float, alpha_a: float, alpha_c: float, f_rt: float
+) -> float:
+    fe = f_rt * eta
+    return (
+        i0
+        * f_rt
+        * (
+            alpha_a * math.exp(min(alpha_a * fe, EXP_CAP))
+            + alpha_c * math.exp(min(-alpha_c * fe, EXP_CAP))
+        )
+    )
+
+
+exchange_current_scalar = numba.njit(cache=True, inline="always")(_exchange_current)
+butler_volmer_scalar = numba.njit(cache=True, inline="always")(_butler_volmer)
+butler_volmer_slope_scalar = numba.njit(cache=True, inline="always")(_butler_volmer_slope)
+
+exchange_current = numba.vectorize(_SIG6, cache=True)(_exchange_current)
+exchange_current.__doc__ = """Exchange current density of an intercalation reaction [A/m^2].
+
+    ``i_0 = k c_e^alpha_a (c_max - c_s)^alpha_a c_s^alpha_c`` (docs/physics.md §1.4).
+    A NumPy ufunc (arrays broadcast); ``exchange_current_scalar`` is the compiled
+    scalar twin for kernels.
+
+    Parameters
+    ----------
+    k
+        Kinetic prefactor [A m^-2 (mol m^-3)^-(2 alpha_a + alpha_c)].
+    c_e
+        Electrolyte concentration at the surface [mol/m^3].
+    c_vac
+        Vacant sites at the particle surface, ``c_max - c_s`` [mol/m^3].
+    c_occ
+        Occupied sites (lithium) at the particle surface, ``c_s`` [mol/m^3].
+    alpha_a, alpha_c
+        Anodic and cathodic transfer coefficients [-].
+
+    Returns
+    -------
+    numpy.ndarray or float
+        ``i_0`` [A/m^2].
+    """
+
+butler_volmer = numba.vectorize(_SIG5, cache=True)(_butler_volmer)
+butler_volmer.__doc__ = """Butler-Volmer current density of a reaction [A/m^2], > 0 anodic.
+
+    ``i = i_0 [exp(alpha_a F eta / RT) - exp(-alpha_c F eta / RT)]``, both exponents
+    capped at :data:`EXP_CAP` (docs/physics.md §1.4).  A NumPy ufunc;
+    ``butler_volmer_scalar`` is the compiled scalar twin.
+
+    Parameters
+    ----------
+    i0
+        Exchange current density [A/m^2].
+    eta
+        Overpotential ``phi_s - phi_e - U - i R_f`` [V].
+    alpha_a, alpha_c
+        Anodic and cathodic transfer coefficients [-].
+    f_rt
+        ``F / (R T)`` [1/V].
+
+    Returns
+    -------
+    numpy.ndarray or float
+        ``i`` [A/m^2] (delithiation of the particle > 0).
+    """
+
+butler_volmer_slope = numba.vectorize(_SIG5, cache=True)(_butler_volmer_slope)
+butler_volmer_slope.__doc__ = """Slope d i/d eta of :func:`butler_volmer` at fixed i_0 [A/(m^2 V)].
+
+    ``i_0 F/(RT) [alpha_a exp(alpha_a F eta/RT) + alpha_c exp(-alpha_c F eta/RT)]``
+    (capped exponents as in :func:`butler_volmer`).  A NumPy ufunc;
+    ``butler_volmer_slope_scalar`` is the compiled scalar twin.
+
+    Parameters
+    ----------
+    i0, eta, alpha_a, alpha_c, f_rt
+        As for :func:`butler_volmer`.
+
+    Returns
+    -------
+    numpy.ndarray or float
+        ``d i / d eta`` [A m^-2 V^-1].
+    """
+
+__all__ = [
+    "EXP_CAP",
+    "butler_volmer",
+    "butler_volmer_scalar",
+    "butler_volmer_slope",
+    "butler_volmer_slope_scalar",
+    "exchange_current",
+    "exchange_current_scalar",
+]
