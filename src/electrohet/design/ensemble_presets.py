@@ -1,4 +1,4 @@
-"""Ready-made cells with particle ensembles for the heterogeneity scenarios of PHYSICS.md §6.
+"""Ready-made cells with particle ensembles for the heterogeneity scenarios of docs/physics.md §6.
 
 * :func:`sharma_formation_cell` - NMC532 half cell with SOC-dependent conductivity and
   diffusivity and a carbon-fraction-dependent share of poorly wired particles

@@ -1,4 +1,4 @@
-"""Residual of the P2D-E equations (PHYSICS.md §1) on a :class:`CellMesh`.
+"""Residual of the P2D-E equations (docs/physics.md §1) on a :class:`CellMesh`.
 
 The semi-discrete system is written as ``M dy/dt = f(y)`` with a diagonal mass vector
 ``M`` (zero on algebraic rows).  ``f`` is evaluated *batched*: ``y`` may carry a trailing
@@ -399,7 +399,7 @@ class P2DEModel:
         -------
         numpy.ndarray
             ``sigma_AM(theta)`` of each slot's material, the shape of ``theta``
-            (SOC-dependent for layered oxides, docs/physics.md §1.5).
+            (SOC-dependent for layered oxides, docs/physics.md §2.2).
         """
         return self._by_material("electronic_conductivity", np.asarray(theta, dtype=float))
 

@@ -5,8 +5,8 @@
 supply) with NumPy and hands their values to :func:`assemble`, which computes the
 kinetics, electrolyte and solid-phase charge balances, particle diffusion and the
 external circuit in one compiled pass over all cells, slots and shells.  The equations
-are those of :meth:`~electrohet.model.p2de.P2DEModel.residual_reference` (PHYSICS.md
-section 1); the two are tested to agree to round-off.
+are those of :meth:`~electrohet.model.p2de.P2DEModel.residual_reference` (docs/physics.md
+§1); the two are tested to agree to round-off.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ carbon-dependent mechanisms with one free constant each:
   (:class:`~electrohet.design.distributions.ContactPaths`).
 
 Both are fitted to Yari 2020's single-layer rate-capability coefficients only (text of
-§3.3.1, ``shared/reference/yari2020_findings.json``): gamma "about 0.90" at 4 wt%,
+§3.3.1; docs/physics.md §4.1): gamma "about 0.90" at 4 wt%,
 "below 0.85" at 1.5 wt% and "less than 0.7" at 1 wt% carbon.  The text gives no error
 bars, so the anchors are read as the targets below with a stated spread (an
 assumption, documented in ``docs/model.md``).  The six bilayers are *not* used: they are

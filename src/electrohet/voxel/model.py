@@ -6,7 +6,7 @@ Unknowns (in this order): c_e of every electrolyte cell (voxels, then separator 
 every solid cell (AM then CBD) [V], the applied current density I [A/m^2 of
 cross-section, > 0 = discharge] and the collector potential V [V vs the Li foil].
 
-Equations (PHYSICS.md §1 written per cell; fluxes through faces, harmonic means):
+Equations (docs/physics.md §1 and §8, written per cell; fluxes through faces, harmonic means):
 
 * electrolyte salt:  eps V_c dc_e/dt + sum_faces N = (1 - t+) / F * sum_reaction i A
   (+ the Li foil's (1 - t+) I A / F in the last separator cell),
