@@ -15,6 +15,9 @@ defines (``def _f``, ``class _C``, ``_x = ...`` at module or class level, ``self
 violation when ``_x`` is defined by another package of electrohet and not by A itself
 (third-party privates such as NumPy's are not the project's business here).
 Dunder names are public protocol and never count.
+
+It also checks the package map of CONTRIBUTING.md: each package imports only the
+packages listed for it in :data:`MAY_IMPORT` (imports inside functions included).
 """
 
 from __future__ import annotations
@@ -30,6 +33,31 @@ ROOT = Path(electrohet.__file__).resolve().parent
 # accesses that are allowed on purpose: (package, name) -> reason.  Empty: every
 # cross-package use goes through a public name.
 ALLOWED: dict[tuple[str, str], str] = {}
+
+# The package map (keep in step with CONTRIBUTING.md): what each package may import.
+_BASE = {"errors"}
+MAY_IMPORT: dict[str, set[str]] = {
+    "errors": set(),
+    "progress": set(),
+    "interrupts": _BASE,
+    "outputs": _BASE,
+    "materials": _BASE,
+    "protocols": _BASE,
+    "micro": _BASE,
+    "analysis": _BASE,
+    "design": _BASE | {"materials", "micro"},
+    "model": _BASE | {"interrupts", "progress", "materials", "design", "protocols"},
+    "plot": _BASE | {"model"},
+    "voxel": _BASE
+    | {"interrupts", "outputs", "materials", "design", "micro", "model", "protocols", "analysis"},
+    "studies": _BASE
+    | {"interrupts", "outputs", "materials", "design", "protocols", "model", "analysis", "plot"},
+    # studies: aging.presets takes the Yari calibration from it (to move below aging)
+    "aging": _BASE
+    | {"outputs", "progress", "materials", "design", "protocols", "model", "studies"},
+}
+# the command line and the package root may import anything
+UNRESTRICTED = {"cli", "__init__", "__main__"}
 
 
 def _private(name: str) -> bool:
@@ -119,6 +147,40 @@ def test_no_private_access_across_packages():
         ):
             problems.append(f"{rel}:{line}: package {pkg!r} uses {what}")
     assert not problems, "private names used across packages:\n" + "\n".join(problems)
+
+
+def _imported_packages(pkg: str, tree: ast.Module) -> set[tuple[int, str]]:
+    out = set()
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "electrohet" and len(parts) > 1 and parts[1] != pkg:
+                out.add((node.lineno, parts[1]))
+    return out
+
+
+def test_packages_import_only_what_the_map_allows():
+    problems = []
+    for path, tree in _modules().items():
+        pkg = _package(path)
+        if pkg in UNRESTRICTED or path.name == "cli.py":
+            continue
+        if pkg not in MAY_IMPORT:
+            problems.append(
+                f"package {pkg!r} is not in the map: add it to MAY_IMPORT in "
+                "tests/test_layering.py and to CONTRIBUTING.md"
+            )
+            continue
+        for line, other in sorted(_imported_packages(pkg, tree)):
+            if other not in MAY_IMPORT[pkg]:
+                rel = path.relative_to(ROOT.parent)
+                problems.append(f"{rel}:{line}: {pkg!r} imports {other!r}")
+    assert not problems, "imports outside the package map:\n" + "\n".join(sorted(set(problems)))
 
 
 def test_the_scan_sees_a_violation():
