@@ -96,7 +96,8 @@ class AgingRecord:
     :func:`electrohet.aging.dataset.build_aging_dataset`)."""
 
     cycles: list[dict] = field(default_factory=list)
-    snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # cycle -> (theta charged, theta discharged, theta of the trapped particles) per slot
+    snapshots: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
     status: str = "completed"
     message: str = ""
     li_initial: float = float("nan")

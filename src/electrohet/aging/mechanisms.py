@@ -88,7 +88,7 @@ Collector contact (``ContactLoss.collector_exponent``)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 from scipy.special import ndtr
@@ -381,7 +381,7 @@ class Mechanisms:
         kw = {}
         for key, typ in known.items():
             sub = dict(d.get(key, {}))
-            allowed = set(typ.__dataclass_fields__)
+            allowed = {f.name for f in fields(typ)}
             bad = sorted(set(sub) - allowed)
             if bad:
                 raise ParameterError(

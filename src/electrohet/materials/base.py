@@ -50,7 +50,7 @@ def constant(value: float) -> ArrayFn:
         return np.full_like(np.asarray(x, dtype=float), value)
 
     fn.__name__ = f"constant_{value:g}"
-    fn.constant_value = float(value)  # type: ignore[attr-defined]  (lets the model skip calls)
+    fn.constant_value = float(value)  # type: ignore[attr-defined]  # lets the model skip calls
     return fn
 
 

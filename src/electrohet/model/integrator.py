@@ -327,6 +327,7 @@ class BDFIntegrator:
         state = np.array([0.0, np.inf, 0.0])
         cnt = np.zeros(3, dtype=np.int64)
         jac, lu = self.jac, self._lu_cons
+        assert self.kernel_params is not None  # the caller checked `compiled`
         while True:
             code = consistent_fused(
                 y_k,
@@ -727,7 +728,8 @@ class BDFIntegrator:
         self._sync_in(np.inf)
         total = 0
         while True:
-            code, n = run_steps(
+            # the kernel arguments come as one tuple, which mypy cannot count
+            code, n = run_steps(  # type: ignore[call-arg]
                 self.D,
                 buf,
                 fs,

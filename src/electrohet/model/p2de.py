@@ -21,7 +21,7 @@ from numpy.typing import ArrayLike
 
 from electrohet.design.layer import Cell, Electrode
 from electrohet.errors import ParameterError
-from electrohet.materials.base import R_GAS, F
+from electrohet.materials.base import R_GAS, F, LithiumMetal
 from electrohet.materials.kinetics import butler_volmer, exchange_current
 from electrohet.model.fastfn import direct, fast
 from electrohet.model.material_kernels import formula_id
@@ -139,7 +139,7 @@ class P2DEModel:
         M[self.slices["E"]] = 1.0
         self.mass = M
         self.differential = M != 0
-        self.li_metal = cell.negative if cell.half_cell else None
+        self.li_metal = cell.negative if isinstance(cell.negative, LithiumMetal) else None
         self._listeners: list[Callable[[], None]] = []
         # compiled-path constants (arrays the aging hook replaces are read per call)
         self.compiled = True
@@ -577,7 +577,7 @@ class P2DEModel:
                     return None
                 vals.append(float(v))
             self._D_slot = np.asarray(vals)[self.mesh.slot_material]
-        return None if self._D_slot is False else self._D_slot
+        return self._D_slot if isinstance(self._D_slot, np.ndarray) else None
 
     def residual_reference(self, Y: np.ndarray, control: Control) -> np.ndarray:
         """f(y) of ``M dy/dt = f(y)`` in NumPy (the reference for the compiled path)."""

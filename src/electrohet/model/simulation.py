@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import time as _time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -187,11 +188,11 @@ class Simulation:
         except (SolverError, KeyboardInterrupt) as exc:
             # partial results after an interrupt only when a caller asked for them (the
             # CLI does); the library re-raises
-            exc = run_failure(exc, self.interrupt_handler)
+            failure = run_failure(exc, self.interrupt_handler)
             log.status = "failed"
-            log.message = f"{where}: {exc}"
+            log.message = f"{where}: {failure}"
             log.step_info.append(
-                {"step": idx, "text": str(step), "status": "failed", "message": str(exc)}
+                {"step": idx, "text": str(step), "status": "failed", "message": str(failure)}
             )
         if bar is not None:
             bar.close()
@@ -329,7 +330,7 @@ class Simulation:
             # the compiled loop: Python only records, locates the event, re-pivots
             spec = self._event_spec(step)
             cap = 64
-            if self._rec_y is None or self._rec_y.shape[1] != y.size:
+            if self._rec_t is None or self._rec_y is None or self._rec_y.shape[1] != y.size:
                 self._rec_t, self._rec_y = np.empty(cap), np.empty((cap, y.size))
             rec_t, rec_y = self._rec_t, self._rec_y
             while True:
@@ -493,9 +494,9 @@ class Simulation:
                 return True
         return False
 
-    def _events(self, step: Step, control: Control):
+    def _events(self, step: Step, control: Control) -> list[tuple[Callable[..., float], str]]:
         m = self.model
-        ev = []
+        ev: list[tuple[Callable[..., float], str]] = []
         if step.kind == "current" and step.until_voltage is not None:
             vc = step.until_voltage
             sgn = 1.0 if step.direction > 0 else -1.0
