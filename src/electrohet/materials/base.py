@@ -99,7 +99,7 @@ class ActiveMaterial:
     citation: str = ""
 
     def specific_capacity_mAh_g(self, theta_low: float = 0.0, theta_high: float = 1.0) -> float:
-        """Capacity of the lithium-fraction window [theta_low, theta_high] [mAh/g].
+        """Capacity of the lithium-fraction window from theta_low to theta_high [mAh/g].
 
         (theta_high - theta_low) c_max F / density is in C/kg; 1 mAh/g = 3600 C/kg.
         """

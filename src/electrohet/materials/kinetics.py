@@ -6,8 +6,8 @@ once, for scalars, and compiled twice from that source:
 
 * ``*_scalar`` - :func:`numba.njit` functions for compiled kernels (scalar in, scalar
   out, inlined where they are called);
-* the plain names - :func:`numba.vectorize` ufuncs for NumPy arrays (broadcasting,
-  any mix of arrays and scalars, e.g. per-slot transfer coefficients).
+* the plain names - NumPy functions backed by :func:`numba.vectorize` ufuncs
+  (broadcasting, any mix of arrays and scalars, e.g. per-slot transfer coefficients).
 
 The concentrations handed in are the ones the model wants the kinetics to see:
 both models floor them smoothly at a tiny positive value first, so that a full (or
@@ -28,6 +28,8 @@ from __future__ import annotations
 import math
 
 import numba
+import numpy as np
+from numpy.typing import ArrayLike
 
 EXP_CAP = 200.0
 """Largest Butler-Volmer exponent evaluated (e^200 ~ 7e86).
@@ -68,14 +70,29 @@ def _butler_volmer_slope(
 
 
 exchange_current_scalar = numba.njit(cache=True, inline="always")(_exchange_current)
+"""Compiled scalar twin of :func:`exchange_current` (for numba kernels)."""
 butler_volmer_scalar = numba.njit(cache=True, inline="always")(_butler_volmer)
+"""Compiled scalar twin of :func:`butler_volmer` (for numba kernels)."""
 butler_volmer_slope_scalar = numba.njit(cache=True, inline="always")(_butler_volmer_slope)
+"""Compiled scalar twin of :func:`butler_volmer_slope` (for numba kernels)."""
 
-exchange_current = numba.vectorize(_SIG6, cache=True)(_exchange_current)
-exchange_current.__doc__ = """Exchange current density of an intercalation reaction [A/m^2].
+_exchange_current_ufunc = numba.vectorize(_SIG6, cache=True)(_exchange_current)
+_butler_volmer_ufunc = numba.vectorize(_SIG5, cache=True)(_butler_volmer)
+_butler_volmer_slope_ufunc = numba.vectorize(_SIG5, cache=True)(_butler_volmer_slope)
 
-    ``i_0 = k c_e^alpha_a (c_max - c_s)^alpha_a c_s^alpha_c`` (docs/physics.md §1.4).
-    A NumPy ufunc (arrays broadcast); ``exchange_current_scalar`` is the compiled
+
+def exchange_current(
+    k: ArrayLike,
+    c_e: ArrayLike,
+    c_vac: ArrayLike,
+    c_occ: ArrayLike,
+    alpha_a: ArrayLike,
+    alpha_c: ArrayLike,
+) -> np.ndarray:
+    """Exchange current density of an intercalation reaction [A/m^2].
+
+    ``i_0 = k c_e^alpha_a (c_max - c_s)^alpha_a c_s^alpha_c`` (docs/physics.md §1.4),
+    element-wise with broadcasting; :data:`exchange_current_scalar` is the compiled
     scalar twin for kernels.
 
     Parameters
@@ -93,16 +110,20 @@ exchange_current.__doc__ = """Exchange current density of an intercalation react
 
     Returns
     -------
-    numpy.ndarray or float
-        ``i_0`` [A/m^2].
+    numpy.ndarray
+        ``i_0`` [A/m^2] (a NumPy scalar for scalar input).
     """
+    return _exchange_current_ufunc(k, c_e, c_vac, c_occ, alpha_a, alpha_c)
 
-butler_volmer = numba.vectorize(_SIG5, cache=True)(_butler_volmer)
-butler_volmer.__doc__ = """Butler-Volmer current density of a reaction [A/m^2], > 0 anodic.
+
+def butler_volmer(
+    i0: ArrayLike, eta: ArrayLike, alpha_a: ArrayLike, alpha_c: ArrayLike, f_rt: ArrayLike
+) -> np.ndarray:
+    """Butler-Volmer current density of a reaction [A/m^2], > 0 anodic.
 
     ``i = i_0 [exp(alpha_a F eta / RT) - exp(-alpha_c F eta / RT)]``, both exponents
-    capped at :data:`EXP_CAP` (docs/physics.md §1.4).  A NumPy ufunc;
-    ``butler_volmer_scalar`` is the compiled scalar twin.
+    capped at :data:`EXP_CAP` (docs/physics.md §1.4), element-wise with broadcasting;
+    :data:`butler_volmer_scalar` is the compiled scalar twin.
 
     Parameters
     ----------
@@ -117,16 +138,20 @@ butler_volmer.__doc__ = """Butler-Volmer current density of a reaction [A/m^2], 
 
     Returns
     -------
-    numpy.ndarray or float
+    numpy.ndarray
         ``i`` [A/m^2] (delithiation of the particle > 0).
     """
+    return _butler_volmer_ufunc(i0, eta, alpha_a, alpha_c, f_rt)
 
-butler_volmer_slope = numba.vectorize(_SIG5, cache=True)(_butler_volmer_slope)
-butler_volmer_slope.__doc__ = """Slope d i/d eta of :func:`butler_volmer` at fixed i_0 [A/(m^2 V)].
+
+def butler_volmer_slope(
+    i0: ArrayLike, eta: ArrayLike, alpha_a: ArrayLike, alpha_c: ArrayLike, f_rt: ArrayLike
+) -> np.ndarray:
+    """Slope ``d i / d eta`` of :func:`butler_volmer` at fixed ``i_0`` [A m^-2 V^-1].
 
     ``i_0 F/(RT) [alpha_a exp(alpha_a F eta/RT) + alpha_c exp(-alpha_c F eta/RT)]``
-    (capped exponents as in :func:`butler_volmer`).  A NumPy ufunc;
-    ``butler_volmer_slope_scalar`` is the compiled scalar twin.
+    with the exponents capped as in :func:`butler_volmer`;
+    :data:`butler_volmer_slope_scalar` is the compiled scalar twin.
 
     Parameters
     ----------
@@ -135,9 +160,11 @@ butler_volmer_slope.__doc__ = """Slope d i/d eta of :func:`butler_volmer` at fix
 
     Returns
     -------
-    numpy.ndarray or float
+    numpy.ndarray
         ``d i / d eta`` [A m^-2 V^-1].
     """
+    return _butler_volmer_slope_ufunc(i0, eta, alpha_a, alpha_c, f_rt)
+
 
 __all__ = [
     "EXP_CAP",
