@@ -114,3 +114,15 @@ def test_progress_bar_counts_and_closes():
     bar.update(1)
     bar.update(1)
     bar.close()
+
+
+def test_tolerances_are_restored_after_the_block(sim):
+    integ = sim.integrator
+    before = (integ.rtol, integ.newton_tol)
+    with pytest.raises(RuntimeError), sim.tolerances(1e-7, 0.01):
+        assert (integ.rtol, integ.newton_tol) == (1e-7, 0.01)
+        raise RuntimeError("a failed step")
+    assert (integ.rtol, integ.newton_tol) == before
+    with sim.tolerances(2e-6):
+        assert integ.rtol == 2e-6 and integ.newton_tol == before[1]
+    assert (integ.rtol, integ.newton_tol) == before

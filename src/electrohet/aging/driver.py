@@ -501,16 +501,10 @@ class AgingRun:
         try:
             return run_cycle(*args)
         except SolverError:
-            integ = self.sim.integrator
-            saved = (integ.rtol, integ.newton_tol)
-            integ.rtol = 0.1 * saved[0]
-            integ.newton_tol = max(
-                10 * np.finfo(float).eps / integ.rtol, min(0.03, integ.rtol**0.5)
-            )
-            try:
+            rtol = 0.1 * self.sim.integrator.rtol
+            newton_tol = max(10 * np.finfo(float).eps / rtol, min(0.03, rtol**0.5))
+            with self.sim.tolerances(rtol, newton_tol):
                 return run_cycle(*args)
-            finally:
-                integ.rtol, integ.newton_tol = saved
 
     def lithium_balance(self, st: _State, y: np.ndarray, exchange: float) -> dict[str, float]:
         """Cyclable, trapped and CEI lithium [mol/m^2] and the relative balance error."""

@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -251,6 +252,32 @@ class Simulation:
             cut-off.
         """
         return self._run_step(step, t, y, index, cycle, RunLog() if log is None else log)
+
+    @contextmanager
+    def tolerances(self, rtol: float, newton_tol: float | None = None) -> Iterator[None]:
+        """Run the steps inside the ``with`` block at other integrator tolerances.
+
+        Parameters
+        ----------
+        rtol
+            Relative tolerance of the local error test [-] (the options' ``rtol``
+            outside the block).
+        newton_tol
+            Corrector convergence threshold in units of the local error tolerance
+            [-]; None keeps the integrator's.
+
+        The previous tolerances are restored on leaving the block, also after an
+        exception.
+        """
+        integ = self.integrator
+        saved = (integ.rtol, integ.newton_tol)
+        integ.rtol = float(rtol)
+        if newton_tol is not None:
+            integ.newton_tol = float(newton_tol)
+        try:
+            yield
+        finally:
+            integ.rtol, integ.newton_tol = saved
 
     # ------------------------------------------------------------------ internals
     def _model_changed(self) -> None:
