@@ -38,8 +38,17 @@ Reached only by far-off Newton iterates (an overpotential of more than 5 V), whe
 capped current still points the right way and no inf or nan enters the iteration.
 """
 
+_SIG2 = ["float64(float64, float64)"]
 _SIG5 = ["float64(float64, float64, float64, float64, float64)"]
 _SIG6 = ["float64(float64, float64, float64, float64, float64, float64)"]
+
+
+def _soft_floor(x: float, delta: float) -> float:
+    return 0.5 * (x + math.sqrt(x * x + delta * delta))
+
+
+def _soft_floor_slope(x: float, delta: float) -> float:
+    return 0.5 * (1.0 + x / math.sqrt(x * x + delta * delta))
 
 
 def _exchange_current(
@@ -69,6 +78,8 @@ def _butler_volmer_slope(
     )
 
 
+soft_floor_scalar = numba.njit(cache=True, inline="always")(_soft_floor)
+"""Compiled scalar twin of :func:`soft_floor` (for numba kernels)."""
 exchange_current_scalar = numba.njit(cache=True, inline="always")(_exchange_current)
 """Compiled scalar twin of :func:`exchange_current` (for numba kernels)."""
 butler_volmer_scalar = numba.njit(cache=True, inline="always")(_butler_volmer)
@@ -76,9 +87,51 @@ butler_volmer_scalar = numba.njit(cache=True, inline="always")(_butler_volmer)
 butler_volmer_slope_scalar = numba.njit(cache=True, inline="always")(_butler_volmer_slope)
 """Compiled scalar twin of :func:`butler_volmer_slope` (for numba kernels)."""
 
+_soft_floor_ufunc = numba.vectorize(_SIG2, cache=True)(_soft_floor)
+_soft_floor_slope_ufunc = numba.vectorize(_SIG2, cache=True)(_soft_floor_slope)
 _exchange_current_ufunc = numba.vectorize(_SIG6, cache=True)(_exchange_current)
 _butler_volmer_ufunc = numba.vectorize(_SIG5, cache=True)(_butler_volmer)
 _butler_volmer_slope_ufunc = numba.vectorize(_SIG5, cache=True)(_butler_volmer_slope)
+
+
+def soft_floor(x: ArrayLike, delta: ArrayLike) -> np.ndarray:
+    """Smooth ``max(x, 0)``: ``(x + sqrt(x^2 + delta^2)) / 2`` (docs/physics.md §1.4).
+
+    ~``x`` for ``x >> delta``, tends to 0 (never negative) for ``x << -delta``; the
+    models floor the concentrations entering :func:`exchange_current` with it, so a
+    full or empty particle surface drives ``i_0`` to zero continuously.
+    :data:`soft_floor_scalar` is the compiled scalar twin.
+
+    Parameters
+    ----------
+    x
+        Value to floor (a concentration [mol/m^3]).
+    delta
+        Width of the smooth corner, in the units of ``x`` (1e-9 c_max for the solid,
+        1e-9 mol/m^3 for the electrolyte).
+
+    Returns
+    -------
+    numpy.ndarray
+        The floored value, in the units of ``x``.
+    """
+    return _soft_floor_ufunc(x, delta)
+
+
+def soft_floor_slope(x: ArrayLike, delta: ArrayLike) -> np.ndarray:
+    """Derivative of :func:`soft_floor` with respect to ``x`` [-].
+
+    Parameters
+    ----------
+    x, delta
+        As for :func:`soft_floor`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(1 + x / sqrt(x^2 + delta^2)) / 2``, between 0 and 1.
+    """
+    return _soft_floor_slope_ufunc(x, delta)
 
 
 def exchange_current(
@@ -174,4 +227,7 @@ __all__ = [
     "butler_volmer_slope_scalar",
     "exchange_current",
     "exchange_current_scalar",
+    "soft_floor",
+    "soft_floor_scalar",
+    "soft_floor_slope",
 ]

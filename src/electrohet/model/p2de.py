@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike
 from electrohet.design.layer import Cell, Electrode
 from electrohet.errors import ParameterError
 from electrohet.materials.base import R_GAS, F, LithiumMetal
-from electrohet.materials.kinetics import butler_volmer, exchange_current
+from electrohet.materials.kinetics import butler_volmer, exchange_current, soft_floor
 from electrohet.model.fastfn import direct, fast
 from electrohet.model.material_kernels import formula_id
 from electrohet.model.mesh import NEG, POS, CellMesh
@@ -43,11 +43,6 @@ class Control:
 
 
 _TINY = 1e-300  # floor of effective transport coefficients [SI]
-
-
-def _soft_positive(x: np.ndarray, delta: np.ndarray | float) -> np.ndarray:
-    """Smooth max(x, 0): ~x for x >> delta, -> 0 (never negative) for x << -delta."""
-    return 0.5 * (x + np.sqrt(x * x + delta * delta))
 
 
 class P2DEModel:
@@ -595,11 +590,11 @@ class P2DEModel:
         # continuously instead of clipping, so the voltage collapses at the cut-off
         # the way the DFN's exchange current dictates
         delta = 1e-9 * cmax
-        c_occ = _soft_positive(c_surf, delta)
-        c_vac = _soft_positive(cmax - c_surf, delta)
+        c_occ = soft_floor(c_surf, delta)
+        c_vac = soft_floor(cmax - c_surf, delta)
         theta_s = np.clip(c_surf / cmax, 0.0, 1.0)
         U = self.ocp(theta_s)
-        ce_slot = _soft_positive(ce[self.slot_cell], 1e-9)
+        ce_slot = soft_floor(ce[self.slot_cell], 1e-9)
         i0 = exchange_current(self.kin_pref, ce_slot, c_vac, c_occ, self.alpha_a, self.alpha_c)
         r_tot = self.r_fixed
         if self.uses_path:

@@ -16,16 +16,14 @@ import math
 import numba
 import numpy as np
 
-from electrohet.materials.kinetics import butler_volmer_scalar, exchange_current_scalar
+from electrohet.materials.kinetics import (
+    butler_volmer_scalar,
+    exchange_current_scalar,
+    soft_floor_scalar,
+)
 
 F_CONST = 96485.33212  # Faraday constant [C/mol] (= electrohet.materials.base.F)
 TINY = 1e-300  # floor of effective transport coefficients [SI]
-
-
-@numba.njit(cache=True, inline="always")
-def _soft(x: float, delta: float) -> float:
-    """Smooth max(x, 0)."""
-    return 0.5 * (x + math.sqrt(x * x + delta * delta))
 
 
 @numba.njit(cache=True, inline="always")
@@ -48,9 +46,9 @@ def _kinetics_into(
     ``eta_base`` is the overpotential phi_s - phi_e - U - i_k r [V] (kinetics of
     :mod:`electrohet.materials.kinetics`)."""
     delta = 1e-9 * cm
-    c_occ = _soft(cs_, delta)
-    c_vac = _soft(cm - cs_, delta)
-    ce_slot = _soft(ce, 1e-9)
+    c_occ = soft_floor_scalar(cs_, delta)
+    c_vac = soft_floor_scalar(cm - cs_, delta)
+    ce_slot = soft_floor_scalar(ce, 1e-9)
     i0 = exchange_current_scalar(pref, ce_slot, c_vac, c_occ, aa, ac)
     bv = butler_volmer_scalar(i0, eta_base, aa, ac, f_rt)
     out[row, b] = ik if isolated else ik - bv

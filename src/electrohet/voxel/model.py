@@ -33,7 +33,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from electrohet.materials.base import R_GAS, ActiveMaterial, Electrolyte, F, LithiumMetal
-from electrohet.materials.kinetics import butler_volmer, butler_volmer_slope, exchange_current
+from electrohet.materials.kinetics import (
+    butler_volmer,
+    butler_volmer_slope,
+    exchange_current,
+    soft_floor,
+    soft_floor_slope,
+)
 from electrohet.voxel.geometry import Faces, VoxelGrid
 
 
@@ -47,9 +53,8 @@ def _scatter(R: np.ndarray, index: np.ndarray, values) -> None:
 
 
 def _soft_positive(x: np.ndarray, delta: float) -> tuple[np.ndarray, np.ndarray]:
-    """Smooth max(x, 0) (as p2de's floor) and its derivative."""
-    r = np.sqrt(x * x + delta * delta)
-    return 0.5 * (x + r), 0.5 * (1.0 + x / r)
+    """Smooth max(x, 0) (the kinetics' floor) and its derivative."""
+    return soft_floor(x, delta), soft_floor_slope(x, delta)
 
 
 def _with_slope(fn, x: np.ndarray, step: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
