@@ -266,6 +266,8 @@ class Simulation:
             Corrector convergence threshold in units of the local error tolerance
             [-]; None keeps the integrator's.
 
+        Notes
+        -----
         The previous tolerances are restored on leaving the block, also after an
         exception.
         """
