@@ -68,7 +68,7 @@ class ParticleEnsemble:
         contact_path: float | Sequence[float] = 0.0,
         contact_resistance: float | Sequence[float] = 0.0,
         kinetic_factor: float | Sequence[float] = 1.0,
-        isolated: bool | Sequence[bool] = False,
+        isolated: bool | Sequence[bool] | np.ndarray = False,
     ) -> None:
         r = np.atleast_1d(np.asarray(radius, dtype=float))
         k = r.size

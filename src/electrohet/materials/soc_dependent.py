@@ -29,7 +29,7 @@ above; only the end points are quoted values.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.interpolate import PchipInterpolator
@@ -66,6 +66,7 @@ class LogTable:
     values: np.ndarray
     monotone: str | None = None
     units: str = ""
+    _interp: PchipInterpolator = field(init=False, repr=False)
 
     def __init__(
         self,
