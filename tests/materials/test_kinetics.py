@@ -21,6 +21,7 @@ from electrohet.materials.kinetics import (
     soft_floor,
     soft_floor_scalar,
     soft_floor_slope,
+    symmetric_overpotential,
 )
 
 F_RT = F / (R_GAS * T_REF)
@@ -95,6 +96,13 @@ def test_soft_floor_value_limits_and_slope():
     np.testing.assert_allclose(soft_floor_slope(x, d), fd, rtol=1e-6, atol=1e-9)
     twin = numba.njit(lambda a, b: soft_floor_scalar(a, b))
     assert all(twin(float(a), d) == b for a, b in zip(x, v, strict=True))
+
+
+def test_symmetric_overpotential_inverts_butler_volmer():
+    i = np.array([-50.0, -1.0, 0.0, 0.3, 20.0])
+    i0 = 2.5
+    eta = symmetric_overpotential(i, i0, F_RT)
+    np.testing.assert_allclose(butler_volmer(i0, eta, 0.5, 0.5, F_RT), i, rtol=1e-13, atol=1e-15)
 
 
 def test_exponents_are_capped_far_from_equilibrium():

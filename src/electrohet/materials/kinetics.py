@@ -219,6 +219,30 @@ def butler_volmer_slope(
     return _butler_volmer_slope_ufunc(i0, eta, alpha_a, alpha_c, f_rt)
 
 
+def symmetric_overpotential(i: ArrayLike, i0: ArrayLike, f_rt: float) -> np.ndarray:
+    """Overpotential of a symmetric Butler-Volmer reaction that carries ``i`` [V].
+
+    With ``alpha_a = alpha_c = 1/2`` the law inverts in closed form,
+    ``eta = (2 / f) arcsinh(i / (2 i_0))`` (docs/physics.md §1.6: the lithium-metal
+    counter electrode of both models).
+
+    Parameters
+    ----------
+    i
+        Current density through the interface [A/m^2], > 0 anodic.
+    i0
+        Exchange current density [A/m^2].
+    f_rt
+        ``F / (R T)`` [1/V].
+
+    Returns
+    -------
+    numpy.ndarray
+        ``eta`` [V], of the sign of ``i``.
+    """
+    return (2.0 / f_rt) * np.arcsinh(np.asarray(i) / (2.0 * np.asarray(i0)))
+
+
 __all__ = [
     "EXP_CAP",
     "butler_volmer",
@@ -230,4 +254,5 @@ __all__ = [
     "soft_floor",
     "soft_floor_scalar",
     "soft_floor_slope",
+    "symmetric_overpotential",
 ]

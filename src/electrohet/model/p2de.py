@@ -22,7 +22,12 @@ from numpy.typing import ArrayLike
 from electrohet.design.layer import Cell, Electrode
 from electrohet.errors import ParameterError
 from electrohet.materials.base import R_GAS, F, LithiumMetal
-from electrohet.materials.kinetics import butler_volmer, exchange_current, soft_floor
+from electrohet.materials.kinetics import (
+    butler_volmer,
+    exchange_current,
+    soft_floor,
+    symmetric_overpotential,
+)
 from electrohet.model.fastfn import direct, fast
 from electrohet.model.material_kernels import formula_id
 from electrohet.model.mesh import NEG, POS, CellMesh
@@ -454,7 +459,7 @@ class P2DEModel:
             De0 = np.maximum(D_e[0] * self.eps_over_tau[0, 0], _TINY)
             c_b = np.maximum(ce[0] + 0.5 * self.dx[0, 0] * N0 / De0, 1e-6)
             i0_li = self.li_metal.exchange_current(c_b)
-            phi_b = -(2.0 / self.f_rt) * np.arcsinh(I / (2.0 * i0_li))
+            phi_b = -symmetric_overpotential(I, i0_li, self.f_rt)
             li_bc = np.ascontiguousarray(np.vstack([N0, c_b, phi_b]), dtype=float)
         sc = self._scalars  # (the aging hook may have changed the resistances)
         sc[3], sc[4], sc[5] = self.r_half_first, self.r_half_last, self.series_resistance
@@ -634,7 +639,7 @@ class P2DEModel:
             N[0] = N0[0]
             c_b = np.maximum(ce[0] + 0.5 * dx[0] * N0[0] / De[0], 1e-6)
             i0_li = self.li_metal.exchange_current(c_b)
-            eta_li = (2.0 / self.f_rt) * np.arcsinh(I[0] / (2.0 * i0_li))
+            eta_li = symmetric_overpotential(I[0], i0_li, self.f_rt)
             phi_b = -eta_li
             ie[0] = -((phie[0] - phi_b) - self.chi * (lnc[0] - np.log(c_b))) / (0.5 * dx[0] / ka[0])
         out[self.slices["ce"]] = -(N[1:] - N[:-1]) / dx + (1.0 - self.t_plus) * j / F

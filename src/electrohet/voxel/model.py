@@ -22,7 +22,8 @@ Butler-Volmer on every reaction face, with the same DFN exchange current and smo
 floors as :class:`electrohet.model.p2de.P2DEModel` and a film resistance r_f [Ohm m^2]
 per face solved implicitly (i = i0 [exp(a_a f (eta0 - i r_f)) - exp(-a_c f (...))]);
 both models evaluate i0 and i with :mod:`electrohet.materials.kinetics`.
-The Li-metal counter electrode follows p2de's boundary (i0 of the foil, arcsinh law).
+The Li-metal counter electrode follows p2de's boundary (i0 of the foil, arcsinh law,
+:func:`~electrohet.materials.kinetics.symmetric_overpotential`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from electrohet.materials.kinetics import (
     exchange_current,
     soft_floor,
     soft_floor_slope,
+    symmetric_overpotential,
 )
 from electrohet.voxel.geometry import Faces, VoxelGrid
 
@@ -264,7 +266,7 @@ class VoxelModel:
             ka = float(el.conductivity(np.array([c]))[0]) * w
             c_b = max(c + 0.5 * d * (1.0 - self.t_plus) * cur / F / De, 1e-6)
             i0 = float(self.li_metal.exchange_current(c_b))
-            phi_b = -(2.0 / self.f_rt) * np.arcsinh(cur / (2.0 * i0))
+            phi_b = -symmetric_overpotential(cur, i0, self.f_rt)
             return -((p - phi_b) - self.chi * (np.log(max(c, 1e-9)) - np.log(c_b))) / (0.5 * d / ka)
 
         val = fn(phie_last, ce_last, I)
