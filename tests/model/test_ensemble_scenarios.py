@@ -1,4 +1,4 @@
-"""PHYSICS.md §6 behaviours 2, 3 and 5 with particle ensembles (the examples' numbers)."""
+"""docs/physics.md §6 behaviours 2, 3 and 5 with particle ensembles (the examples' numbers)."""
 
 from __future__ import annotations
 

@@ -88,7 +88,7 @@ def run_cycle(
     bounds = []
     for idx, st in enumerate(steps):
         i0 = len(log.t)
-        t, y, _info = sim._run_step(st, t, y, idx, cycle, log)
+        t, y, _info = sim.run_step(st, t, y, idx, cycle, log)
         bounds.append((i0, len(log.t), st))
     if not log.t:
         from electrohet.errors import SolverError
@@ -129,7 +129,7 @@ def run_cycle(
         ik = v["ik"]
         r_tot = m.r_fixed
         if m.uses_path:  # base contact paths of the design
-            sig = m._by_material("electronic_conductivity", theta)
+            sig = m.active_material_conductivity(theta)
             r_tot = r_tot + m.path / sig
         e_surf = v["phis"][m.slot_elec] - v["phie"][m.slot_cell] - ik * r_tot
         i_side = cei.current(e_surf[sel], cei_thickness[sel], sim.cell.temperature)

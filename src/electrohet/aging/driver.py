@@ -47,6 +47,7 @@ from electrohet.design.layer import Cell
 from electrohet.errors import ElectrohetError, ParameterError, SolverError, check_range
 from electrohet.materials.base import F
 from electrohet.model.mesh import POS, MeshOptions
+from electrohet.progress import progress_bar
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ class AgingRecord:
     :func:`electrohet.aging.dataset.build_aging_dataset`)."""
 
     cycles: list[dict] = field(default_factory=list)
-    snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # cycle -> (theta charged, theta discharged, theta of the trapped particles) per slot
+    snapshots: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
     status: str = "completed"
     message: str = ""
     li_initial: float = float("nan")
@@ -390,7 +392,7 @@ class AgingRun:
         rec.li_initial = self.li_initial
         exchange = 0.0
         n = 0  # cycles finished
-        bar = _bar(proto.n_cycles) if progress else None
+        bar = progress_bar(proto.n_cycles, "cycles") if progress else None
         r_prev = None  # increments of the last resolved regular cycle
         m = 1
         try:
@@ -478,7 +480,7 @@ class AgingRun:
             log = RunLog()
             for idx, step in enumerate(steps):
                 try:
-                    t, y, _info = self.sim._run_step(step, t, y, idx, 0, log)
+                    t, y, _info = self.sim.run_step(step, t, y, idx, 0, log)
                 except (SolverError, ElectrohetError) as exc:
                     raise SolverError(
                         f"formation cycle {k + 1}, step {str(step)!r}: {exc}"
@@ -499,16 +501,10 @@ class AgingRun:
         try:
             return run_cycle(*args)
         except SolverError:
-            integ = self.sim.integrator
-            saved = (integ.rtol, integ.newton_tol)
-            integ.rtol = 0.1 * saved[0]
-            integ.newton_tol = max(
-                10 * np.finfo(float).eps / integ.rtol, min(0.03, integ.rtol**0.5)
-            )
-            try:
+            rtol = 0.1 * self.sim.integrator.rtol
+            newton_tol = max(10 * np.finfo(float).eps / rtol, min(0.03, rtol**0.5))
+            with self.sim.tolerances(rtol, newton_tol):
                 return run_cycle(*args)
-            finally:
-                integ.rtol, integ.newton_tol = saved
 
     def lithium_balance(self, st: _State, y: np.ndarray, exchange: float) -> dict[str, float]:
         """Cyclable, trapped and CEI lithium [mol/m^2] and the relative balance error."""
@@ -638,15 +634,3 @@ def run_aging(
     """Run an aging experiment and return the per-cycle Dataset (see :class:`AgingRun`)."""
     run = AgingRun(cell, protocol, mechanisms, mesh, jump, snapshot_cycles)
     return run.run(progress=progress)
-
-
-def _bar(total: int):
-    try:
-        from tqdm import tqdm  # type: ignore[import-not-found]
-
-        return tqdm(total=total, desc="cycles", leave=False)
-    except ImportError:  # pragma: no cover
-        from electrohet.model.simulation import _RichBar
-
-        bar = _RichBar(total)
-        return bar

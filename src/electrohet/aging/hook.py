@@ -11,9 +11,14 @@ time, per slot instead of per layer, so no model equation changes.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from electrohet.errors import SolverError
+
+if TYPE_CHECKING:
+    from electrohet.model.simulation import Simulation
 
 _MODEL_ATTRS = (
     "r_fixed",
@@ -28,9 +33,20 @@ _MESH_ATTRS = ("slot_path", "slot_isolated")
 
 
 class ModelHook:
-    """Per-slot degradation knobs of one built Simulation (base values remembered)."""
+    """Per-slot degradation knobs of one built Simulation (base values remembered).
 
-    def __init__(self, sim) -> None:
+    Every change goes through the model's public setters
+    (:meth:`~electrohet.model.p2de.P2DEModel.set_film_resistance` and its siblings),
+    which keep the compiled kernels' parameters and the integrator's Jacobian
+    consistent.
+
+    Parameters
+    ----------
+    sim
+        The built :class:`~electrohet.model.Simulation` to age.
+    """
+
+    def __init__(self, sim: Simulation) -> None:
         m, mesh = sim.model, sim.mesh
         missing = [a for a in _MODEL_ATTRS if not hasattr(m, a)]
         missing += [f"mesh.{a}" for a in _MESH_ATTRS if not hasattr(mesh, a)]
@@ -44,9 +60,8 @@ class ModelHook:
         self.base_sigma = np.asarray(mesh.sigma, dtype=float).copy()
         self.base_area = np.asarray(mesh.slot_area, dtype=float).copy()
         self.base_series = float(m.series_resistance)
-        self.dxe = mesh.dx[mesh.elec_cells]
         half = np.full(mesh.n_slots, 0.5)
-        self.sigma_mid = np.asarray(m._by_material("electronic_conductivity", half), dtype=float)
+        self.sigma_mid = np.asarray(m.active_material_conductivity(half), dtype=float)
 
     def apply(
         self,
@@ -58,58 +73,58 @@ class ModelHook:
     ) -> None:
         """Set the model's per-slot fields (all arrays of length n_slots).
 
-        ``film_resistance`` [Ohm m^2] adds to the base resistances, ``area_factor``
-        [-] multiplies the kinetic prefactor, ``extra_path`` [m] adds the contact
-        resistance ``extra_path / sigma_AM(theta = 0.5)`` (the active material's
-        conductivity at half lithiation: a lost contact is re-routed through the
-        particle's neighbours, whose mean state is taken as mid-window), ``isolated``
-        adds isolated slots, ``live_fraction`` [-] (default 1) is the connected share
-        of each slot's particles: it scales the slot's reacting surface per volume
-        ``a_k`` (the isolated share takes no current; the particle equations of the
-        connected share are unchanged).
+        Parameters
+        ----------
+        film_resistance
+            Added to the base interfacial resistances [Ohm m^2].
+        area_factor
+            Multiplies the kinetic prefactor [-] (reactive surface of cracked
+            particles).
+        extra_path
+            Added contact path [m]: adds the contact resistance ``extra_path /
+            sigma_AM(theta = 0.5)`` (the active material's conductivity at half
+            lithiation: a lost contact is re-routed through the particle's
+            neighbours, whose mean state is taken as mid-window).
+        isolated
+            Slots isolated by aging (added to the design's isolated slots).
+        live_fraction
+            The connected share of each slot's particles [-] (default 1): it scales
+            the slot's reacting surface per volume ``a_k`` (the isolated share takes
+            no current; the particle equations of the connected share are
+            unchanged).
         """
-        sim = self.sim
-        m, mesh = sim.model, sim.mesh
+        m = self.sim.model
         r_contact = extra_path / self.sigma_mid
-        m.r_fixed = (self.base_r_fixed + film_resistance + r_contact)[:, None]
-        m.kin_pref = (self.base_kin_pref * area_factor)[:, None]
+        m.set_film_resistance(self.base_r_fixed + film_resistance + r_contact)
+        m.set_exchange_prefactor(self.base_kin_pref * area_factor)
         if live_fraction is not None:
-            import scipy.sparse as sp
-
-            a = self.base_area * live_fraction
-            mesh.slot_area = a
-            ns, n, ne = mesh.n_slots, m.P_cell.shape[0], m.P_elec.shape[0]
-            m.P_cell = sp.csr_matrix((a, (mesh.slot_cell, np.arange(ns))), shape=(n, ns))
-            m.P_elec = sp.csr_matrix((a, (mesh.slot_elec, np.arange(ns))), shape=(ne, ns))
-        iso = self.base_isolated | isolated
-        mesh.slot_isolated = iso
-        m.isolated = iso
-        m.any_isolated = bool(np.any(iso))
-        sim.integrator.J = None
-        sim.integrator.lu = None
+            m.set_reacting_area(self.base_area * live_fraction)
+        m.set_isolated(self.base_isolated | isolated)
 
     def set_collector_contact(self, factor: float) -> float:
-        """Scale the conductance of the coating / current-collector contact by
-        ``factor`` [-] (relative to the fresh cell's ``contact_resistance``); returns
-        the new series resistance [Ohm m^2]."""
+        """Scale the conductance of the coating / current-collector contact.
+
+        Parameters
+        ----------
+        factor
+            Conductance relative to the fresh cell's ``contact_resistance`` [-].
+
+        Returns
+        -------
+        float
+            The new series resistance [Ohm m^2].
+        """
         r = self.base_series / factor
-        self.sim.model.series_resistance = r
-        self.sim.integrator.J = None
-        self.sim.integrator.lu = None
+        self.sim.model.set_series_resistance(r)
         return r
 
     def set_matrix_conductivity(self, factor: np.ndarray) -> None:
-        """Scale the matrix (carbon-binder network) conductivity of every electrode
-        cell by ``factor`` [-] (relative to the fresh cell), re-deriving the solid-phase
-        face resistances the residual uses."""
-        m = self.sim.model
-        for a in ("s_face_res", "s_face_left", "r_half_last", "pos_last"):
-            if not hasattr(m, a):
-                raise SolverError(f"aging: the P2D-E model lacks the solid-phase field {a!r}")
-        sigma = self.base_sigma * factor
-        r_half = self.dxe / (2.0 * sigma)
-        left = m.s_face_left
-        m.s_face_res = (r_half[left] + r_half[left + 1])[:, None]
-        m.r_half_last = float(r_half[m.pos_last])
-        if getattr(m, "neg_first", -1) >= 0:
-            m.r_half_first = float(r_half[m.neg_first])
+        """Scale the matrix (carbon-binder network) conductivity of every electrode cell.
+
+        Parameters
+        ----------
+        factor
+            Per electrode cell, relative to the fresh cell [-]; the model re-derives
+            the solid-phase face resistances its residual uses.
+        """
+        self.sim.model.set_matrix_conductivity(self.base_sigma * factor)

@@ -47,7 +47,7 @@ Contact loss (:class:`ContactLoss`)
     ``dl/dN = k_c (s/dtheta_ref)^m (f_c,ref/f_c)^q (1 + beta_contact c)`` with the
     same load ``s`` as cracking.
     The added path raises the contact resistance by ``dl / sigma_AM(theta)``
-    (PHYSICS.md §1).  A particle whose added path exceeds its own isolation
+    (docs/physics.md §1.5).  A particle whose added path exceeds its own isolation
     threshold ``L`` is *isolated*: it carries no current and its lithium is trapped
     at the content it had then (Kroeger's inactive lithium); its material is lost
     (LAM).  A slot stands for many particles whose thresholds differ (contact
@@ -88,7 +88,7 @@ Collector contact (``ContactLoss.collector_exponent``)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 from scipy.special import ndtr
@@ -381,7 +381,7 @@ class Mechanisms:
         kw = {}
         for key, typ in known.items():
             sub = dict(d.get(key, {}))
-            allowed = set(typ.__dataclass_fields__)
+            allowed = {f.name for f in fields(typ)}
             bad = sorted(set(sub) - allowed)
             if bad:
                 raise ParameterError(

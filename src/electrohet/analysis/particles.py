@@ -507,8 +507,8 @@ def inactive_li_capacity(
     residual_li
         Li a fresh electrode keeps at the same cut-off (expected DOL times the
         theoretical capacity), mAh/g; 0 when ``total_li`` is already referenced.
-    *_se
-        Independent standard errors, added in quadrature.
+    total_li_se, active_li_se, residual_li_se
+        Independent standard errors of the three, added in quadrature (mAh/g).
 
     Returns
     -------

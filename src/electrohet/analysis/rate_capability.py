@@ -6,7 +6,7 @@ Implements the rate-capability analysis of Yari 2020 (bilayer):
   space, with standard errors, and the rate-capability coefficient
   ``gamma = 2**(-alpha)`` (the factor by which ``Y`` drops per doubling of the
   current; the paper's text writes ``0.301**alpha``, which is a typo for
-  ``0.5**alpha = 2**(-alpha)``, the definition used here and in PHYSICS.md);
+  ``0.5**alpha = 2**(-alpha)``, the definition used here and in docs/physics.md §4.1);
 * eqs. 7-8, the inferred utilization ``u2`` of the top layer and the disparity
   ``psi`` from bilayer and standalone single-layer capacities (with ``u1 = 1``);
 * a comparison of a design against a reference ("constructive" / "destructive" /

@@ -11,7 +11,7 @@ matrix conducts only through the active material itself, ``sigma_floor``.
 
 Calibration (documented in ``docs/model.md``): the default NMC622 parameters are chosen
 so that single-layer Yari 2020 electrodes reach gamma ~0.90 at 4 wt% carbon, < 0.85 at
-1.5 wt% and < 0.70 at 1 wt% (PHYSICS.md §4); see :data:`YARI2020_PERCOLATION`.
+1.5 wt% and < 0.70 at 1 wt% (docs/physics.md §4.1); see :data:`YARI2020_PERCOLATION`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ a mean, some particles touch the carbon-binder domain (CBD) and some reach it on
 through poorly conducting neighbours, some carry a thick CEI film and some are cut off
 altogether.  This module describes those populations by distributions and turns them
 into K discrete classes (nodes R_k, l_k, ... with volume weights w_k) that the P2D-E
-model solves for (PHYSICS.md §1):
+model solves for (docs/physics.md §1.5):
 
 * :class:`LognormalRadius` - lognormal particle radii (number-, area- or
   volume-weighted, optionally truncated), exact moments in closed form;

@@ -2,7 +2,7 @@
 
 Each class k has a radius R_k, a volume weight w_k (sum 1), an area-specific film (CEI)
 resistance r_f,k, a contact path length l_k and base contact resistance r_c0,k (the
-contact resistance is r_c,k = r_c0,k + l_k / sigma_AM(theta_k), PHYSICS.md §1), a
+contact resistance is r_c,k = r_c0,k + l_k / sigma_AM(theta_k), docs/physics.md §1.5), a
 kinetic prefactor multiplier, and an isolated flag (an isolated class carries no
 current: its lithium is trapped).
 """
@@ -68,7 +68,7 @@ class ParticleEnsemble:
         contact_path: float | Sequence[float] = 0.0,
         contact_resistance: float | Sequence[float] = 0.0,
         kinetic_factor: float | Sequence[float] = 1.0,
-        isolated: bool | Sequence[bool] = False,
+        isolated: bool | Sequence[bool] | np.ndarray = False,
     ) -> None:
         r = np.atleast_1d(np.asarray(radius, dtype=float))
         k = r.size

@@ -1,4 +1,4 @@
-"""Ready-made cells with particle ensembles for the heterogeneity scenarios of PHYSICS.md §6.
+"""Ready-made cells with particle ensembles for the heterogeneity scenarios of docs/physics.md §6.
 
 * :func:`sharma_formation_cell` - NMC532 half cell with SOC-dependent conductivity and
   diffusivity and a carbon-fraction-dependent share of poorly wired particles
@@ -148,6 +148,7 @@ def zhang_cei_cell(
         new = []
         for i, lay in enumerate(layers):
             xi = (i + 0.5) / n_sublayers
+            assert lay.cbd_fraction is not None  # Layer fills it in on construction
             lost = 0.4 * lay.cbd_fraction * (0.5 + xi) / 1.5 * 0.25
             eps = lay.porosity - lost
             tau = eps ** (-0.5) * (1.0 + 0.5 * xi)

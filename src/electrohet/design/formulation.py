@@ -1,7 +1,7 @@
 """Electrode formulation: weight fractions -> volume fractions, slurry eq. 1, delta.
 
-Yari 2020 (bilayer), shared/seeds/000: the solid volume fraction of a slurry follows
-(eq. 1)
+Yari 2020 (bilayer; ACS Appl. Energy Mater. 3 (2020) 11820; docs/physics.md §3): the
+solid volume fraction of a slurry follows (eq. 1)
 
     1/phi ~= 1 + rho_a (s_a + s_c f_c) t_s / (1 - f_c)
 

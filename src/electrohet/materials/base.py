@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from electrohet.materials.kinetics import exchange_current
+
 F = 96485.33212  # Faraday constant [C/mol]
 R_GAS = 8.314462618  # gas constant [J/(mol K)]
 T_REF = 298.15  # reference temperature [K]
@@ -49,7 +51,7 @@ def constant(value: float) -> ArrayFn:
         return np.full_like(np.asarray(x, dtype=float), value)
 
     fn.__name__ = f"constant_{value:g}"
-    fn.constant_value = float(value)  # type: ignore[attr-defined]  (lets the model skip calls)
+    fn.constant_value = float(value)  # type: ignore[attr-defined]  # lets the model skip calls
     return fn
 
 
@@ -107,7 +109,7 @@ class ActiveMaterial:
     crystal_density: float = math.nan
 
     def specific_capacity_mAh_g(self, theta_low: float = 0.0, theta_high: float = 1.0) -> float:
-        """Capacity of the lithium-fraction window [theta_low, theta_high] [mAh/g].
+        """Capacity of the lithium-fraction window from theta_low to theta_high [mAh/g].
 
         (theta_high - theta_low) c_max F / crystal_density is in C/kg; 1 mAh/g = 3600 C/kg.
         Per gram of active material at its crystallographic density (NaN if unknown).
@@ -118,11 +120,8 @@ class ActiveMaterial:
         """Exchange current density i0 [A/m^2] for electrolyte c_e and surface c_s [mol/m^3]."""
         ce = np.maximum(c_e, 0.0)
         cs = np.clip(c_s, 0.0, self.c_max)
-        return (
-            self.exchange_prefactor
-            * ce**self.alpha_a
-            * (self.c_max - cs) ** self.alpha_a
-            * cs**self.alpha_c
+        return exchange_current(
+            self.exchange_prefactor, ce, self.c_max - cs, cs, self.alpha_a, self.alpha_c
         )
 
 

@@ -8,7 +8,8 @@ J. Electrochem. Soc. 167 (2020) 110561: NMC532 OCP fit (a quintic plus an expone
 in the electrode's own lithium fraction x), c_max = 35380 mol/m^3 of that fit, solid
 diffusivity 8e-15 m^2/s and rate prefactor 4.824e-6 A/m^2 (m^3/mol)^1.5 (values as
 distributed in PyBaMM's ``Mohtat2020`` parameter set).
-Kroeger et al. (``shared/seeds/004``): NMC532 charged at 6 mA/g to 3.6, 3.7, 4.0 and
+Kroeger et al. (single-particle ICP-OES of polycrystalline NMC532, University of
+Muenster): NMC532 charged at 6 mA/g to 3.6, 3.7, 4.0 and
 4.4 V (cell vs graphite) reached 23, 41, 61 and 81 % of the theoretical 278 mAh/g;
 used in the tests as an independent check of the theta axis below.
 

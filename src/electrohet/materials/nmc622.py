@@ -1,7 +1,7 @@
 """NMC622 against lithium in LiPF6 EC:EMC: the parameter set for the Yari 2020 half cells.
 
-Yari 2020 (bilayer; ``shared/seeds/000``) built Li | NMC622 coin cells (Celgard 2325,
-1 M LiPF6 in EC:EMC 3:7 + 2 wt% VC) cycled in 3.0-4.3 V; C/10 = 0.175 mA per mg of
+Yari 2020 (bilayer; ACS Appl. Energy Mater. 3 (2020) 11820) built Li | NMC622 coin cells
+(Celgard 2325, 1 M LiPF6 in EC:EMC 3:7 + 2 wt% VC) cycled in 3.0-4.3 V; C/10 = 0.175 mA per mg of
 active material, i.e. a practical capacity of about 175 mAh/g.
 
 Sources
@@ -235,5 +235,5 @@ LI_METAL_DEFAULT = LithiumMetal(
     exponent=0.5,
     name="Li metal",
     citation="i0 = 10 A/m^2 at 1 M: order of measured values (e.g. Boyle et al., "
-    "ACS Energy Lett. 5 (2020) 701); PHYSICS.md section 2",
+    "ACS Energy Lett. 5 (2020) 701); docs/physics.md §2",
 )

@@ -2,7 +2,7 @@
 
 Layered NMC is nearly an insulator when fully lithiated and becomes a metal-like
 conductor after a few per cent of delithiation; its Li diffusivity is lowest near full
-lithiation (PHYSICS.md §2; Sharma 2022 fig. 4b-c).  Both properties are given here as
+lithiation (docs/physics.md §2.2; Sharma 2022 fig. 4b-c).  Both properties are given here as
 tables of the lithium fraction y (= theta = c / c_max) interpolated in log space, so
 that they plug straight into :class:`~electrohet.materials.base.ActiveMaterial` as the
 vectorised callables ``electronic_conductivity(theta)`` and ``diffusivity(theta)``.
@@ -22,14 +22,14 @@ of electrode-specific state of health: Decoding the cell expansion", J. Power So
 c_max = 35380 mol/m^3, rate prefactor 4.824e-6 A/m^2 (m^3/mol)^1.5.
 
 The intermediate table points are approximate readings of the curves adopted by
-Sharma et al. (J. Phys. Chem. Lett. 2022, fig. 4b-c), which are built on the two sources
+Sharma et al. (Nano Lett. 22 (2022) 5883, fig. 4b-c), which are built on the two sources
 above; only the end points are quoted values.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.interpolate import PchipInterpolator
@@ -66,6 +66,7 @@ class LogTable:
     values: np.ndarray
     monotone: str | None = None
     units: str = ""
+    _interp: PchipInterpolator = field(init=False, repr=False)
 
     def __init__(
         self,

@@ -4,7 +4,7 @@ Every (x, class) pair of a run is one *slot* - a population of identical particl
 one place.  The helpers here treat the slots as the particles of an operando
 experiment (Sharma 2022) or of a single-particle assay (Kroeger): onset of each slot
 (SOC or time at which its lithium fraction has made 50 % of its own change during a
-step, PHYSICS.md §4 "Asynchrony"), spread of onsets (volume-weighted inter-quartile
+step, docs/physics.md §4.6), spread of onsets (volume-weighted inter-quartile
 range), volume-weighted particle-SOC histograms, the share of particles outside a
 mean +- 2 sigma frame, and the lithium trapped in isolated particles.
 
@@ -179,7 +179,7 @@ def class_onsets(
 
 
 def onset_spread(onsets: xr.Dataset, variable: str = "onset_soc") -> float:
-    """Volume-weighted inter-quartile range of the onsets (asynchrony, PHYSICS.md §4)."""
+    """Volume-weighted inter-quartile range of the onsets (asynchrony, docs/physics.md §4.6)."""
     v = onsets[variable].values
     w = onsets["volume"].values
     ok = np.isfinite(v) & (w > 0)

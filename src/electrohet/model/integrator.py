@@ -201,6 +201,17 @@ class BDFIntegrator:
         self._diff_mask = np.ascontiguousarray(self.diff)
         self._diff_float = self.diff.astype(float)
 
+    def invalidate_jacobian(self) -> None:
+        """Forget the Jacobian and its factors (the residual's parameters changed).
+
+        The next :meth:`start`, :meth:`make_consistent` or step evaluates ``df/dy``
+        afresh and factors it again; a model setter that changes what ``fun``
+        computes calls this through :class:`~electrohet.model.Simulation`.
+        """
+        self.J = None
+        self.J_current = False
+        self.lu = None
+
     # -------------------------------------------------------------- utilities
     def _f(self, y: np.ndarray) -> np.ndarray:
         self.stats.residual_evals += 1
@@ -316,6 +327,7 @@ class BDFIntegrator:
         state = np.array([0.0, np.inf, 0.0])
         cnt = np.zeros(3, dtype=np.int64)
         jac, lu = self.jac, self._lu_cons
+        assert self.kernel_params is not None  # the caller checked `compiled`
         while True:
             code = consistent_fused(
                 y_k,
@@ -716,7 +728,8 @@ class BDFIntegrator:
         self._sync_in(np.inf)
         total = 0
         while True:
-            code, n = run_steps(
+            # the kernel arguments come as one tuple, which mypy cannot count
+            code, n = run_steps(  # type: ignore[call-arg]
                 self.D,
                 buf,
                 fs,

@@ -46,6 +46,8 @@ class MeshOptions:
         two outer shells (as PyBaMM's default finite volumes) or ``"flux"`` (outer shell
         plus the known surface flux).
 
+    Notes
+    -----
     Transport coefficients at faces between cells are series (harmonic) means, so the
     flux is continuous and exact across layer and region jumps.
     """

@@ -1,4 +1,4 @@
-"""Residual of the P2D-E equations (PHYSICS.md §1) on a :class:`CellMesh`.
+"""Residual of the P2D-E equations (docs/physics.md §1) on a :class:`CellMesh`.
 
 The semi-discrete system is written as ``M dy/dt = f(y)`` with a diagonal mass vector
 ``M`` (zero on algebraic rows).  ``f`` is evaluated *batched*: ``y`` may carry a trailing
@@ -12,13 +12,22 @@ applied current density I [A/m^2, > 0 = discharge].
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 
 from electrohet.design.layer import Cell, Electrode
-from electrohet.materials.base import R_GAS, F
+from electrohet.errors import ParameterError
+from electrohet.materials.base import R_GAS, F, LithiumMetal
+from electrohet.materials.kinetics import (
+    butler_volmer,
+    exchange_current,
+    soft_floor,
+    symmetric_overpotential,
+)
 from electrohet.model.fastfn import direct, fast
 from electrohet.model.material_kernels import formula_id
 from electrohet.model.mesh import NEG, POS, CellMesh
@@ -38,13 +47,7 @@ class Control:
     value: float
 
 
-_EXP_CAP = 200.0  # largest Butler-Volmer exponent evaluated (e^200 ~ 7e86)
 _TINY = 1e-300  # floor of effective transport coefficients [SI]
-
-
-def _soft_positive(x: np.ndarray, delta: np.ndarray | float) -> np.ndarray:
-    """Smooth max(x, 0): ~x for x >> delta, -> 0 (never negative) for x << -delta."""
-    return 0.5 * (x + np.sqrt(x * x + delta * delta))
 
 
 class P2DEModel:
@@ -136,7 +139,8 @@ class P2DEModel:
         M[self.slices["E"]] = 1.0
         self.mass = M
         self.differential = M != 0
-        self.li_metal = cell.negative if cell.half_cell else None
+        self.li_metal = cell.negative if isinstance(cell.negative, LithiumMetal) else None
+        self._listeners: list[Callable[[], None]] = []
         # compiled-path constants (arrays the aging hook replaces are read per call)
         self.compiled = True
         self._offsets = np.array(
@@ -238,6 +242,167 @@ class P2DEModel:
         phis_L = y[self._offsets[3] + self.pos_last] - self.r_half_last * I
         return float(phis_L - self.series_resistance * I)
 
+    # ------------------------------------------------------------------ run-time parameters
+    # What an aging run changes between cycles.  Every setter replaces the attribute
+    # with a new array (the compiled paths re-convert a field when its identity
+    # changes, see _run_time_fields) and then notifies the listeners: a Simulation
+    # registers one that re-reads the compiled step's parameters and drops its cached
+    # Jacobian and factors.  Set them between steps, not inside one.
+    def add_change_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after every run-time parameter setter.
+
+        Parameters
+        ----------
+        callback
+            Called without arguments; :class:`~electrohet.model.Simulation` uses it to
+            keep the integrator's kernel parameters, Jacobian and LU factors
+            consistent with the model.
+        """
+        self._listeners.append(callback)
+
+    def _changed(self) -> None:
+        for cb in self._listeners:
+            cb()
+
+    def _slot_vector(self, values: ArrayLike, what: str, low: float | None = 0.0) -> np.ndarray:
+        a = np.array(values, dtype=float).reshape(-1)
+        if a.size != self.mesh.n_slots:
+            raise ParameterError(
+                f"{what}: {a.size} values given, the mesh has {self.mesh.n_slots} slots"
+            )
+        if not np.all(np.isfinite(a)) or (low is not None and np.any(a < low)):
+            bound = "" if low is None else f" and >= {low:g}"
+            raise ParameterError(f"{what}: every value must be finite{bound}")
+        return a
+
+    def set_film_resistance(self, resistance: ArrayLike) -> None:
+        """Set the fixed interfacial resistance in series with each slot's reaction.
+
+        Parameters
+        ----------
+        resistance
+            Per slot, shape ``(n_slots,)`` [Ohm m^2 of particle surface]: the
+            design's film and particle contact resistances plus whatever aging adds
+            (CEI film, re-routed contact).  It enters the overpotential as
+            ``eta = phi_s - phi_e - U - i_k R_f`` (docs/physics.md §1.4).
+        """
+        r = self._slot_vector(resistance, "film resistance")
+        self.r_fixed = r[:, None]
+        self._changed()
+
+    def set_exchange_prefactor(self, prefactor: ArrayLike) -> None:
+        """Set the kinetic prefactor ``k`` of the exchange current of each slot.
+
+        Parameters
+        ----------
+        prefactor
+            Per slot, shape ``(n_slots,)``, in A m^-2 (mol m^-3)^-(2 alpha_a +
+            alpha_c): ``i_0 = k c_e^alpha_a (c_max - c_s)^alpha_a c_s^alpha_c``
+            (docs/physics.md §1.4).  Scaling it by ``f`` scales the reactive surface
+            of the slot's particles by ``f`` (cracking exposes fresh surface).
+        """
+        self.kin_pref = self._slot_vector(prefactor, "exchange prefactor")[:, None]
+        self._changed()
+
+    def set_reacting_area(self, area: ArrayLike) -> None:
+        """Set the reacting particle surface per electrode volume ``a_k`` of each slot.
+
+        Parameters
+        ----------
+        area
+            Per slot, shape ``(n_slots,)`` [m^2/m^3 = 1/m].  The slot's reaction
+            current per volume is ``a_k i_k``; a slot whose particles are partly
+            disconnected keeps only its connected share.  Updates the mesh's
+            ``slot_area`` and the slot-to-cell aggregation matrices.
+        """
+        a = self._slot_vector(area, "reacting area", low=None)
+        m = self.mesh
+        ns = m.n_slots
+        m.slot_area = a
+        self.P_cell = sp.csr_matrix((a, (m.slot_cell, np.arange(ns))), shape=(m.n_cells, ns))
+        self.P_elec = sp.csr_matrix((a, (m.slot_elec, np.arange(ns))), shape=(m.n_elec, ns))
+        self._changed()
+
+    def set_isolated(self, isolated: ArrayLike) -> None:
+        """Set which slots are electronically isolated (they carry no current).
+
+        Parameters
+        ----------
+        isolated
+            Boolean per slot, shape ``(n_slots,)``.  An isolated slot's equation
+            becomes ``i_k = 0``; its particles keep their lithium.  Updates the
+            mesh's ``slot_isolated``.
+        """
+        iso = np.array(isolated, dtype=bool).reshape(-1)
+        if iso.size != self.mesh.n_slots:
+            raise ParameterError(
+                f"isolated: {iso.size} flags given, the mesh has {self.mesh.n_slots} slots"
+            )
+        self.mesh.slot_isolated = iso
+        self.isolated = iso
+        self.any_isolated = bool(np.any(iso))
+        self._changed()
+
+    def set_series_resistance(self, resistance: float) -> None:
+        """Set the coating / current-collector contact resistance in series [Ohm m^2].
+
+        Parameters
+        ----------
+        resistance
+            Area-specific resistance between the positive coating and its foil
+            (docs/physics.md §1.6); the terminal voltage falls by ``R I``.
+        """
+        r = float(resistance)
+        if not np.isfinite(r) or r < 0:
+            raise ParameterError(f"series resistance = {r!r} Ohm m^2 must be finite and >= 0")
+        self.series_resistance = r
+        self._changed()
+
+    def set_matrix_conductivity(self, sigma: ArrayLike) -> None:
+        """Set the effective electronic conductivity of the solid matrix per electrode cell.
+
+        Parameters
+        ----------
+        sigma
+            Per electrode cell, shape ``(n_elec,)`` [S/m]: the effective
+            conductivity of the carbon-binder network (and active material) that
+            carries the solid-phase current between cells (docs/physics.md §1.3).
+            The face resistances ``dx_i / (2 sigma_i) + dx_j / (2 sigma_j)`` and the
+            half-cell resistances at the collector and separator are re-derived;
+            the mesh's ``sigma`` is updated.
+        """
+        m = self.mesh
+        sig = np.array(sigma, dtype=float).reshape(-1)
+        if sig.size != m.n_elec or not np.all(np.isfinite(sig)) or np.any(sig <= 0):
+            raise ParameterError(
+                f"matrix conductivity: {m.n_elec} finite positive values [S/m] expected "
+                f"(got {sig.size})"
+            )
+        r_half = m.dx[m.elec_cells] / (2.0 * sig)
+        left = self.s_face_left
+        self.s_face_res = (r_half[left] + r_half[left + 1])[:, None]
+        self.r_half_last = float(r_half[self.pos_last])
+        if self.neg_first >= 0:
+            self.r_half_first = float(r_half[self.neg_first])
+        m.sigma = sig
+        self._changed()
+
+    def active_material_conductivity(self, theta: np.ndarray) -> np.ndarray:
+        """Electronic conductivity of each slot's active material [S/m].
+
+        Parameters
+        ----------
+        theta
+            Lithium fraction [-], shape ``(n_slots,)`` or ``(n_slots, B)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``sigma_AM(theta)`` of each slot's material, the shape of ``theta``
+            (SOC-dependent for layered oxides, docs/physics.md §2.2).
+        """
+        return self._by_material("electronic_conductivity", np.asarray(theta, dtype=float))
+
     # ------------------------------------------------------------------ residual
     def residual(self, Y: np.ndarray, control: Control) -> np.ndarray:
         """f(y) of ``M dy/dt = f(y)``; ``Y`` is (n,) or (n, B).
@@ -294,7 +459,7 @@ class P2DEModel:
             De0 = np.maximum(D_e[0] * self.eps_over_tau[0, 0], _TINY)
             c_b = np.maximum(ce[0] + 0.5 * self.dx[0, 0] * N0 / De0, 1e-6)
             i0_li = self.li_metal.exchange_current(c_b)
-            phi_b = -(2.0 / self.f_rt) * np.arcsinh(I / (2.0 * i0_li))
+            phi_b = -symmetric_overpotential(I, i0_li, self.f_rt)
             li_bc = np.ascontiguousarray(np.vstack([N0, c_b, phi_b]), dtype=float)
         sc = self._scalars  # (the aging hook may have changed the resistances)
         sc[3], sc[4], sc[5] = self.r_half_first, self.r_half_last, self.series_resistance
@@ -412,7 +577,7 @@ class P2DEModel:
                     return None
                 vals.append(float(v))
             self._D_slot = np.asarray(vals)[self.mesh.slot_material]
-        return None if self._D_slot is False else self._D_slot
+        return self._D_slot if isinstance(self._D_slot, np.ndarray) else None
 
     def residual_reference(self, Y: np.ndarray, control: Control) -> np.ndarray:
         """f(y) of ``M dy/dt = f(y)`` in NumPy (the reference for the compiled path)."""
@@ -430,28 +595,22 @@ class P2DEModel:
         # continuously instead of clipping, so the voltage collapses at the cut-off
         # the way the DFN's exchange current dictates
         delta = 1e-9 * cmax
-        c_occ = _soft_positive(c_surf, delta)
-        c_vac = _soft_positive(cmax - c_surf, delta)
+        c_occ = soft_floor(c_surf, delta)
+        c_vac = soft_floor(cmax - c_surf, delta)
         theta_s = np.clip(c_surf / cmax, 0.0, 1.0)
         U = self.ocp(theta_s)
-        ce_slot = _soft_positive(ce[self.slot_cell], 1e-9)
-        i0 = self.kin_pref * ce_slot**self.alpha_a * c_vac**self.alpha_a * c_occ**self.alpha_c
+        ce_slot = soft_floor(ce[self.slot_cell], 1e-9)
+        i0 = exchange_current(self.kin_pref, ce_slot, c_vac, c_occ, self.alpha_a, self.alpha_c)
         r_tot = self.r_fixed
         if self.uses_path:
             # electrons cross the particle's (and its neighbours') bulk: sigma_AM of
-            # the particle's mean lithium fraction (PHYSICS.md §1), not of its surface
+            # the particle's mean lithium fraction (docs/physics.md §1.5), not of its surface
             theta_bulk = np.einsum("skb,k->sb", cs, self.shell_vol * 3.0) / cmax
             sig_am = self._by_material("electronic_conductivity", theta_bulk)
             r_tot = r_tot + self.path / sig_am
         eta = phis[self.slot_elec] - phie[self.slot_cell] - U - ik * r_tot
-        # exponents capped at +-_EXP_CAP: reached only by far-off Newton iterates (an
-        # overpotential of > 5 V), where the capped residual still points the right way
-        # and no inf/nan (or numpy overflow warning) enters the iteration
-        fe = self.f_rt * eta
-        bv = i0 * (
-            np.exp(np.minimum(self.alpha_a * fe, _EXP_CAP))
-            - np.exp(np.minimum(-self.alpha_c * fe, _EXP_CAP))
-        )
+        # exponents capped (kinetics.EXP_CAP): reached only by far-off Newton iterates
+        bv = butler_volmer(i0, eta, self.alpha_a, self.alpha_c, self.f_rt)
         f_ik = ik - bv
         if self.any_isolated:
             f_ik[self.isolated] = ik[self.isolated]
@@ -480,7 +639,7 @@ class P2DEModel:
             N[0] = N0[0]
             c_b = np.maximum(ce[0] + 0.5 * dx[0] * N0[0] / De[0], 1e-6)
             i0_li = self.li_metal.exchange_current(c_b)
-            eta_li = (2.0 / self.f_rt) * np.arcsinh(I[0] / (2.0 * i0_li))
+            eta_li = symmetric_overpotential(I[0], i0_li, self.f_rt)
             phi_b = -eta_li
             ie[0] = -((phie[0] - phi_b) - self.chi * (lnc[0] - np.log(c_b))) / (0.5 * dx[0] / ka[0])
         out[self.slices["ce"]] = -(N[1:] - N[:-1]) / dx + (1.0 - self.t_plus) * j / F

@@ -5,8 +5,8 @@
 supply) with NumPy and hands their values to :func:`assemble`, which computes the
 kinetics, electrolyte and solid-phase charge balances, particle diffusion and the
 external circuit in one compiled pass over all cells, slots and shells.  The equations
-are those of :meth:`~electrohet.model.p2de.P2DEModel.residual_reference` (PHYSICS.md
-section 1); the two are tested to agree to round-off.
+are those of :meth:`~electrohet.model.p2de.P2DEModel.residual_reference` (docs/physics.md
+§1); the two are tested to agree to round-off.
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ import math
 import numba
 import numpy as np
 
+from electrohet.materials.kinetics import (
+    butler_volmer_scalar,
+    exchange_current_scalar,
+    soft_floor_scalar,
+)
+
 F_CONST = 96485.33212  # Faraday constant [C/mol] (= electrohet.materials.base.F)
-EXP_CAP = 200.0  # largest Butler-Volmer exponent evaluated
 TINY = 1e-300  # floor of effective transport coefficients [SI]
-
-
-@numba.njit(cache=True, inline="always")
-def _soft(x: float, delta: float) -> float:
-    """Smooth max(x, 0)."""
-    return 0.5 * (x + math.sqrt(x * x + delta * delta))
 
 
 @numba.njit(cache=True, inline="always")
@@ -44,17 +43,14 @@ def _kinetics_into(
     isolated: bool,
 ) -> None:
     """Butler-Volmer residual of one slot: ``out[row, b]`` = i_k - i_BV (i_k if isolated);
-    ``eta_base`` is the overpotential phi_s - phi_e - U - i_k r [V]."""
+    ``eta_base`` is the overpotential phi_s - phi_e - U - i_k r [V] (kinetics of
+    :mod:`electrohet.materials.kinetics`)."""
     delta = 1e-9 * cm
-    c_occ = _soft(cs_, delta)
-    c_vac = _soft(cm - cs_, delta)
-    ce_slot = _soft(ce, 1e-9)
-    if aa == 0.5 and ac == 0.5:  # the common symmetric case: no pow()
-        i0 = pref * math.sqrt(ce_slot * c_vac * c_occ)
-    else:
-        i0 = pref * ce_slot**aa * c_vac**aa * c_occ**ac
-    fe = f_rt * eta_base
-    bv = i0 * (math.exp(min(aa * fe, EXP_CAP)) - math.exp(min(-ac * fe, EXP_CAP)))
+    c_occ = soft_floor_scalar(cs_, delta)
+    c_vac = soft_floor_scalar(cm - cs_, delta)
+    ce_slot = soft_floor_scalar(ce, 1e-9)
+    i0 = exchange_current_scalar(pref, ce_slot, c_vac, c_occ, aa, ac)
+    bv = butler_volmer_scalar(i0, eta_base, aa, ac, f_rt)
     out[row, b] = ik if isolated else ik - bv
 
 

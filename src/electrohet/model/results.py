@@ -1,4 +1,4 @@
-"""Turn a recorded run into an ``xarray.Dataset`` (PHYSICS.md §1 outputs)."""
+"""Turn a recorded run into an ``xarray.Dataset`` (docs/physics.md §1.7)."""
 
 from __future__ import annotations
 

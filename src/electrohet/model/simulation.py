@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import time as _time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +22,7 @@ from electrohet.model.integrator import BDFIntegrator
 from electrohet.model.mesh import POS, MeshOptions, build_mesh
 from electrohet.model.p2de import Control, P2DEModel
 from electrohet.model.step_kernel import END, EVENT, STALLED, STEP_TOO_SMALL
+from electrohet.progress import progress_bar
 from electrohet.protocols.experiment import Experiment
 from electrohet.protocols.steps import Step
 
@@ -130,6 +133,8 @@ class Simulation:
             atol=atol,
             upper=upper,
         )
+        self._control = Control("current", 0.0)
+        m.add_change_listener(self._model_changed)
 
     # ------------------------------------------------------------------ public
     def initial_state(self, soc: float | None = None) -> np.ndarray:
@@ -170,25 +175,25 @@ class Simulation:
         t = 0.0
         t0_wall = _time.perf_counter()
         steps = exp.steps
-        bar = _progress(len(steps)) if progress else None
+        bar = progress_bar(len(steps), "steps") if progress else None
         idx, step, where = -1, None, "before the first step"
         try:
             # one handler for a failed step and for an interrupt anywhere in the loop
             # (inside a step or between steps)
             for idx, (cyc, step) in enumerate(steps):
                 where = f"step {idx} ({step}), cycle {cyc}"
-                t, y, info = self._run_step(step, t, y, idx, cyc, log)
+                t, y, info = self.run_step(step, t, y, idx, cyc, log)
                 log.step_info.append(info)
                 if bar is not None:
                     bar.update(1)
         except (SolverError, KeyboardInterrupt) as exc:
             # partial results after an interrupt only when a caller asked for them (the
             # CLI does); the library re-raises
-            exc = run_failure(exc, self.interrupt_handler)
+            failure = run_failure(exc, self.interrupt_handler)
             log.status = "failed"
-            log.message = f"{where}: {exc}"
+            log.message = f"{where}: {failure}"
             log.step_info.append(
-                {"step": idx, "text": str(step), "status": "failed", "message": str(exc)}
+                {"step": idx, "text": str(step), "status": "failed", "message": str(failure)}
             )
         if bar is not None:
             bar.close()
@@ -199,7 +204,89 @@ class Simulation:
         wall = _time.perf_counter() - t0_wall
         return build_dataset(self, log, exp, wall)
 
+    def run_step(
+        self,
+        step: Step,
+        t: float,
+        y: np.ndarray,
+        index: int = 0,
+        cycle: int = 0,
+        log: RunLog | None = None,
+    ) -> tuple[float, np.ndarray, dict]:
+        """Run one experiment step from the state ``y`` at time ``t``.
+
+        The step's control (current, voltage or rest) is set, ``y`` is made
+        consistent with it, and the integrator advances until the step's cut-off
+        event (located on the dense output), its duration or, for a step without a
+        duration, a safety limit (``max_duration_factor`` x nominal time + 1 h).
+        The states it passes are appended to ``log``.
+
+        Parameters
+        ----------
+        step
+            The step (:class:`~electrohet.protocols.steps.Step`).
+        t
+            Time at the start of the step [s].
+        y
+            State at the start of the step, shape ``(model.n,)`` (not modified).
+        index, cycle
+            Step index and cycle number recorded with every state in ``log``.
+        log
+            Where the states go (a new :class:`RunLog` when None).
+
+        Returns
+        -------
+        t_end : float
+            Time at the end of the step [s].
+        y_end : numpy.ndarray
+            State at the end of the step (a copy).
+        info : dict
+            ``step``, ``cycle``, ``text``, ``t_start``, ``t_end``, ``status``
+            (``"completed"`` or ``"skipped"``), ``reason`` (the event that ended it)
+            and ``solver_steps``.
+
+        Raises
+        ------
+        SolverError
+            The integrator failed, or a step without duration never reached its
+            cut-off.
+        """
+        return self._run_step(step, t, y, index, cycle, RunLog() if log is None else log)
+
+    @contextmanager
+    def tolerances(self, rtol: float, newton_tol: float | None = None) -> Iterator[None]:
+        """Run the steps inside the ``with`` block at other integrator tolerances.
+
+        Parameters
+        ----------
+        rtol
+            Relative tolerance of the local error test [-] (the options' ``rtol``
+            outside the block).
+        newton_tol
+            Corrector convergence threshold in units of the local error tolerance
+            [-]; None keeps the integrator's.
+
+        Notes
+        -----
+        The previous tolerances are restored on leaving the block, also after an
+        exception.
+        """
+        integ = self.integrator
+        saved = (integ.rtol, integ.newton_tol)
+        integ.rtol = float(rtol)
+        if newton_tol is not None:
+            integ.newton_tol = float(newton_tol)
+        try:
+            yield
+        finally:
+            integ.rtol, integ.newton_tol = saved
+
     # ------------------------------------------------------------------ internals
+    def _model_changed(self) -> None:
+        """A run-time parameter of the model changed: re-read the compiled step's
+        parameters under the current control and drop the Jacobian and its factors."""
+        self._set_control(self._control)
+
     def _as_experiment(self, experiment) -> Experiment:
         if isinstance(experiment, Experiment):
             return experiment
@@ -219,11 +306,10 @@ class Simulation:
 
     def _set_control(self, control: Control) -> None:
         m = self.model
+        self._control = control
         self.integrator.fun = lambda Y: m.residual(Y, control)
         self.integrator.kernel_params = m.fused_params(control)
-        self.integrator.J = None
-        self.integrator.J_current = False
-        self.integrator.lu = None
+        self.integrator.invalidate_jacobian()
 
     def _run_step(self, step: Step, t: float, y: np.ndarray, idx: int, cyc: int, log: RunLog):
         m = self.model
@@ -273,7 +359,7 @@ class Simulation:
             # the compiled loop: Python only records, locates the event, re-pivots
             spec = self._event_spec(step)
             cap = 64
-            if self._rec_y is None or self._rec_y.shape[1] != y.size:
+            if self._rec_t is None or self._rec_y is None or self._rec_y.shape[1] != y.size:
                 self._rec_t, self._rec_y = np.empty(cap), np.empty((cap, y.size))
             rec_t, rec_y = self._rec_t, self._rec_y
             while True:
@@ -388,8 +474,8 @@ class Simulation:
         i0 ~ c_e^a sqrt(c_s (c_max - c_s)) vanishes there and the voltage falls without
         bound within a vanishing extra charge; the integrator's steps then shrink until it
         gives up.  That state is the end of the step: the cut-off is reached within a
-        negligible extra capacity.  Threshold: surface vacancy (or lithium) below 1e-4
-        c_max, or c_e below 1e-3 of its initial value, in every active slot.
+        negligible extra capacity.  Threshold: see :meth:`_transport_limited`
+        (:data:`SURFACE_ROOM`).
         """
         if step.kind != "current" or step.until_voltage is None or not log.y:
             return False
@@ -446,9 +532,9 @@ class Simulation:
                 return True
         return False
 
-    def _events(self, step: Step, control: Control):
+    def _events(self, step: Step, control: Control) -> list[tuple[Callable[..., float], str]]:
         m = self.model
-        ev = []
+        ev: list[tuple[Callable[..., float], str]] = []
         if step.kind == "current" and step.until_voltage is not None:
             vc = step.until_voltage
             sgn = 1.0 if step.direction > 0 else -1.0
@@ -466,31 +552,6 @@ class Simulation:
 
 
 #: Surface vacancy (or lithium) below which a slot counts as full (empty) when a failed
-#: current step is examined for its transport limit [fraction of c_max].  At 1e-3 the
-#: capacity left before the voltage cut-off is below 0.1 % of the slot's (the surface
-#: layer), and the voltage falls without bound within it.
+#: current step is examined for its transport limit [fraction of c_max].  The surface
+#: can then take no more lithium and the voltage falls without bound as it fills.
 SURFACE_ROOM = 1e-3
-
-
-def _progress(total: int):
-    try:
-        from tqdm import tqdm  # type: ignore[import-not-found]
-
-        return tqdm(total=total, desc="steps", leave=False)
-    except ImportError:
-        return _RichBar(total)
-
-
-class _RichBar:
-    def __init__(self, total: int) -> None:
-        from rich.progress import Progress
-
-        self.p = Progress(transient=True)
-        self.p.start()
-        self.task = self.p.add_task("steps", total=total)
-
-    def update(self, n: int) -> None:
-        self.p.update(self.task, advance=n)
-
-    def close(self) -> None:
-        self.p.stop()

@@ -182,6 +182,7 @@ class StaticLU:
         self.work = np.zeros(self.n)
         self.x_work = np.zeros(self.n)
         self._orders: list[tuple] = []  # kept analyses, most recently used first
+        self._data = np.empty(0)  # the values being factored (only during factor())
 
     def _csc(self, data: np.ndarray) -> sp.csc_matrix:
         return sp.csc_matrix((data, self.indices, self.indptr), shape=(self.n, self.n))
@@ -310,7 +311,7 @@ class StaticLU:
                 if not self._try(strict=False):
                     self.work[:] = 0.0
                     raise RuntimeError("singular matrix (no stable pivot order)")
-        self._data = None
+        self._data = np.empty(0)
         self.valid = True
 
     def solve(self, b: np.ndarray) -> np.ndarray:

@@ -175,7 +175,7 @@ def _check_current(text: str, key: str, spec: CurrentSpec, low_factor: float) ->
         )
 
 
-def _current(m: re.Match) -> CurrentSpec:
+def _current(m: re.Match[str] | _DictMatch) -> CurrentSpec:
     if m.group("iunit"):
         val = float(m.group("ival"))
         unit = m.group("iunit").replace("^", "")

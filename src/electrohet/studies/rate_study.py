@@ -7,7 +7,7 @@ the same CCCV-charged state is equivalent up to the C/20 tail of the CV step and
 halves the work.  Each design is independent, so designs run in parallel processes.
 
 Per design the study reports the discharge energy and capacity at every rate, the
-Peukert fit (PHYSICS.md §4: E = beta I^-alpha) with standard errors, gamma = 2^-alpha,
+Peukert fit (docs/physics.md §4.1: E = beta I^-alpha) with standard errors, gamma = 2^-alpha,
 the *true* per-layer utilisation from the model, the paper's *inferred* u2 and psi
 (eqs. 7-8, from standalone single-layer runs of each layer's formulation at the same
 total loading), and a constructive / destructive / same label against the single layer.

@@ -6,7 +6,7 @@ Unknowns (in this order): c_e of every electrolyte cell (voxels, then separator 
 every solid cell (AM then CBD) [V], the applied current density I [A/m^2 of
 cross-section, > 0 = discharge] and the collector potential V [V vs the Li foil].
 
-Equations (PHYSICS.md §1 written per cell; fluxes through faces, harmonic means):
+Equations (docs/physics.md §1 and §8, written per cell; fluxes through faces, harmonic means):
 
 * electrolyte salt:  eps V_c dc_e/dt + sum_faces N = (1 - t+) / F * sum_reaction i A
   (+ the Li foil's (1 - t+) I A / F in the last separator cell),
@@ -20,8 +20,10 @@ Equations (PHYSICS.md §1 written per cell; fluxes through faces, harmonic means
 
 Butler-Volmer on every reaction face, with the same DFN exchange current and smooth
 floors as :class:`electrohet.model.p2de.P2DEModel` and a film resistance r_f [Ohm m^2]
-per face solved implicitly (i = i0 [exp(a_a f (eta0 - i r_f)) - exp(-a_c f (...))]).
-The Li-metal counter electrode follows p2de's boundary (i0 of the foil, arcsinh law).
+per face solved implicitly (i = i0 [exp(a_a f (eta0 - i r_f)) - exp(-a_c f (...))]);
+both models evaluate i0 and i with :mod:`electrohet.materials.kinetics`.
+The Li-metal counter electrode follows p2de's boundary (i0 of the foil, arcsinh law,
+:func:`~electrohet.materials.kinetics.symmetric_overpotential`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from electrohet.materials.base import R_GAS, ActiveMaterial, Electrolyte, F, LithiumMetal
+from electrohet.materials.kinetics import (
+    butler_volmer,
+    butler_volmer_slope,
+    exchange_current,
+    soft_floor,
+    soft_floor_slope,
+    symmetric_overpotential,
+)
 from electrohet.voxel.geometry import Faces, VoxelGrid
 
 
@@ -45,9 +55,8 @@ def _scatter(R: np.ndarray, index: np.ndarray, values) -> None:
 
 
 def _soft_positive(x: np.ndarray, delta: float) -> tuple[np.ndarray, np.ndarray]:
-    """Smooth max(x, 0) (as p2de's floor) and its derivative."""
-    r = np.sqrt(x * x + delta * delta)
-    return 0.5 * (x + r), 0.5 * (1.0 + x / r)
+    """Smooth max(x, 0) (the kinetics' floor) and its derivative."""
+    return soft_floor(x, delta), soft_floor_slope(x, delta)
 
 
 def _with_slope(fn, x: np.ndarray, step: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
@@ -215,7 +224,7 @@ class VoxelModel:
         vac, dvac = _soft_positive(cmax - cs, delta)
         cep, dcep = _soft_positive(ce, 1e-9)
         aa, ac = mat.alpha_a, mat.alpha_c
-        i0 = mat.exchange_prefactor * cep**aa * vac**aa * occ**ac
+        i0 = exchange_current(mat.exchange_prefactor, cep, vac, occ, aa, ac)
         di0_dcs = i0 * (-aa * dvac / vac + ac * docc / occ)
         di0_dce = i0 * aa * dcep / cep
         eta0 = v["phis"][a] - v["phie"][e] - U
@@ -223,23 +232,21 @@ class VoxelModel:
         f = self.f_rt
         i = self._i_guess.copy() if self._i_guess.size == a.size else np.zeros(a.size)
         if np.any(rf > 0):
-            # scalar Newton per face on i - i0 [e^{aa f (eta0 - r i)} - e^{-ac f (...)}] = 0
+            # scalar Newton per face on i - i_BV(i0, eta0 - r i) = 0
             for _ in range(60):
                 eta = eta0 - rf * i
-                ea, ec = np.exp(aa * f * eta), np.exp(-ac * f * eta)
-                res = i - i0 * (ea - ec)
-                dres = 1.0 + rf * i0 * f * (aa * ea + ac * ec)
+                res = i - butler_volmer(i0, eta, aa, ac, f)
+                dres = 1.0 + rf * butler_volmer_slope(i0, eta, aa, ac, f)
                 step = res / dres
                 i = i - step
                 if np.all(np.abs(step) <= tol * (np.abs(i) + 1e-3 * i0 + 1e-30)):
                     break
         eta = eta0 - rf * i
-        ea, ec = np.exp(aa * f * eta), np.exp(-ac * f * eta)
-        i = i0 * (ea - ec)
-        gp = i0 * f * (aa * ea + ac * ec)  # d i / d eta at fixed i0
+        i = butler_volmer(i0, eta, aa, ac, f)
+        gp = butler_volmer_slope(i0, eta, aa, ac, f)  # d i / d eta at fixed i0
         den = 1.0 + rf * gp
         di_deta0 = gp / den
-        di_di0 = (ea - ec) / den
+        di_di0 = butler_volmer(1.0, eta, aa, ac, f) / den
         self._i_guess = i.copy()
         di_dphis = di_deta0
         di_dcs = -di_deta0 * dU + di_di0 * di0_dcs
@@ -259,7 +266,7 @@ class VoxelModel:
             ka = float(el.conductivity(np.array([c]))[0]) * w
             c_b = max(c + 0.5 * d * (1.0 - self.t_plus) * cur / F / De, 1e-6)
             i0 = float(self.li_metal.exchange_current(c_b))
-            phi_b = -(2.0 / self.f_rt) * np.arcsinh(cur / (2.0 * i0))
+            phi_b = -symmetric_overpotential(cur, i0, self.f_rt)
             return -((p - phi_b) - self.chi * (np.log(max(c, 1e-9)) - np.log(c_b))) / (0.5 * d / ka)
 
         val = fn(phie_last, ce_last, I)

@@ -114,7 +114,7 @@ def particle_onsets(
         min(|theta - theta_start| / s, 1), the observable used for Sharma 2022's
         step-like intensity traces in :func:`electrohet.model.ensemble_outputs.class_onsets`
         (``examples/ensemble_formation.py`` uses s = 0.1).  The onset is where the
-        trace has made half of its own change (PHYSICS.md section 4).
+        trace has made half of its own change (docs/physics.md §4.6).
     """
     from electrohet.analysis.optical import analyze_traces
     from electrohet.errors import ParameterError
