@@ -146,7 +146,7 @@ def msmr_ocp_verbrugge2017(x: np.ndarray) -> np.ndarray:
     xs = np.clip(xa, 1e-12, 1.0 - 1e-12).ravel()
     target = np.log(xs) - np.log1p(-xs)
     u = _msmr_invert(target, _U_TABLE, _LOGIT_TABLE, _MSMR_U0, _MSMR_X, _MSMR_W, _F_RT)
-    return u.reshape(xa.shape) if xa.ndim else float(u[0])
+    return u.reshape(xa.shape)
 
 
 def msmr_ocp_reference(x: np.ndarray) -> np.ndarray:
