@@ -19,7 +19,12 @@ import typer
 
 from electrohet.errors import DataError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: brackets and units ([s], [nm]) are shown as written
+)
 
 
 def _pairs(spec: str | None, what: str) -> dict[str, str]:

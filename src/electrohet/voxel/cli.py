@@ -11,7 +11,12 @@ import typer
 
 from electrohet.errors import ParameterError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: brackets and units ([s], [nm]) are shown as written
+)
 
 
 def _floats(text: str | None, key: str) -> list[float]:
