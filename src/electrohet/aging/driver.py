@@ -478,7 +478,7 @@ class AgingRun:
             log = RunLog()
             for idx, step in enumerate(steps):
                 try:
-                    t, y, _info = self.sim._run_step(step, t, y, idx, 0, log)
+                    t, y, _info = self.sim._run_step(step, t, y, idx, 0, log, skip_satisfied=True)
                 except (SolverError, ElectrohetError) as exc:
                     raise SolverError(
                         f"formation cycle {k + 1}, step {str(step)!r}: {exc}"

@@ -154,12 +154,26 @@ class Simulation:
         initial_soc: float | None = None,
         initial_state: np.ndarray | None = None,
         progress: bool = False,
+        skip_satisfied: bool = False,
     ):
         """Run ``experiment`` and return the results as an ``xarray.Dataset``.
 
         A failure mid-run (solver breakdown, a cut-off never reached) does not raise: the
         states computed so far are returned with ``attrs["status"] = "failed"`` and
         ``attrs["message"]`` saying where and why it stopped.
+
+        Parameters
+        ----------
+        skip_satisfied
+            A step whose cut-off is already met when it starts (e.g. ``"Charge at 1C
+            until 3.0 V"`` on a cell at 4.3 V) is skipped (recorded as ``"skipped"`` in
+            the step log) instead of raising :class:`~electrohet.errors.ProtocolError`.
+
+        Raises
+        ------
+        ProtocolError
+            A step's cut-off is met at its start and ``skip_satisfied`` is false; the
+            message names the step, the start voltage [V] and the cut-off.
         """
         from electrohet.model.results import build_dataset
 
@@ -177,7 +191,7 @@ class Simulation:
             # (inside a step or between steps)
             for idx, (cyc, step) in enumerate(steps):
                 where = f"step {idx} ({step}), cycle {cyc}"
-                t, y, info = self._run_step(step, t, y, idx, cyc, log)
+                t, y, info = self._run_step(step, t, y, idx, cyc, log, skip_satisfied)
                 log.step_info.append(info)
                 if bar is not None:
                     bar.update(1)
@@ -225,7 +239,18 @@ class Simulation:
         self.integrator.J_current = False
         self.integrator.lu = None
 
-    def _run_step(self, step: Step, t: float, y: np.ndarray, idx: int, cyc: int, log: RunLog):
+    def _run_step(
+        self,
+        step: Step,
+        t: float,
+        y: np.ndarray,
+        idx: int,
+        cyc: int,
+        log: RunLog,
+        skip_satisfied: bool = False,
+    ):
+        """Run one step from ``(t, y)``; ``skip_satisfied``: skip (instead of refusing)
+        a step whose cut-off is met at its start (see :meth:`solve`)."""
         m = self.model
         cell = self.cell
         opts = self.options
@@ -263,6 +288,9 @@ class Simulation:
         g0 = [g(y) for g, _ in events]
         for gval, (_, name) in zip(g0, events, strict=True):
             if gval <= 0:
+                if not skip_satisfied:
+                    v0, i0 = float(m.terminal_voltage(y)), float(y[m.slices["I"].start])
+                    raise ProtocolError(satisfied_message(idx, step, name, v0, i0))
                 info.update(status="skipped", reason=f"{name} already reached at start", t_end=t)
                 return t, y, info
         integ = self.integrator
@@ -470,6 +498,32 @@ class Simulation:
 #: capacity left before the voltage cut-off is below 0.1 % of the slot's (the surface
 #: layer), and the voltage falls without bound within it.
 SURFACE_ROOM = 1e-3
+
+
+def satisfied_message(idx: int, step, cutoff: str, voltage: float, current: float) -> str:
+    """The error of a step whose cut-off is met at its start (both simulators).
+
+    Parameters
+    ----------
+    idx
+        Step index in the experiment (0-based).
+    step
+        The step.
+    cutoff
+        Its cut-off in words, e.g. ``"voltage cut-off 3 V"``.
+    voltage
+        Terminal voltage at the step's start [V].
+    current
+        Current density at the step's start [A/m^2] (shown for a current cut-off).
+    """
+    at = f"{voltage:.4g} V"
+    if cutoff.startswith("current"):
+        at += f", current {abs(current):.4g} A/m2"
+    return (
+        f"step {idx} ({str(step)!r}): its {cutoff} is already met at the start ({at}), "
+        "so the step would do nothing; change the step, or skip such steps explicitly "
+        "(--skip-satisfied-steps, or skip_satisfied=True)"
+    )
 
 
 def _progress(total: int):

@@ -368,6 +368,7 @@ class Simulation:
         fields_path: str | Path | None = None,
         progress: bool = False,
         period: float | None = None,
+        skip_satisfied: bool = False,
     ):
         """Run ``experiment`` and return an ``xarray.Dataset``.
 
@@ -386,6 +387,16 @@ class Simulation:
             every multiple of ``period`` (and at the ``save_at`` times) from the
             integrator's dense output, without extra solves (``ds.interpolated`` marks
             them).  Default: solver steps (and ``save_at`` times) only.
+        skip_satisfied
+            Skip a step whose cut-off is already met at its start instead of raising.
+
+        Raises
+        ------
+        ProtocolError
+            A step's cut-off is met at its start (``skip_satisfied`` false): the message
+            names the step, the start voltage [V] and the cut-off.
+        ParameterError
+            A ``save_at`` time is negative or not finite.
         """
         from electrohet.voxel.results import build_dataset, write_fields
 
@@ -399,6 +410,12 @@ class Simulation:
         )
         self._validate(exp)
         y = self.initial_state() if initial_state is None else initial_state.copy()
+        bad_times = [v for v in (save_at or []) if not (np.isfinite(v) and v >= 0)]
+        if bad_times:
+            raise ParameterError(
+                f"save_at = {list(save_at or [])!r}: time(s) {bad_times} are not "
+                "finite times >= 0 s"
+            )
         log = _Log(save_at=sorted(float(v) for v in (save_at or [])), period=period)
         t = 0.0
         wall0 = _time.perf_counter()
@@ -408,7 +425,7 @@ class Simulation:
             # one handler for a failed step and for an interrupt anywhere in the loop
             for idx, (cyc, step) in enumerate(exp.steps):
                 where = f"step {idx} ({step}), cycle {cyc}"
-                t, y, info = self._run_step(step, t, y, idx, cyc, log, bar)
+                t, y, info = self._run_step(step, t, y, idx, cyc, log, bar, skip_satisfied)
                 log.step_info.append(info)
                 if bar is not None:
                     bar.advance()
@@ -449,7 +466,17 @@ class Simulation:
             return Control("voltage", float(step.voltage))  # type: ignore[arg-type]
         return Control("current", 0.0)
 
-    def _run_step(self, step: Step, t: float, y: np.ndarray, idx: int, cyc: int, log, bar):
+    def _run_step(
+        self,
+        step: Step,
+        t: float,
+        y: np.ndarray,
+        idx: int,
+        cyc: int,
+        log,
+        bar,
+        skip_satisfied: bool = False,
+    ):
         m = self.model
         opts = self.options
         control = self._control(step)
@@ -486,6 +513,12 @@ class Simulation:
         q = log.q_total + tiny * float(y[m.iI])
         info = {"step": idx, "cycle": cyc, "text": str(step), "t_start": t, "reason": "time"}
         if event is not None and event(y) <= 0:
+            if not skip_satisfied:
+                from electrohet.model.simulation import satisfied_message
+
+                raise ProtocolError(
+                    satisfied_message(idx, step, ev_name, float(y[m.iV]), float(y[m.iI]))
+                )
             info.update(status="skipped", reason=f"{ev_name} already reached", t_end=t)
             log.q_total = q
             return t, y, info
