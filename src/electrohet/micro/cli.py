@@ -73,14 +73,10 @@ def analyze(
         dtype=dtype,
         key=key,
     )
-    from electrohet.errors import DataError
     from electrohet.micro.estimate import estimate
+    from electrohet.micro.volume import require_3d
 
-    if len(vol.shape) != 3 or min(vol.shape) < 2:
-        raise DataError(
-            f"{volume}: shape {tuple(vol.shape)} is not a 3D volume; micro analyze needs "
-            "at least 2 voxels along each axis (a 2D image or a single voxel is refused)"
-        )
+    require_3d(vol.shape, volume, "micro analyze")
     n = float(np.prod(vol.shape))
     steps = {"metrics": n}
     for flag, name in (

@@ -90,6 +90,31 @@ class _Log:
             del self.fields[ts]
 
 
+#: voxel edges the voxel simulator accepts [m]: 1 nm (below it a voxel is smaller than
+#: the CEI films and lattice the continuum model assumes) to 100 um (above it a voxel
+#: holds many particles and the particle-resolved model is meaningless; the
+#: homogenised 1D model is the tool)
+VOXEL_SIZE_RANGE_M = (1e-9, 1e-4)
+
+
+def check_voxel_size(voxel_size) -> None:
+    """Refuse voxel edges outside :data:`VOXEL_SIZE_RANGE_M`.
+
+    Raises
+    ------
+    ParameterError
+        Naming the edges in um and the allowed range in um.
+    """
+    lo, hi = VOXEL_SIZE_RANGE_M
+    vs = [float(v) for v in voxel_size]
+    if not all(lo <= v <= hi for v in vs):
+        shown = ", ".join(f"{v * 1e6:g}" for v in vs)
+        raise ParameterError(
+            f"voxel size = ({shown}) um is outside the range the voxel simulator accepts, "
+            f"[{lo * 1e6:g}, {hi * 1e6:g}] um per edge"
+        )
+
+
 def _as_phase(volume, labels, voxel_size):
     """(phase array oriented collector first, voxel size (dz, dy, dx), label map)."""
     from electrohet.micro.volume import LabelledVolume, parse_label_map, parse_voxel_size
@@ -129,6 +154,10 @@ def _as_phase(volume, labels, voxel_size):
                 f"volume must be a 3D integer array, got shape {arr.shape} dtype {arr.dtype}"
             )
         vol = LabelledVolume(arr, parse_voxel_size(voxel_size), parse_label_map(labels))
+    from electrohet.micro.volume import require_3d
+
+    require_3d(vol.shape, vol.source or "volume", "the voxel simulation")
+    check_voxel_size(vol.voxel_size)
     data = np.asarray(vol.oriented())
     lab = vol.labels
     present = np.unique(data)
