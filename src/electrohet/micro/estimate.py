@@ -33,6 +33,8 @@ class Estimate:
     def describe(self) -> str:
         """Human-readable ``~12.3 GB, ~4 min``."""
         s = self.seconds
+        if not s == s:  # NaN: no time estimate
+            return f"~{self.bytes / 1e9:.2f} GB peak memory"
         t = f"{s:.0f} s" if s < 120 else f"{s / 60:.0f} min" if s < 7200 else f"{s / 3600:.1f} h"
         return f"~{self.bytes / 1e9:.2f} GB peak memory, ~{t}"
 

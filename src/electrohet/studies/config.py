@@ -143,7 +143,8 @@ class RateStudyConfig(_Strict):
     designs: list[DesignConfig] | None = None
 
 
-def _format_validation(exc: ValidationError, source: str) -> str:
+def format_validation(exc: ValidationError, source: str) -> str:
+    """The first error of a pydantic validation as one line naming the key and value."""
     err = exc.errors()[0]
     key = ".".join(str(p) for p in err["loc"])
     val = err.get("input")
@@ -181,7 +182,7 @@ def parse_simulate_config(data: dict, source: str = "config") -> SimulateConfig:
     try:
         cfg = SimulateConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_validation(exc, source)) from None
+        raise ConfigError(format_validation(exc, source)) from None
     if cfg.cell.preset not in PRESETS:
         raise ParameterError(
             f"{source}: cell.preset = {cfg.cell.preset!r} is not a known parameter set; "
@@ -194,7 +195,7 @@ def parse_study_config(data: dict, source: str = "config") -> RateStudyConfig:
     try:
         return RateStudyConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_validation(exc, source)) from None
+        raise ConfigError(format_validation(exc, source)) from None
 
 
 def build_cell(cfg: SimulateConfig):
