@@ -28,6 +28,11 @@ def simulate(
     config: Path = typer.Argument(..., help="TOML file: cell, experiment, mesh, solver"),
     out: Path = typer.Option(Path("run.nc"), "--out", help="netCDF file for the results"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing --out file"),
+    skip_satisfied: bool = typer.Option(
+        False,
+        "--skip-satisfied-steps",
+        help="skip a step whose cut-off is already met at its start (default: an error)",
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ) -> None:
     """Run one experiment on one cell and save the results (netCDF)."""
@@ -35,6 +40,7 @@ def simulate(
         Interrupted,
         deferred_signals,
         exit_code_of,
+        finish_writing,
         make_interruptible,
     )
     from electrohet.model import MeshOptions, Simulation, SolverOptions
@@ -45,7 +51,7 @@ def simulate(
     cfg = parse_simulate_config(load_toml(config), str(config))
     cell = build_cell(cfg)
     exp = Experiment(cfg.experiment.steps, repeat=cfg.experiment.repeat)
-    lock = prepare_output_file(out, overwrite=overwrite)
+    lock = prepare_output_file(out, overwrite=overwrite, inputs=[config])
     try:
         sim = Simulation(
             cell,
@@ -60,7 +66,12 @@ def simulate(
                 flush=True,
             )
         try:
-            ds = sim.solve(exp, initial_soc=cfg.experiment.initial_soc, progress=not quiet)
+            ds = sim.solve(
+                exp,
+                initial_soc=cfg.experiment.initial_soc,
+                progress=not quiet,
+                skip_satisfied=skip_satisfied,
+            )
         except Exception:
             if interrupt["cause"] is None:
                 raise
@@ -77,7 +88,10 @@ def simulate(
                 "(status 'interrupted')",
                 code,
             )
-        write_netcdf(ds, out)
+        # a first Ctrl-C while the (possibly large) file is built and written lets the
+        # write finish; a second one aborts it
+        with finish_writing(str(out)):
+            write_netcdf(ds, out)
     finally:
         if lock is not None:
             lock.release()
@@ -98,7 +112,7 @@ def rate_study_cmd(
     overwrite: bool = typer.Option(
         False, "--overwrite", help="replace results already in the --out folder"
     ),
-    quiet: bool = typer.Option(False, "--quiet"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ) -> None:
     """Rate-capability study of one- and two-layer designs (Yari 2020 protocol)."""
     from electrohet.studies.config import load_toml, parse_study_config
@@ -126,7 +140,9 @@ def rate_study_cmd(
         designs = [
             LayerDesign(d.name, d.fc_bottom, d.fc_top, d.am_share_bottom) for d in cfg.designs
         ]
-    _run_and_report(designs, settings, out, s.reference, s.label_rtol, quiet, overwrite)
+    _run_and_report(
+        designs, settings, out, s.reference, s.label_rtol, quiet, overwrite, inputs=[config]
+    )
 
 
 def demo(
@@ -154,7 +170,7 @@ def demo(
     overwrite: bool = typer.Option(
         False, "--overwrite", help="replace results already in the --out folder"
     ),
-    quiet: bool = typer.Option(False, "--quiet"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ) -> None:
     """The bilayer rate study of Yari 2020 on the built-in NMC622 defaults."""
     from electrohet.errors import ParameterError
@@ -173,7 +189,7 @@ def demo(
     _run_and_report(None, settings, out, "single", 0.01, quiet, overwrite)
 
 
-def _save_partial(partial, out: Path, code: int):
+def _save_partial(partial, out: Path, code: int, n_designs: int):
     """Write the finished runs of an interrupted study and raise :class:`Interrupted`."""
     import pandas as pd
 
@@ -204,9 +220,17 @@ def _save_partial(partial, out: Path, code: int):
                 ds.attrs["study_status"] = "interrupted"
         save_runs(runs, out)
         path = write_text_atomic(out / "rate_study_partial.csv", table.to_csv(index=False))
-    total = len(partial or [])
+    # the jobs are the designs, then standalone single layers the study adds
+    jobs = list(partial or [])
+    n_done = len(finished(jobs[:n_designs]))
+    extra = len(jobs) - n_designs
+    more = (
+        f" (and {len(finished(jobs[n_designs:]))} of {extra} standalone single-layer runs)"
+        if extra > 0
+        else ""
+    )
     raise Interrupted(
-        f"{len(runs)} of {total} design runs had finished; saved to {path} (status "
+        f"{n_done} of {n_designs} designs had finished{more}; saved to {path} (status "
         "'interrupted') and their netCDF files; workers stopped",
         code,
     )
@@ -220,27 +244,27 @@ def _run_and_report(
     label_rtol: float,
     quiet: bool,
     overwrite: bool = False,
+    inputs: tuple | list = (),
 ) -> None:
     import time
 
     from electrohet.interrupts import Interrupted
-    from electrohet.outputs import prepare_output_dir
-    from electrohet.studies.rate_study import rate_study
+    from electrohet.outputs import output_dir
+    from electrohet.studies.rate_study import rate_study, yari2020_designs
 
-    lock = prepare_output_dir(out, STUDY_RESULT_NAMES, overwrite=overwrite)
-    try:
+    n_designs = len(designs) if designs else len(yari2020_designs())
+    # the lock is removed and an empty new folder too on every exit path
+    with output_dir(out, STUDY_RESULT_NAMES, overwrite, inputs):
         t0 = time.perf_counter()
         try:
             study = rate_study(
                 designs, settings, reference=reference, progress=not quiet, label_rtol=label_rtol
             )
         except Interrupted as exc:
-            _save_partial(exc.partial, out, exc.exit_code)
+            _save_partial(exc.partial, out, exc.exit_code, n_designs)
         wall = time.perf_counter() - t0
         files = study.save(out)
         _report(study, settings, wall, out, files)
-    finally:
-        lock.release()
 
 
 def _report(study, settings, wall: float, out: Path, files) -> None:

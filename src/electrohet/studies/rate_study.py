@@ -590,6 +590,12 @@ def rate_study(
     designs = list(designs or yari2020_designs())
     settings = settings or StudySettings()
     names = [d.name for d in designs]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        # names are keys: run files, table rows, the reference
+        raise ParameterError(
+            f"design name(s) {dup} used by more than one design; names must be unique"
+        )
     if reference not in names:
         raise ParameterError(f"reference design {reference!r} not among the designs {names}")
     # standalone single layers of every formulation used in a layer (Yari's Q1, Q2);
