@@ -156,10 +156,15 @@ def check_memory(est: Estimate, max_memory: float | None, what: str, hint: str) 
         limit, source = float(available_memory()), "are available on this machine"
     if est.bytes > limit:
         raise ParameterError(
-            f"{what} needs an estimated {est.bytes / 1e9:.2f} GB of memory "
-            f"({est.describe()}) but {limit / 1e9:.2f} GB {source}; {hint}, or pass "
+            f"{what} needs an estimated {_size(est.bytes)} of memory "
+            f"({est.describe()}) but {_size(limit)} {source}; {hint}, or pass "
             f"--max-memory {_gb_up(est.bytes)}GB to run it anyway"
         )
+
+
+def _size(nbytes: float) -> str:
+    """``nbytes`` as ``"12.34 GB"`` (``"12.3 MB"`` below 0.1 GB)."""
+    return f"{nbytes / 1e9:.2f} GB" if nbytes >= 1e8 else f"{nbytes / 1e6:.3g} MB"
 
 
 def _gb_up(nbytes: float) -> str:

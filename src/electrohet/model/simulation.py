@@ -516,7 +516,7 @@ def satisfied_message(idx: int, step, cutoff: str, voltage: float, current: floa
     current
         Current density at the step's start [A/m^2] (shown for a current cut-off).
     """
-    at = f"{voltage:.4g} V"
+    at = f"start voltage {voltage:.4g} V"
     if cutoff.startswith("current"):
         at += f", current {abs(current):.4g} A/m2"
     return (
