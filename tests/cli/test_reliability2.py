@@ -30,9 +30,7 @@ points_per_domain = 3
 radial_points = 5
 """
 
-SIMULATE = (
-    "[experiment]\nsteps = [{steps}]\n[mesh]\npoints_per_domain = 5\nradial_points = 5\n"
-)
+SIMULATE = "[experiment]\nsteps = [{steps}]\n[mesh]\npoints_per_domain = 5\nradial_points = 5\n"
 
 STUDY = """
 [study]
@@ -315,8 +313,22 @@ def test_voxel_refuses_2d_volume(tmp_path, capsys, volume_npy):
 
 
 def test_voxel_refuses_voxel_size_out_of_range(tmp_path, capsys, volume_npy):
-    rc = main(["voxel", "simulate", str(volume_npy), "--labels", LABELS, "--voxel-size", "1e6",
-               "-e", "Discharge at 1C until 3.0 V", "--out", str(tmp_path / "o"), "--quiet"])
+    rc = main(
+        [
+            "voxel",
+            "simulate",
+            str(volume_npy),
+            "--labels",
+            LABELS,
+            "--voxel-size",
+            "1e6",
+            "-e",
+            "Discharge at 1C until 3.0 V",
+            "--out",
+            str(tmp_path / "o"),
+            "--quiet",
+        ]
+    )
     assert rc == 2
     line = _err(capsys)
     assert "outside the range" in line and "100] um" in line
