@@ -245,15 +245,10 @@ def test_duplicate_layer_names_refused(tmp_path, capsys):
     assert "more than one layer" in _err(capsys)
 
 
-def test_duplicate_names_refused_by_the_library():
-    from electrohet.design.layer import Electrode
-    from electrohet.design.presets import chen2020_positive_layer
+def test_duplicate_design_names_refused_by_the_library():
     from electrohet.errors import ParameterError
     from electrohet.studies.rate_study import LayerDesign, rate_study
 
-    lay = chen2020_positive_layer()
-    with pytest.raises(ParameterError, match="more than one layer"):
-        Electrode([lay, lay], theta_init=0.3)
     designs = [LayerDesign("single", 0.025), LayerDesign("single", 0.04)]
     with pytest.raises(ParameterError, match="more than one design"):
         rate_study(designs)

@@ -189,14 +189,6 @@ class Electrode:
         layers = tuple(layers)
         if not layers:
             raise ParameterError("electrode.layers: at least one layer is needed")
-        # layer names are keys of the results (utilisation, loadings by name)
-        named = [lay.name for lay in layers if lay.name]
-        dup = sorted({n for n in named if named.count(n) > 1})
-        if dup:
-            raise ParameterError(
-                f"electrode.layers: the name(s) {dup} are used by more than one layer; "
-                "layer names must be unique"
-            )
         object.__setattr__(self, "layers", layers)
         object.__setattr__(
             self, "theta_init", check_range("electrode.theta_init", theta_init, 0, 1)
