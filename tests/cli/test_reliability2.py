@@ -277,10 +277,16 @@ def test_p2d_library_met_cutoff(tmp_path):
     from electrohet.model import MeshOptions, Simulation
 
     sim = Simulation(chen2020_cell(), MeshOptions(5, 5))
+    # the cell starts at rest near 4.17 V: a discharge "until 4.3 V" has nothing to do
     with pytest.raises(ProtocolError, match="already met at the start"):
-        sim.solve("Discharge at 1C until 4.1 V")
-    ds = sim.solve("Discharge at 1C until 4.1 V", skip_satisfied=True)
+        sim.solve("Discharge at 1C until 4.3 V")
+    ds = sim.solve("Discharge at 1C until 4.3 V", skip_satisfied=True)
     assert ds.attrs["status"] == "completed"
+    # reached only by the ohmic drop when the current is applied: a failed run (it
+    # used to be a skipped step and status "completed" with no capacity)
+    ds = sim.solve("Discharge at 1C until 4.1 V")
+    assert ds.attrs["status"] == "failed"
+    assert "as soon as the current is applied" in ds.attrs["message"]
 
 
 def test_voxel_step_with_met_cutoff_is_an_error(tmp_path, capsys, volume_npy):

@@ -173,7 +173,9 @@ class Simulation:
         ------
         ProtocolError
             A step's cut-off is met at its start and ``skip_satisfied`` is false; the
-            message names the step, the start voltage [V] and the cut-off.
+            message names the step, the start voltage [V] and the cut-off.  (A voltage
+            cut-off reached only once the step's current is applied, by the ohmic jump,
+            ends the run "failed" instead, with that reason in ``attrs["message"]``.)
         """
         from electrohet.model.results import build_dataset
 
@@ -262,6 +264,9 @@ class Simulation:
             control = Control("voltage", float(step.voltage))  # type: ignore[arg-type]
         else:
             control = Control("current", 0.0)
+        # the voltage at the step's start: the end of the previous step (or the
+        # initial state), before this step's current is applied
+        v_before = float(m.terminal_voltage(y))
         self._set_control(control)
         y = self.integrator.make_consistent(y)
         t_start = t
@@ -285,14 +290,14 @@ class Simulation:
             "reason": "time",
         }
         # cut-off already reached?
-        g0 = [g(y) for g, _ in events]
-        for gval, (_, name) in zip(g0, events, strict=True):
-            if gval <= 0:
-                if not skip_satisfied:
-                    v0, i0 = float(m.terminal_voltage(y)), float(y[m.slices["I"].start])
-                    raise ProtocolError(satisfied_message(idx, step, name, v0, i0))
+        for g, name in events:
+            if g(y) > 0:
+                continue
+            if skip_satisfied:
                 info.update(status="skipped", reason=f"{name} already reached at start", t_end=t)
                 return t, y, info
+            v_after, i_after = float(m.terminal_voltage(y)), float(y[m.slices["I"].start])
+            raise_satisfied(idx, step, name, v_before, v_after, i_after)
         integ = self.integrator
         integ.start(t, y, min(opts.first_step, limit))
         log.record(t, y, idx, cyc)
@@ -524,6 +529,44 @@ def satisfied_message(idx: int, step, cutoff: str, voltage: float, current: floa
         "so the step would do nothing; change the step, or skip such steps explicitly "
         "(--skip-satisfied-steps, or skip_satisfied=True)"
     )
+
+
+def raise_satisfied(
+    idx: int, step, cutoff: str, v_before: float, v_after: float, i_after: float
+) -> None:
+    """Raise the error of a step whose cut-off holds once its control is applied.
+
+    A voltage cut-off met already by the voltage the step starts from (``v_before``)
+    is a protocol error (:class:`~electrohet.errors.ProtocolError`); one reached only
+    when the current is applied (the jump from ``v_before`` to ``v_after`` crosses it)
+    is a failure of the step (:class:`~electrohet.errors.SolverError`: the run ends
+    "failed" with its states so far).  A current cut-off of a voltage hold met at once
+    is a protocol error.
+
+    Parameters
+    ----------
+    idx
+        Step index (0-based).
+    step
+        The step.
+    cutoff
+        Its cut-off in words (``"voltage cut-off 3 V"``, ``"current cut-off ..."``).
+    v_before, v_after
+        Terminal voltage [V] before and after the step's control is applied.
+    i_after
+        Current density [A/m^2] after the control is applied.
+    """
+    if cutoff.startswith("voltage"):
+        vc = float(step.until_voltage)
+        sgn = 1.0 if step.direction > 0 else -1.0
+        if sgn * (v_before - vc) <= 0:
+            raise ProtocolError(satisfied_message(idx, step, cutoff, v_before, i_after))
+        raise SolverError(
+            f"its {cutoff} is reached as soon as the current is applied (the voltage "
+            f"jumps from {v_before:.4g} V to {v_after:.4g} V): the cell cannot carry this "
+            "current"
+        )
+    raise ProtocolError(satisfied_message(idx, step, cutoff, v_after, i_after))
 
 
 def _progress(total: int):

@@ -147,10 +147,11 @@ def simulate(
             options=VoxelSolverOptions(linear=linear),
         )
         fields = out / "fields.zarr" if times else None
-        if fields is not None and fields.exists():
+        stale = out / "fields.zarr"
+        if stale.exists():  # only with --overwrite: a Zarr store is not replaced atomically
             import shutil
 
-            shutil.rmtree(fields)  # --overwrite: a store is not replaced atomically
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
         interrupt = make_interruptible(sim)
         ds = sim.solve(
             exp,
@@ -175,7 +176,7 @@ def simulate(
             _write_outputs(ds, out, fields)
             summary = _summary(ds, out)
             if compare_1d and ds.attrs["status"] == "completed":
-                summary.update(_compare_1d(sim, list(experiment), ds, out))
+                summary.update(_compare_1d(sim, list(experiment), ds, out, skip_satisfied))
                 write_json(out / "summary.json", summary)
     if ds.sizes.get("time", 0):
         t_end = float(ds.time[-1])
@@ -195,13 +196,13 @@ def simulate(
     typer.echo(json_text(summary, indent=None))
 
 
-def _compare_1d(sim, experiment: list[str], ds, out: Path) -> dict:
+def _compare_1d(sim, experiment: list[str], ds, out: Path, skip_satisfied: bool = False) -> dict:
     """Run the homogenised counterpart, plot both, return the summary's extra keys."""
     from electrohet.model import Simulation as Simulation1D
     from electrohet.outputs import write_netcdf
     from electrohet.voxel.compare import homogenised_cell, plot_side_by_side, voltage_difference
 
-    ds_1d = Simulation1D(homogenised_cell(sim)).solve(experiment)
+    ds_1d = Simulation1D(homogenised_cell(sim)).solve(experiment, skip_satisfied=skip_satisfied)
     write_netcdf(ds_1d, out / "results_1d.nc")
     if not (float(ds.capacity[-1]) > 0 and float(ds_1d.capacity[-1]) > 0):
         return {"vs_1d": "no net discharge to compare on"}

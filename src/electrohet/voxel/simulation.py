@@ -423,7 +423,8 @@ class Simulation:
         ------
         ProtocolError
             A step's cut-off is met at its start (``skip_satisfied`` false): the message
-            names the step, the start voltage [V] and the cut-off.
+            names the step, the start voltage [V] and the cut-off.  (Reached only once
+            the current is applied: the run ends "failed", see the P2D ``solve``.)
         ParameterError
             A ``save_at`` time is negative or not finite.
         """
@@ -536,6 +537,7 @@ class Simulation:
                 else 48 * 3600.0
             )
         t0, t_end = t, t + limit
+        v_before = float(y[m.iV])  # the voltage the step starts from
         # consistent algebraic state under the new control (tiny implicit step)
         tiny = 1e-9
         y = self.solver.solve(y, tiny, control)
@@ -543,11 +545,9 @@ class Simulation:
         info = {"step": idx, "cycle": cyc, "text": str(step), "t_start": t, "reason": "time"}
         if event is not None and event(y) <= 0:
             if not skip_satisfied:
-                from electrohet.model.simulation import satisfied_message
+                from electrohet.model.simulation import raise_satisfied
 
-                raise ProtocolError(
-                    satisfied_message(idx, step, ev_name, float(y[m.iV]), float(y[m.iI]))
-                )
+                raise_satisfied(idx, step, ev_name, v_before, float(y[m.iV]), float(y[m.iI]))
             info.update(status="skipped", reason=f"{ev_name} already reached", t_end=t)
             log.q_total = q
             return t, y, info
