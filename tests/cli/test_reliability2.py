@@ -490,3 +490,29 @@ def test_rates_out_of_range_named_before_count(tmp_path, capsys):
     assert main(["rate-study", str(cfg), "--out", str(tmp_path / "o"), "--quiet"]) == 2
     line = _err(capsys)
     assert "allowed range" in line and "at least 3" not in line
+
+
+def test_simulate_period_thins_what_is_stored(tmp_path, capsys):
+    """--period stores one state per period plus every step's first and last state (a
+    long cycling run need not write every solver step)."""
+    import xarray as xr
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(SIMULATE.format(steps="'Discharge at 1C for 10 minutes', 'Rest for 5 minutes'"))
+    full, thin = tmp_path / "full.nc", tmp_path / "thin.nc"
+    assert main(["simulate", str(cfg), "--out", str(full), "--quiet"]) == 0
+    assert main(["simulate", str(cfg), "--out", str(thin), "--quiet", "--period", "60"]) == 0
+    capsys.readouterr()
+    with (
+        xr.open_dataset(full, engine="h5netcdf") as a,
+        xr.open_dataset(thin, engine="h5netcdf") as b,
+    ):
+        assert b.sizes["time"] < a.sizes["time"]
+        assert b.sizes["time"] <= 15 + 4  # 900 s / 60 s, plus step boundaries
+        assert float(b.time[0]) == 0.0 and float(b.time[-1]) == float(a.time[-1])
+        for s in (0, 1):  # each step's first and last state kept
+            ta, tb = a.time[a.step == s].values, b.time[b.step == s].values
+            assert tb[0] == ta[0] and tb[-1] == ta[-1]
+        assert b.attrs["stored_period_s"] == 60.0
+    assert main(["simulate", str(cfg), "--out", str(thin), "--period", "0", "--overwrite"]) == 2
+    assert "--period" in _err(capsys)
