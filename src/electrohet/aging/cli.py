@@ -85,10 +85,17 @@ def age(
         "run fewer cycles (protocol.n_cycles) or a coarser mesh",
     )
     if not quiet and n >= ESTIMATE_FROM_CYCLES:
+        jump = run.jump
+        fewest = -(-n // int(jump.max_jump)) if jump.enabled else n
         typer.echo(
-            f"{n:,} cycles: ~{est.bytes / 1e9:.2f} GB for the stored results; each resolved "
-            "cycle is a full simulation (cycle jumping resolves only some; the progress bar "
-            "shows the remaining time)"
+            f"{n:,} cycles: ~{est.bytes / 1e9:.2f} GB for the stored results; between "
+            f"{fewest:,} and {n:,} cycles are resolved (each a full simulation"
+            + (
+                f"; cycle jumping skips at most {jump.max_jump - 1} in a row"
+                if jump.enabled
+                else ""
+            )
+            + "); the progress bar shows the remaining time"
         )
     with output_dir(out, AGING_RESULT_NAMES, overwrite, inputs=[config]):
         _run_into(run, out, quiet)
