@@ -216,6 +216,10 @@ def format_validation(exc: ValidationError, source: str) -> str:
     return f"{source}: {key} = {val!r}: {msg}"
 
 
+#: the name other modules imported before it was made public
+_format_validation = format_validation
+
+
 def load_toml(path: str | Path) -> dict:
     p = Path(path)
     if p.is_dir():
