@@ -65,7 +65,16 @@ MAY_IMPORT: dict[str, set[str]] = {
     },
     # studies: aging.presets takes the Yari calibration from it (to move below aging)
     "aging": _BASE
-    | {"outputs", "progress", "materials", "design", "protocols", "model", "studies", "calibrations"},
+    | {
+        "outputs",
+        "progress",
+        "materials",
+        "design",
+        "protocols",
+        "model",
+        "studies",
+        "calibrations",
+    },
     # the scoreboard sits on top: it runs every simulator and study
     "validation": _BASE
     | {
@@ -168,9 +177,7 @@ def test_no_private_access_across_packages():
     for path, tree in modules.items():
         pkg = _package(path)
         rel = path.relative_to(ROOT.parent)
-        for line, what in _import_violations(pkg, tree) + _attribute_violations(
-            pkg, tree, owners
-        ):
+        for line, what in _import_violations(pkg, tree) + _attribute_violations(pkg, tree, owners):
             problems.append(f"{rel}:{line}: package {pkg!r} uses {what}")
     assert not problems, "private names used across packages:\n" + "\n".join(problems)
 

@@ -28,6 +28,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain (click) help: Rich markup would eat "[s]", "[nm]" and "[[designs]]", and
+    # flags are shown as flags ("--overwrite", "--wiring / --no-wiring")
+    rich_markup_mode=None,
 )
 
 

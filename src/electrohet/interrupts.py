@@ -162,3 +162,54 @@ def deferred_signals(reraise: bool = True) -> Iterator[list[int]]:
         if received[0] == signal.SIGTERM:
             raise Terminated()
         raise KeyboardInterrupt()
+
+
+@contextmanager
+def finish_writing(what: str = "the results") -> Iterator[list[int]]:
+    """Let a results write finish when Ctrl-C arrives during it; a second one aborts.
+
+    Inside the block, the first SIGINT/SIGTERM is recorded and a line on stderr says
+    the write goes on; a second one raises :class:`KeyboardInterrupt` /
+    :class:`Terminated` at once (the atomic write then leaves no partial file).  After
+    the block, a recorded signal becomes :class:`Interrupted` (the command exits with
+    128 + the signal number, its results complete on disk).
+
+    Parameters
+    ----------
+    what
+        What is being written, for the message (e.g. ``"run.nc"``).
+
+    Yields
+    ------
+    The list of signals received so far (empty when none).
+    """
+    import sys
+    import threading
+
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def _first_defers(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
+        received.append(signum)
+        if len(received) == 1:
+            print(
+                f"finishing the write of {what}; press Ctrl-C again to abort it",
+                file=sys.stderr,
+                flush=True,
+            )
+            return
+        _received.append(signum)
+        raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+    old_int = signal.signal(signal.SIGINT, _first_defers)
+    old_term = signal.signal(signal.SIGTERM, _first_defers)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+    if received:
+        _received.append(received[0])
+        raise Interrupted(f"{what} written completely before stopping", 128 + int(received[0]))

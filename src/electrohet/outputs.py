@@ -34,14 +34,36 @@ class OutputLock:
     """An exclusive, non-blocking ``flock`` on a lock file; released by :meth:`release`.
 
     The kernel drops the lock when the process dies, so a killed run never leaves a
-    stale lock behind (the file itself may stay; it holds only the owner's pid).
+    stale lock behind (the file itself may stay after a SIGKILL; it holds only the
+    owner's pid).  :meth:`release` removes the file; a run that opened it just before
+    notices that the path no longer names the file it locked and starts over.
     """
 
     def __init__(self, lock_path: Path, target: Path, remove_on_release: bool) -> None:
-        import fcntl
-
         self.path = lock_path
         self.remove_on_release = remove_on_release
+        for _ in range(5):
+            fd = self._acquire(lock_path, target)
+            # release() removes the lock file; a run that opened it just before that
+            # holds a lock on a deleted file: the path must still name the file locked
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(lock_path))
+            except OSError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        else:
+            raise OutputError(f"cannot lock {target}: its lock file {lock_path} keeps changing")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self.fd: int | None = fd
+
+    @staticmethod
+    def _acquire(lock_path: Path, target: Path) -> int:
+        """Open ``lock_path`` and take the lock; the file descriptor."""
+        import fcntl
+
         try:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
@@ -60,9 +82,7 @@ class OutputLock:
                     "to finish or choose another --out"
                 ) from None
             raise OutputError.from_os_error(exc, target) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self.fd: int | None = fd
+        return fd
 
     def release(self) -> None:
         """Drop the lock (idempotent)."""
@@ -99,8 +119,50 @@ def _check_writable_dir(folder: Path, target: Path) -> None:
     os.unlink(probe)
 
 
+def _resolved(p: Path) -> Path:
+    try:
+        return p.resolve()
+    except OSError:
+        return p.absolute()
+
+
+def check_not_input(
+    path: str | os.PathLike,
+    inputs: Sequence[str | os.PathLike] = (),
+    result_names: Sequence[str] | None = None,
+) -> None:
+    """Refuse an output that would write over one of the run's inputs.
+
+    Never allowed, not even with ``--overwrite``: the output is an input file, lies
+    inside an input folder (a Zarr store, a folder of TIFFs), or (for an output folder,
+    ``result_names`` given) is the folder of an input whose name is one of the result
+    files the run writes.
+
+    Raises
+    ------
+    OutputError
+        Naming the output and the input.
+    """
+    out = _resolved(Path(path))
+    for raw in inputs:
+        if raw is None:
+            continue
+        inp = _resolved(Path(raw))
+        clash = out == inp or (inp.is_dir() and inp in out.parents)
+        if result_names is not None and not clash and inp.parent == out:
+            clash = any(inp.match(pat) for pat in result_names)
+        if clash:
+            raise OutputError(
+                f"output {path} would write over the input {raw}; choose another --out "
+                "(inputs are never overwritten, not even with --overwrite)"
+            )
+
+
 def prepare_output_file(
-    path: str | os.PathLike, overwrite: bool = False, lock: bool = True
+    path: str | os.PathLike,
+    overwrite: bool = False,
+    lock: bool = True,
+    inputs: Sequence[str | os.PathLike] = (),
 ) -> OutputLock | None:
     """Check an output file before computing and lock it against concurrent runs.
 
@@ -113,6 +175,9 @@ def prepare_output_file(
         complete, see :func:`atomic_write`).
     lock
         Take an exclusive lock (``.<name>.lock`` beside the file, removed on release).
+    inputs
+        The run's input files and folders: ``path`` must not be one of them (see
+        :func:`check_not_input`).
 
     Returns
     -------
@@ -121,10 +186,11 @@ def prepare_output_file(
     Raises
     ------
     OutputError
-        The path is a folder, exists (without ``overwrite``), its folder cannot be
-        created or written, or another run holds the lock.
+        The path is an input or a folder, exists (without ``overwrite``), its folder
+        cannot be created or written, or another run holds the lock.
     """
     target = Path(path)
+    check_not_input(target, inputs)
     if target.is_dir():
         raise OutputError(f"output {target} is a folder; give a file name")
     if target.exists() and not overwrite:
@@ -137,7 +203,10 @@ def prepare_output_file(
 
 
 def prepare_output_dir(
-    path: str | os.PathLike, result_names: Sequence[str] = (), overwrite: bool = False
+    path: str | os.PathLike,
+    result_names: Sequence[str] = (),
+    overwrite: bool = False,
+    inputs: Sequence[str | os.PathLike] = (),
 ) -> OutputLock:
     """Check an output folder before computing and lock it against concurrent runs.
 
@@ -150,17 +219,21 @@ def prepare_output_dir(
         allowed); without ``overwrite`` they are an error.
     overwrite
         Allow replacing earlier results.
+    inputs
+        The run's input files and folders, never written over (see
+        :func:`check_not_input`).
 
     Returns
     -------
-    The lock (``<folder>/.electrohet.lock``); release it when the run has written
-    everything.
+    The lock (``<folder>/.electrohet.lock``, removed on release); release it when the
+    run has written everything.
     """
     folder = Path(path)
+    check_not_input(folder, inputs, result_names)
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"output folder {folder} exists and is a file")
     _check_writable_dir(folder, folder)
-    lock = OutputLock(folder / LOCK_NAME, folder, remove_on_release=False)
+    lock = OutputLock(folder / LOCK_NAME, folder, remove_on_release=True)
     if not overwrite:
         found = sorted({p.name for pat in result_names for p in folder.glob(pat)})
         if found:
@@ -171,6 +244,85 @@ def prepare_output_dir(
                 "to replace them or choose another --out"
             )
     return lock
+
+
+@contextlib.contextmanager
+def output_dir(
+    path: str | os.PathLike,
+    result_names: Sequence[str] = (),
+    overwrite: bool = False,
+    inputs: Sequence[str | os.PathLike] = (),
+) -> Iterator[Path]:
+    """The output policy of a command writing a folder, as a ``with`` block.
+
+    Checks and locks the folder (:func:`prepare_output_dir`) before the block; after
+    it, on every exit path (success, error, interrupt), the lock is released (its file
+    removed) and a folder this call created is removed again when it is still empty,
+    so an error leaves no empty ``--out`` folder behind.
+
+    Yields
+    ------
+    The folder as a :class:`~pathlib.Path`.
+    """
+    folder = Path(path)
+    existed = folder.exists()
+    try:
+        lock = prepare_output_dir(folder, result_names, overwrite, inputs)
+    except BaseException:
+        if not existed:
+            _remove_if_empty(folder)
+        raise
+    try:
+        yield folder
+    finally:
+        lock.release()
+        if not existed:
+            _remove_if_empty(folder)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        folder.rmdir()  # fails (and is ignored) when anything is in it
+
+
+def jsonable(obj):
+    """``obj`` with NumPy scalars/arrays as Python values and NaN/Infinity as ``None``.
+
+    JSON has no NaN or Infinity (``json.dumps`` writes them, but they are not valid
+    JSON and strict parsers refuse the file); a non-finite number becomes ``null``.
+    """
+    import math
+
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        f = float(obj)
+        return f if math.isfinite(f) else None
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    return obj
+
+
+def json_text(obj, indent: int | None = 2) -> str:
+    """Valid JSON text of ``obj`` (see :func:`jsonable`; ``allow_nan=False`` enforces it)."""
+    import json
+
+    return json.dumps(jsonable(obj), indent=indent, allow_nan=False)
+
+
+def write_json(path: str | os.PathLike, obj, indent: int | None = 2) -> Path:
+    """Write ``obj`` as valid JSON (null for NaN/Infinity) to ``path`` atomically."""
+    return write_text_atomic(path, json_text(obj, indent) + "\n")
 
 
 @contextlib.contextmanager

@@ -37,8 +37,8 @@ def _run(name: str, fc: float, fc_top: float | None) -> DesignRuns:
 
 def test_partial_study_table_and_runs(tmp_path):
     partial = [_run("single", 0.05, None), None, _run("3/7", 0.03, 0.07), None]
-    with pytest.raises(Interrupted, match="2 of 4 design runs had finished") as info:
-        _save_partial(partial, tmp_path, 143)
+    with pytest.raises(Interrupted, match="2 of 4 designs had finished;") as info:
+        _save_partial(partial, tmp_path, 143, n_designs=4)
     assert info.value.exit_code == 143
     table = pd.read_csv(tmp_path / "rate_study_partial.csv")
     assert list(table.design) == ["single"] * 3 + ["3/7"] * 3
@@ -56,3 +56,14 @@ def test_partial_study_table_and_runs(tmp_path):
     ]
     with xr.open_dataset(tmp_path / "run_single_1C.nc", engine="h5netcdf") as ds:
         assert ds.attrs["study_status"] == "interrupted" and ds.attrs["rate_C"] == 1.0
+
+
+def test_partial_study_counts_designs_not_jobs(tmp_path):
+    """3 designs in the config, 2 standalone single layers added by the study: the
+    message counts the designs (it used to say "2 of 5 design runs")."""
+    partial = [_run("single", 0.05, None), None, _run("3/7", 0.03, 0.07), None, None]
+    with pytest.raises(Interrupted) as info:
+        _save_partial(partial, tmp_path, 130, n_designs=3)
+    msg = str(info.value)
+    assert "2 of 3 designs had finished" in msg
+    assert "0 of 2 standalone single-layer runs" in msg

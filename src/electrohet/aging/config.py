@@ -1,11 +1,16 @@
 """Read an aging run from a TOML configuration (``electrohet age CONFIG.toml``).
 
+Validated with pydantic like the ``simulate`` and ``rate-study`` configs
+(:mod:`electrohet.studies.config`): an unknown key, a value of the wrong type (e.g.
+``n_cycles = "ten"``) or out of range is one :class:`~electrohet.errors.ConfigError`
+line naming the key and the value.
+
 Sections: ``[cell]`` (``preset`` = ``"yari_lto_nmc622"`` with ``fc_bottom``,
 ``fc_top``, ``n_radius``, ``conduction``, ``wiring``; or ``"nmc532"`` with
 ``n_radius``, ``isolated_fraction``), ``[protocol]`` (``cycle`` list of steps,
 ``n_cycles``, optional ``checkup`` and ``checkup_every``, ``formation`` and
 ``formation_cycles``), ``[mechanisms]`` (``calibration = "yari"``,
-``"yari_through_plane"`` or ``"default"``, then
+``"yari_through_plane"``, ``"kroeger"`` or ``"default"``, then
 overrides in ``[mechanisms.cei]``, ``[mechanisms.cracking]``, ``[mechanisms.contact]``),
 ``[mesh]`` (``points_per_domain``, ``radial_points``), ``[jump]`` (``enabled``,
 ``rtol``, ``max_jump``, ``order``, ``stop_at_isolation``) and ``snapshot_cycles`` (top
@@ -15,25 +20,127 @@ level).
 from __future__ import annotations
 
 import dataclasses
+import typing
+from functools import cache
 from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from electrohet.errors import ConfigError
 
-_SECTIONS = {"cell", "protocol", "mechanisms", "mesh", "jump", "snapshot_cycles"}
+CALIBRATIONS = ("yari", "yari_through_plane", "kroeger", "default")
 
 
-def _take(d: dict, section: str, allowed: set[str]) -> dict:
-    sub = d.get(section, {})
-    if not isinstance(sub, dict):
-        raise ConfigError(f"[{section}] must be a table, got {type(sub).__name__}")
-    bad = sorted(set(sub) - allowed)
-    if bad:
-        raise ConfigError(f"[{section}]: unknown key(s) {bad} (allowed: {sorted(allowed)})")
-    return dict(sub)
+class _Strict(BaseModel):
+    # strict: a string is never read as a number ("ten" and "1e-3" are both refused)
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class AgingCellConfig(_Strict):
+    preset: Literal["yari_lto_nmc622", "nmc532"] = "yari_lto_nmc622"
+    fc_bottom: float | None = Field(default=None, gt=0, lt=1)
+    fc_top: float | None = Field(default=None, gt=0, lt=1)
+    n_radius: int | None = Field(default=None, ge=1, le=50)
+    isolated_fraction: float | None = Field(default=None, ge=0, lt=1)
+    conduction: str | None = None
+    wiring: bool | None = None
+
+
+class AgingProtocolConfig(_Strict):
+    cycle: list[str] = Field(min_length=1)
+    n_cycles: int = Field(ge=1, le=10**9)
+    checkup: list[str] | None = None
+    checkup_every: int = Field(default=0, ge=0)
+    formation: list[str] | None = None
+    formation_cycles: int | None = Field(default=None, ge=0, le=1000)
+
+
+class AgingMeshConfig(_Strict):
+    points_per_domain: int = Field(default=20, ge=1, le=2000)
+    radial_points: int = Field(default=20, ge=3, le=500)
+
+
+class AgingJumpConfig(_Strict):
+    enabled: bool = True
+    rtol: float = Field(default=0.03, gt=0, le=1)
+    max_jump: int = Field(default=50, ge=1)
+    order: Literal[1, 2] = 2
+    stop_at_isolation: bool = True
+
+
+@cache
+def _overrides_model(cls: type) -> type[BaseModel]:
+    """A pydantic model of optional overrides of the fields of dataclass ``cls`` (types
+    from its annotations; ranges are checked by the dataclass itself)."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: (hints[f.name] | None, None) for f in dataclasses.fields(cls) if f.init}
+    return create_model(f"{cls.__name__}Overrides", __base__=_Strict, **fields)  # type: ignore[call-overload]
+
+
+def _mechanisms_model() -> type[BaseModel]:
+    from electrohet.aging.mechanisms import CEIGrowth, ContactLoss, Cracking
+
+    return create_model(
+        "AgingMechanismsConfig",
+        __base__=_Strict,
+        calibration=(Literal[CALIBRATIONS], "yari"),  # type: ignore[valid-type]
+        cei=(_overrides_model(CEIGrowth), None),
+        cracking=(_overrides_model(Cracking), None),
+        contact=(_overrides_model(ContactLoss), None),
+    )
+
+
+@cache
+def aging_config_model() -> type[BaseModel]:
+    """The pydantic schema of an aging TOML config."""
+    return create_model(
+        "AgingConfig",
+        __base__=_Strict,
+        cell=(AgingCellConfig, AgingCellConfig()),
+        protocol=(AgingProtocolConfig, ...),
+        mechanisms=(_mechanisms_model() | None, None),
+        mesh=(AgingMeshConfig, AgingMeshConfig()),
+        jump=(AgingJumpConfig, AgingJumpConfig()),
+        snapshot_cycles=(list[int], []),
+    )
+
+
+def parse_aging_config(data: dict, source: str = "config") -> BaseModel:
+    """Validate an aging config (a dict read from TOML).
+
+    Raises
+    ------
+    ConfigError
+        One line naming the key and the value (see
+        :func:`electrohet.studies.config.format_validation`).
+    """
+    from electrohet.studies.config import format_validation
+
+    try:
+        return aging_config_model().model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation(exc, source)) from None
+
+
+def _set(model: BaseModel | None) -> dict:
+    """The keys given in a config section (``None`` values left out)."""
+    if model is None:
+        return {}
+    return {k: v for k, v in model.model_dump(exclude_unset=True).items() if v is not None}
 
 
 def load_aging_config(path: str | Path):
-    """Return an :class:`~electrohet.aging.driver.AgingRun` built from ``path``."""
+    """Return an :class:`~electrohet.aging.driver.AgingRun` built from ``path``.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, not TOML or does not validate (one line naming the key).
+    ParameterError, ProtocolError
+        A value the schema lets through is out of the model's range (e.g. a step
+        string that does not parse).
+    """
     from electrohet.aging.driver import AgingRun, JumpOptions
     from electrohet.aging.mechanisms import Mechanisms
     from electrohet.aging.presets import (
@@ -47,64 +154,33 @@ def load_aging_config(path: str | Path):
     from electrohet.model.mesh import MeshOptions
     from electrohet.studies.config import load_toml
 
-    d = load_toml(path)
-    bad = sorted(set(d) - _SECTIONS)
-    if bad:
-        raise ConfigError(f"{path}: unknown section(s) {bad} (allowed: {sorted(_SECTIONS)})")
-    c = _take(
-        d,
-        "cell",
-        {"preset", "fc_bottom", "fc_top", "n_radius", "isolated_fraction", "conduction", "wiring"},
-    )
+    cfg = parse_aging_config(load_toml(path), str(path))
+    c = _set(cfg.cell)  # type: ignore[attr-defined]
     preset = c.pop("preset", "yari_lto_nmc622")
     if preset == "yari_lto_nmc622":
-        c.pop("isolated_fraction", None)
+        if "isolated_fraction" in c:
+            raise ConfigError(f"{path}: cell.isolated_fraction does not apply to preset {preset!r}")
         cell = yari_lto_nmc622_cell(c.pop("fc_bottom", 0.025), **c)
-    elif preset == "nmc532":
+    else:
         for k in ("fc_bottom", "fc_top", "conduction", "wiring"):
             if k in c:
-                raise ConfigError(f"[cell].{k} does not apply to preset 'nmc532'")
+                raise ConfigError(f"{path}: cell.{k} does not apply to preset 'nmc532'")
         cell = nmc532_aging_cell(**c)
-    else:
-        raise ConfigError(f"[cell].preset = {preset!r} is not one of 'yari_lto_nmc622', 'nmc532'")
-    p = _take(
-        d,
-        "protocol",
-        {"cycle", "n_cycles", "checkup", "checkup_every", "formation", "formation_cycles"},
-    )
-    if "cycle" not in p or "n_cycles" not in p:
-        raise ConfigError("[protocol] needs 'cycle' (list of steps) and 'n_cycles'")
-    protocol = AgingProtocol(**p)
-    mraw = _take(d, "mechanisms", {"calibration", "cei", "cracking", "contact"})
-    calib = mraw.pop("calibration", "yari")
+    protocol = AgingProtocol(**_set(cfg.protocol))  # type: ignore[attr-defined]
     calibrations = {
         "yari": YARI_CALIBRATION,
         "yari_through_plane": YARI_THROUGH_PLANE_CALIBRATION,
         "kroeger": KROEGER_CALIBRATION,
         "default": Mechanisms(),
     }
-    if calib not in calibrations:
-        raise ConfigError(
-            f"[mechanisms].calibration = {calib!r} is not one of {', '.join(calibrations)}"
-        )
-    base = calibrations[calib]
+    mcfg = cfg.mechanisms  # type: ignore[attr-defined]
+    base = calibrations[mcfg.calibration if mcfg is not None else "yari"]
     kw = {}
     for name in ("cei", "cracking", "contact"):
-        over = mraw.get(name, {})
-        cur = getattr(base, name)
-        allowed = {f.name for f in dataclasses.fields(cur)}
-        unknown = sorted(set(over) - allowed)
-        if unknown:
-            raise ConfigError(
-                f"[mechanisms.{name}]: unknown key(s) {unknown} (allowed: {sorted(allowed)})"
-            )
-        kw[name] = dataclasses.replace(cur, **over)
+        over = _set(getattr(mcfg, name)) if mcfg is not None else {}
+        kw[name] = dataclasses.replace(getattr(base, name), **over)
     mech = Mechanisms(**kw)
-    mesh = MeshOptions(**_take(d, "mesh", {"points_per_domain", "radial_points"}))
-    jump = JumpOptions(
-        **_take(d, "jump", {"enabled", "rtol", "max_jump", "order", "stop_at_isolation"})
-    )
-    snaps = d.get("snapshot_cycles", [])
-    if not isinstance(snaps, list):
-        raise ConfigError("snapshot_cycles must be a list of cycle numbers")
-    return AgingRun(cell, protocol, mech, mesh, jump, tuple(snaps))
+    mesh = MeshOptions(**_set(cfg.mesh))  # type: ignore[attr-defined]
+    jump = JumpOptions(**_set(cfg.jump))  # type: ignore[attr-defined]
+    snaps = tuple(cfg.snapshot_cycles)  # type: ignore[attr-defined]
+    return AgingRun(cell, protocol, mech, mesh, jump, snaps)

@@ -151,6 +151,11 @@ class AgingRun:
         :class:`~electrohet.model.simulation.SolverOptions` (default rtol 1e-4).
     """
 
+    #: keep the finished cycles on Ctrl-C / SIGTERM (status "interrupted", the interrupt
+    #: in :attr:`interrupt_cause`) instead of re-raising; the CLI sets it
+    keep_on_interrupt: bool = False
+    interrupt_cause: BaseException | None = None
+
     def __init__(
         self,
         cell: Cell,
@@ -461,6 +466,15 @@ class AgingRun:
         except (SolverError, ElectrohetError) as exc:
             rec.status = "failed"
             rec.message = f"cycle {n + 1}: {exc}"
+        except KeyboardInterrupt as exc:
+            if not self.keep_on_interrupt:
+                raise
+            from electrohet.interrupts import Terminated
+
+            self.interrupt_cause = exc
+            rec.status = "interrupted"
+            by = "SIGTERM" if isinstance(exc, Terminated) else "Ctrl-C"
+            rec.message = f"interrupted by {by} during cycle {n + 1}"
         finally:
             if bar is not None:
                 bar.close()
@@ -480,7 +494,7 @@ class AgingRun:
             log = RunLog()
             for idx, step in enumerate(steps):
                 try:
-                    t, y, _info = self.sim.run_step(step, t, y, idx, 0, log)
+                    t, y, _info = self.sim.run_step(step, t, y, idx, 0, log, skip_satisfied=True)
                 except (SolverError, ElectrohetError) as exc:
                     raise SolverError(
                         f"formation cycle {k + 1}, step {str(step)!r}: {exc}"

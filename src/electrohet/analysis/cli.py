@@ -8,7 +8,6 @@ summary (JSON) and figures (PNG) into ``--out DIR``. Bad input raises
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict
 from pathlib import Path
@@ -19,7 +18,12 @@ import typer
 
 from electrohet.errors import DataError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: brackets and units ([s], [nm]) are shown as written
+)
 
 
 def _pairs(spec: str | None, what: str) -> dict[str, str]:
@@ -35,22 +39,10 @@ def _pairs(spec: str | None, what: str) -> dict[str, str]:
     return out
 
 
-def _jsonable(obj: object) -> object:
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return _jsonable(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
 def _write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(_jsonable(data), indent=2) + "\n")
+    from electrohet.outputs import write_json
+
+    write_json(path, data)  # valid JSON: NaN/Infinity become null
 
 
 def _agg():
@@ -107,7 +99,6 @@ def cycles_cmd(
     from electrohet.analysis.cycles import cycle_summary, incremental_capacity
 
     kw = _reader_kw(columns, units, discharge_positive)
-    out.mkdir(parents=True, exist_ok=True)
     tables, issues = [], {}
     plt = _agg()
     fig_q, (ax_q, ax_ce) = plt.subplots(
@@ -119,6 +110,12 @@ def cycles_cmd(
             warnings.simplefilter("ignore", CyclerDataWarning)
             cd = read_cycler(f, fmt, **kw)
         st = step_table(cd)
+        moved = st[st["kind"].isin(["charge", "discharge"])]["capacity"].abs().sum()
+        if len(cd.data) < 2 or not moved > 0:
+            raise DataError(
+                f"{f}: {len(cd.data)} data row(s) and no charge or discharge capacity; "
+                "a cycle summary needs at least one charge or discharge step of two rows"
+            )
         cs = cycle_summary(st)
         cs.insert(0, "file", f.name)
         tables.append(cs)
@@ -137,6 +134,7 @@ def cycles_cmd(
             except DataError as exc:
                 typer.echo(f"note: {f}: no dQ/dV ({exc})", err=True)
     table = pd.concat(tables, ignore_index=True)
+    out.mkdir(parents=True, exist_ok=True)  # only now: an error above leaves no folder
     table.to_csv(out / "cycles.csv", index=False)
     _write_json(out / "cycles_issues.json", issues)
     ax_q.set_ylabel("discharge capacity / Ah")
@@ -146,7 +144,8 @@ def cycles_cmd(
     fig_q.savefig(out / "cycles.png", dpi=120)
     ax_d.set_xlabel("voltage / V")
     ax_d.set_ylabel("dQ/dV / Ah V$^{-1}$")
-    ax_d.legend(fontsize=7)
+    if ax_d.get_legend_handles_labels()[0]:
+        ax_d.legend(fontsize=7)
     fig_d.savefig(out / "dqdv.png", dpi=120)
     plt.close(fig_q)
     plt.close(fig_d)

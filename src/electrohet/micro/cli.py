@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -11,22 +10,16 @@ import typer
 
 from electrohet.errors import ParameterError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: brackets and units ([s], [nm]) are shown as written
+)
 
 
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        f = float(obj)
-        return f if np.isfinite(f) else None  # JSON null; a "percolating" flag says why
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    return obj
+#: files whose presence means a micro output folder already holds results
+MICRO_RESULT_NAMES = ("metrics.json", "profiles.csv", "particles.csv", "particles.parquet")
 
 
 @app.command()
@@ -46,12 +39,24 @@ def analyze(
     pore_size: bool = typer.Option(True, help="pore size distribution (local thickness)"),
     flow: bool = typer.Option(False, help="Stokes flow: permeability, flow tortuosity"),
     figures: bool = typer.Option(True, help="write PNG figures"),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="replace results already in the --out folder"
+    ),
+    max_memory: str = typer.Option(
+        None,
+        "--max-memory",
+        help="memory the analysis may use, e.g. 8GB (default: the memory available now); "
+        "a larger estimate refuses the run before it starts",
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar or estimate"),
 ) -> None:
     """Analyse a labelled volume: metrics JSON, per-particle table and figures."""
+    from electrohet.micro.estimate import check_memory, parse_memory
     from electrohet.micro.io import load_volume
-    from electrohet.micro.metrics import analyze as run
+    from electrohet.outputs import check_not_input, output_dir
 
+    limit = parse_memory(max_memory)
+    check_not_input(out, [volume, metadata], MICRO_RESULT_NAMES)
     shp = None
     if shape:
         try:
@@ -68,14 +73,10 @@ def analyze(
         dtype=dtype,
         key=key,
     )
-    from electrohet.errors import DataError
     from electrohet.micro.estimate import estimate
+    from electrohet.micro.volume import require_3d
 
-    if len(vol.shape) != 3 or min(vol.shape) < 2:
-        raise DataError(
-            f"{volume}: shape {tuple(vol.shape)} is not a 3D volume; micro analyze needs "
-            "at least 2 voxels along each axis (a 2D image or a single voxel is refused)"
-        )
+    require_3d(vol.shape, volume, "micro analyze")
     n = float(np.prod(vol.shape))
     steps = {"metrics": n}
     for flag, name in (
@@ -89,9 +90,38 @@ def analyze(
     if flow:
         steps["flow"] = n * 0.5  # per pore voxel; porosity not known before loading
     est = estimate(steps)
+    size = f"{vol.shape[0]}x{vol.shape[1]}x{vol.shape[2]}"
+    hint = "crop the volume" + (", leave out --flow" if flow else "")
+    hint += " or turn steps off (--no-particles, --no-pore-size, --no-tortuosity)"
+    check_memory(est, limit, f"micro analyze of {size} voxels", hint)
     if not quiet:
-        typer.echo(f"{vol.shape[0]}x{vol.shape[1]}x{vol.shape[2]} voxels: {est.describe()}")
-    out.mkdir(parents=True, exist_ok=True)
+        typer.echo(f"{size} voxels: {est.describe()}")
+    with output_dir(out, MICRO_RESULT_NAMES, overwrite, inputs=[volume, metadata]):
+        options = dict(
+            connectivity=connectivity,
+            particles=particles,
+            tortuosity=tortuosity,
+            geometric=geometric,
+            pore_size=pore_size,
+            flow=flow,
+        )
+        _analyze_into(vol, out, options, figures, quiet)
+    typer.echo(f"wrote {out / 'metrics.json'}")
+
+
+def _analyze_into(vol, out: Path, options: dict, figures: bool, quiet: bool) -> None:
+    """The analysis of ``micro analyze`` (``options``: the keyword arguments of
+    :func:`electrohet.micro.metrics.analyze`) and its files, in a checked ``out``."""
+    from electrohet.micro.metrics import analyze as run
+    from electrohet.outputs import write_json
+
+    connectivity = options["connectivity"]
+    particles, flow = options["particles"], options["flow"]
+    tortuosity, geometric, pore_size = (
+        options["tortuosity"],
+        options["geometric"],
+        options["pore_size"],
+    )
     bar = None
     if not quiet:
         from tqdm import tqdm
@@ -109,12 +139,7 @@ def analyze(
     try:
         res = run(
             vol,
-            connectivity=connectivity,
-            particles=particles,
-            tortuosity=tortuosity,
-            geometric=geometric,
-            pore_size=pore_size,
-            flow=flow,
+            **options,
             validate=False,
             progress=on_step,
         )
@@ -125,12 +150,13 @@ def analyze(
         typer.echo(f"warning: {msg}", err=True)
     prof = res.pop("_profiles")
     tab = res.pop("_particle_table", None)
-    (out / "metrics.json").write_text(json.dumps(_jsonable(res), indent=2))
     import pandas as pd
 
-    pd.DataFrame(prof).to_csv(out / "profiles.csv", index=False)
+    from electrohet.outputs import write_text_atomic
+
+    write_text_atomic(out / "profiles.csv", pd.DataFrame(prof).to_csv(index=False))
     if tab is not None:
-        tab.to_csv(out / "particles.csv", index=False)
+        write_text_atomic(out / "particles.csv", tab.to_csv(index=False))
         try:
             tab.to_parquet(out / "particles.parquet")
         except ImportError:
@@ -142,28 +168,33 @@ def analyze(
         fg.plot_phase_slice(vol, out / "slice_phases.png")
         if "cbd" in vol.labels:
             fg.plot_cbd_aggregates(vol, out / "cbd_aggregates.png", connectivity)
-    typer.echo(f"wrote {out / 'metrics.json'}")
+    # last: its presence marks a finished analysis (a "percolating" flag says why a
+    # value is null)
+    write_json(out / "metrics.json", res)
 
 
 @app.command()
 def generate(
     out: Path = typer.Argument(..., help="output file (.zarr, .npy, .tif, .h5, .raw)"),
     shape: str = typer.Option("64,64,64", help="nz,ny,nx (z = thickness, collector at 0)"),
-    voxel_size: float = typer.Option(0.1, help="voxel edge in um"),
-    am_fraction: float = typer.Option(0.55),
-    cbd_fraction: float = typer.Option(0.10),
-    radius_um: float = typer.Option(None, help="median particle radius in um"),
+    voxel_size: float = typer.Option(0.1, help="voxel edge [um]"),
+    am_fraction: float = typer.Option(0.55, help="active-material volume fraction [-]"),
+    cbd_fraction: float = typer.Option(0.10, help="carbon-binder volume fraction [-]"),
+    radius_um: float = typer.Option(None, help="median particle radius [um] (default 6 voxels)"),
     cbd_mode: str = typer.Option("slurry", help="slurry (aggregated) or dry (fibrous)"),
     crack_fraction: float = typer.Option(0.0, help="crack / (AM + crack)"),
-    seed: int = typer.Option(0),
+    seed: int = typer.Option(0, help="random seed (same seed, same volume)"),
     chunks: int = typer.Option(128, help="Zarr chunk edge; Zarr output is written chunk-wise"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing output"),
 ) -> None:
     """Write a synthetic labelled electrode (labels pore=0, cbd=1, am=2, crack=3)."""
     import shutil
 
+    from electrohet.errors import OutputError
     from electrohet.micro.estimate import COSTS, available_memory, estimate
     from electrohet.micro.generate import generate_to_zarr, synthetic_electrode
     from electrohet.micro.io import save_volume
+    from electrohet.outputs import prepare_output_file
 
     try:
         shp = tuple(int(v) for v in shape.split(","))
@@ -171,8 +202,23 @@ def generate(
         raise ParameterError(f"--shape = {shape!r} must be nz,ny,nx integers") from None
     if len(shp) != 3 or min(shp) < 1:
         raise ParameterError(f"--shape = {shape!r} must be three positive integers nz,ny,nx")
+    if not (np.isfinite(voxel_size) and voxel_size > 0):
+        raise ParameterError(f"--voxel-size = {voxel_size!r} um must be > 0 um")
+    if radius_um is not None:
+        lo, hi = voxel_size, 1e4 * voxel_size  # 1 to 1e4 voxels
+        if not (np.isfinite(radius_um) and lo <= radius_um <= hi):
+            raise ParameterError(
+                f"--radius-um = {radius_um!r} um is outside the allowed range [{lo:g}, {hi:g}] "
+                f"um (1 to 10^4 voxels of --voxel-size {voxel_size:g} um)"
+            )
     n = float(np.prod([float(v) for v in shp]))
     zarr_out = out.suffix.lower() == ".zarr"
+    if zarr_out:
+        if out.exists() and not overwrite:
+            raise OutputError(f"output {out} exists; pass --overwrite to replace it")
+    else:
+        lock = prepare_output_file(out, overwrite=overwrite, lock=False)
+        assert lock is None
     if zarr_out:
         halo = 1.5 * chunks  # chunk plus the particle halo on each side
         per_chunk = COSTS["generate_zarr_chunk"][0] * float(halo) ** 3
@@ -205,6 +251,8 @@ def generate(
         seed=seed,
     )
     if zarr_out:
+        if out.exists():
+            shutil.rmtree(out) if out.is_dir() else out.unlink()
         generate_to_zarr(out, shp, voxel_size * 1e-6, chunks=chunks, progress=True, **kw)
     else:
         save_volume(synthetic_electrode(shp, voxel_size * 1e-6, **kw), out)

@@ -33,12 +33,21 @@ class Estimate:
     def describe(self) -> str:
         """Human-readable ``~12.3 GB, ~4 min``."""
         s = self.seconds
+        if not s == s:  # NaN: no time estimate
+            return f"~{self.bytes / 1e9:.2f} GB peak memory"
         t = f"{s:.0f} s" if s < 120 else f"{s / 60:.0f} min" if s < 7200 else f"{s / 3600:.1f} h"
         return f"~{self.bytes / 1e9:.2f} GB peak memory, ~{t}"
 
 
 def available_memory() -> int:
-    """Memory available to a new job (bytes): ``MemAvailable`` on Linux, else total RAM."""
+    """Memory available to a new job [bytes]: psutil's ``available`` when psutil is
+    installed, else ``MemAvailable`` of ``/proc/meminfo`` (Linux), else total RAM."""
+    try:
+        import psutil  # type: ignore[import-not-found]
+
+        return int(psutil.virtual_memory().available)
+    except Exception:  # noqa: BLE001 - not installed or not supported here
+        pass
     try:
         with open("/proc/meminfo") as f:
             for line in f:
@@ -65,3 +74,104 @@ def estimate(steps: dict[str, float]) -> Estimate:
     mem += max(steps.values(), default=0.0)
     sec = sum(COSTS[k][1] * n for k, n in steps.items())
     return Estimate(mem, sec)
+
+
+#: voxel-resolved simulation (electrohet voxel simulate): bytes per voxel (peak RSS
+#: 1.6 GB at 64^3 ... 11.2 GB at 128^3, docs/voxel.md) and seconds per voxel and
+#: current step (C/2 discharge: 457 s at 64^3, 5,112 s at 128^3 on 2 cores)
+VOXEL_BYTES_PER_VOXEL = 6000.0
+VOXEL_BASE_BYTES = 0.3e9
+VOXEL_SECONDS_PER_VOXEL_STEP = 2.5e-3
+
+
+def voxel_estimate(n_voxels: float, n_steps: int) -> Estimate:
+    """Peak memory and wall time of a voxel simulation of ``n_voxels`` voxels and
+    ``n_steps`` experiment steps (rests counted like current steps: an upper bound)."""
+    return Estimate(
+        VOXEL_BASE_BYTES + VOXEL_BYTES_PER_VOXEL * n_voxels,
+        VOXEL_SECONDS_PER_VOXEL_STEP * n_voxels * max(1, n_steps),
+    )
+
+
+_UNITS = {"": 1.0, "b": 1.0, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9}
+_UNITS.update({"t": 1e12, "tb": 1e12, "kib": 1024.0, "mib": 1024.0**2, "gib": 1024.0**3})
+
+
+def parse_memory(text: str | float | None, key: str = "--max-memory") -> float | None:
+    """A memory size in bytes from ``"8GB"``, ``"512 MB"``, ``"2GiB"`` or a plain number
+    of bytes; ``None`` stays ``None``.
+
+    Raises
+    ------
+    ParameterError
+        Not a positive size with one of the units B, kB, MB, GB, TB, KiB, MiB, GiB.
+    """
+    import re
+
+    from electrohet.errors import ParameterError
+
+    if text is None:
+        return None
+    m = re.fullmatch(r"\s*([0-9.eE+-]+)\s*([A-Za-z]*)\s*", str(text))
+    unit = m.group(2).lower() if m else ""
+    try:
+        value = float(m.group(1)) * _UNITS[unit] if m else float("nan")
+    except (ValueError, KeyError):
+        value = float("nan")
+    if not (value > 0 and value != float("inf")):
+        raise ParameterError(
+            f"{key} = {text!r} is not a memory size > 0; give e.g. 8GB, 512MB or 2GiB"
+        )
+    return value
+
+
+def check_memory(est: Estimate, max_memory: float | None, what: str, hint: str) -> None:
+    """Refuse a job whose estimated peak memory exceeds what it may use.
+
+    The limit is ``max_memory`` [bytes] (the ``--max-memory`` option) when given (a
+    user who knows better, e.g. of swap or a pessimistic estimate, may set it above
+    what is free), else the memory available now (:func:`available_memory`).
+
+    Parameters
+    ----------
+    est
+        The job's estimate.
+    max_memory
+        User limit [bytes], or ``None``.
+    what
+        The job, for the message (e.g. ``"micro analyze of 251x301x301 voxels"``).
+    hint
+        What would make it fit (e.g. ``"crop the volume or drop --flow"``).
+
+    Raises
+    ------
+    ParameterError
+        Naming the estimate, the limit and where it comes from, and ``hint``.
+    """
+    from electrohet.errors import ParameterError
+
+    if max_memory is not None:
+        limit, source = float(max_memory), "are allowed by --max-memory"
+    else:
+        limit, source = float(available_memory()), "are available on this machine"
+    if est.bytes > limit:
+        raise ParameterError(
+            f"{what} needs an estimated {_size(est.bytes)} of memory "
+            f"({est.describe()}) but {_size(limit)} {source}; {hint}, or pass "
+            f"--max-memory {_gb_up(est.bytes)}GB to run it anyway"
+        )
+
+
+def _size(nbytes: float) -> str:
+    """``nbytes`` as ``"12.34 GB"`` (``"12.3 MB"`` below 0.1 GB)."""
+    return f"{nbytes / 1e9:.2f} GB" if nbytes >= 1e8 else f"{nbytes / 1e6:.3g} MB"
+
+
+def _gb_up(nbytes: float) -> str:
+    """``nbytes`` in GB rounded up to 2 significant digits (for a suggested option)."""
+    import math
+
+    gb = nbytes / 1e9
+    digits = max(0, 1 - int(math.floor(math.log10(gb)))) if gb > 0 else 0
+    f = 10**digits
+    return f"{math.ceil(gb * f) / f:g}"

@@ -269,3 +269,26 @@ class LabelledVolume:
                     f"{self.source}: phase {phase!r} (label {lab}) is empty in this volume"
                 )
         return self
+
+
+#: fewest voxels along each axis of a volume that ``micro analyze`` and ``voxel
+#: simulate`` accept (a 2D image or a one-voxel-thick slab is not an electrode volume)
+MIN_VOXELS_PER_AXIS = 2
+
+
+def require_3d(shape: tuple, source: object, command: str) -> None:
+    """Refuse a volume that is not 3D with at least :data:`MIN_VOXELS_PER_AXIS` voxels
+    along each axis (one rule for ``micro analyze`` and ``voxel simulate``).
+
+    Raises
+    ------
+    DataError
+        Naming the source, its shape and the rule.
+    """
+    shp = tuple(int(v) for v in shape)
+    if len(shp) != 3 or min(shp) < MIN_VOXELS_PER_AXIS:
+        raise DataError(
+            f"{source}: shape {shp} is not a 3D volume; {command} needs at least "
+            f"{MIN_VOXELS_PER_AXIS} voxels along each axis (a 2D image or a one-voxel-thick "
+            "slab is refused)"
+        )

@@ -159,12 +159,28 @@ class Simulation:
         initial_soc: float | None = None,
         initial_state: np.ndarray | None = None,
         progress: bool = False,
+        skip_satisfied: bool = False,
     ):
         """Run ``experiment`` and return the results as an ``xarray.Dataset``.
 
         A failure mid-run (solver breakdown, a cut-off never reached) does not raise: the
         states computed so far are returned with ``attrs["status"] = "failed"`` and
         ``attrs["message"]`` saying where and why it stopped.
+
+        Parameters
+        ----------
+        skip_satisfied
+            A step whose cut-off is already met when it starts (e.g. ``"Charge at 1C
+            until 3.0 V"`` on a cell at 4.3 V) is skipped (recorded as ``"skipped"`` in
+            the step log) instead of raising :class:`~electrohet.errors.ProtocolError`.
+
+        Raises
+        ------
+        ProtocolError
+            A step's cut-off is met at its start and ``skip_satisfied`` is false; the
+            message names the step, the start voltage [V] and the cut-off.  (A voltage
+            cut-off reached only once the step's current is applied, by the ohmic jump,
+            ends the run "failed" instead, with that reason in ``attrs["message"]``.)
         """
         from electrohet.model.results import build_dataset
 
@@ -182,7 +198,7 @@ class Simulation:
             # (inside a step or between steps)
             for idx, (cyc, step) in enumerate(steps):
                 where = f"step {idx} ({step}), cycle {cyc}"
-                t, y, info = self.run_step(step, t, y, idx, cyc, log)
+                t, y, info = self.run_step(step, t, y, idx, cyc, log, skip_satisfied)
                 log.step_info.append(info)
                 if bar is not None:
                     bar.update(1)
@@ -212,6 +228,7 @@ class Simulation:
         index: int = 0,
         cycle: int = 0,
         log: RunLog | None = None,
+        skip_satisfied: bool = False,
     ) -> tuple[float, np.ndarray, dict]:
         """Run one experiment step from the state ``y`` at time ``t``.
 
@@ -233,6 +250,9 @@ class Simulation:
             Step index and cycle number recorded with every state in ``log``.
         log
             Where the states go (a new :class:`RunLog` when None).
+        skip_satisfied
+            Skip the step (``info["status"] = "skipped"``) when its cut-off is met at
+            its start, instead of raising.
 
         Returns
         -------
@@ -250,8 +270,12 @@ class Simulation:
         SolverError
             The integrator failed, or a step without duration never reached its
             cut-off.
+        ProtocolError
+            The cut-off is met at the start and ``skip_satisfied`` is false.
         """
-        return self._run_step(step, t, y, index, cycle, RunLog() if log is None else log)
+        return self._run_step(
+            step, t, y, index, cycle, RunLog() if log is None else log, skip_satisfied
+        )
 
     @contextmanager
     def tolerances(self, rtol: float, newton_tol: float | None = None) -> Iterator[None]:
@@ -311,7 +335,18 @@ class Simulation:
         self.integrator.kernel_params = m.fused_params(control)
         self.integrator.invalidate_jacobian()
 
-    def _run_step(self, step: Step, t: float, y: np.ndarray, idx: int, cyc: int, log: RunLog):
+    def _run_step(
+        self,
+        step: Step,
+        t: float,
+        y: np.ndarray,
+        idx: int,
+        cyc: int,
+        log: RunLog,
+        skip_satisfied: bool = False,
+    ):
+        """Run one step from ``(t, y)``; ``skip_satisfied``: skip (instead of refusing)
+        a step whose cut-off is met at its start (see :meth:`solve`)."""
         m = self.model
         cell = self.cell
         opts = self.options
@@ -323,6 +358,9 @@ class Simulation:
             control = Control("voltage", float(step.voltage))  # type: ignore[arg-type]
         else:
             control = Control("current", 0.0)
+        # the voltage at the step's start: the end of the previous step (or the
+        # initial state), before this step's current is applied
+        v_before = float(m.terminal_voltage(y))
         self._set_control(control)
         y = self.integrator.make_consistent(y)
         t_start = t
@@ -346,11 +384,14 @@ class Simulation:
             "reason": "time",
         }
         # cut-off already reached?
-        g0 = [g(y) for g, _ in events]
-        for gval, (_, name) in zip(g0, events, strict=True):
-            if gval <= 0:
+        for g, name in events:
+            if g(y) > 0:
+                continue
+            if skip_satisfied:
                 info.update(status="skipped", reason=f"{name} already reached at start", t_end=t)
                 return t, y, info
+            v_after, i_after = float(m.terminal_voltage(y)), float(y[m.slices["I"].start])
+            raise_satisfied(idx, step, name, v_before, v_after, i_after)
         integ = self.integrator
         integ.start(t, y, min(opts.first_step, limit))
         log.record(t, y, idx, cyc)
@@ -555,3 +596,67 @@ class Simulation:
 #: current step is examined for its transport limit [fraction of c_max].  The surface
 #: can then take no more lithium and the voltage falls without bound as it fills.
 SURFACE_ROOM = 1e-3
+
+
+def satisfied_message(idx: int, step, cutoff: str, voltage: float, current: float) -> str:
+    """The error of a step whose cut-off is met at its start (both simulators).
+
+    Parameters
+    ----------
+    idx
+        Step index in the experiment (0-based).
+    step
+        The step.
+    cutoff
+        Its cut-off in words, e.g. ``"voltage cut-off 3 V"``.
+    voltage
+        Terminal voltage at the step's start [V].
+    current
+        Current density at the step's start [A/m^2] (shown for a current cut-off).
+    """
+    at = f"start voltage {voltage:.4g} V"
+    if cutoff.startswith("current"):
+        at += f", current {abs(current):.4g} A/m2"
+    return (
+        f"step {idx} ({str(step)!r}): its {cutoff} is already met at the start ({at}), "
+        "so the step would do nothing; change the step, or skip such steps explicitly "
+        "(--skip-satisfied-steps, or skip_satisfied=True)"
+    )
+
+
+def raise_satisfied(
+    idx: int, step, cutoff: str, v_before: float, v_after: float, i_after: float
+) -> None:
+    """Raise the error of a step whose cut-off holds once its control is applied.
+
+    A voltage cut-off met already by the voltage the step starts from (``v_before``)
+    is a protocol error (:class:`~electrohet.errors.ProtocolError`); one reached only
+    when the current is applied (the jump from ``v_before`` to ``v_after`` crosses it)
+    is a failure of the step (:class:`~electrohet.errors.SolverError`: the run ends
+    "failed" with its states so far).  A current cut-off of a voltage hold met at once
+    is a protocol error.
+
+    Parameters
+    ----------
+    idx
+        Step index (0-based).
+    step
+        The step.
+    cutoff
+        Its cut-off in words (``"voltage cut-off 3 V"``, ``"current cut-off ..."``).
+    v_before, v_after
+        Terminal voltage [V] before and after the step's control is applied.
+    i_after
+        Current density [A/m^2] after the control is applied.
+    """
+    if cutoff.startswith("voltage"):
+        vc = float(step.until_voltage)
+        sgn = 1.0 if step.direction > 0 else -1.0
+        if sgn * (v_before - vc) <= 0:
+            raise ProtocolError(satisfied_message(idx, step, cutoff, v_before, i_after))
+        raise SolverError(
+            f"its {cutoff} is reached as soon as the current is applied (the voltage "
+            f"jumps from {v_before:.4g} V to {v_after:.4g} V): the cell cannot carry this "
+            "current"
+        )
+    raise ProtocolError(satisfied_message(idx, step, cutoff, v_after, i_after))

@@ -11,8 +11,9 @@ carbon-dependent mechanisms with three constants:
 
 They are fitted to Yari 2020's single-layer rate-capability coefficients only (§3.3.1
 of the paper; docs/physics.md §4.1): gamma "about 0.90" at 4 wt%, "below 0.85" at
-1.5 wt% and "less than 0.7" at 1 wt% carbon, read as the targets below with a stated spread (an assumption,
-documented in ``docs/model.md``), with Gaussian priors from independent evidence
+1.5 wt% and "less than 0.7" at 1 wt% carbon, read as the targets below with a stated
+spread (an assumption, documented in ``docs/model.md``), with Gaussian priors from
+independent evidence
 (:data:`PRIORS`).  The six bilayers are *not* used: they are predicted afterwards.
 
 The procedure is pre-registered: :func:`calibrate` (maximum a posteriori, Laplace

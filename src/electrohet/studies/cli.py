@@ -7,11 +7,12 @@ writes atomically, and on Ctrl-C / SIGTERM saves what had finished with status
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import typer
 
-from electrohet.errors import SolverError
+from electrohet.errors import ParameterError, SolverError
 
 # files whose presence means a rate-study folder already holds results
 STUDY_RESULT_NAMES = ("rate_study.csv", "rate_study_partial.csv", "run_*.nc")
@@ -28,6 +29,17 @@ def simulate(
     config: Path = typer.Argument(..., help="TOML file: cell, experiment, mesh, solver"),
     out: Path = typer.Option(Path("run.nc"), "--out", help="netCDF file for the results"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing --out file"),
+    skip_satisfied: bool = typer.Option(
+        False,
+        "--skip-satisfied-steps",
+        help="skip a step whose cut-off is already met at its start (default: an error)",
+    ),
+    period: float = typer.Option(
+        None,
+        "--period",
+        help="store one state per period [s] (and each step's first and last state) "
+        "instead of every solver step: smaller files for long cycling runs",
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ) -> None:
     """Run one experiment on one cell and save the results (netCDF)."""
@@ -35,6 +47,7 @@ def simulate(
         Interrupted,
         deferred_signals,
         exit_code_of,
+        finish_writing,
         make_interruptible,
     )
     from electrohet.model import MeshOptions, Simulation, SolverOptions
@@ -42,10 +55,12 @@ def simulate(
     from electrohet.protocols import Experiment
     from electrohet.studies.config import build_cell, load_toml, parse_simulate_config
 
+    if period is not None and not (math.isfinite(period) and period > 0):
+        raise ParameterError(f"--period = {period!r} must be a positive time in s")
     cfg = parse_simulate_config(load_toml(config), str(config))
     cell = build_cell(cfg)
     exp = Experiment(cfg.experiment.steps, repeat=cfg.experiment.repeat)
-    lock = prepare_output_file(out, overwrite=overwrite)
+    lock = prepare_output_file(out, overwrite=overwrite, inputs=[config])
     try:
         sim = Simulation(
             cell,
@@ -60,11 +75,18 @@ def simulate(
                 flush=True,
             )
         try:
-            ds = sim.solve(exp, initial_soc=cfg.experiment.initial_soc, progress=not quiet)
+            ds = sim.solve(
+                exp,
+                initial_soc=cfg.experiment.initial_soc,
+                progress=not quiet,
+                skip_satisfied=skip_satisfied,
+            )
         except Exception:
             if interrupt["cause"] is None:
                 raise
             ds = None  # interrupted before any state was recorded
+        if period is not None and ds is not None:
+            ds = thin_states(ds, period)
         if interrupt["cause"] is not None:
             code = exit_code_of(interrupt["cause"])
             if ds is None or ds.sizes.get("time", 0) == 0:
@@ -77,7 +99,10 @@ def simulate(
                 "(status 'interrupted')",
                 code,
             )
-        write_netcdf(ds, out)
+        # a first Ctrl-C while the (possibly large) file is built and written lets the
+        # write finish; a second one aborts it
+        with finish_writing(str(out)):
+            write_netcdf(ds, out)
     finally:
         if lock is not None:
             lock.release()
@@ -92,13 +117,38 @@ def simulate(
         )
 
 
+def thin_states(ds, period: float):
+    """``ds`` with one state per ``period`` [s] along ``time``: the first state at or
+    after each multiple of ``period``, plus the first and last state of every step
+    (so each step's start and its cut-off are kept).  ``attrs["stored_period_s"]``
+    records the period."""
+    import numpy as np
+
+    n = ds.sizes.get("time", 0)
+    if n <= 2:
+        return ds
+    t = np.asarray(ds.time.values, dtype=float)
+    keep = np.zeros(n, dtype=bool)
+    keep[[0, -1]] = True
+    for key in ("step", "cycle"):
+        if key in ds:
+            edge = np.flatnonzero(np.diff(np.asarray(ds[key].values)) != 0)
+            keep[edge] = True
+            keep[edge + 1] = True
+    slot = np.floor(t / period)
+    keep[np.flatnonzero(np.diff(slot) > 0) + 1] = True
+    out = ds.isel(time=keep)
+    out.attrs["stored_period_s"] = float(period)
+    return out
+
+
 def rate_study_cmd(
     config: Path = typer.Argument(..., help="TOML file: [study] settings and [[designs]]"),
     out: Path = typer.Option(Path("rate-study"), "--out", help="output folder"),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="replace results already in the --out folder"
     ),
-    quiet: bool = typer.Option(False, "--quiet"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ) -> None:
     """Rate-capability study of one- and two-layer designs (Yari 2020 protocol)."""
     from electrohet.studies.config import load_toml, parse_study_config
@@ -126,7 +176,9 @@ def rate_study_cmd(
         designs = [
             LayerDesign(d.name, d.fc_bottom, d.fc_top, d.am_share_bottom) for d in cfg.designs
         ]
-    _run_and_report(designs, settings, out, s.reference, s.label_rtol, quiet, overwrite)
+    _run_and_report(
+        designs, settings, out, s.reference, s.label_rtol, quiet, overwrite, inputs=[config]
+    )
 
 
 def demo(
@@ -154,10 +206,9 @@ def demo(
     overwrite: bool = typer.Option(
         False, "--overwrite", help="replace results already in the --out folder"
     ),
-    quiet: bool = typer.Option(False, "--quiet"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ) -> None:
     """The bilayer rate study of Yari 2020 on the built-in NMC622 defaults."""
-    from electrohet.errors import ParameterError
     from electrohet.studies.rate_study import StudySettings
 
     if processes < 0:
@@ -173,7 +224,7 @@ def demo(
     _run_and_report(None, settings, out, "single", 0.01, quiet, overwrite)
 
 
-def _save_partial(partial, out: Path, code: int):
+def _save_partial(partial, out: Path, code: int, n_designs: int):
     """Write the finished runs of an interrupted study and raise :class:`Interrupted`."""
     import pandas as pd
 
@@ -204,9 +255,17 @@ def _save_partial(partial, out: Path, code: int):
                 ds.attrs["study_status"] = "interrupted"
         save_runs(runs, out)
         path = write_text_atomic(out / "rate_study_partial.csv", table.to_csv(index=False))
-    total = len(partial or [])
+    # the jobs are the designs, then standalone single layers the study adds
+    jobs = list(partial or [])
+    n_done = len(finished(jobs[:n_designs]))
+    extra = len(jobs) - n_designs
+    more = (
+        f" (and {len(finished(jobs[n_designs:]))} of {extra} standalone single-layer runs)"
+        if extra > 0
+        else ""
+    )
     raise Interrupted(
-        f"{len(runs)} of {total} design runs had finished; saved to {path} (status "
+        f"{n_done} of {n_designs} designs had finished{more}; saved to {path} (status "
         "'interrupted') and their netCDF files; workers stopped",
         code,
     )
@@ -220,27 +279,27 @@ def _run_and_report(
     label_rtol: float,
     quiet: bool,
     overwrite: bool = False,
+    inputs: tuple | list = (),
 ) -> None:
     import time
 
     from electrohet.interrupts import Interrupted
-    from electrohet.outputs import prepare_output_dir
-    from electrohet.studies.rate_study import rate_study
+    from electrohet.outputs import output_dir
+    from electrohet.studies.rate_study import rate_study, yari2020_designs
 
-    lock = prepare_output_dir(out, STUDY_RESULT_NAMES, overwrite=overwrite)
-    try:
+    n_designs = len(designs) if designs else len(yari2020_designs())
+    # the lock is removed and an empty new folder too on every exit path
+    with output_dir(out, STUDY_RESULT_NAMES, overwrite, inputs):
         t0 = time.perf_counter()
         try:
             study = rate_study(
                 designs, settings, reference=reference, progress=not quiet, label_rtol=label_rtol
             )
         except Interrupted as exc:
-            _save_partial(exc.partial, out, exc.exit_code)
+            _save_partial(exc.partial, out, exc.exit_code, n_designs)
         wall = time.perf_counter() - t0
         files = study.save(out)
         _report(study, settings, wall, out, files)
-    finally:
-        lock.release()
 
 
 def _report(study, settings, wall: float, out: Path, files) -> None:

@@ -31,7 +31,14 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from electrohet.errors import ConfigError, ParameterError
 
@@ -68,6 +75,19 @@ class LayerConfig(_Strict):
 class ElectrodeConfig(_Strict):
     layers: list[LayerConfig] = Field(min_length=1)
     theta_init: float | None = Field(default=None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _unique_names(self):
+        # layer names are keys of the results (layer utilisation, loadings by name);
+        # an unnamed layer i is "positive layer i"
+        names = [lc.name or f"positive layer {i + 1}" for i, lc in enumerate(self.layers)]
+        dup = duplicates(names)
+        if dup:
+            raise ValueError(
+                f"layers: the name(s) {dup} are used by more than one layer; give each "
+                "layer its own name"
+            )
+        return self
 
 
 class CellConfig(_Strict):
@@ -112,7 +132,8 @@ class DesignConfig(_Strict):
 
 
 class StudyConfig(_Strict):
-    rates: list[float] = Field(default=[0.5, 1.0, 2.0, 3.0], min_length=3)
+    # the range of each rate is checked before their number (see _check_rates)
+    rates: list[float] = Field(default=[0.5, 1.0, 2.0, 3.0])
     charge_rate: float = Field(default=0.5, gt=0, le=RATE_MAX)
     v_min: float = Field(default=3.0, ge=V_MIN_RANGE[0], le=V_MIN_RANGE[1])
     v_max: float = Field(default=4.3, ge=V_MAX_RANGE[0], le=V_MAX_RANGE[1])
@@ -128,22 +149,57 @@ class StudyConfig(_Strict):
     formation_cycles: int = Field(default=2, ge=0, le=10)
     n_samples: int = Field(default=16, ge=0, le=10_000)
 
-    @model_validator(mode="after")
-    def _check(self):
-        for r in self.rates:
+    @field_validator("rates")
+    @classmethod
+    def _check_rates(cls, rates: list[float]) -> list[float]:
+        for r in rates:
             if not 0 < r <= RATE_MAX:
                 raise ValueError(f"rate {r!r} C is outside the allowed range (0, {RATE_MAX:g}] C")
+        if len(rates) < 3:
+            raise ValueError(
+                f"{len(rates)} rate(s) given; a Peukert fit needs at least 3 rates in "
+                f"(0, {RATE_MAX:g}] C"
+            )
+        if len(set(rates)) != len(rates):
+            raise ValueError("the rates must be distinct")
+        return rates
+
+    @model_validator(mode="after")
+    def _check(self):
         if not self.v_min < self.v_max:
             raise ValueError(f"v_min = {self.v_min} V must be below v_max = {self.v_max} V")
         return self
+
+
+def duplicates(names: list[str]) -> list[str]:
+    """Names that occur more than once, in order of first repetition."""
+    seen: set[str] = set()
+    dup: list[str] = []
+    for n in names:
+        if n in seen and n not in dup:
+            dup.append(n)
+        seen.add(n)
+    return dup
 
 
 class RateStudyConfig(_Strict):
     study: StudyConfig = StudyConfig()
     designs: list[DesignConfig] | None = None
 
+    @model_validator(mode="after")
+    def _unique_names(self):
+        # design names are keys: file names (run_<name>_*.nc), table rows, the reference
+        dup = duplicates([d.name for d in self.designs or []])
+        if dup:
+            raise ValueError(
+                f"designs: the name(s) {dup} are used by more than one design; each "
+                "[[designs]] entry needs its own name"
+            )
+        return self
 
-def _format_validation(exc: ValidationError, source: str) -> str:
+
+def format_validation(exc: ValidationError, source: str) -> str:
+    """The first error of a pydantic validation as one line naming the key and value."""
     err = exc.errors()[0]
     key = ".".join(str(p) for p in err["loc"])
     val = err.get("input")
@@ -152,15 +208,26 @@ def _format_validation(exc: ValidationError, source: str) -> str:
         return f"{source}: unknown key '{key}'"
     if err["type"] == "missing":
         return f"{source}: missing key '{key}'"
+    msg = msg.removeprefix("Value error, ")
     if not key:  # a whole-section check: its message names the keys
-        return f"{source}: {msg.removeprefix('Value error, ')}"
+        return f"{source}: {msg}"
+    if isinstance(val, dict):  # a check of a table: its message names the keys
+        return f"{source}: [{key}] {msg}"
     return f"{source}: {key} = {val!r}: {msg}"
+
+
+#: the name other modules imported before it was made public
+_format_validation = format_validation
 
 
 def load_toml(path: str | Path) -> dict:
     p = Path(path)
-    if not p.is_file():
+    if p.is_dir():
+        raise ConfigError(f"config {str(p)!r} is a folder, not a TOML file")
+    if not p.exists():
         raise ConfigError(f"config file {str(p)!r} not found")
+    if not p.is_file():
+        raise ConfigError(f"config {str(p)!r} is not a regular file")
     raw = p.read_bytes()
     try:
         text = raw.decode("utf-8")
@@ -181,7 +248,7 @@ def parse_simulate_config(data: dict, source: str = "config") -> SimulateConfig:
     try:
         cfg = SimulateConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_validation(exc, source)) from None
+        raise ConfigError(format_validation(exc, source)) from None
     if cfg.cell.preset not in PRESETS:
         raise ParameterError(
             f"{source}: cell.preset = {cfg.cell.preset!r} is not a known parameter set; "
@@ -194,7 +261,7 @@ def parse_study_config(data: dict, source: str = "config") -> RateStudyConfig:
     try:
         return RateStudyConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_validation(exc, source)) from None
+        raise ConfigError(format_validation(exc, source)) from None
 
 
 def build_cell(cfg: SimulateConfig):

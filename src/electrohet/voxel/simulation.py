@@ -90,6 +90,31 @@ class _Log:
             del self.fields[ts]
 
 
+#: voxel edges the voxel simulator accepts [m]: 1 nm (below it a voxel is smaller than
+#: the CEI films and lattice the continuum model assumes) to 100 um (above it a voxel
+#: holds many particles and the particle-resolved model is meaningless; the
+#: homogenised 1D model is the tool)
+VOXEL_SIZE_RANGE_M = (1e-9, 1e-4)
+
+
+def check_voxel_size(voxel_size) -> None:
+    """Refuse voxel edges outside :data:`VOXEL_SIZE_RANGE_M`.
+
+    Raises
+    ------
+    ParameterError
+        Naming the edges in um and the allowed range in um.
+    """
+    lo, hi = VOXEL_SIZE_RANGE_M
+    vs = [float(v) for v in voxel_size]
+    if not all(lo <= v <= hi for v in vs):
+        shown = ", ".join(f"{v * 1e6:g}" for v in vs)
+        raise ParameterError(
+            f"voxel size = ({shown}) um is outside the range the voxel simulator accepts, "
+            f"[{lo * 1e6:g}, {hi * 1e6:g}] um per edge"
+        )
+
+
 def _as_phase(volume, labels, voxel_size):
     """(phase array oriented collector first, voxel size (dz, dy, dx), label map)."""
     from electrohet.micro.volume import LabelledVolume, parse_label_map, parse_voxel_size
@@ -129,6 +154,10 @@ def _as_phase(volume, labels, voxel_size):
                 f"volume must be a 3D integer array, got shape {arr.shape} dtype {arr.dtype}"
             )
         vol = LabelledVolume(arr, parse_voxel_size(voxel_size), parse_label_map(labels))
+    from electrohet.micro.volume import require_3d
+
+    require_3d(vol.shape, vol.source or "volume", "the voxel simulation")
+    check_voxel_size(vol.voxel_size)
     data = np.asarray(vol.oriented())
     lab = vol.labels
     present = np.unique(data)
@@ -368,6 +397,7 @@ class Simulation:
         fields_path: str | Path | None = None,
         progress: bool = False,
         period: float | None = None,
+        skip_satisfied: bool = False,
     ):
         """Run ``experiment`` and return an ``xarray.Dataset``.
 
@@ -386,6 +416,17 @@ class Simulation:
             every multiple of ``period`` (and at the ``save_at`` times) from the
             integrator's dense output, without extra solves (``ds.interpolated`` marks
             them).  Default: solver steps (and ``save_at`` times) only.
+        skip_satisfied
+            Skip a step whose cut-off is already met at its start instead of raising.
+
+        Raises
+        ------
+        ProtocolError
+            A step's cut-off is met at its start (``skip_satisfied`` false): the message
+            names the step, the start voltage [V] and the cut-off.  (Reached only once
+            the current is applied: the run ends "failed", see the P2D ``solve``.)
+        ParameterError
+            A ``save_at`` time is negative or not finite.
         """
         from electrohet.voxel.results import build_dataset, write_fields
 
@@ -399,6 +440,12 @@ class Simulation:
         )
         self._validate(exp)
         y = self.initial_state() if initial_state is None else initial_state.copy()
+        bad_times = [v for v in (save_at or []) if not (np.isfinite(v) and v >= 0)]
+        if bad_times:
+            raise ParameterError(
+                f"save_at = {list(save_at or [])!r}: time(s) {bad_times} are not "
+                "finite times >= 0 s"
+            )
         log = _Log(save_at=sorted(float(v) for v in (save_at or [])), period=period)
         t = 0.0
         wall0 = _time.perf_counter()
@@ -408,7 +455,7 @@ class Simulation:
             # one handler for a failed step and for an interrupt anywhere in the loop
             for idx, (cyc, step) in enumerate(exp.steps):
                 where = f"step {idx} ({step}), cycle {cyc}"
-                t, y, info = self._run_step(step, t, y, idx, cyc, log, bar)
+                t, y, info = self._run_step(step, t, y, idx, cyc, log, bar, skip_satisfied)
                 log.step_info.append(info)
                 if bar is not None:
                     bar.advance()
@@ -449,7 +496,17 @@ class Simulation:
             return Control("voltage", float(step.voltage))  # type: ignore[arg-type]
         return Control("current", 0.0)
 
-    def _run_step(self, step: Step, t: float, y: np.ndarray, idx: int, cyc: int, log, bar):
+    def _run_step(
+        self,
+        step: Step,
+        t: float,
+        y: np.ndarray,
+        idx: int,
+        cyc: int,
+        log,
+        bar,
+        skip_satisfied: bool = False,
+    ):
         m = self.model
         opts = self.options
         control = self._control(step)
@@ -480,12 +537,17 @@ class Simulation:
                 else 48 * 3600.0
             )
         t0, t_end = t, t + limit
+        v_before = float(y[m.iV])  # the voltage the step starts from
         # consistent algebraic state under the new control (tiny implicit step)
         tiny = 1e-9
         y = self.solver.solve(y, tiny, control)
         q = log.q_total + tiny * float(y[m.iI])
         info = {"step": idx, "cycle": cyc, "text": str(step), "t_start": t, "reason": "time"}
         if event is not None and event(y) <= 0:
+            if not skip_satisfied:
+                from electrohet.model.simulation import raise_satisfied
+
+                raise_satisfied(idx, step, ev_name, v_before, float(y[m.iV]), float(y[m.iI]))
             info.update(status="skipped", reason=f"{ev_name} already reached", t_end=t)
             log.q_total = q
             return t, y, info

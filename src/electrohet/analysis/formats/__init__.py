@@ -138,7 +138,9 @@ def read(path: str | Path, fmt: str = "auto", **kw: Any) -> CyclerData:
 
         return read_xlsx(path, **kw)
     if name not in _REGISTRY:
-        raise DataError(f"{path}: unknown format {fmt!r}; use one of ['auto', *{names()}]")
+        raise DataError(
+            f"{path}: unknown format {fmt!r}; use one of: {', '.join(['auto', *names()])}"
+        )
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     suf = path.suffix.lower()
