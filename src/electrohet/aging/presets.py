@@ -31,6 +31,9 @@ from electrohet.errors import ParameterError
 #: N/P capacity ratio of the LTO|NMC622 preset
 LTO_NP_RATIO = 1.1
 
+#: The frozen rate-study calibration the Yari aging cells take their contact law from
+RATE_CALIBRATION_ID = "yari2020_single_layer"
+
 
 def _radius_classes(radius: float, n_radius: int):
     from electrohet.design.distributions import build_ensemble
@@ -157,8 +160,6 @@ def _aging_classes(layer: Layer, n_radius: int, wiring: bool) -> dict:
     from electrohet.design.distributions import ContactPaths, build_ensemble
     from electrohet.design.presets import YARI2020_RADIUS
     from electrohet.materials.soc_dependent import with_soc_dependence
-    from electrohet.studies.rate_study import YARI2020_CALIBRATION as RATE_FIT
-
     if not wiring:
         return {"ensemble": _radius_classes(YARI2020_RADIUS, n_radius)}
     if n_radius < 1:
@@ -166,12 +167,25 @@ def _aging_classes(layer: Layer, n_radius: int, wiring: bool) -> dict:
     contact = ContactPaths.from_carbon_fraction(
         layer.carbon_mass_fraction,
         diameter=2 * layer.particle_radius,
-        constriction=RATE_FIT["constriction"],
+        constriction=rate_calibration()["constriction"],
     )
     rad = _radius_classes(YARI2020_RADIUS, n_radius)
     radius = YARI2020_RADIUS if rad is None else _lognormal_radius(YARI2020_RADIUS)
     ens = build_ensemble(radius, max(n_radius, 1), contact=contact, n_contact=2)
     return {"ensemble": ens, "material": with_soc_dependence(layer.material)}
+
+
+def rate_calibration() -> dict[str, float]:
+    """MAP parameters [SI] of the frozen Yari 2020 single-layer rate calibration
+    (``electrohet/calibrations/yari2020_single_layer.json``: r_ref [Ohm m^2], t [-],
+    constriction [-]), read through :mod:`electrohet.calibrations` (hash-checked)."""
+    from electrohet.calibrations import load
+
+    cal = load(RATE_CALIBRATION_ID)
+    out = {}
+    for name, v in zip(cal.parameters, cal.result["map"], strict=True):
+        out[name] = float(10.0**v) if name in cal.log_parameters else float(v)
+    return out
 
 
 def _lognormal_radius(r: float):
@@ -185,11 +199,9 @@ def _collector_contact(fc_bottom: float) -> float:
     """Coating / collector contact resistance [Ohm m^2] of the rate-study calibration
     (single layers only, ``docs/model.md``) for the layer at the foil."""
     from electrohet.design.conductivity import InterfaceResistanceLaw
-    from electrohet.studies.rate_study import YARI2020_CALIBRATION as RATE_FIT
 
-    law = InterfaceResistanceLaw(
-        RATE_FIT["interface_resistance_ref"], exponent=RATE_FIT["interface_exponent"]
-    )
+    fit = rate_calibration()
+    law = InterfaceResistanceLaw(fit["interface_resistance_ref"], exponent=fit["interface_exponent"])
     return law(fc_bottom)
 
 
@@ -256,12 +268,19 @@ YARI_LTO_FORMATION = (
 )
 
 
-def yari_lto_protocol(n_cycles: int = 200, formation_cycles: int = 3) -> AgingProtocol:
-    """Yari 2020's LTO|NMC aging: ``formation_cycles`` C/10 formation cycles
-    (:data:`YARI_LTO_FORMATION`, 0 = none), then CC 1C/1C in 1.4-2.8 V."""
-    kw = {}
+def yari_lto_protocol(
+    n_cycles: int = 200, formation_cycles: int = 3, checkup_every: int = 50
+) -> AgingProtocol:
+    """Yari 2020's LTO|NMC aging (seed §2.3): ``formation_cycles`` C/10 formation cycles
+    (:data:`YARI_LTO_FORMATION`, 0 = none), then CC 1C/1C in 1.4-2.8 V with a C/10
+    galvanostatic titration every ``checkup_every`` cycles (Yari: at cycles 50, 100,
+    150 and 200; 0 = none)."""
+    kw: dict = {}
     if formation_cycles:
         kw = {"formation": list(YARI_LTO_FORMATION), "formation_cycles": formation_cycles}
+    if checkup_every:
+        kw["checkup"] = ["Charge at C/10 until 2.8 V", "Discharge at C/10 until 1.4 V"]
+        kw["checkup_every"] = checkup_every
     return AgingProtocol(
         ["Charge at 1C until 2.8 V", "Discharge at 1C until 1.4 V"], n_cycles, **kw
     )
@@ -278,12 +297,12 @@ def yari_li_nmc_protocol(n_cycles: int = 50, checkup_every: int = 25) -> AgingPr
     )
 
 
-#: Exponent of the coating / collector contact law of the rate-study calibration
-#: (``interface_exponent`` of :data:`electrohet.studies.rate_study.YARI2020_CALIBRATION`,
-#: fitted on single-layer rate capability only); used as the collector-contact damage
-#: exponent t_c, i.e. contact damage at the foil removes percolating carbon
-#: (:mod:`electrohet.aging.mechanisms`).  Not fitted to aging data.
-COLLECTOR_EXPONENT = 0.845
+#: Exponent of the coating / collector contact law of the frozen rate-study calibration
+#: (``interface_exponent`` of :func:`rate_calibration`, fitted on single-layer rate
+#: capability only); used as the collector-contact damage exponent t_c, i.e. contact
+#: damage at the foil removes percolating carbon (:mod:`electrohet.aging.mechanisms`).
+#: Not fitted to aging data.
+COLLECTOR_EXPONENT = rate_calibration()["interface_exponent"]
 
 #: Mechanism parameters for the default (``conduction="rate_study"``, no wiring
 #: classes) Yari cells.  Only the contact-loss rate is calibrated, on the Yari
