@@ -9,18 +9,26 @@ range, problem) in ``CyclerData.issues`` and issued as a warning:
   put back in time order; a jump back to (near) the start of the record (two runs
   concatenated) is an error instead;
 * **logging gaps**: an interval inside a non-rest step longer than ``gap_factor``
-  (default 20) times the median interval of that step. The interval is marked
-  (``gap`` column) and *not integrated*: a cycler that stops logging has, as a
-  rule, paused the channel, and integrating the set current across the gap would
-  invent charge (a 10 h gap in a 1 A step adds 10 Ah);
+  (default 20) times the mean of the step's *other* intervals. It is marked (``gap``
+  column) and reported with its size, and it is **integrated like any other
+  interval** (never left out of a sum); where the file has its own cumulative
+  columns they give the step's value anyway. Logging on voltage change (BioLogic
+  dE/dt, Maccor dV: intervals from milliseconds to minutes) is not a gap: the mean
+  of the other intervals includes the long ones;
 * **sign convention**: a file with separate cumulative charge and discharge
-  capacity columns tells which way each step went; when most steps contradict the
-  current's sign, the current is flipped and the flip is recorded; with a ``state``
-  or step-type column the step types sign the current (see ``from_dataframe``);
+  capacity columns tells which way each step went, and so does the voltage (it
+  falls on discharge and rises on charge); when most steps contradict the current's
+  sign, the current is flipped (``flip``, the default) or only warned about, and it
+  is recorded; with a ``state`` or step-type column the step types sign the current
+  (see ``from_dataframe``);
 * **units**: where the file has its own cumulative capacity (or energy) column, the
   integrated step capacities are compared with its change over each step; a median
   ratio off by more than ``units_rtol`` (2 %) is reported with the likely cause
-  (e.g. 3600: time in hours read as seconds; 1000: mA read as A).
+  (e.g. 3600: time in hours read as seconds; 1000: mA read as A);
+* **file vs integrated**: otherwise, each step whose integrated capacity differs
+  from the file's own by more than ``rtol`` (1 %) of the step (and 0.1 % of the
+  median step) is reported with its rows and the size of the difference; the
+  file's value is the one used (``CyclerData.values``).
 """
 
 from __future__ import annotations
@@ -106,13 +114,37 @@ def fix_order(cd: CyclerData) -> None:
     cd.data = df
 
 
-def run_checks(cd: CyclerData, *, gap_factor: float = 20.0, units_rtol: float = 0.02) -> None:
-    """Logging gaps, sign convention and units checks (see the module docstring)."""
+def run_checks(
+    cd: CyclerData,
+    *,
+    gap_factor: float = 20.0,
+    units_rtol: float = 0.02,
+    rtol: float = 0.01,
+    flip: bool = True,
+) -> None:
+    """Logging gaps, sign convention, units and file-vs-integrated checks (module docstring).
+
+    Parameters
+    ----------
+    cd
+        The record (changed in place: ``gap`` column, flipped current, issues).
+    gap_factor
+        Gap threshold (> 1) relative to the mean of the step's other intervals.
+    units_rtol
+        Median ratio integrated/file beyond which a units problem is reported.
+    rtol
+        Per-step relative difference integrated vs file beyond which it is reported.
+    flip
+        Flip the current when the data contradict its sign convention (else warn only).
+    """
     if not gap_factor > 1:
         raise DataError(f"gap_factor = {gap_factor!r} must be > 1")
     _gaps(cd, gap_factor)
-    _sign_from_capacity_columns(cd)
-    _units(cd, units_rtol)
+    flipped = _sign_from_capacity_columns(cd, flip)
+    if not flipped:
+        _sign_from_voltage(cd, flip)
+    if not _units(cd, units_rtol):
+        _disagreement(cd, rtol)
 
 
 def _gaps(cd: CyclerData, gap_factor: float) -> None:
@@ -125,17 +157,30 @@ def _gaps(cd: CyclerData, gap_factor: float) -> None:
         dt = np.diff(t)
         same = sid[1:] == sid[:-1]
         active = (code != 0)[1:] & same
-        s = pd.Series(np.where(same, dt, np.nan))
-        med = s.groupby(sid[1:]).transform("median").to_numpy()
-        cnt = s.groupby(sid[1:]).transform("count").to_numpy()
-        g = active & (cnt >= 3) & (dt > gap_factor * med) & (med > 0)
+        w = np.where(same, dt, 0.0)
+        tot = np.bincount(sid[1:], weights=w, minlength=int(sid[-1]) + 1)[sid[1:]]
+        cnt = np.bincount(sid[1:], weights=same, minlength=int(sid[-1]) + 1)[sid[1:]]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            others = (tot - dt) / (cnt - 1)  # mean of the step's other intervals
+        g = active & (cnt >= 3) & (others > 0) & (dt > gap_factor * others)
         gap[1:] = g
         if g.any():
             idx = np.flatnonzero(g) + 1
             rows = df["row"].to_numpy()
             i = np.abs(df["current"].to_numpy())
-            lost = float(np.sum(0.5 * (i[idx] + i[idx - 1]) * dt[idx - 1]) / 3600.0)
+            size = float(np.sum(0.5 * (i[idx] + i[idx - 1]) * dt[idx - 1]) / 3600.0)
             k = idx[0]
+            has_file = any(
+                c in df
+                for w in ("capacity", "energy")
+                for c in (w, f"charge_{w}", f"discharge_{w}")
+            )
+            cover = (
+                "the file's own cumulative columns give these steps' values"
+                if has_file and cd.values == "file"
+                else "they are integrated across (the file has no cumulative column to "
+                "confirm what flowed)"
+            )
             cd.issues.append(
                 DataIssue(
                     cd.source,
@@ -143,9 +188,10 @@ def _gaps(cd: CyclerData, gap_factor: float) -> None:
                     (int(rows[k - 1]), int(rows[k])),
                     f"{cd.source}: {idx.size} logging gap(s) inside current steps, the first "
                     f"of {dt[k - 1]:g} s between data rows {rows[k - 1]} and {rows[k]} "
-                    f"({gap_factor:g}x the step's median interval {med[k - 1]:g} s) at "
-                    f"{i[k]:.4g} A; gaps ({_ranges(idx, rows)}) are left out of "
-                    f"capacity/energy (integrating across them would add {lost:.4g} Ah)",
+                    f"({dt[k - 1] / others[k - 1]:.3g}x the mean of the step's other "
+                    f"intervals, {others[k - 1]:.3g} s) at {i[k]:.4g} A; the gaps "
+                    f"({_ranges(idx, rows)}) hold {size:.4g} Ah by the trapezoid and are "
+                    f"counted: {cover}",
                 )
             )
     if gap.any():
@@ -159,49 +205,98 @@ def _active_steps(cd: CyclerData) -> pd.DataFrame:
     return st[st["kind"] != "rest"]
 
 
-def _sign_from_capacity_columns(cd: CyclerData) -> None:
-    df = cd.data
-    if not ("charge_capacity" in df and "discharge_capacity" in df):
-        return
-    code, sid, _ = step_labels(cd)
+def _flip_or_warn(cd: CyclerData, flip: bool, rows: tuple[int, int], what: str) -> None:
+    if flip:
+        cd.data = cd.data.assign(current=-cd.data["current"])
+        act = "the current was flipped so that discharge is positive (fix it with --sign / sign=)"
+    else:
+        act = "the sign was given explicitly, so nothing was flipped: check it"
+    cd.issues.append(DataIssue(cd.source, "sign", rows, f"{cd.source}: {what}; {act}"))
+
+
+def _step_bounds(sid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     first = np.flatnonzero(np.concatenate([[True], sid[1:] != sid[:-1]]))
     last = np.concatenate([first[1:] - 1, [sid.size - 1]])
+    return first, last
+
+
+def _sign_from_capacity_columns(cd: CyclerData, flip: bool = True) -> bool:
+    from electrohet.analysis.cycler import reference_increments
+
+    df = cd.data
+    if not ("charge_capacity" in df and "discharge_capacity" in df):
+        return False
+    code, sid, _ = step_labels(cd)
+    first, last = _step_bounds(sid)
+    nstep = first.size
     kind = np.array(["charge", "rest", "discharge"])[code[first] + 1]
-    dc = np.abs(df["charge_capacity"].to_numpy()[last] - df["charge_capacity"].to_numpy()[first])
-    dd = np.abs(
-        df["discharge_capacity"].to_numpy()[last] - df["discharge_capacity"].to_numpy()[first]
-    )
+    dc = np.abs(np.bincount(sid, reference_increments(cd, "charge_capacity"), minlength=nstep))
+    dd = np.abs(np.bincount(sid, reference_increments(cd, "discharge_capacity"), minlength=nstep))
     informative = (kind != "rest") & ((dc > 0) | (dd > 0))
     wrong = informative & (((kind == "discharge") & (dc > dd)) | ((kind == "charge") & (dd > dc)))
     if informative.sum() and wrong.sum() > 0.5 * informative.sum():
         rows = df["row"].to_numpy()
         w = np.flatnonzero(wrong)
-        cd.data = df.assign(current=-df["current"])
-        cd.issues.append(
-            DataIssue(
-                cd.source,
-                "sign",
-                (int(rows[first[w[0]]]), int(rows[last[w[0]]])),
-                f"{cd.source}: the current sign contradicts the file's own charge/discharge "
-                f"capacity columns in {w.size} of {int(informative.sum())} steps (first: "
-                f"data rows {rows[first[w[0]]]}-{rows[last[w[0]]]}); the current was "
-                f"flipped so that discharge is positive (check discharge_negative)",
-            )
+        _flip_or_warn(
+            cd,
+            flip,
+            (int(rows[first[w[0]]]), int(rows[last[w[0]]])),
+            f"the current sign contradicts the file's own charge/discharge capacity "
+            f"columns in {w.size} of {int(informative.sum())} steps (first: data rows "
+            f"{rows[first[w[0]]]}-{rows[last[w[0]]]})",
         )
+        return True
+    return False
 
 
-def _units(cd: CyclerData, rtol: float) -> None:
+def _sign_from_voltage(cd: CyclerData, flip: bool = True, min_dv: float = 0.005) -> bool:
+    """Voltage falls on discharge and rises on charge: a convention that makes most
+    steps run the other way (weighted by duration, CV steps and steps with less than
+    ``min_dv`` of change left out) is reported (and flipped when ``flip``)."""
+    df = cd.data
+    code, sid, _ = step_labels(cd)
+    first, last = _step_bounds(sid)
+    v = df["voltage"].to_numpy()
+    t = df["time"].to_numpy()
+    k = code[first]
+    dv = v[last] - v[first]
+    dur = t[last] - t[first]
+    ok = (k != 0) & (np.abs(dv) > min_dv) & (last - first >= 2)
+    if "mode" in df:
+        ok &= df["mode"].to_numpy()[first] != 2
+    if ok.sum() < 2 or dur[ok].sum() <= 0:
+        return False
+    wrong = ok & (np.sign(dv) == k)  # discharge (k = 1) with rising voltage, or the reverse
+    share = dur[wrong].sum() / dur[ok].sum()
+    if share < 0.8:
+        return False
+    rows = df["row"].to_numpy()
+    w = np.flatnonzero(wrong)
+    _flip_or_warn(
+        cd,
+        flip,
+        (int(rows[first[w[0]]]), int(rows[last[w[0]]])),
+        f"with the format's sign convention the voltage rises during 'discharge' and falls "
+        f"during 'charge' in {w.size} of {int(ok.sum())} steps ({100 * share:.0f} % of their "
+        f"time; first: data rows {rows[first[w[0]]]}-{rows[last[w[0]]]}): the file's "
+        f"current has the opposite sign convention",
+    )
+    return True
+
+
+def _units(cd: CyclerData, rtol: float) -> bool:
     df = cd.data
     has = [w for w in ("capacity", "energy") if any(c in df for c in _ref_cols(w))]
     if not has:
-        return
+        return False
     st = _active_steps(cd)
+    found = False
     for what in has:
         col = f"{what}_file"
         if col not in st or len(st) == 0:
             continue
         ref = st[col].to_numpy()
-        val = st[what].to_numpy()
+        val = st[f"{what}_integrated"].to_numpy()
         big = ref > 1e-3 * np.nanmax(ref) if np.isfinite(ref).any() and np.nanmax(ref) > 0 else None
         if big is None or not big.any():
             continue
@@ -211,6 +306,7 @@ def _units(cd: CyclerData, rtol: float) -> None:
         r = float(np.median(val[sel] / ref[sel]))
         if abs(r - 1.0) <= rtol:
             continue
+        found = True
         cause = min(_LIKELY, key=lambda f: abs(np.log(r / f)))
         hint = (
             f"; likely {_LIKELY[cause]}"
@@ -228,6 +324,39 @@ def _units(cd: CyclerData, rtol: float) -> None:
                 f"{st['row_start'].iloc[k]}-{st['row_end'].iloc[k]}){hint}",
             )
         )
+    return found
+
+
+def _disagreement(cd: CyclerData, rtol: float) -> None:
+    """Steps whose integrated capacity differs from the file's own (values: the file's)."""
+    if "capacity_file" not in (st := _active_steps(cd)) or len(st) == 0:
+        return
+    ref = st["capacity_file"].to_numpy()
+    val = st["capacity_integrated"].to_numpy()
+    fin = np.isfinite(ref)
+    if not fin.any():
+        return
+    atol = 1e-3 * float(np.median(ref[fin])) if np.median(ref[fin]) > 0 else 0.0
+    diff = val - ref
+    bad = fin & (np.abs(diff) > rtol * np.abs(ref) + atol)
+    if not bad.any():
+        return
+    b = np.flatnonzero(bad)
+    worst = b[np.argmax(np.abs(diff[b]))]
+    rel = diff[worst] / ref[worst] if ref[worst] > 0 else np.inf
+    used = "the file's values are used" if cd.values == "file" else "the integrated values are used"
+    cd.issues.append(
+        DataIssue(
+            cd.source,
+            "disagree",
+            (int(st["row_start"].iloc[b[0]]), int(st["row_end"].iloc[b[0]])),
+            f"{cd.source}: the integrated capacity ({cd.integration}) differs from the file's "
+            f"own capacity columns by more than {100 * rtol:g} % in {b.size} of {int(fin.sum())} "
+            f"steps (first: data rows {st['row_start'].iloc[b[0]]}-{st['row_end'].iloc[b[0]]}; "
+            f"largest: {diff[worst]:+.4g} Ah ({100 * rel:+.3g} %) in data rows "
+            f"{st['row_start'].iloc[worst]}-{st['row_end'].iloc[worst]}); {used}",
+        )
+    )
 
 
 def _ref_cols(what: str) -> tuple[str, ...]:

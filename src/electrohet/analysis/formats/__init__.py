@@ -87,10 +87,16 @@ def names() -> list[str]:
 
 
 def head_of(path: Path, n_bytes: int = 16384) -> tuple[str, bytes]:
-    """The first bytes of a file, raw and decoded (latin-1), the file closed again."""
+    """The first bytes of a file, raw and decoded (UTF-8/UTF-16 where they decode, else
+    cp1252), the file closed again."""
     with path.open("rb") as fh:
         raw = fh.read(n_bytes)
-    return raw.decode("latin-1", errors="replace"), raw
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16", errors="replace"), raw
+    try:
+        return raw.decode("utf-8-sig"), raw
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace"), raw
 
 
 def detect(path: str | Path) -> str:
