@@ -140,8 +140,7 @@ def run_checks(
     if not gap_factor > 1:
         raise DataError(f"gap_factor = {gap_factor!r} must be > 1")
     _gaps(cd, gap_factor)
-    flipped = _sign_from_capacity_columns(cd, flip)
-    if not flipped:
+    if _sign_from_capacity_columns(cd, flip) is None:  # the file's columns say nothing
         _sign_from_voltage(cd, flip)
     if not _units(cd, units_rtol):
         _disagreement(cd, rtol)
@@ -220,12 +219,13 @@ def _step_bounds(sid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return first, last
 
 
-def _sign_from_capacity_columns(cd: CyclerData, flip: bool = True) -> bool:
+def _sign_from_capacity_columns(cd: CyclerData, flip: bool = True) -> bool | None:
+    """True: contradicted (flipped or warned); False: confirmed; None: no evidence."""
     from electrohet.analysis.cycler import reference_increments
 
     df = cd.data
     if not ("charge_capacity" in df and "discharge_capacity" in df):
-        return False
+        return None
     code, sid, _ = step_labels(cd)
     first, last = _step_bounds(sid)
     nstep = first.size
@@ -246,29 +246,33 @@ def _sign_from_capacity_columns(cd: CyclerData, flip: bool = True) -> bool:
             f"{rows[first[w[0]]]}-{rows[last[w[0]]]})",
         )
         return True
-    return False
+    return False if informative.any() else None
 
 
 def _sign_from_voltage(cd: CyclerData, flip: bool = True, min_dv: float = 0.005) -> bool:
     """Voltage falls on discharge and rises on charge: a convention that makes most
-    steps run the other way (weighted by duration, CV steps and steps with less than
-    ``min_dv`` of change left out) is reported (and flipped when ``flip``)."""
+    steps run the other way (90 % of their time; the change over the second half of
+    each step, so that the relaxation after a previous step does not count; CV steps
+    and steps with less than ``min_dv`` of change left out; at least 3 steps) is
+    reported (and flipped when ``flip``). Used only where the file has no separate
+    charge/discharge capacity columns."""
     df = cd.data
     code, sid, _ = step_labels(cd)
     first, last = _step_bounds(sid)
     v = df["voltage"].to_numpy()
     t = df["time"].to_numpy()
     k = code[first]
-    dv = v[last] - v[first]
+    mid = (first + last) // 2
+    dv = v[last] - v[mid]
     dur = t[last] - t[first]
-    ok = (k != 0) & (np.abs(dv) > min_dv) & (last - first >= 2)
+    ok = (k != 0) & (np.abs(dv) > min_dv) & (last - first >= 4)
     if "mode" in df:
         ok &= df["mode"].to_numpy()[first] != 2
-    if ok.sum() < 2 or dur[ok].sum() <= 0:
+    if ok.sum() < 3 or dur[ok].sum() <= 0:
         return False
     wrong = ok & (np.sign(dv) == k)  # discharge (k = 1) with rising voltage, or the reverse
     share = dur[wrong].sum() / dur[ok].sum()
-    if share < 0.8:
+    if share < 0.9:
         return False
     rows = df["row"].to_numpy()
     w = np.flatnonzero(wrong)

@@ -178,7 +178,8 @@ class CyclerData:
 #: Base units per quantity and their factor to the internal unit; SI prefixes
 #: (n, µ/μ/u, m, k) are allowed on every base unit that ends in A, V, W or s.
 _BASES: dict[str, dict[str, float]] = {
-    "time": {"s": 1.0, "sec": 1.0, "secs": 1.0, "min": 60.0, "h": 3600.0, "hr": 3600.0,
+    "time": {"s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
+             "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0, "h": 3600.0, "hr": 3600.0,
              "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0, "d": 86400.0, "day": 86400.0,
              "days": 86400.0},
     "current": {"A": 1.0},
@@ -301,19 +302,58 @@ _DHMS = re.compile(
 )
 
 
+_DATE = re.compile(r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}[ T]+\d{1,2}:\d{2}")
+
+
+def parse_datetime(s: pd.Series) -> np.ndarray:
+    """Absolute timestamps (``2021-05-11 15:40:24``, ``05/11/2021 3:40:24 PM``,
+    ``11.05.2021 15:40:24.5``) as seconds since the first one; NaN where unparseable.
+
+    Month-first and day-first readings are both tried; the one that runs forward in
+    time (fewest backward steps, then fewest failures) is used.
+    """
+    s = s.astype(str).str.strip()
+    best = None
+    for dayfirst in (False, True):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ts = pd.to_datetime(s, errors="coerce", dayfirst=dayfirst, format="mixed")
+        except (ValueError, TypeError):
+            continue
+        v = ts.to_numpy(dtype="datetime64[ns]").astype("int64").astype(float) / 1e9
+        v[ts.isna().to_numpy()] = np.nan
+        fin = v[np.isfinite(v)]
+        score = (int(np.sum(np.diff(fin) < 0)), int(np.isnan(v).sum()))
+        if best is None or score < best[0]:
+            best = (score, v)
+    if best is None:
+        return np.full(len(s), np.nan)
+    v = best[1]
+    fin = np.isfinite(v)
+    return v - (v[fin][0] if fin.any() else 0.0)
+
+
 def parse_time(col: pd.Series, source: str = "data") -> np.ndarray:
-    """Time column as float (file units), parsing ``d hh:mm:ss`` and ``hh:mm:ss`` strings.
+    """Time column as float (file units), parsing ``d hh:mm:ss`` strings and timestamps.
 
     Numbers pass through; strings such as ``1d 02:03:04.5``, ``1-02:03:04`` or
-    ``26:03:04`` (hours beyond 24 allowed) become seconds. Unparseable entries are NaN.
+    ``26:03:04`` (hours beyond 24 allowed) become seconds; absolute timestamps
+    (``05/11/2021 15:40:24.123``, as in BioLogic exports with absolute time) become
+    seconds since the first row (:func:`parse_datetime`). Unparseable entries are NaN.
     """
     if pd.api.types.is_numeric_dtype(col):
         return col.to_numpy(dtype=float)
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return parse_datetime(col.astype(str))
     s = col.astype(str)
     num = pd.to_numeric(s.str.replace(",", ".", regex=False), errors="coerce")
     has_colon = s.str.contains(":", regex=False)
     if not has_colon.any():
         return num.to_numpy(dtype=float)
+    sample = s[has_colon].iloc[0]
+    if _DATE.search(sample):
+        return parse_datetime(s)
     parts = s.str.extract(_DHMS)
     secs = (
         pd.to_numeric(parts["d"], errors="coerce").fillna(0.0) * 86400.0
@@ -322,6 +362,31 @@ def parse_time(col: pd.Series, source: str = "data") -> np.ndarray:
         + pd.to_numeric(parts["s"].str.replace(",", ".", regex=False), errors="coerce")
     )
     return np.where(has_colon.to_numpy(), secs.to_numpy(dtype=float), num.to_numpy(dtype=float))
+
+
+def cumulative_time(step_time: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """Test time (s) from a per-step time that restarts at every step (Neware ``Time``,
+    NewareNDA): each step is offset by where the previous step's time ended.
+
+    A step starts where the previous one's last row was logged. The time is taken as
+    per-step when it falls back at most changes of ``step``; a time that already runs
+    on through the test (older .nda files) is returned unchanged.
+    """
+    t = np.asarray(step_time, dtype=float)
+    st = np.asarray(step)
+    if t.size == 0:
+        return t
+    change = np.zeros(t.size, dtype=bool)
+    change[1:] = st[1:] != st[:-1]
+    falls = change & np.concatenate([[False], t[1:] < t[:-1]])
+    if falls.sum() <= 0.5 * change.sum():
+        return t
+    new = change
+    starts = np.flatnonzero(new)
+    ends = starts - 1  # last row of the previous step
+    inc = np.zeros(t.size)
+    inc[starts] = t[ends]
+    return t + np.cumsum(inc)
 
 
 def _numeric(col: pd.Series) -> np.ndarray:
@@ -488,13 +553,15 @@ def from_dataframe(
     if "state" in columns:
         state = df[columns["state"]].astype(str).str.strip().str.upper().str[:1]
         sign = state.map(_STATE_SIGN).to_numpy(dtype=float)
-        unk = np.isnan(sign) & ~bad
-        if unk.any():
-            excluded["unknown state"] = int(unk.sum())
-            bad |= unk
         raw = out["current"].to_numpy()
         if checks:
             _check_state_sign(raw, sign, discharge_negative, source, file_rows, issues)
+        # step types that say neither charge, discharge nor rest (Neware 'Pulse',
+        # 'Control', 'SIM'): the signed current gives the direction there
+        unk = np.isnan(sign)
+        if unk.any():
+            conv = -1.0 if discharge_negative else 1.0
+            sign = np.where(unk, conv * np.sign(np.nan_to_num(raw)), sign)
         out["current"] = np.abs(raw) * np.nan_to_num(sign)
     elif discharge_negative:
         out["current"] = -out["current"]

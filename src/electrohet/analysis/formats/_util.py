@@ -210,6 +210,7 @@ def read_text(path: Path, *, skiprows: int, sep: str, **kw: Any) -> pd.DataFrame
     """Read the table part of a text export (the file is closed afterwards)."""
     try:
         enc = kw.pop("encoding", None) or text_encoding(path)
+        kw.setdefault("index_col", False)  # a trailing delimiter on data lines is no index
         with path.open("r", encoding=enc, errors="replace", newline="") as fh:
             df = pd.read_csv(fh, sep=sep, skiprows=skiprows, **kw)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:

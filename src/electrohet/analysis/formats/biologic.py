@@ -71,9 +71,11 @@ def read_mpt(path: str | Path, *, encoding: str | None = None, **kw: Any) -> Cyc
     lines = first_lines(path, skip + 2, encoding)
     sample = lines[skip + 1] if len(lines) > skip + 1 else ""
     decimal = "," if re.search(r"\d,\d", sample) and not re.search(r"\d\.\d", sample) else "."
+    header = lines[skip] if len(lines) > skip else ""
+    sep = ";" if header.count(";") > header.count("\t") else "\t"
     with path.open("r", encoding=encoding, errors="replace", newline="") as fh:
         try:
-            df = pd.read_csv(fh, sep="\t", skiprows=skip, decimal=decimal)
+            df = pd.read_csv(fh, sep=sep, skiprows=skip, decimal=decimal, index_col=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise DataError(f"{path}: cannot parse the .mpt table ({exc})") from exc
     df.columns = [str(c).strip() for c in df.columns]

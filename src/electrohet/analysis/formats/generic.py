@@ -15,7 +15,13 @@ import pandas as pd
 
 from electrohet.analysis.cycler import CyclerData
 from electrohet.analysis.formats import Format, register
-from electrohet.analysis.formats._util import cycler_data_from_table, existing_file, read_delimited
+from electrohet.analysis.formats._util import (
+    cycler_data_from_table,
+    existing_file,
+    first_lines,
+    map_columns,
+    read_delimited,
+)
 from electrohet.errors import DataError
 
 CANDIDATES = {
@@ -28,8 +34,37 @@ CANDIDATES = {
 DEFAULT_UNITS = {"time": "s", "current": "A", "voltage": "V"}
 
 
+_HOW = (
+    "read it with --format FORMAT (one of arbin, maccor, biologic, neware, basytec, novonix, "
+    "pec, bdf, csv), or as a plain table with --columns time=COL,current=COL,voltage=COL "
+    "and --units time=h,current=mA (library: read_cycler(path, fmt=..., columns=..., "
+    "units=...))"
+)
+
+
 def sniff(head: str, raw: bytes, path: Path) -> float:
     return 0.1 if b"\x00" not in raw[:4096] else 0.0
+
+
+def header_row(lines: list[str], sep: str | None = None) -> tuple[int, str]:
+    """Index and delimiter of the header line of a table with a preamble.
+
+    The data lines at the end of ``lines`` fix the delimiter and the number of fields;
+    the header is the first line with that many fields (preambles such as
+    ``Test:,187`` have fewer).
+    """
+    body = [x for x in lines if x.strip()]
+    if not body:
+        return 0, sep or ","
+    tail = body[-min(20, len(body)) :]
+    if sep is None:
+        counts = {d: sorted(x.count(d) for x in tail)[len(tail) // 2] for d in ("\t", ";", ",")}
+        sep = max(counts, key=lambda d: counts[d])
+    n = sorted(x.count(sep) for x in tail)[len(tail) // 2]
+    for k, line in enumerate(lines):
+        if line.strip() and line.count(sep) == n:
+            return k, sep
+    return 0, sep
 
 
 def read_generic(
@@ -38,19 +73,63 @@ def read_generic(
     columns: dict[str, str] | None = None,
     units: dict[str, str] | None = None,
     sep: str | None = None,
-    skiprows: int = 0,
+    skiprows: int | None = None,
     **kw: Any,
 ) -> CyclerData:
-    """Read a delimited table (delimiter from the header line unless ``sep`` is given)."""
+    """Read a delimited table (header line and delimiter found unless given).
+
+    Raises
+    ------
+    DataError
+        One line when the table has no recognisable time/current/voltage columns or
+        cannot be parsed: what was recognised, what was expected, and the
+        ``--format``/``--columns``/``--units`` options that would read it.
+    """
     path = existing_file(path)
-    df = read_delimited(path, skiprows=skiprows, sep=sep, decimal=kw.pop("decimal", "."))
+    lines = first_lines(path, 200)
+    if skiprows is None:
+        skiprows, sep = header_row(lines, sep)
+    try:
+        df = read_delimited(path, skiprows=skiprows, sep=sep, decimal=kw.pop("decimal", "."))
+    except DataError as exc:
+        raise DataError(
+            f"{path}: format not recognised: no known cycler header in the first lines, and "
+            f"it does not parse as one delimited table ({str(exc).split('(')[-1].rstrip(')')}); "
+            f"{_HOW}"
+        ) from exc
+    cols = dict(columns or {})
+    found = {q: c for q, c in map_columns(df.columns, CANDIDATES).items() if q not in cols}
+    missing = [q for q in ("time", "current", "voltage") if q not in cols and q not in found]
+    if missing:
+        shown = [str(c) for c in df.columns[:12]]
+        more = f" (+{df.shape[1] - 12} more)" if df.shape[1] > 12 else ""
+        raise DataError(
+            f"{path}: format not recognised: read as a table with columns {shown}{more} "
+            f"(header on line {skiprows + 1}), but no {'/'.join(missing)} column was found "
+            f"(expected a known cycler layout, or columns named time/current/voltage); {_HOW}"
+        )
     return cycler_data_from_table(
         df, path, "csv", CANDIDATES, DEFAULT_UNITS, columns=columns, units=units, **kw
     )
 
 
-def excel_frame(path: Path) -> pd.DataFrame:
-    """First sheet with a table of an .xlsx file (needs openpyxl)."""
+def excel_sheet_names(path: Path) -> list[str]:
+    """Sheet names of an .xlsx workbook (needs openpyxl)."""
+    _need_openpyxl(path)
+    import openpyxl
+
+    with path.open("rb") as fh:
+        try:
+            wb = openpyxl.load_workbook(fh, read_only=True)
+        except Exception as exc:  # zipfile.BadZipFile, KeyError, ... on a broken workbook
+            raise DataError(f"{path}: not a readable .xlsx workbook ({exc})") from exc
+        try:
+            return list(wb.sheetnames)
+        finally:
+            wb.close()
+
+
+def _need_openpyxl(path: Path) -> None:
     try:
         import openpyxl  # noqa: F401
     except ImportError as exc:
@@ -58,6 +137,11 @@ def excel_frame(path: Path) -> pd.DataFrame:
             f"{path}: unsupported format without the optional reader: .xlsx needs openpyxl "
             f"(pip install openpyxl), or save the sheet as CSV"
         ) from exc
+
+
+def excel_frame(path: Path) -> pd.DataFrame:
+    """First sheet with a table of an .xlsx file (needs openpyxl)."""
+    _need_openpyxl(path)
     with path.open("rb") as fh:
         sheets = pd.read_excel(fh, sheet_name=None)
     for df in sheets.values():
