@@ -9,12 +9,13 @@ range, problem) in ``CyclerData.issues`` and issued as a warning:
   put back in time order; a jump back to (near) the start of the record (two runs
   concatenated) is an error instead;
 * **logging gaps**: an interval inside a non-rest step longer than ``gap_factor``
-  (default 20) times the mean of the step's *other* intervals. It is marked (``gap``
+  (default 20) times both the mean of the step's *other* intervals and their 99th
+  percentile, and longer than 60 s. It is marked (``gap``
   column) and reported with its size, and it is **integrated like any other
   interval** (never left out of a sum); where the file has its own cumulative
   columns they give the step's value anyway. Logging on voltage change (BioLogic
-  dE/dt, Maccor dV: intervals from milliseconds to minutes) is not a gap: the mean
-  of the other intervals includes the long ones;
+  dE/dt, Maccor dV: bursts of millisecond intervals between long ones) is not a
+  gap: the long intervals set the step's typical interval;
 * **sign convention**: a file with separate cumulative charge and discharge
   capacity columns tells which way each step went, and so does the voltage (it
   falls on discharge and rises on charge); when most steps contradict the current's
@@ -146,7 +147,7 @@ def run_checks(
         _disagreement(cd, rtol)
 
 
-def _gaps(cd: CyclerData, gap_factor: float) -> None:
+def _gaps(cd: CyclerData, gap_factor: float, gap_min: float = 60.0) -> None:
     df = cd.data
     code, sid, _ = step_labels(cd)
     n = len(df)
@@ -156,12 +157,23 @@ def _gaps(cd: CyclerData, gap_factor: float) -> None:
         dt = np.diff(t)
         same = sid[1:] == sid[:-1]
         active = (code != 0)[1:] & same
+        nst = int(sid[-1]) + 1
         w = np.where(same, dt, 0.0)
-        tot = np.bincount(sid[1:], weights=w, minlength=int(sid[-1]) + 1)[sid[1:]]
-        cnt = np.bincount(sid[1:], weights=same, minlength=int(sid[-1]) + 1)[sid[1:]]
+        tot = np.bincount(sid[1:], weights=w, minlength=nst)[sid[1:]]
+        cnt = np.bincount(sid[1:], weights=same, minlength=nst)[sid[1:]]
         with np.errstate(invalid="ignore", divide="ignore"):
             others = (tot - dt) / (cnt - 1)  # mean of the step's other intervals
-        g = active & (cnt >= 3) & (others > 0) & (dt > gap_factor * others)
+        # the step's long intervals (99th percentile): logging on voltage change has
+        # bursts of ms intervals between long ones, which are normal, not gaps
+        cand = active & (cnt >= 3) & (dt > gap_factor * others) & (dt > gap_min)
+        if cand.any():
+            steps = np.unique(sid[1:][cand])
+            sel = np.isin(sid[1:], steps) & same
+            q99 = pd.Series(dt[sel]).groupby(sid[1:][sel]).quantile(0.99)
+            typical = np.maximum(others, q99.reindex(sid[1:]).to_numpy())
+        else:
+            typical = others
+        g = cand & (dt > gap_factor * typical)
         gap[1:] = g
         if g.any():
             idx = np.flatnonzero(g) + 1
@@ -187,8 +199,8 @@ def _gaps(cd: CyclerData, gap_factor: float) -> None:
                     (int(rows[k - 1]), int(rows[k])),
                     f"{cd.source}: {idx.size} logging gap(s) inside current steps, the first "
                     f"of {dt[k - 1]:g} s between data rows {rows[k - 1]} and {rows[k]} "
-                    f"({dt[k - 1] / others[k - 1]:.3g}x the mean of the step's other "
-                    f"intervals, {others[k - 1]:.3g} s) at {i[k]:.4g} A; the gaps "
+                    f"({dt[k - 1] / typical[k - 1]:.3g}x the step's typical long interval, "
+                    f"{typical[k - 1]:.3g} s) at {i[k]:.4g} A; the gaps "
                     f"({_ranges(idx, rows)}) hold {size:.4g} Ah by the trapezoid and are "
                     f"counted: {cover}",
                 )

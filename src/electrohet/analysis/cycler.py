@@ -453,9 +453,10 @@ def from_dataframe(
     checks
         Run :func:`electrohet.analysis.checks.run_checks` (default True).
     gap_factor
-        An interval inside a non-rest step longer than ``gap_factor`` times the mean
-        of the step's other intervals is reported as a logging gap (it is still
-        integrated; variable-interval logging is not a gap).
+        An interval inside a non-rest step longer than 60 s and ``gap_factor`` times
+        the step's typical long interval (the mean of its other intervals and their
+        99th percentile) is reported as a logging gap; it is still integrated, and
+        variable-interval logging is not a gap (:mod:`~electrohet.analysis.checks`).
     rows
         Data-row numbers of ``df``'s rows in the file (default 0, 1, ...).
     pre_excluded
