@@ -1021,8 +1021,10 @@ def _reference_change(
     """Change of the file's own cumulative column over each step, first interval included.
 
     Charge steps take ``charge_<what>`` (else ``<what>``), discharge steps
-    ``discharge_<what>`` (else ``<what>``); rest steps 0; NaN where the file has no
-    column for that kind. Resets follow ``cd.resets`` (:func:`reference_increments`).
+    ``discharge_<what>`` (else ``<what>``); rest steps 0 (what the file counted up to
+    a rest step's rows goes to the charge/discharge step before it); NaN where the file
+    has no column for that kind. Resets follow ``cd.resets``
+    (:func:`reference_increments`).
     """
     df = cd.data
     single = what if what in df else None
@@ -1031,13 +1033,18 @@ def _reference_change(
         return None
     out = np.full(nstep, np.nan)
     sums: dict[str, np.ndarray] = {}
+    # what the file counted in the rows of a rest step (the tail of the step before it,
+    # logged at the rest's first row) belongs to the last charge/discharge step before
+    active = kind[sid] != "rest"
+    owner = np.maximum.accumulate(np.where(active, sid, -1))
+    owner = np.where(owner < 0, sid, owner)
     for k in ("charge", "discharge"):
         col = split.get(k, single)
         if col is None:
             continue
         if col not in sums:
             sums[col] = np.abs(
-                np.bincount(sid, weights=reference_increments(cd, col), minlength=nstep)
+                np.bincount(owner, weights=reference_increments(cd, col), minlength=nstep)
             )
         sel = kind == k
         out[sel] = sums[col][sel]
