@@ -250,11 +250,13 @@ def test_unknown_header_unit_is_an_error_naming_it(tmp_path):
 
 
 # ------------------------------------------------------------------ defect 6
-def _bdf(path, sign=1.0, capacity_columns=False):
-    """BDF CSV: two cycles of 1 A charge (1 h) and 1 A discharge (1 h); positive
-    current = discharge (times ``sign``)."""
+def _bdf(path, positive="charge", capacity_columns=False):
+    """BDF CSV: two cycles of 1 A charge (1 h) and 1 A discharge (1 h). The BDF
+    specification's current is positive on charge; ``positive="discharge"`` writes the
+    opposite convention (as the file of the issue had)."""
     rows = []
     t = 0.0
+    sign = -1.0 if positive == "charge" else 1.0
     for c in (1, 2):
         for step, cur, v0, dv in ((2 * c - 1, -1.0, 3.4, 0.6), (2 * c, 1.0, 4.0, -0.6)):
             for k in range(1 if rows else 0, 61):
@@ -263,15 +265,18 @@ def _bdf(path, sign=1.0, capacity_columns=False):
                 rows.append((tt, sign * cur, v0 + dv * k / 60, step, c,
                              q if cur < 0 else 0.0, q if cur > 0 else 0.0))  # fmt: skip
             t += 3600.0
-    d = pd.DataFrame(rows, columns=["Test Time / s", "Current / A", "Voltage / V",
-                                    "Step Index / 1", "Cycle Count / 1",
-                                    "Charge Capacity / Ah", "Discharge Capacity / Ah"])  # fmt: skip
+    names = ["Test Time / s", "Current / A", "Voltage / V", "Step Index / 1",
+             "Cycle Count / 1", "Charging Capacity / Ah", "Discharging Capacity / Ah"]  # fmt: skip
+    d = pd.DataFrame(rows, columns=names)
     if not capacity_columns:
         d = d.iloc[:, :5]
     d.to_csv(path, index=False)
 
 
-def test_defect6_battery_data_format_discharge_positive(tmp_path):
+def test_defect6_battery_data_format_sign(tmp_path):
+    """The BDF specification's current is positive on charge; a file written the other
+    way round (positive = discharge, the issue's file) is detected from its voltage (or
+    its capacity columns), corrected and warned about - never swapped silently."""
     f = tmp_path / "cell.bdf.csv"
     _bdf(f)
     assert detect(f) == "bdf"
@@ -280,25 +285,32 @@ def test_defect6_battery_data_format_discharge_positive(tmp_path):
     cs = cycle_summary(cd)
     np.testing.assert_allclose(cs["charge_capacity"], 1.0, rtol=1e-12)
     np.testing.assert_allclose(cs["discharge_capacity"], 1.0, rtol=1e-12)
-    st = step_table(cd)
-    assert st["kind"].tolist() == ["charge", "discharge"] * 2
-    # a file written with the other sign: the voltage says so, warned and corrected
+    assert step_table(cd)["kind"].tolist() == ["charge", "discharge"] * 2
     g = tmp_path / "flipped.bdf.csv"
-    _bdf(g, sign=-1.0)
+    _bdf(g, positive="discharge")
     with pytest.warns(CyclerDataWarning, match="voltage rises during 'discharge'"):
         cd = read_cycler(g)
     assert step_table(cd)["kind"].tolist() == ["charge", "discharge"] * 2
-    # with the sign given explicitly nothing is flipped, but it is still warned about
+    h = tmp_path / "flipped_cap.bdf.csv"
+    _bdf(h, positive="discharge", capacity_columns=True)
+    with pytest.warns(CyclerDataWarning, match="contradicts the file's own charge/discharge"):
+        cd = read_cycler(h)
+    np.testing.assert_allclose(cycle_summary(cd)["discharge_capacity"], 1.0, rtol=1e-12)
+    # with the sign given, nothing is flipped; a contradiction is still warned about
     with pytest.warns(CyclerDataWarning, match="nothing was flipped"):
-        cd = read_cycler(g, sign="discharge-positive")
+        cd = read_cycler(f, sign="discharge-positive")
     assert step_table(cd)["kind"].tolist() == ["discharge", "charge"] * 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CyclerDataWarning)
+        cd = read_cycler(g, sign="discharge-positive")  # right for that file: no warning
+    assert step_table(cd)["kind"].tolist() == ["charge", "discharge"] * 2
 
 
 def test_file_values_disagreeing_with_integration_are_warned(tmp_path):
     f = tmp_path / "cap.bdf.csv"
     _bdf(f, capacity_columns=True)
     d = pd.read_csv(f)
-    d.loc[d["Step Index / 1"] == 2, "Discharge Capacity / Ah"] *= 1.05  # 5 % more in step 2
+    d.loc[d["Step Index / 1"] == 2, "Discharging Capacity / Ah"] *= 1.05  # 5 % more in step 2
     d.to_csv(f, index=False)
     with pytest.warns(CyclerDataWarning, match=r"differs from the file's own.*1 of 4 steps"):
         cd = read_cycler(f)
@@ -561,7 +573,7 @@ def test_cli_cycles_gap_factor_integration_sign_and_corrections(tmp_path):
     f = tmp_path / "gcpl.mpt"
     q = _write_gcpl_mpt(f, hours=1.0)
     g = tmp_path / "flipped.bdf.csv"
-    _bdf(g, sign=-1.0)
+    _bdf(g, positive="discharge")
     h = tmp_path / "gap.csv"  # 1 A, rows every 10 s, 2 h without rows
     t = np.r_[np.arange(0, 3600, 10.0), np.arange(10800.0, 14401.0, 10.0)]
     pd.DataFrame({"time": t, "current": -1.0, "voltage": 3.7 - t / 1e5}).to_csv(h, index=False)
@@ -579,7 +591,7 @@ def test_cli_cycles_gap_factor_integration_sign_and_corrections(tmp_path):
     assert any(c["kind"] == "sign" and c["rows"] for c in rep[str(g)]["corrections"])
     out2 = tmp_path / "o2"
     assert main(["analyze", "cycles", str(g), str(h), "--out", str(out2), "--sign",
-                 "discharge-positive", "--gap-factor", "1000"]) == 0  # fmt: skip
+                 "discharge-negative", "--gap-factor", "1000"]) == 0  # fmt: skip
     rep2 = json.loads((out2 / "cycles_issues.json").read_text())
     assert any("nothing was flipped" in c["message"] for c in rep2[str(g)]["corrections"])
     assert not [c for c in rep2[str(h)]["corrections"] if c["kind"] == "gap"]
@@ -597,3 +609,51 @@ def test_real_files_validation_script_runs(tmp_path):
                        env=env)  # fmt: skip
     assert r.returncode == 0, r.stderr[-2000:]
     assert "late.csv" in r.stdout and "arbin" in r.stdout
+
+
+def test_step_time_restarting_at_each_step_becomes_test_time():
+    """A time column that restarts at every step (Neware's per-step ``Time``, BDF files
+    with that bug) is turned into the test time, and that correction is recorded."""
+    st_t = np.r_[np.arange(0, 3601, 60.0), np.arange(60, 3601, 60.0)]
+    step = np.r_[np.full(61, 1), np.full(60, 2)]
+    cur = np.where(step == 1, -1.0, 1.0)
+    d = pd.DataFrame({"time": st_t, "current": cur, "voltage": 3.7 - 0.1 * cur, "step": step})
+    with pytest.warns(CyclerDataWarning, match="restarts at 1 of 1 step changes"):
+        cd = from_dataframe(d, {"step": "step"}, discharge_negative=False)
+    assert cd.data["time"].iloc[-1] == pytest.approx(7200.0)
+    st = step_table(cd)
+    np.testing.assert_allclose(st["capacity"], [1.0, 1.0], rtol=1e-12)
+
+
+def test_counter_restart_inside_a_step_is_counted_and_reported():
+    """The instrument's discharge counter restarts from zero inside a 1 A step (a pause):
+    the step keeps what came before (2 Ah in all), and the restart is reported."""
+    t = np.arange(0, 7201, 60.0)
+    q = t / 3600
+    q[t > 3600] -= 3600 / 3600 + 60 / 3600  # restarted at the first row after 1 h
+    q[t > 3600] += 60 / 3600
+    d = pd.DataFrame({"time": t, "current": 1.0, "voltage": 3.7 - t / 1e5, "q": q})
+    with pytest.warns(CyclerDataWarning, match="restarts from zero inside a step"):
+        cd = from_dataframe(d, {"discharge_capacity": "q"}, discharge_negative=False)
+    assert step_table(cd)["capacity"].item() == pytest.approx(2.0, rel=1e-12)
+
+
+def test_table_with_padded_preamble_and_units_in_snake_case(tmp_path):
+    """A CSV whose preamble lines are padded with delimiters and whose columns carry the
+    unit as a last word (``test_time_s``, ``current_A``, ``charge_capacity_Ah``)."""
+    rows, _ = _cc_cycle_rows()
+    d = pd.DataFrame(rows, columns=["k", "t", "st", "i", "v", "q"])
+    ch = d["k"] == "C"
+    out = pd.DataFrame({
+        "cycle_index": 1, "step_index": np.where(ch, 1, 2), "test_time_s": d["t"],
+        "current_A": np.where(ch, d["i"], -d["i"]), "voltage_V": d["v"],
+        "discharge_capacity_Ah": np.where(ch, 0, d["q"]),
+        "charge_capacity_Ah": np.where(ch, d["q"], 1.0), "step_name": "x",
+    })  # fmt: skip
+    pre = "cell model:" + "," * 7 + "\n" + "test: " + "," * 7 + "\n"
+    body = out.to_csv(index=False).splitlines()
+    f = tmp_path / "landt.csv"
+    f.write_text(pre + "\n".join([body[0], *(x + "," for x in body[1:])]) + "\n")
+    cs = cycle_summary(_read(f))
+    assert cs["charge_capacity"].item() == pytest.approx(1.0, rel=1e-12)
+    assert cs["discharge_capacity"].item() == pytest.approx(1.0, rel=1e-12)

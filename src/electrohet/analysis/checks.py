@@ -91,6 +91,27 @@ def fix_order(cd: CyclerData) -> None:
         t = df["time"].to_numpy()
         rows = df["row"].to_numpy()
     back = np.flatnonzero(np.diff(t) < 0)
+    if back.size and "step" in df:
+        # a time that restarts at (most) step changes is a step time: build the test time
+        s = df["step"].to_numpy()
+        change = np.flatnonzero(s[1:] != s[:-1])
+        if np.isin(back, change).all() and back.size > 0.5 * change.size:
+            from electrohet.analysis.cycler import cumulative_time
+
+            df = df.assign(time=cumulative_time(t, s))
+            cd.issues.append(
+                DataIssue(
+                    src,
+                    "time",
+                    (int(rows[back[0]]), int(rows[back[0] + 1])),
+                    f"{src}: the time column restarts at {back.size} of {change.size} step "
+                    f"changes (first: data rows {rows[back[0]]}-{rows[back[0] + 1]}): it is a "
+                    f"step time; the test time was built from it (each step starts where the "
+                    f"previous one's last row was logged)",
+                )
+            )
+            t = df["time"].to_numpy()
+            back = np.flatnonzero(np.diff(t) < 0)
     if back.size:
         t0 = t[0]
         for k in back:
@@ -143,6 +164,7 @@ def run_checks(
     _gaps(cd, gap_factor)
     if _sign_from_capacity_columns(cd, flip) is None:  # the file's columns say nothing
         _sign_from_voltage(cd, flip)
+    _resets_inside_steps(cd)
     if not _units(cd, units_rtol):
         _disagreement(cd, rtol)
 
@@ -298,6 +320,39 @@ def _sign_from_voltage(cd: CyclerData, flip: bool = True, min_dv: float = 0.005)
         f"current has the opposite sign convention",
     )
     return True
+
+
+def _resets_inside_steps(cd: CyclerData) -> None:
+    """A cumulative column that restarts from zero inside a step (the instrument paused or
+    restarted its counter): counted from the restart, so the step keeps what came
+    before; reported, since the column's last value alone would miss it."""
+    from electrohet.analysis.cycler import REFERENCE_COLUMNS, reference_increments
+
+    df = cd.data
+    code, sid, _ = step_labels(cd)
+    rows = df["row"].to_numpy()
+    for col in REFERENCE_COLUMNS:
+        if col not in df or cd.resets.get(col, "auto") != "auto":
+            continue
+        inc, reset = reference_increments(cd, col, return_resets=True)
+        inside = reset & np.concatenate([[False], sid[1:] == sid[:-1]]) & (code != 0)
+        prev = np.abs(df[col].to_numpy())[np.flatnonzero(inside) - 1]
+        inside[np.flatnonzero(inside)[prev <= 0]] = False
+        if not inside.any():
+            continue
+        k = np.flatnonzero(inside)
+        before = float(np.abs(df[col].to_numpy())[k - 1].sum())
+        cd.issues.append(
+            DataIssue(
+                cd.source,
+                "reset",
+                (int(rows[k[0] - 1]), int(rows[k[0]])),
+                f"{cd.source}: the file's {col} column restarts from zero inside a step at "
+                f"{k.size} place(s) ({_ranges(k, rows)}); the step keeps what was counted "
+                f"before each restart ({before:.4g} in all), which the column's last value "
+                f"alone would miss",
+            )
+        )
 
 
 def _units(cd: CyclerData, rtol: float) -> bool:

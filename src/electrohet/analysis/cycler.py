@@ -882,20 +882,22 @@ def interval_weights(cd: CyclerData, sid: np.ndarray) -> tuple[np.ndarray, np.nd
 RESET_RULES = ("auto", "step", "cycle", "signed")
 
 
-def reference_increments(cd: CyclerData, col: str) -> np.ndarray:
+def reference_increments(cd: CyclerData, col: str, return_resets: bool = False) -> Any:
     """Per-row increment of the file's cumulative column ``col`` (Ah or Wh).
 
     The increment of row k covers the interval ``(row k-1, row k]``, the same
     interval as :func:`interval_weights`, so the first interval of every step counts.
     At a reset (rule ``cd.resets.get(col, "auto")``, see :data:`RESET_RULES`) the
     increment is the row's own value (counted from zero). Returned unsigned
-    (magnitudes) except for the ``signed`` rule, where it keeps its sign.
+    (magnitudes) except for the ``signed`` rule, where it keeps its sign. With
+    ``return_resets``, ``(increments, reset mask)``.
     """
     df = cd.data
     rule = cd.resets.get(col, "auto")
     raw = df[col].to_numpy(dtype=float)
     if rule == "signed":
-        return np.diff(raw, prepend=raw[:1])
+        inc = np.diff(raw, prepend=raw[:1])
+        return (inc, np.zeros(inc.size, dtype=bool)) if return_resets else inc
     a = np.abs(raw)
     inc = np.diff(a, prepend=0.0)
     prev = np.concatenate([[0.0], a[:-1]])
@@ -913,6 +915,8 @@ def reference_increments(cd: CyclerData, col: str) -> np.ndarray:
         reset = drop & ((a <= 0.5 * prev) | boundary)
     inc = np.where(reset, a, inc)
     inc[:1] = 0.0  # what the file accumulated before its first row is not in the record
+    if return_resets:
+        return inc, reset
     return inc
 
 

@@ -3,10 +3,16 @@
 Column names are ``Quantity / unit``: ``Test Time / s`` (or ``/ h``), ``Current / A``,
 ``Voltage / V``, ``Step Index / 1``, ``Cycle Count / 1``, ``Charge Capacity / Ah``,
 ``Discharge Capacity / Ah``, ``Charge Energy / Wh``, ``Discharge Energy / Wh`` (or the
-machine-readable ``test_time_second``, ``current_ampere``, ``voltage_volt``...).
-**Positive current is discharge** in this format (the opposite of most cycler
-exports); that is checked against the file's capacity columns and its voltage, and a
-disagreement is warned about.
+machine-readable ``test_time_second``, ``current_ampere``, ``voltage_volt``,
+``charging_capacity_ah``...).
+
+Sign: the BDF specification (battery-data-alliance/battery-data-format, README,
+``current_ampere``) defines **positive current as charging** the test object, so
+discharge is negative as in most cycler exports. Files written with the opposite
+convention exist (older converters: positive = discharge, e.g. cellpy's
+``batmo_bdf.csv``); the file's own charge/discharge capacity columns, else its
+voltage, decide, and a file that contradicts the specification is flipped with a
+warning (or only warned about with ``sign=`` given explicitly).
 """
 
 from __future__ import annotations
@@ -28,13 +34,11 @@ CANDIDATES = {
     "voltage": ("Voltage", "voltage_volt"),
     "step": ("Step Index", "Step Count", "step_index", "step_count"),
     "cycle": ("Cycle Count", "cycle_count"),
-    "charge_capacity": ("Charge Capacity", "charging_capacity_ampere_hour",
-                        "charge_capacity_ampere_hour"),
-    "discharge_capacity": ("Discharge Capacity", "discharging_capacity_ampere_hour",
-                           "discharge_capacity_ampere_hour"),
-    "charge_energy": ("Charge Energy", "charging_energy_watt_hour", "charge_energy_watt_hour"),
-    "discharge_energy": ("Discharge Energy", "discharging_energy_watt_hour",
-                         "discharge_energy_watt_hour"),
+    "charge_capacity": ("Charge Capacity", "Charging Capacity", "charging_capacity_ah"),
+    "discharge_capacity": ("Discharge Capacity", "Discharging Capacity",
+                           "discharging_capacity_ah"),
+    "charge_energy": ("Charge Energy", "Charging Energy", "charging_energy_wh"),
+    "discharge_energy": ("Discharge Energy", "Discharging Energy", "discharging_energy_wh"),
 }  # fmt: skip
 DEFAULT_UNITS = {"time": "s", "current": "A", "voltage": "V", "capacity": "Ah", "energy": "Wh"}
 _MACHINE_TIME = {"test_time_second": "s", "test_time_hour": "h"}
@@ -54,10 +58,10 @@ def read_bdf(
     *,
     columns: dict[str, str] | None = None,
     units: dict[str, str] | None = None,
-    discharge_negative: bool = False,
+    discharge_negative: bool = True,
     **kw: Any,
 ) -> CyclerData:
-    """Read a Battery Data Format CSV (positive current = discharge)."""
+    """Read a Battery Data Format CSV (positive current = charge, as the specification)."""
     path = existing_file(path)
     df = read_delimited(path)
     units = dict(units or {})

@@ -8,6 +8,7 @@ s, A, V. Discharge is negative in the file unless ``discharge_negative=False``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,26 @@ CANDIDATES = {
     "voltage": ("voltage", "u", "v", "potential", "ewe", "e"),
     "step": ("step", "step index", "step_index", "ns"),
     "cycle": ("cycle", "cycle index", "cycle_index", "cycle number"),
+    "charge_capacity": ("charge capacity", "charge_capacity"),
+    "discharge_capacity": ("discharge capacity", "discharge_capacity"),
+    "charge_energy": ("charge energy", "charge_energy"),
+    "discharge_energy": ("discharge energy", "discharge_energy"),
 }
-DEFAULT_UNITS = {"time": "s", "current": "A", "voltage": "V"}
+DEFAULT_UNITS = {"time": "s", "current": "A", "voltage": "V", "capacity": "Ah", "energy": "Wh"}
+#: ``test_time_s``, ``current_A``, ``charge_capacity_Ah``: a unit as the last word
+_SNAKE_UNIT = re.compile(r"^(.+?)_(s|h|a|ma|v|mv|ah|mah|wh|mwh)$", re.IGNORECASE)
+_CANON = {"s": "s", "h": "h", "a": "A", "ma": "mA", "v": "V", "mv": "mV", "ah": "Ah",
+          "mah": "mAh", "wh": "Wh", "mwh": "mWh"}  # fmt: skip
+
+
+def _snake_units(df: pd.DataFrame) -> pd.DataFrame:
+    """``test_time_s`` -> ``test_time (s)`` so that the unit is read like any other."""
+    ren = {}
+    for c in df.columns:
+        m = _SNAKE_UNIT.match(str(c))
+        if m:
+            ren[c] = f"{m.group(1)} ({_CANON[m.group(2).lower()]})"
+    return df.rename(columns=ren) if ren else df
 
 
 _HOW = (
@@ -61,8 +80,22 @@ def header_row(lines: list[str], sep: str | None = None) -> tuple[int, str]:
         counts = {d: sorted(x.count(d) for x in tail)[len(tail) // 2] for d in ("\t", ";", ",")}
         sep = max(counts, key=lambda d: counts[d])
     n = sorted(x.count(sep) for x in tail)[len(tail) // 2]
-    for k, line in enumerate(lines):
-        if line.strip() and line.count(sep) == n:
+
+    def numeric_share(line: str) -> float:
+        f = [x.strip() for x in line.split(sep) if x.strip()]
+        ok = sum(bool(re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", x)) for x in f)
+        return ok / len(f) if f else 0.0
+
+    # the data start at the first line with that many fields that is mostly numbers;
+    # the header is the last line before it with that many fields (preambles padded
+    # with delimiters, 'cell id: ,,,,', have them too but come earlier)
+    start = next(
+        (k for k, x in enumerate(lines) if x.count(sep) == n and numeric_share(x) >= 0.5), None
+    )
+    if start is None:
+        start = len(lines)
+    for k in range(start - 1, -1, -1):
+        if lines[k].strip() and lines[k].count(sep) in (n, n - 1):  # data may end in sep
             return k, sep
     return 0, sep
 
@@ -92,11 +125,19 @@ def read_generic(
     try:
         df = read_delimited(path, skiprows=skiprows, sep=sep, decimal=kw.pop("decimal", "."))
     except DataError as exc:
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        why = (
+            f"line {m.group(2)} has {m.group(3)} fields where the header on line "
+            f"{skiprows + 1} has {m.group(1)}"
+            if m
+            else "it does not parse as one delimited table"
+        )
         raise DataError(
             f"{path}: format not recognised: no known cycler header in the first lines, and "
-            f"it does not parse as one delimited table ({str(exc).split('(')[-1].rstrip(')')}); "
-            f"{_HOW}"
+            f"as a plain table {why}; {_HOW}"
         ) from exc
+    if not columns:
+        df = _snake_units(df)
     cols = dict(columns or {})
     found = {q: c for q, c in map_columns(df.columns, CANDIDATES).items() if q not in cols}
     missing = [q for q in ("time", "current", "voltage") if q not in cols and q not in found]
