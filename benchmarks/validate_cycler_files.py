@@ -177,8 +177,14 @@ def main(argv: list[str]) -> int:
                 print(f"| {p.name} | {repo} | - | - | not read: {r['error']} | - | - |")
                 continue
             m, c = r["max_rel_diff"], r["integrated_vs_file"]
+            brand = BRAND.get(r["format"], r["format"])
+            if r["format"] in ("bdf", "csv"):  # converted files name their instrument
+                known = [b for b in BRAND.values() if b not in ("BDF", "generic")]
+                named = [b for b in (*known, "Landt", "Digatron") if b.lower() in p.name.lower()]
+                if named:
+                    brand = f"{named[0]} ({r['format']})"
             print(
-                f"| {p.name} | {repo} | {BRAND.get(r['format'], r['format'])} | {r['cycles']} | "
+                f"| {p.name} | {repo} | {brand} | {r['cycles']} | "
                 f"{'-' if m is None else f'{m:.1e}'} | {'-' if c is None else f'{c:.1e}'} | "
                 f"{', '.join(r['issues']) or '-'} |"
             )
