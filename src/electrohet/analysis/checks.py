@@ -165,8 +165,12 @@ def run_checks(
     if _sign_from_capacity_columns(cd, flip) is None:  # the file's columns say nothing
         _sign_from_voltage(cd, flip)
     _resets_inside_steps(cd)
-    if not _units(cd, units_rtol):
-        _disagreement(cd, rtol)
+    df = cd.data
+    if not any(c in df for w in ("capacity", "energy") for c in _ref_cols(w)):
+        return
+    st = _active_steps(cd)  # once: both checks below use it
+    if not _units(cd, units_rtol, st):
+        _disagreement(cd, rtol, st)
 
 
 def _gaps(cd: CyclerData, gap_factor: float, gap_min: float = 60.0) -> None:
@@ -355,12 +359,11 @@ def _resets_inside_steps(cd: CyclerData) -> None:
         )
 
 
-def _units(cd: CyclerData, rtol: float) -> bool:
+def _units(cd: CyclerData, rtol: float, st: pd.DataFrame) -> bool:
     df = cd.data
     has = [w for w in ("capacity", "energy") if any(c in df for c in _ref_cols(w))]
     if not has:
         return False
-    st = _active_steps(cd)
     found = False
     for what in has:
         col = f"{what}_file"
@@ -398,9 +401,9 @@ def _units(cd: CyclerData, rtol: float) -> bool:
     return found
 
 
-def _disagreement(cd: CyclerData, rtol: float) -> None:
+def _disagreement(cd: CyclerData, rtol: float, st: pd.DataFrame) -> None:
     """Steps whose integrated capacity differs from the file's own (values: the file's)."""
-    if "capacity_file" not in (st := _active_steps(cd)) or len(st) == 0:
+    if "capacity_file" not in st or len(st) == 0:
         return
     ref = st["capacity_file"].to_numpy()
     val = st["capacity_integrated"].to_numpy()
