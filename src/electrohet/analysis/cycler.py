@@ -16,7 +16,10 @@ module holds what they share:
   issued as a :class:`CyclerDataWarning`; nothing is dropped silently.
 * :func:`label_steps`, :func:`step_table` - steps (the file's step column, split at
   current-sign changes and at changes of the control mode, e.g. CC -> CV), with
-  capacity and energy per step by the stated integration rule.
+  capacity and energy per step: **the instrument's own cumulative columns first**
+  (their change over the step, with per-step / per-cycle / per-test resets, see
+  :func:`reference_increments`), the stated integration rule where the file has
+  none, and both side by side as the cross-check.
 
 Integration rules (``CyclerData.integration``)
 ----------------------------------------------
@@ -30,9 +33,11 @@ Integration rules (``CyclerData.integration``)
     estimate for instantaneous samples (Arbin, Maccor, Neware, Basytec, Novonix,
     generic CSV).
 
-Only intervals between two rows of the same step count (the interval before the
-first row of a step belongs to no step), and intervals flagged as logging gaps are
-left out (see :mod:`~electrohet.analysis.checks`).
+The interval before the first row of a step belongs to that step and is integrated
+at the first row's current (right-point): a step whose first row is logged late
+keeps that charge, as the instrument's cumulative columns do. Logging gaps are
+reported (:mod:`~electrohet.analysis.checks`) and integrated like any interval,
+never left out of a sum.
 """
 
 from __future__ import annotations
