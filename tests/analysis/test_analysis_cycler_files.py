@@ -657,3 +657,34 @@ def test_table_with_padded_preamble_and_units_in_snake_case(tmp_path):
     cs = cycle_summary(_read(f))
     assert cs["charge_capacity"].item() == pytest.approx(1.0, rel=1e-12)
     assert cs["discharge_capacity"].item() == pytest.approx(1.0, rel=1e-12)
+
+
+def test_defect1_gcpl_mpr_logged_on_voltage_change(tmp_path):
+    """The issue's file: a GCPL .mpr (no measured current: it is derived from dq/dt)
+    logged on voltage change; its (Q-Qo) column gives the capacity, and the 30 s
+    intervals between the 1 ms bursts are not gaps."""
+    pytest.importorskip("galvani")
+    from cycler_fixtures import write_mpr
+
+    burst, long_dt, short_dt, n = 20, 30.0, 1e-3, 200
+    dts = np.tile(np.r_[long_dt, np.full(burst, short_dt)], n)
+    t1 = np.concatenate([[0.0], np.cumsum(dts)])
+    tc = t1[-1]
+    t = np.concatenate([t1, tc + t1[1:]])
+    ch = np.arange(t.size) < t1.size
+    imean = np.where(ch, -1e-3, 1e-3)  # A, discharge > 0 (1 mA cell)
+    q = np.where(ch, 1e-3 * t / 3600, 1e-3 * (t - tc) / 3600)
+    df = pd.DataFrame({
+        "t": t, "step": np.where(ch, 1, 2), "mode": 1, "kind": np.where(ch, "C", "D"),
+        "imean": imean, "i": imean,
+        "v": np.where(ch, 3.5 + 0.6 * t / tc, 4.1 - 0.6 * (t - tc) / tc),
+        "freq": 0.0, "half": np.where(ch, 0, 1), "qc": np.where(ch, q, 0.0),
+        "qd": np.where(ch, 0.0, q), "ec": 0.0, "ed": 0.0, "cycle": 0,
+    })  # fmt: skip
+    f = tmp_path / "gcpl.mpr"
+    write_mpr(df, f)
+    cd = _read(f)
+    assert not [i for i in cd.issues if i.kind == "gap"]
+    cs = cycle_summary(cd)
+    assert cs["charge_capacity"].sum() == pytest.approx(1e-3 * tc / 3600, rel=1e-6)
+    assert cs["discharge_capacity"].sum() == pytest.approx(1e-3 * tc / 3600, rel=1e-6)
