@@ -688,3 +688,15 @@ def test_defect1_gcpl_mpr_logged_on_voltage_change(tmp_path):
     cs = cycle_summary(cd)
     assert cs["charge_capacity"].sum() == pytest.approx(1e-3 * tc / 3600, rel=1e-6)
     assert cs["discharge_capacity"].sum() == pytest.approx(1e-3 * tc / 3600, rel=1e-6)
+
+
+def test_late_first_row_after_a_pause_is_reported_as_a_gap():
+    """The first interval counts, so a step whose first row comes 2 h after the last
+    row before it (a paused channel) is reported with the charge it adds (2 Ah at 1 A,
+    right-point), not hidden."""
+    t = np.r_[np.arange(0, 3601, 600.0), 10800 + np.arange(0, 3601, 10.0)]
+    i = np.r_[np.zeros(7), np.ones(361)]
+    d = pd.DataFrame({"time": t, "current": i, "voltage": 3.7 - t / 1e5})
+    with pytest.warns(CyclerDataWarning, match=r"7200 s between data rows 6 and 7.*hold 2 Ah"):
+        cd = from_dataframe(d, discharge_negative=False)
+    assert step_table(cd)["capacity"].iloc[-1] == pytest.approx(3.0, rel=1e-12)

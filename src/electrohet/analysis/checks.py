@@ -8,14 +8,14 @@ range, problem) in ``CyclerData.issues`` and issued as a warning:
 * **out-of-order rows** (time running backwards by less than half the elapsed time):
   put back in time order; a jump back to (near) the start of the record (two runs
   concatenated) is an error instead;
-* **logging gaps**: an interval inside a non-rest step longer than ``gap_factor``
-  (default 20) times both the mean of the step's *other* intervals and their 99th
-  percentile, and longer than 60 s. It is marked (``gap``
-  column) and reported with its size, and it is **integrated like any other
-  interval** (never left out of a sum); where the file has its own cumulative
-  columns they give the step's value anyway. Logging on voltage change (BioLogic
-  dE/dt, Maccor dV: bursts of millisecond intervals between long ones) is not a
-  gap: the long intervals set the step's typical interval;
+* **logging gaps**: an interval inside a non-rest step (or the one before its first
+  row, which is the step's) longer than ``gap_factor`` (default 20) times both the
+  mean of the step's *other* intervals and their 99th percentile, and longer than
+  60 s. It is marked (``gap`` column) and reported with its size, and it is
+  **integrated like any other interval** (never left out of a sum); where the file
+  has its own cumulative columns they give the step's value anyway. Logging on
+  voltage change (BioLogic dE/dt, Maccor dV: bursts of millisecond intervals between
+  long ones) is not a gap: the long intervals set the step's typical interval;
 * **sign convention**: a file with separate cumulative charge and discharge
   capacity columns tells which way each step went, and so does the voltage (it
   falls on discharge and rises on charge); when most steps contradict the current's
@@ -187,11 +187,15 @@ def _gaps(cd: CyclerData, gap_factor: float, gap_min: float = 60.0) -> None:
         w = np.where(same, dt, 0.0)
         tot = np.bincount(sid[1:], weights=w, minlength=nst)[sid[1:]]
         cnt = np.bincount(sid[1:], weights=same, minlength=nst)[sid[1:]]
+        # the interval before a step's first row is the step's too (it is integrated
+        # at the first row's current): judged against the step's own intervals
+        first = ~same & (code != 0)[1:]
         with np.errstate(invalid="ignore", divide="ignore"):
-            others = (tot - dt) / (cnt - 1)  # mean of the step's other intervals
+            # mean of the step's other intervals
+            others = np.where(same, (tot - dt) / (cnt - 1), tot / cnt)
         # the step's long intervals (99th percentile): logging on voltage change has
         # bursts of ms intervals between long ones, which are normal, not gaps
-        cand = active & (cnt >= 3) & (dt > gap_factor * others) & (dt > gap_min)
+        cand = (active | first) & (cnt >= 3) & (dt > gap_factor * others) & (dt > gap_min)
         if cand.any():
             steps = np.unique(sid[1:][cand])
             sel = np.isin(sid[1:], steps) & same
@@ -205,7 +209,9 @@ def _gaps(cd: CyclerData, gap_factor: float, gap_min: float = 60.0) -> None:
             idx = np.flatnonzero(g) + 1
             rows = df["row"].to_numpy()
             i = np.abs(df["current"].to_numpy())
-            size = float(np.sum(0.5 * (i[idx] + i[idx - 1]) * dt[idx - 1]) / 3600.0)
+            from electrohet.analysis.cycler import interval_weights
+
+            size = float(np.sum(interval_weights(cd, sid)[0][idx]) / 3600.0)
             k = idx[0]
             has_file = any(
                 c in df
@@ -223,11 +229,11 @@ def _gaps(cd: CyclerData, gap_factor: float, gap_min: float = 60.0) -> None:
                     cd.source,
                     "gap",
                     (int(rows[k - 1]), int(rows[k])),
-                    f"{cd.source}: {idx.size} logging gap(s) inside current steps, the first "
+                    f"{cd.source}: {idx.size} logging gap(s) in current steps, the first "
                     f"of {dt[k - 1]:g} s between data rows {rows[k - 1]} and {rows[k]} "
                     f"({dt[k - 1] / typical[k - 1]:.3g}x the step's typical long interval, "
                     f"{typical[k - 1]:.3g} s) at {i[k]:.4g} A; the gaps "
-                    f"({_ranges(idx, rows)}) hold {size:.4g} Ah by the trapezoid and are "
+                    f"({_ranges(idx, rows)}) hold {size:.4g} Ah ({cd.integration}) and are "
                     f"counted: {cover}",
                 )
             )
