@@ -109,7 +109,7 @@ def test_defect2_maccor_timed_record_in_a_fast_logged_step(tmp_path):
     rows = []
     t = 0.0
     cc_t = np.r_[np.arange(0, 1500.0), 1530.0 + np.arange(0, 1471.0)]  # one 30 s record
-    for ts in cc_t[1:] if False else cc_t:
+    for ts in cc_t:
         rows.append((0, 1, t + ts, ts, i0 * ts / 3600, i0 * ts * 3.9 / 3600, i0, 3.9, "C"))
     t += cc_t[-1]
     cv_t = np.arange(30.0, 1801.0, 30.0)
