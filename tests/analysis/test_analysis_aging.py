@@ -13,7 +13,9 @@ def synthetic_aging(n_cycles=20, loss=0.004, titration_every=5, slow_loss=0.002)
     """1C cycles losing ``loss`` of Q0 per cycle; every 5th cycle a C/10 titration.
 
     Each discharge is 21 samples of constant current; charge restores the same
-    charge. Internal units (s, A, V), discharge positive.
+    charge. Steps follow each other without a pause: a step's first row is logged
+    one sampling interval after the previous step's last row (the step's start), so
+    that interval is the step's. Internal units (s, A, V), discharge positive.
     """
     rows = []
     t = 0.0
@@ -23,9 +25,9 @@ def synthetic_aging(n_cycles=20, loss=0.004, titration_every=5, slow_loss=0.002)
         q = Q0 * (1 - (slow_loss if slow else loss) * c)
         for sign, volt in ((-1.0, 4.0), (1.0, 3.7)):
             dur = q / cur * 3600
-            for k in range(21):
+            for k in range(1 if rows else 0, 21):
                 rows.append((t + dur * k / 20, sign * cur, volt))
-            t += dur + 1.0
+            t += dur
     return from_dataframe(
         pd.DataFrame(rows, columns=["time", "current", "voltage"]), discharge_negative=False
     )

@@ -12,9 +12,9 @@ def _rate_csv(path, rates, q_nom=2e-3, alpha=0.2):
     rows, t = [], 0.0
     for r in rates:
         for cur, dur in ((-0.5 * q_nom, 7200.0), (r * q_nom, 3600 * r**-alpha / r)):
-            for k in range(31):
+            for k in range(1 if rows else 0, 31):  # contiguous steps (see synthetic_aging)
                 rows.append((t + dur * k / 30, -cur * 1e3, 3.7))
-            t += dur + 1
+            t += dur
     pd.DataFrame(rows, columns=["t", "I", "U"]).to_csv(path, index=False)
 
 

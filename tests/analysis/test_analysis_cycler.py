@@ -29,6 +29,9 @@ def synthetic_rate_test(dt_s=10.0, rates=RATES, alpha=ALPHA):
     Discharge capacity at rate r is Q_NOM * r**-alpha (exact power law, so the fit
     must recover alpha to the discretisation error). Voltage 3.7 V during
     discharge (energy = 3.7 V * capacity), 4.0 V on charge, 3.9 V at rest.
+    Steps follow each other without a pause: a step's first row is logged ``dt_s``
+    after the previous step's last row (the step's start), so that interval is the
+    step's (the first interval of a step counts).
     Returns lab units: time in h, current in mA with discharge negative.
     """
     rows = []
@@ -42,9 +45,9 @@ def synthetic_rate_test(dt_s=10.0, rates=RATES, alpha=ALPHA):
         ):
             step += 1
             n = int(round(dur / dt_s))
-            for k in range(n + 1):
+            for k in range(1 if rows else 0, n + 1):
                 rows.append((t + k * dur / n, -cur_a * 1e3, volt, step))
-            t += dur + dt_s
+            t += dur
     df = pd.DataFrame(rows, columns=["t_h", "I_mA", "U_V", "step"])
     df["t_h"] /= 3600.0
     return df
@@ -103,9 +106,11 @@ def test_missing_column_names_file(tmp_path):
 def test_unknown_unit_and_missing_file(tmp_path):
     f = tmp_path / "x.csv"
     synthetic_rate_test().to_csv(f, index=False)
-    with pytest.raises(DataError, match="unknown current unit 'kA'"):
+    with pytest.raises(DataError, match="unknown current unit 'Amps'"):
         read_csv(
-            f, columns={"time": "t_h", "current": "I_mA", "voltage": "U_V"}, units={"current": "kA"}
+            f,
+            columns={"time": "t_h", "current": "I_mA", "voltage": "U_V"},
+            units={"current": "Amps"},
         )
     with pytest.raises(DataError, match="not found"):
         read_csv(tmp_path / "nope.csv")

@@ -183,10 +183,16 @@ def test_bug6_empty_optional_column_voltage_choice_time_strings_binaries(tmp_pat
     bad.write_text("not an mpr\n1,2,3\n")
     with pytest.raises(DataError, match="not a BioLogic .mpr file"):
         read_cycler(bad)
-    for suffix in (".res", ".ndax", ".nda"):
+    # binaries that are not what their suffix says: one line each (issue 24: .res and
+    # .nda/.ndax are read when they are real, through mdb-export / NewareNDA)
+    g = tmp_path / "x.res"
+    g.write_bytes(b"\x00\x01binary" * 100)
+    with pytest.raises(DataError, match="not an Arbin .res file"):
+        read_cycler(g)
+    for suffix in (".ndax", ".nda"):
         g = tmp_path / f"x{suffix}"
         g.write_bytes(b"\x00\x01binary" * 100)
-        with pytest.raises(DataError, match="unsupported format"):
+        with pytest.raises(DataError, match="NewareNDA"):
             read_cycler(g)
 
 

@@ -109,3 +109,19 @@ def test_full_scoreboard(tmp_path):
         (r.claim_id, r.detail) for r in board.rows if r.model_value == "failed"
     ]
     assert (tmp_path / "scoreboard.md").is_file()
+
+
+def test_quick_scoreboard_runs_every_case(tmp_path):
+    """The quick set (cheap settings) runs every case end to end: every claim gets a
+    row with a status, no case crashes, the reports are written.  Structure only: the
+    quick values are not the results and are not asserted."""
+    from electrohet.validation import validate
+
+    board = validate(quick=True, out=tmp_path)
+    ids = {c.id for case in all_cases() for c in case.claims}
+    assert {r.claim_id for r in board.rows} == ids
+    crashed = [(r.claim_id, r.detail) for r in board.rows if r.model_value == "failed"]
+    assert not crashed
+    assert all(r.status in STATUSES for r in board.rows)
+    payload = json.loads((tmp_path / "scoreboard.json").read_text())
+    assert payload["quick"] is True and len(payload["rows"]) == len(ids)

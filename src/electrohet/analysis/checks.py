@@ -8,19 +8,28 @@ range, problem) in ``CyclerData.issues`` and issued as a warning:
 * **out-of-order rows** (time running backwards by less than half the elapsed time):
   put back in time order; a jump back to (near) the start of the record (two runs
   concatenated) is an error instead;
-* **logging gaps**: an interval inside a non-rest step longer than ``gap_factor``
-  (default 20) times the median interval of that step. The interval is marked
-  (``gap`` column) and *not integrated*: a cycler that stops logging has, as a
-  rule, paused the channel, and integrating the set current across the gap would
-  invent charge (a 10 h gap in a 1 A step adds 10 Ah);
+* **logging gaps**: an interval inside a non-rest step (or the one before its first
+  row, which is the step's) longer than ``gap_factor`` (default 20) times both the
+  mean of the step's *other* intervals and their 99th percentile, and longer than
+  60 s. It is marked (``gap`` column) and reported with its size, and it is
+  **integrated like any other interval** (never left out of a sum); where the file
+  has its own cumulative columns they give the step's value anyway. Logging on
+  voltage change (BioLogic dE/dt, Maccor dV: bursts of millisecond intervals between
+  long ones) is not a gap: the long intervals set the step's typical interval;
 * **sign convention**: a file with separate cumulative charge and discharge
-  capacity columns tells which way each step went; when most steps contradict the
-  current's sign, the current is flipped and the flip is recorded; with a ``state``
-  or step-type column the step types sign the current (see ``from_dataframe``);
+  capacity columns tells which way each step went, and so does the voltage (it
+  falls on discharge and rises on charge); when most steps contradict the current's
+  sign, the current is flipped (``flip``, the default) or only warned about, and it
+  is recorded; with a ``state`` or step-type column the step types sign the current
+  (see ``from_dataframe``);
 * **units**: where the file has its own cumulative capacity (or energy) column, the
   integrated step capacities are compared with its change over each step; a median
   ratio off by more than ``units_rtol`` (2 %) is reported with the likely cause
-  (e.g. 3600: time in hours read as seconds; 1000: mA read as A).
+  (e.g. 3600: time in hours read as seconds; 1000: mA read as A);
+* **file vs integrated**: otherwise, each step whose integrated capacity differs
+  from the file's own by more than ``rtol`` (1 %) of the step (and 0.1 % of the
+  median step) is reported with its rows and the size of the difference; the
+  file's value is the one used (``CyclerData.values``).
 """
 
 from __future__ import annotations
@@ -82,6 +91,27 @@ def fix_order(cd: CyclerData) -> None:
         t = df["time"].to_numpy()
         rows = df["row"].to_numpy()
     back = np.flatnonzero(np.diff(t) < 0)
+    if back.size and "step" in df:
+        # a time that restarts at (most) step changes is a step time: build the test time
+        s = df["step"].to_numpy()
+        change = np.flatnonzero(s[1:] != s[:-1])
+        if np.isin(back, change).all() and back.size > 0.5 * change.size:
+            from electrohet.analysis.cycler import cumulative_time
+
+            df = df.assign(time=cumulative_time(t, s))
+            cd.issues.append(
+                DataIssue(
+                    src,
+                    "time",
+                    (int(rows[back[0]]), int(rows[back[0] + 1])),
+                    f"{src}: the time column restarts at {back.size} of {change.size} step "
+                    f"changes (first: data rows {rows[back[0]]}-{rows[back[0] + 1]}): it is a "
+                    f"step time; the test time was built from it (each step starts where the "
+                    f"previous one's last row was logged)",
+                )
+            )
+            t = df["time"].to_numpy()
+            back = np.flatnonzero(np.diff(t) < 0)
     if back.size:
         t0 = t[0]
         for k in back:
@@ -106,16 +136,44 @@ def fix_order(cd: CyclerData) -> None:
     cd.data = df
 
 
-def run_checks(cd: CyclerData, *, gap_factor: float = 20.0, units_rtol: float = 0.02) -> None:
-    """Logging gaps, sign convention and units checks (see the module docstring)."""
+def run_checks(
+    cd: CyclerData,
+    *,
+    gap_factor: float = 20.0,
+    units_rtol: float = 0.02,
+    rtol: float = 0.01,
+    flip: bool = True,
+) -> None:
+    """Logging gaps, sign convention, units and file-vs-integrated checks (module docstring).
+
+    Parameters
+    ----------
+    cd
+        The record (changed in place: ``gap`` column, flipped current, issues).
+    gap_factor
+        Gap threshold (> 1) relative to the mean of the step's other intervals.
+    units_rtol
+        Median ratio integrated/file beyond which a units problem is reported.
+    rtol
+        Per-step relative difference integrated vs file beyond which it is reported.
+    flip
+        Flip the current when the data contradict its sign convention (else warn only).
+    """
     if not gap_factor > 1:
         raise DataError(f"gap_factor = {gap_factor!r} must be > 1")
     _gaps(cd, gap_factor)
-    _sign_from_capacity_columns(cd)
-    _units(cd, units_rtol)
+    if _sign_from_capacity_columns(cd, flip) is None:  # the file's columns say nothing
+        _sign_from_voltage(cd, flip)
+    _resets_inside_steps(cd)
+    df = cd.data
+    if not any(c in df for w in ("capacity", "energy") for c in _ref_cols(w)):
+        return
+    st = _active_steps(cd)  # once: both checks below use it
+    if not _units(cd, units_rtol, st):
+        _disagreement(cd, rtol, st)
 
 
-def _gaps(cd: CyclerData, gap_factor: float) -> None:
+def _gaps(cd: CyclerData, gap_factor: float, gap_min: float = 60.0) -> None:
     df = cd.data
     code, sid, _ = step_labels(cd)
     n = len(df)
@@ -125,27 +183,58 @@ def _gaps(cd: CyclerData, gap_factor: float) -> None:
         dt = np.diff(t)
         same = sid[1:] == sid[:-1]
         active = (code != 0)[1:] & same
-        s = pd.Series(np.where(same, dt, np.nan))
-        med = s.groupby(sid[1:]).transform("median").to_numpy()
-        cnt = s.groupby(sid[1:]).transform("count").to_numpy()
-        g = active & (cnt >= 3) & (dt > gap_factor * med) & (med > 0)
+        nst = int(sid[-1]) + 1
+        w = np.where(same, dt, 0.0)
+        tot = np.bincount(sid[1:], weights=w, minlength=nst)[sid[1:]]
+        cnt = np.bincount(sid[1:], weights=same, minlength=nst)[sid[1:]]
+        # the interval before a step's first row is the step's too (it is integrated
+        # at the first row's current): judged against the step's own intervals
+        first = ~same & (code != 0)[1:]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # mean of the step's other intervals
+            others = np.where(same, (tot - dt) / (cnt - 1), tot / cnt)
+        # the step's long intervals (99th percentile): logging on voltage change has
+        # bursts of ms intervals between long ones, which are normal, not gaps
+        cand = (active | first) & (cnt >= 3) & (dt > gap_factor * others) & (dt > gap_min)
+        if cand.any():
+            steps = np.unique(sid[1:][cand])
+            sel = np.isin(sid[1:], steps) & same
+            q99 = pd.Series(dt[sel]).groupby(sid[1:][sel]).quantile(0.99)
+            typical = np.maximum(others, q99.reindex(sid[1:]).to_numpy())
+        else:
+            typical = others
+        g = cand & (dt > gap_factor * typical)
         gap[1:] = g
         if g.any():
             idx = np.flatnonzero(g) + 1
             rows = df["row"].to_numpy()
             i = np.abs(df["current"].to_numpy())
-            lost = float(np.sum(0.5 * (i[idx] + i[idx - 1]) * dt[idx - 1]) / 3600.0)
+            from electrohet.analysis.cycler import interval_weights
+
+            size = float(np.sum(interval_weights(cd, sid)[0][idx]) / 3600.0)
             k = idx[0]
+            has_file = any(
+                c in df
+                for w in ("capacity", "energy")
+                for c in (w, f"charge_{w}", f"discharge_{w}")
+            )
+            cover = (
+                "the file's own cumulative columns give these steps' values"
+                if has_file and cd.values == "file"
+                else "they are integrated across (the file has no cumulative column to "
+                "confirm what flowed)"
+            )
             cd.issues.append(
                 DataIssue(
                     cd.source,
                     "gap",
                     (int(rows[k - 1]), int(rows[k])),
-                    f"{cd.source}: {idx.size} logging gap(s) inside current steps, the first "
+                    f"{cd.source}: {idx.size} logging gap(s) in current steps, the first "
                     f"of {dt[k - 1]:g} s between data rows {rows[k - 1]} and {rows[k]} "
-                    f"({gap_factor:g}x the step's median interval {med[k - 1]:g} s) at "
-                    f"{i[k]:.4g} A; gaps ({_ranges(idx, rows)}) are left out of "
-                    f"capacity/energy (integrating across them would add {lost:.4g} Ah)",
+                    f"({dt[k - 1] / typical[k - 1]:.3g}x the step's typical long interval, "
+                    f"{typical[k - 1]:.3g} s) at {i[k]:.4g} A; the gaps "
+                    f"({_ranges(idx, rows)}) hold {size:.4g} Ah ({cd.integration}) and are "
+                    f"counted: {cover}",
                 )
             )
     if gap.any():
@@ -159,49 +248,135 @@ def _active_steps(cd: CyclerData) -> pd.DataFrame:
     return st[st["kind"] != "rest"]
 
 
-def _sign_from_capacity_columns(cd: CyclerData) -> None:
-    df = cd.data
-    if not ("charge_capacity" in df and "discharge_capacity" in df):
-        return
-    code, sid, _ = step_labels(cd)
+def _flip_or_warn(cd: CyclerData, flip: bool, rows: tuple[int, int], what: str) -> None:
+    if flip:
+        cd.data = cd.data.assign(current=-cd.data["current"])
+        act = "the current was flipped so that discharge is positive (fix it with --sign / sign=)"
+    else:
+        act = "the sign was given explicitly, so nothing was flipped: check it"
+    cd.issues.append(DataIssue(cd.source, "sign", rows, f"{cd.source}: {what}; {act}"))
+
+
+def _step_bounds(sid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     first = np.flatnonzero(np.concatenate([[True], sid[1:] != sid[:-1]]))
     last = np.concatenate([first[1:] - 1, [sid.size - 1]])
+    return first, last
+
+
+def _sign_from_capacity_columns(cd: CyclerData, flip: bool = True) -> bool | None:
+    """True: contradicted (flipped or warned); False: confirmed; None: no evidence."""
+    from electrohet.analysis.cycler import reference_increments
+
+    df = cd.data
+    if not ("charge_capacity" in df and "discharge_capacity" in df):
+        return None
+    code, sid, _ = step_labels(cd)
+    first, last = _step_bounds(sid)
+    nstep = first.size
     kind = np.array(["charge", "rest", "discharge"])[code[first] + 1]
-    dc = np.abs(df["charge_capacity"].to_numpy()[last] - df["charge_capacity"].to_numpy()[first])
-    dd = np.abs(
-        df["discharge_capacity"].to_numpy()[last] - df["discharge_capacity"].to_numpy()[first]
-    )
+    dc = np.abs(np.bincount(sid, reference_increments(cd, "charge_capacity"), minlength=nstep))
+    dd = np.abs(np.bincount(sid, reference_increments(cd, "discharge_capacity"), minlength=nstep))
     informative = (kind != "rest") & ((dc > 0) | (dd > 0))
     wrong = informative & (((kind == "discharge") & (dc > dd)) | ((kind == "charge") & (dd > dc)))
     if informative.sum() and wrong.sum() > 0.5 * informative.sum():
         rows = df["row"].to_numpy()
         w = np.flatnonzero(wrong)
-        cd.data = df.assign(current=-df["current"])
+        _flip_or_warn(
+            cd,
+            flip,
+            (int(rows[first[w[0]]]), int(rows[last[w[0]]])),
+            f"the current sign contradicts the file's own charge/discharge capacity "
+            f"columns in {w.size} of {int(informative.sum())} steps (first: data rows "
+            f"{rows[first[w[0]]]}-{rows[last[w[0]]]})",
+        )
+        return True
+    return False if informative.any() else None
+
+
+def _sign_from_voltage(cd: CyclerData, flip: bool = True, min_dv: float = 0.005) -> bool:
+    """Voltage falls on discharge and rises on charge: a convention that makes most
+    steps run the other way (90 % of their time; the change over the second half of
+    each step, so that the relaxation after a previous step does not count; CV steps
+    and steps with less than ``min_dv`` of change left out; at least 3 steps) is
+    reported (and flipped when ``flip``). Used only where the file has no separate
+    charge/discharge capacity columns."""
+    df = cd.data
+    code, sid, _ = step_labels(cd)
+    first, last = _step_bounds(sid)
+    v = df["voltage"].to_numpy()
+    t = df["time"].to_numpy()
+    k = code[first]
+    mid = (first + last) // 2
+    dv = v[last] - v[mid]
+    dur = t[last] - t[first]
+    ok = (k != 0) & (np.abs(dv) > min_dv) & (last - first >= 4)
+    if "mode" in df:
+        ok &= df["mode"].to_numpy()[first] != 2
+    if ok.sum() < 3 or dur[ok].sum() <= 0:
+        return False
+    wrong = ok & (np.sign(dv) == k)  # discharge (k = 1) with rising voltage, or the reverse
+    share = dur[wrong].sum() / dur[ok].sum()
+    if share < 0.9:
+        return False
+    rows = df["row"].to_numpy()
+    w = np.flatnonzero(wrong)
+    _flip_or_warn(
+        cd,
+        flip,
+        (int(rows[first[w[0]]]), int(rows[last[w[0]]])),
+        f"with the format's sign convention the voltage rises during 'discharge' and falls "
+        f"during 'charge' in {w.size} of {int(ok.sum())} steps ({100 * share:.0f} % of their "
+        f"time; first: data rows {rows[first[w[0]]]}-{rows[last[w[0]]]}): the file's "
+        f"current has the opposite sign convention",
+    )
+    return True
+
+
+def _resets_inside_steps(cd: CyclerData) -> None:
+    """A cumulative column that restarts from zero inside a step (the instrument paused or
+    restarted its counter): counted from the restart, so the step keeps what came
+    before; reported, since the column's last value alone would miss it."""
+    from electrohet.analysis.cycler import REFERENCE_COLUMNS, reference_increments
+
+    df = cd.data
+    code, sid, _ = step_labels(cd)
+    rows = df["row"].to_numpy()
+    for col in REFERENCE_COLUMNS:
+        if col not in df or cd.resets.get(col, "auto") != "auto":
+            continue
+        inc, reset = reference_increments(cd, col, return_resets=True)
+        inside = reset & np.concatenate([[False], sid[1:] == sid[:-1]]) & (code != 0)
+        prev = np.abs(df[col].to_numpy())[np.flatnonzero(inside) - 1]
+        inside[np.flatnonzero(inside)[prev <= 0]] = False
+        if not inside.any():
+            continue
+        k = np.flatnonzero(inside)
+        before = float(np.abs(df[col].to_numpy())[k - 1].sum())
         cd.issues.append(
             DataIssue(
                 cd.source,
-                "sign",
-                (int(rows[first[w[0]]]), int(rows[last[w[0]]])),
-                f"{cd.source}: the current sign contradicts the file's own charge/discharge "
-                f"capacity columns in {w.size} of {int(informative.sum())} steps (first: "
-                f"data rows {rows[first[w[0]]]}-{rows[last[w[0]]]}); the current was "
-                f"flipped so that discharge is positive (check discharge_negative)",
+                "reset",
+                (int(rows[k[0] - 1]), int(rows[k[0]])),
+                f"{cd.source}: the file's {col} column restarts from zero inside a step at "
+                f"{k.size} place(s) ({_ranges(k, rows)}); the step keeps what was counted "
+                f"before each restart ({before:.4g} in all), which the column's last value "
+                f"alone would miss",
             )
         )
 
 
-def _units(cd: CyclerData, rtol: float) -> None:
+def _units(cd: CyclerData, rtol: float, st: pd.DataFrame) -> bool:
     df = cd.data
     has = [w for w in ("capacity", "energy") if any(c in df for c in _ref_cols(w))]
     if not has:
-        return
-    st = _active_steps(cd)
+        return False
+    found = False
     for what in has:
         col = f"{what}_file"
         if col not in st or len(st) == 0:
             continue
         ref = st[col].to_numpy()
-        val = st[what].to_numpy()
+        val = st[f"{what}_integrated"].to_numpy()
         big = ref > 1e-3 * np.nanmax(ref) if np.isfinite(ref).any() and np.nanmax(ref) > 0 else None
         if big is None or not big.any():
             continue
@@ -211,6 +386,7 @@ def _units(cd: CyclerData, rtol: float) -> None:
         r = float(np.median(val[sel] / ref[sel]))
         if abs(r - 1.0) <= rtol:
             continue
+        found = True
         cause = min(_LIKELY, key=lambda f: abs(np.log(r / f)))
         hint = (
             f"; likely {_LIKELY[cause]}"
@@ -228,6 +404,39 @@ def _units(cd: CyclerData, rtol: float) -> None:
                 f"{st['row_start'].iloc[k]}-{st['row_end'].iloc[k]}){hint}",
             )
         )
+    return found
+
+
+def _disagreement(cd: CyclerData, rtol: float, st: pd.DataFrame) -> None:
+    """Steps whose integrated capacity differs from the file's own (values: the file's)."""
+    if "capacity_file" not in st or len(st) == 0:
+        return
+    ref = st["capacity_file"].to_numpy()
+    val = st["capacity_integrated"].to_numpy()
+    fin = np.isfinite(ref)
+    if not fin.any():
+        return
+    atol = 1e-3 * float(np.median(ref[fin])) if np.median(ref[fin]) > 0 else 0.0
+    diff = val - ref
+    bad = fin & (np.abs(diff) > rtol * np.abs(ref) + atol)
+    if not bad.any():
+        return
+    b = np.flatnonzero(bad)
+    worst = b[np.argmax(np.abs(diff[b]))]
+    rel = diff[worst] / ref[worst] if ref[worst] > 0 else np.inf
+    used = "the file's values are used" if cd.values == "file" else "the integrated values are used"
+    cd.issues.append(
+        DataIssue(
+            cd.source,
+            "disagree",
+            (int(st["row_start"].iloc[b[0]]), int(st["row_end"].iloc[b[0]])),
+            f"{cd.source}: the integrated capacity ({cd.integration}) differs from the file's "
+            f"own capacity columns by more than {100 * rtol:g} % in {b.size} of {int(fin.sum())} "
+            f"steps (first: data rows {st['row_start'].iloc[b[0]]}-{st['row_end'].iloc[b[0]]}; "
+            f"largest: {diff[worst]:+.4g} Ah ({100 * rel:+.3g} %) in data rows "
+            f"{st['row_start'].iloc[worst]}-{st['row_end'].iloc[worst]}); {used}",
+        )
+    )
 
 
 def _ref_cols(what: str) -> tuple[str, ...]:

@@ -89,6 +89,28 @@ def cycles_cmd(
     ] = None,
     units: Annotated[str | None, typer.Option(help="Unit overrides, e.g. 'time=h'.")] = None,
     discharge_positive: _DischargePositive = None,
+    gap_factor: Annotated[
+        float,
+        typer.Option(
+            help="An interval longer than this many times the mean of its step's other "
+            "intervals is reported as a logging gap (it is still counted)."
+        ),
+    ] = 20.0,
+    integration: Annotated[
+        str,
+        typer.Option(
+            help="file: the file's own capacity/energy columns where it has them (else the "
+            "format's rule); trapezoid or right: integrate the current everywhere."
+        ),
+    ] = "file",
+    sign: Annotated[
+        str,
+        typer.Option(
+            help="auto: the format's current sign, checked against the data and flipped "
+            "(with a warning) where they contradict it; discharge-positive or "
+            "discharge-negative: fixed, contradictions only warned about."
+        ),
+    ] = "auto",
 ) -> None:
     """Per-cycle summary (capacity, energy, efficiencies, mean voltages) + dQ/dV, as CSV and PNG."""
     import warnings
@@ -98,7 +120,18 @@ def cycles_cmd(
     from electrohet.analysis.cycler import CyclerDataWarning, read_cycler, step_table
     from electrohet.analysis.cycles import cycle_summary, incremental_capacity
 
+    if integration not in ("file", "trapezoid", "right"):
+        raise DataError(f"--integration must be file, trapezoid or right, got {integration!r}")
+    if sign not in ("auto", "discharge-positive", "discharge-negative"):
+        raise DataError(
+            f"--sign must be auto, discharge-positive or discharge-negative, got {sign!r}"
+        )
+    if not gap_factor > 1:
+        raise DataError(f"--gap-factor must be > 1, got {gap_factor!r}")
     kw = _reader_kw(columns, units, discharge_positive)
+    kw.update(gap_factor=gap_factor, integration=integration)
+    if sign != "auto":
+        kw["sign"] = sign
     tables, issues = [], {}
     plt = _agg()
     fig_q, (ax_q, ax_ce) = plt.subplots(
@@ -119,8 +152,21 @@ def cycles_cmd(
         cs = cycle_summary(st)
         cs.insert(0, "file", f.name)
         tables.append(cs)
-        issues[str(f)] = {"format": cd.fmt, "integration": cd.integration,
-                          "excluded": cd.excluded, "issues": cd.warnings}  # fmt: skip
+        issues[str(f)] = {
+            "format": cd.fmt,
+            "integration": cd.integration,
+            "values": cd.values,
+            "units": cd.units,
+            "steps_from_file": int((st["value_source"] == "file").sum()),
+            "steps_integrated": int((st["value_source"] != "file").sum()),
+            "excluded": cd.excluded,
+            "issues": cd.warnings,
+            # every correction or finding, machine-readable (kind, file data rows, text)
+            "corrections": [
+                {"kind": i.kind, "rows": list(i.rows) if i.rows else None, "message": i.message}
+                for i in cd.issues
+            ],
+        }
         for msg in cd.warnings:
             typer.echo(f"warning: {msg}", err=True)
         ax_q.plot(cs["cycle_id"], cs["discharge_capacity"], "o-", label=f.name)

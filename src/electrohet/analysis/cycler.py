@@ -16,7 +16,10 @@ module holds what they share:
   issued as a :class:`CyclerDataWarning`; nothing is dropped silently.
 * :func:`label_steps`, :func:`step_table` - steps (the file's step column, split at
   current-sign changes and at changes of the control mode, e.g. CC -> CV), with
-  capacity and energy per step by the stated integration rule.
+  capacity and energy per step: **the instrument's own cumulative columns first**
+  (their change over the step, with per-step / per-cycle / per-test resets, see
+  :func:`reference_increments`), the stated integration rule where the file has
+  none, and both side by side as the cross-check.
 
 Integration rules (``CyclerData.integration``)
 ----------------------------------------------
@@ -30,9 +33,11 @@ Integration rules (``CyclerData.integration``)
     estimate for instantaneous samples (Arbin, Maccor, Neware, Basytec, Novonix,
     generic CSV).
 
-Only intervals between two rows of the same step count (the interval before the
-first row of a step belongs to no step), and intervals flagged as logging gaps are
-left out (see :mod:`~electrohet.analysis.checks`).
+The interval before the first row of a step belongs to that step and is integrated
+at the first row's current (right-point): a step whose first row is logged late
+keeps that charge, as the instrument's cumulative columns do. Logging gaps are
+reported (:mod:`~electrohet.analysis.checks`) and integrated like any interval,
+never left out of a sum.
 """
 
 from __future__ import annotations
@@ -68,33 +73,6 @@ __all__ = [
     "step_table",
 ]
 
-#: Factors converting a lab unit to the internal unit of each quantity.
-UNIT_FACTORS: dict[str, dict[str, float]] = {
-    "time": {"s": 1.0, "sec": 1.0, "min": 60.0, "h": 3600.0, "hr": 3600.0, "ms": 1e-3},
-    "current": {"A": 1.0, "mA": 1e-3, "uA": 1e-6, "µA": 1e-6, "nA": 1e-9},
-    "voltage": {"V": 1.0, "mV": 1e-3},
-    "capacity": {
-        "Ah": 1.0,
-        "A.h": 1.0,
-        "mAh": 1e-3,
-        "mA.h": 1e-3,
-        "uAh": 1e-6,
-        "µAh": 1e-6,
-        "As": 1.0 / 3600.0,
-        "C": 1.0 / 3600.0,
-        "mAs": 1e-3 / 3600.0,
-    },
-    "energy": {
-        "Wh": 1.0,
-        "W.h": 1.0,
-        "mWh": 1e-3,
-        "mW.h": 1e-3,
-        "uWh": 1e-6,
-        "µWh": 1e-6,
-        "J": 1.0 / 3600.0,
-        "Ws": 1.0 / 3600.0,
-    },
-}
 _REQUIRED = ("time", "current", "voltage")
 _OPTIONAL = ("step", "cycle", "state", "mode")
 #: Optional cumulative columns of the file itself (cross-checks, per-cycle file values):
@@ -164,7 +142,16 @@ class CyclerData:
     units
         Units the file's columns were read in (from its header or the format default).
     integration
-        ``"right"`` or ``"trapezoid"`` (see the module docstring).
+        ``"right"`` or ``"trapezoid"`` (see the module docstring): the rule for
+        integrating the current (the fallback, and the cross-check of the file's
+        own columns).
+    values
+        ``"file"`` (default): step and cycle capacities/energies come from the file's
+        own cumulative columns where it has them; ``"integrated"``: always from the
+        integrated current.
+    resets
+        Reset rule per cumulative column (``charge_capacity``...), see
+        :data:`RESET_RULES`; ``auto`` where not given.
     """
 
     data: pd.DataFrame
@@ -174,6 +161,8 @@ class CyclerData:
     fmt: str = "csv"
     units: dict[str, str] = field(default_factory=dict)
     integration: str = "trapezoid"
+    values: str = "file"
+    resets: dict[str, str] = field(default_factory=dict)
     _labels: tuple = field(default=(None, None, None), repr=False, compare=False)
 
     @property
@@ -191,31 +180,126 @@ class CyclerData:
         return step_table(self, rest_fraction=rest_fraction)
 
 
+#: Base units per quantity and their factor to the internal unit; SI prefixes
+#: (n, µ/μ/u, m, k) are allowed on every base unit that ends in A, V, W or s.
+_BASES: dict[str, dict[str, float]] = {
+    "time": {"s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
+             "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0, "h": 3600.0, "hr": 3600.0,
+             "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0, "d": 86400.0, "day": 86400.0,
+             "days": 86400.0},
+    "current": {"A": 1.0},
+    "voltage": {"V": 1.0},
+    "capacity": {"Ah": 1.0, "As": 1.0 / 3600.0, "C": 1.0 / 3600.0},
+    "energy": {"Wh": 1.0, "Ws": 1.0 / 3600.0, "J": 1.0 / 3600.0},
+}  # fmt: skip
+_PREFIX = {"": 1.0, "n": 1e-9, "µ": 1e-6, "m": 1e-3, "k": 1e3}
+#: prefixes allowed per quantity (no kilo-seconds, no prefixed minutes)
+_PREFIXABLE = {"time": ("s",), "current": ("A",), "voltage": ("V",),
+               "capacity": ("Ah", "As", "C"), "energy": ("Wh", "Ws", "J")}  # fmt: skip
+
+
+def normalise_unit(unit: str) -> str:
+    """Unit text in one spelling: Greek mu (U+03BC) and ``u`` prefixes become µ (U+00B5),
+    ``A.h``/``A·h``/``A h``/``A-h`` become ``Ah`` (likewise ``W.h``), ``sec`` stays."""
+    u = str(unit).strip().replace("\u03bc", "\u00b5").replace("\u00c2\u00b5", "\u00b5")
+    u = re.sub(r"(?<=[AW])\s*[.\u00b7\-*]?\s*(?=[hs]$)", "", u)
+    if len(u) >= 2 and u[0] == "u" and u[1:2] in ("A", "V", "W", "s", "C", "J"):
+        u = "\u00b5" + u[1:]
+    return u
+
+
+def unit_factor(quantity: str, unit: str) -> float | None:
+    """Factor from ``unit`` to the internal unit of ``quantity`` (s, A, V, Ah, Wh), or None.
+
+    Accepts the spellings of :func:`normalise_unit` and the prefixes n, µ, m, k on the
+    base units (``µA``, ``μA``, ``uA``, ``kA``, ``mAh``, ``mA.h``, ``kWh``, ``ms``...).
+    Case is respected (``mA`` is milli-ampere, ``MA`` is not a unit here) except for
+    the spelled-out time units (``Sec``, ``Min``, ``Hr``).
+    """
+    if quantity not in _BASES:
+        return None
+    u = normalise_unit(unit)
+    bases = _BASES[quantity]
+    if u in bases:
+        return bases[u]
+    if quantity == "time" and u.lower() in bases:
+        return bases[u.lower()]
+    for base in _PREFIXABLE[quantity]:
+        if len(u) > len(base) and u.endswith(base) and u[: -len(base)] in _PREFIX:
+            return _PREFIX[u[: -len(base)]] * bases[base]
+    return None
+
+
+#: Factors converting a lab unit to the internal unit of each quantity (the common
+#: spellings; :func:`unit_factor` accepts more, e.g. any SI prefix and Greek mu).
+UNIT_FACTORS: dict[str, dict[str, float]] = {
+    q: {
+        u: f
+        for u in (
+            {"time": ["s", "sec", "min", "h", "hr", "ms", "d"],
+             "current": ["A", "mA", "uA", "\u00b5A", "\u03bcA", "nA", "kA"],
+             "voltage": ["V", "mV", "\u00b5V", "kV"],
+             "capacity": ["Ah", "A.h", "mAh", "mA.h", "uAh", "\u00b5Ah", "\u00b5A.h", "As",
+                          "C", "mAs", "kAh"],
+             "energy": ["Wh", "W.h", "mWh", "mW.h", "uWh", "\u00b5Wh", "J", "Ws", "kWh"]}[q]
+        )
+        if (f := unit_factor(q, u)) is not None
+    }
+    for q in _BASES
+}  # fmt: skip
+
+
 def _factor(quantity: str, unit: str, source: str) -> float:
-    table = UNIT_FACTORS[quantity]
-    if unit not in table:
-        raise DataError(f"{source}: unknown {quantity} unit {unit!r}; known units: {sorted(table)}")
-    return table[unit]
+    f = unit_factor(quantity, unit)
+    if f is None:
+        raise DataError(
+            f"{source}: unknown {quantity} unit {unit!r}; known units: "
+            f"{sorted(UNIT_FACTORS[quantity])} (and the prefixes n, µ, m, k)"
+        )
+    return f
 
 
-_UNIT_RE = re.compile(r"[\(\[]\s*([A-Za-zµ.]+)\s*[\)\]]\s*$|/\s*([A-Za-zµ.]+)\s*$")
+_UNIT_RE = re.compile(r"[\(\[]\s*([^\(\)\[\]]+?)\s*[\)\]]\s*$|/\s*([^/\(\)\[\]]+?)\s*$")
 
 
-def unit_from_header(name: str, quantity: str) -> str | None:
-    """Unit written in a column header (``Current(mA)``, ``I[A]``, ``<I>/mA``), if known.
+def header_unit_text(name: str) -> str | None:
+    """The unit text written at the end of a column header, or None.
 
-    Returns None when the header carries no unit of ``quantity`` that
-    :data:`UNIT_FACTORS` knows.
+    ``Current(mA)`` -> ``mA``, ``I [µA]`` -> ``µA``, ``<I>/mA`` -> ``mA``,
+    ``Test Time / h`` -> ``h``; ``Step_Index`` -> None.
     """
     m = _UNIT_RE.search(str(name).strip())
     if not m:
         return None
-    u = (m.group(1) or m.group(2)).strip()
-    table = UNIT_FACTORS[quantity]
-    if u in table:
-        return u
-    low = {k.lower(): k for k in table}
-    return low.get(u.lower())
+    return (m.group(1) or m.group(2)).strip()
+
+
+def unit_from_header(
+    name: str, quantity: str, *, strict: bool = False, source: str = ""
+) -> str | None:
+    """Unit written in a column header (``Current(mA)``, ``I[µA]``, ``<I>/mA``), if known.
+
+    Returns the unit in the spelling of :func:`normalise_unit`, or None when the
+    header carries no unit. With ``strict``, a unit that is written but unknown for
+    ``quantity`` raises :class:`DataError` naming it (``Current(MA)``); time formats
+    such as ``(h:min:s.ms)`` are not units and give None (the values are parsed as
+    ``hh:mm:ss`` strings).
+    """
+    u = header_unit_text(name)
+    if u is None:
+        return None
+    if unit_factor(quantity, u) is not None:
+        return normalise_unit(u)
+    if quantity == "time" and (":" in u or u.lower() in ("hh:mm:ss", "d hh:mm:ss")):
+        return None
+    if strict:
+        raise DataError(
+            f"{source or 'data'}: column {name!r} ({quantity}) has the unit {u!r}, which is not "
+            f"a {quantity} unit electrohet knows ({sorted(UNIT_FACTORS[quantity])}, with the "
+            f"prefixes n, µ, m, k); give the unit with units={{'{quantity}': ...}} "
+            f"(CLI: --units {quantity}=...)"
+        )
+    return None
 
 
 _DHMS = re.compile(
@@ -223,19 +307,58 @@ _DHMS = re.compile(
 )
 
 
+_DATE = re.compile(r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}[ T]+\d{1,2}:\d{2}")
+
+
+def parse_datetime(s: pd.Series) -> np.ndarray:
+    """Absolute timestamps (``2021-05-11 15:40:24``, ``05/11/2021 3:40:24 PM``,
+    ``11.05.2021 15:40:24.5``) as seconds since the first one; NaN where unparseable.
+
+    Month-first and day-first readings are both tried; the one that runs forward in
+    time (fewest backward steps, then fewest failures) is used.
+    """
+    s = s.astype(str).str.strip()
+    best = None
+    for dayfirst in (False, True):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ts = pd.to_datetime(s, errors="coerce", dayfirst=dayfirst, format="mixed")
+        except (ValueError, TypeError):
+            continue
+        v = ts.to_numpy(dtype="datetime64[ns]").astype("int64").astype(float) / 1e9
+        v[ts.isna().to_numpy()] = np.nan
+        fin = v[np.isfinite(v)]
+        score = (int(np.sum(np.diff(fin) < 0)), int(np.isnan(v).sum()))
+        if best is None or score < best[0]:
+            best = (score, v)
+    if best is None:
+        return np.full(len(s), np.nan)
+    v = best[1]
+    fin = np.isfinite(v)
+    return v - (v[fin][0] if fin.any() else 0.0)
+
+
 def parse_time(col: pd.Series, source: str = "data") -> np.ndarray:
-    """Time column as float (file units), parsing ``d hh:mm:ss`` and ``hh:mm:ss`` strings.
+    """Time column as float (file units), parsing ``d hh:mm:ss`` strings and timestamps.
 
     Numbers pass through; strings such as ``1d 02:03:04.5``, ``1-02:03:04`` or
-    ``26:03:04`` (hours beyond 24 allowed) become seconds. Unparseable entries are NaN.
+    ``26:03:04`` (hours beyond 24 allowed) become seconds; absolute timestamps
+    (``05/11/2021 15:40:24.123``, as in BioLogic exports with absolute time) become
+    seconds since the first row (:func:`parse_datetime`). Unparseable entries are NaN.
     """
     if pd.api.types.is_numeric_dtype(col):
         return col.to_numpy(dtype=float)
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return parse_datetime(col.astype(str))
     s = col.astype(str)
     num = pd.to_numeric(s.str.replace(",", ".", regex=False), errors="coerce")
     has_colon = s.str.contains(":", regex=False)
     if not has_colon.any():
         return num.to_numpy(dtype=float)
+    sample = s[has_colon].iloc[0]
+    if _DATE.search(sample):
+        return parse_datetime(s)
     parts = s.str.extract(_DHMS)
     secs = (
         pd.to_numeric(parts["d"], errors="coerce").fillna(0.0) * 86400.0
@@ -244,6 +367,31 @@ def parse_time(col: pd.Series, source: str = "data") -> np.ndarray:
         + pd.to_numeric(parts["s"].str.replace(",", ".", regex=False), errors="coerce")
     )
     return np.where(has_colon.to_numpy(), secs.to_numpy(dtype=float), num.to_numpy(dtype=float))
+
+
+def cumulative_time(step_time: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """Test time (s) from a per-step time that restarts at every step (Neware ``Time``,
+    NewareNDA): each step is offset by where the previous step's time ended.
+
+    A step starts where the previous one's last row was logged. The time is taken as
+    per-step when it falls back at most changes of ``step``; a time that already runs
+    on through the test (older .nda files) is returned unchanged.
+    """
+    t = np.asarray(step_time, dtype=float)
+    st = np.asarray(step)
+    if t.size == 0:
+        return t
+    change = np.zeros(t.size, dtype=bool)
+    change[1:] = st[1:] != st[:-1]
+    falls = change & np.concatenate([[False], t[1:] < t[:-1]])
+    if falls.sum() <= 0.5 * change.sum():
+        return t
+    new = change
+    starts = np.flatnonzero(new)
+    ends = starts - 1  # last row of the previous step
+    inc = np.zeros(t.size)
+    inc[starts] = t[ends]
+    return t + np.cumsum(inc)
 
 
 def _numeric(col: pd.Series) -> np.ndarray:
@@ -273,11 +421,13 @@ def from_dataframe(
     discharge_negative: bool = True,
     source: str = "data",
     fmt: str = "csv",
-    integration: str = "trapezoid",
+    integration: str = "file",
     checks: bool = True,
     gap_factor: float = 20.0,
     rows: np.ndarray | None = None,
     pre_excluded: Mapping[str, int] | None = None,
+    sign: str = "auto",
+    resets: Mapping[str, str] | None = None,
 ) -> CyclerData:
     """Validate a raw table and convert it to :class:`CyclerData`.
 
@@ -300,16 +450,31 @@ def from_dataframe(
     source, fmt
         File name (used in messages) and format name.
     integration
-        ``"trapezoid"`` or ``"right"`` (module docstring).
+        ``"file"``: the file's own cumulative columns give the step values where it
+        has them, the format's rule integrates the rest (``"trapezoid"``, or
+        ``"right"`` for BioLogic); ``"trapezoid"`` or ``"right"``: the current is
+        integrated by that rule everywhere, the file's columns only cross-check
+        (module docstring).
     checks
         Run :func:`electrohet.analysis.checks.run_checks` (default True).
     gap_factor
-        An interval inside a non-rest step longer than ``gap_factor`` times the
-        median interval of that step is a logging gap (warned, not integrated).
+        An interval inside a non-rest step longer than 60 s and ``gap_factor`` times
+        the step's typical long interval (the mean of its other intervals and their
+        99th percentile) is reported as a logging gap; it is still integrated, and
+        variable-interval logging is not a gap (:mod:`~electrohet.analysis.checks`).
     rows
         Data-row numbers of ``df``'s rows in the file (default 0, 1, ...).
     pre_excluded
         Rows a reader already left out, per reason (added to ``excluded``).
+    sign
+        ``"auto"``: the current's sign convention is ``discharge_negative`` (the
+        format's), checked against the data (the file's charge/discharge columns,
+        the voltage's direction in each step) and flipped, with a warning, where
+        they clearly contradict it; ``"discharge-positive"`` / ``"discharge-negative"``:
+        the convention is fixed (overrides ``discharge_negative``); contradictions
+        are warned about, nothing is flipped.
+    resets
+        Reset rule per cumulative column quantity (:data:`RESET_RULES`).
 
     Raises
     ------
@@ -319,8 +484,23 @@ def from_dataframe(
     """
     columns = dict(columns or {})
     units = dict(units or {})
-    if integration not in ("trapezoid", "right"):
-        raise DataError(f"{source}: integration = {integration!r}; use 'trapezoid' or 'right'")
+    values = "file"
+    if integration == "file":
+        integration = "right" if fmt == "biologic" else "trapezoid"
+    elif integration in ("trapezoid", "right"):
+        values = "integrated"
+    else:
+        raise DataError(
+            f"{source}: integration = {integration!r}; use 'file', 'trapezoid' or 'right'"
+        )
+    if sign == "discharge-positive":
+        discharge_negative = False
+    elif sign == "discharge-negative":
+        discharge_negative = True
+    elif sign != "auto":
+        raise DataError(
+            f"{source}: sign = {sign!r}; use 'auto', 'discharge-positive' or 'discharge-negative'"
+        )
     for q in units:
         if q not in UNIT_FACTORS:
             raise DataError(
@@ -379,13 +559,15 @@ def from_dataframe(
     if "state" in columns:
         state = df[columns["state"]].astype(str).str.strip().str.upper().str[:1]
         sign = state.map(_STATE_SIGN).to_numpy(dtype=float)
-        unk = np.isnan(sign) & ~bad
-        if unk.any():
-            excluded["unknown state"] = int(unk.sum())
-            bad |= unk
         raw = out["current"].to_numpy()
         if checks:
             _check_state_sign(raw, sign, discharge_negative, source, file_rows, issues)
+        # step types that say neither charge, discharge nor rest (Neware 'Pulse',
+        # 'Control', 'SIM'): the signed current gives the direction there
+        unk = np.isnan(sign)
+        if unk.any():
+            conv = -1.0 if discharge_negative else 1.0
+            sign = np.where(unk, conv * np.sign(np.nan_to_num(raw)), sign)
         out["current"] = np.abs(raw) * np.nan_to_num(sign)
     elif discharge_negative:
         out["current"] = -out["current"]
@@ -414,12 +596,14 @@ def from_dataframe(
         fmt=fmt,
         units={q: units.get(q, _default_unit(q)) for q in _REQUIRED},
         integration=integration,
+        values=values,
+        resets=dict(resets or {}),
     )
     from electrohet.analysis.checks import fix_order, run_checks
 
     fix_order(cd)
     if checks:
-        run_checks(cd, gap_factor=gap_factor)
+        run_checks(cd, gap_factor=gap_factor, flip=sign == "auto")
     for issue in cd.issues:
         warnings.warn(issue.message, CyclerDataWarning, stacklevel=2)
     return cd
@@ -458,6 +642,33 @@ def _default_unit(q: str) -> str:
     return {"time": "s", "current": "A", "voltage": "V", "capacity": "Ah", "energy": "Wh"}[q]
 
 
+def text_encoding(path: str | Path, n_bytes: int = 1 << 18) -> str:
+    """Encoding of a text export: a BOM's, else UTF-8 if the first ``n_bytes`` decode as
+    UTF-8, else Windows-1252 (``µ`` is 0xB5 in both it and Latin-1).
+
+    UTF-8 is tried first because a UTF-8 ``µ`` (0xC2 0xB5) read as Latin-1 becomes
+    ``Âµ`` and the unit would be lost; a Windows export fails UTF-8 on its first
+    non-ASCII byte and is read as cp1252.
+    """
+    with Path(path).open("rb") as fh:
+        raw = fh.read(n_bytes)
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    try:
+        raw.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(raw) - 3:  # a character cut at the end of the sample
+            return "utf-8"
+    try:
+        raw.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
 def read_csv(
     path: str | Path,
     columns: Mapping[str, str] | None = None,
@@ -467,7 +678,7 @@ def read_csv(
     sep: str | None = ",",
     decimal: str = ".",
     skiprows: int = 0,
-    encoding: str = "utf-8",
+    encoding: str | None = None,
     **kw: Any,
 ) -> CyclerData:
     """Read a generic delimited cycler export.
@@ -482,18 +693,23 @@ def read_csv(
         Units not given are read from the headers (``(h)``, ``[mA]``, ``/mA``)
         where they are written there, else s, A, V, Ah, Wh.
     sep, decimal, skiprows, encoding
-        Passed to :func:`pandas.read_csv` (``sep=None`` sniffs the delimiter).
+        Passed to :func:`pandas.read_csv` (``sep=None`` sniffs the delimiter);
+        ``encoding=None`` detects it (:func:`text_encoding`).
     **kw
         Passed to :func:`from_dataframe` (``integration``, ``gap_factor``, ``checks``).
     """
     path = Path(path)
-    df = read_table(path, sep=sep, decimal=decimal, skiprows=skiprows, encoding=encoding)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    df = read_table(
+        path, sep=sep, decimal=decimal, skiprows=skiprows, encoding=encoding or text_encoding(path)
+    )
     columns = dict(columns or {})
     units = dict(units or {})
     for q in ("time", "current", "voltage"):
         name = columns.get(q, q)
         if q not in units and name in df.columns:
-            u = unit_from_header(name, q)
+            u = unit_from_header(name, q, strict=True, source=str(path))
             if u:
                 units[q] = u
     return from_dataframe(
@@ -634,8 +850,13 @@ def label_steps(cd: CyclerData, *, rest_fraction: float = 1e-3) -> pd.DataFrame:
 def interval_weights(cd: CyclerData, sid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Charge (A s) and energy (W s) of each interval ``(row k-1, row k]``, attributed to row k.
 
-    ``sid`` is the step id per row (:func:`step_labels`). Zero for intervals across
-    a step boundary and for logging gaps; the rule is ``cd.integration``.
+    ``sid`` is the step id per row (:func:`step_labels`). Inside a step the rule is
+    ``cd.integration``; the **first interval of a step** (from the previous step's
+    last row to the step's first row) belongs to the new step and is integrated with
+    the new step's current at its first row (right-point), since the current that
+    flowed in it is the new step's. Logging gaps are integrated like any other
+    interval (they are reported by the checks, never left out); only the interval
+    before the first row of the record has no weight.
     """
     df = cd.data
     t = df["time"].to_numpy()
@@ -647,25 +868,71 @@ def interval_weights(cd: CyclerData, sid: np.ndarray) -> tuple[np.ndarray, np.nd
     if n < 2:
         return dq, de
     dt = np.diff(t)
-    ok = sid[1:] == sid[:-1]
-    if "gap" in df:
-        ok &= ~df["gap"].to_numpy()[1:]
+    right_q = i[1:] * dt
+    right_e = right_q * v[1:]
     if cd.integration == "right":
-        dq[1:] = i[1:] * dt
-        de[1:] = i[1:] * v[1:] * dt
+        dq[1:] = right_q
+        de[1:] = right_e
     else:
-        dq[1:] = 0.5 * (i[1:] + i[:-1]) * dt
-        de[1:] = 0.5 * (i[1:] * v[1:] + i[:-1] * v[:-1]) * dt
-    dq[1:] *= ok
-    de[1:] *= ok
+        new = sid[1:] != sid[:-1]
+        dq[1:] = np.where(new, right_q, 0.5 * (i[1:] + i[:-1]) * dt)
+        de[1:] = np.where(new, right_e, 0.5 * (i[1:] * v[1:] + i[:-1] * v[:-1]) * dt)
     return dq, de
+
+
+#: How a file's cumulative column is reset: ``auto`` (a drop of its magnitude to a
+#: smaller value is a reset to zero: per step, per cycle or per test alike),
+#: ``step`` / ``cycle`` (reset at every file step / cycle change), ``signed`` (a
+#: signed running total such as BioLogic's ``(Q-Qo)``, never reset).
+RESET_RULES = ("auto", "step", "cycle", "signed")
+
+
+def reference_increments(cd: CyclerData, col: str, return_resets: bool = False) -> Any:
+    """Per-row increment of the file's cumulative column ``col`` (Ah or Wh).
+
+    The increment of row k covers the interval ``(row k-1, row k]``, the same
+    interval as :func:`interval_weights`, so the first interval of every step counts.
+    At a reset (rule ``cd.resets.get(col, "auto")``, see :data:`RESET_RULES`) the
+    increment is the row's own value (counted from zero). Returned unsigned
+    (magnitudes) except for the ``signed`` rule, where it keeps its sign. With
+    ``return_resets``, ``(increments, reset mask)``.
+    """
+    df = cd.data
+    rule = cd.resets.get(col, "auto")
+    raw = df[col].to_numpy(dtype=float)
+    if rule == "signed":
+        inc = np.diff(raw, prepend=raw[:1])
+        return (inc, np.zeros(inc.size, dtype=bool)) if return_resets else inc
+    a = np.abs(raw)
+    inc = np.diff(a, prepend=0.0)
+    prev = np.concatenate([[0.0], a[:-1]])
+    if rule in ("step", "cycle") and rule in df:
+        s = df[rule].to_numpy()
+        reset = np.concatenate([[True], s[1:] != s[:-1]])
+    else:
+        boundary = np.zeros(a.size, dtype=bool)
+        for c in ("step", "cycle"):
+            if c in df:
+                s = df[c].to_numpy()
+                boundary[1:] |= s[1:] != s[:-1]
+        tol = 1e-9 * (float(a.max()) if a.size else 0.0)
+        drop = a < prev - tol
+        reset = drop & ((a <= 0.5 * prev) | boundary)
+    inc = np.where(reset, a, inc)
+    inc[:1] = 0.0  # what the file accumulated before its first row is not in the record
+    if return_resets:
+        return inc, reset
+    return inc
 
 
 def step_table(cd: CyclerData, *, rest_fraction: float = 1e-3) -> pd.DataFrame:
     """Capacity and energy of every step.
 
-    Capacity ``int |I| dt`` and energy ``int V |I| dt`` by ``cd.integration``
-    within each step (see the module docstring), vectorised (``np.bincount``).
+    Where the file has its own cumulative capacity/energy columns and
+    ``cd.values == "file"`` (the default), a step's ``capacity``/``energy`` is their
+    change over the step (first interval included, resets per ``cd.resets``); else
+    ``int |I| dt`` and ``int V |I| dt`` by ``cd.integration`` (module docstring),
+    vectorised (``np.bincount``). Both are always in the table.
 
     Returns
     -------
@@ -675,9 +942,12 @@ def step_table(cd: CyclerData, *, rest_fraction: float = 1e-3) -> pd.DataFrame:
         ``current_abs_median`` (A), ``current_spread`` (10-90 % range of ``|I|``
         over its median: ~0 for a constant-current step), ``capacity`` (Ah),
         ``energy`` (Wh), ``v_start``, ``v_end``, ``v_mean`` (charge-weighted, V),
-        ``n_rows``, ``row_start``, ``row_end`` (file data rows) and, when the file
-        has cumulative columns, ``capacity_file`` / ``energy_file`` (their change
-        over the step, Ah / Wh). attrs ``source``, ``excluded``, ``issues``.
+        ``n_rows``, ``row_start``, ``row_end`` (file data rows),
+        ``capacity_integrated`` / ``energy_integrated`` (Ah / Wh, by
+        ``cd.integration``), ``value_source`` (``file`` or ``integrated``: where
+        ``capacity`` came from) and, when the file has cumulative columns,
+        ``capacity_file`` / ``energy_file`` (their change over the step, Ah / Wh).
+        attrs ``source``, ``excluded``, ``issues``.
     """
     code, sid, cycle_id = step_labels(cd, rest_fraction=rest_fraction)
     df = cd.data
@@ -736,10 +1006,18 @@ def step_table(cd: CyclerData, *, rest_fraction: float = 1e-3) -> pd.DataFrame:
     )
     if "mode" in df:
         tab["mode"] = df["mode"].to_numpy()[first]
+    source = np.full(nstep, "integrated", dtype=object)
     for what in ("capacity", "energy"):
-        ref = _reference_change(df, what, kind_first, first, last)
+        ref = _reference_change(cd, what, kind_first, sid, nstep)
+        tab[f"{what}_integrated"] = tab[what]
         if ref is not None:
             tab[f"{what}_file"] = ref
+            if cd.values == "file":
+                use = np.isfinite(ref)
+                tab[what] = np.where(use, ref, tab[what].to_numpy())
+                if what == "capacity":
+                    source[use] = "file"
+    tab["value_source"] = source
     tab.attrs["source"] = cd.source
     tab.attrs["excluded"] = dict(cd.excluded)
     tab.attrs["issues"] = list(cd.warnings)
@@ -747,20 +1025,37 @@ def step_table(cd: CyclerData, *, rest_fraction: float = 1e-3) -> pd.DataFrame:
 
 
 def _reference_change(
-    df: pd.DataFrame, what: str, kind: np.ndarray, first: np.ndarray, last: np.ndarray
+    cd: CyclerData, what: str, kind: np.ndarray, sid: np.ndarray, nstep: int
 ) -> np.ndarray | None:
-    """Change of the file's own cumulative column over each step (NaN where none applies)."""
+    """Change of the file's own cumulative column over each step, first interval included.
+
+    Charge steps take ``charge_<what>`` (else ``<what>``), discharge steps
+    ``discharge_<what>`` (else ``<what>``); rest steps 0 (what the file counted up to
+    a rest step's rows goes to the charge/discharge step before it); NaN where the file
+    has no column for that kind. Resets follow ``cd.resets``
+    (:func:`reference_increments`).
+    """
+    df = cd.data
     single = what if what in df else None
     split = {k: f"{k}_{what}" for k in ("charge", "discharge") if f"{k}_{what}" in df}
     if single is None and not split:
         return None
-    out = np.full(first.size, np.nan)
+    out = np.full(nstep, np.nan)
+    sums: dict[str, np.ndarray] = {}
+    # what the file counted in the rows of a rest step (the tail of the step before it,
+    # logged at the rest's first row) belongs to the last charge/discharge step before
+    active = kind[sid] != "rest"
+    owner = np.maximum.accumulate(np.where(active, sid, -1))
+    owner = np.where(owner < 0, sid, owner)
     for k in ("charge", "discharge"):
         col = split.get(k, single)
         if col is None:
             continue
+        if col not in sums:
+            sums[col] = np.abs(
+                np.bincount(owner, weights=reference_increments(cd, col), minlength=nstep)
+            )
         sel = kind == k
-        vals = df[col].to_numpy()
-        out[sel] = np.abs(vals[last[sel]] - vals[first[sel]])
+        out[sel] = sums[col][sel]
     out[kind == "rest"] = 0.0
     return out

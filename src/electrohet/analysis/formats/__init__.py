@@ -20,9 +20,12 @@ novonix     CSV with ``[Summary]``/``[Data]`` blocks         h, A, V, Ah, Wh
 csv         any delimited table; columns/units given         s, A, V
 ==========  ==============================================  =========================
 
-Binary formats without a maintained reader here (Arbin ``.res``, Neware
-``.nda``/``.ndax``, Excel ``.xlsx`` without openpyxl) raise a one-line
-:class:`~electrohet.errors.DataError` naming what to install or export.
+Binary formats: Arbin ``.res`` through ``mdb-export`` (package ``mdbtools``), Neware
+``.nda``/``.ndax`` through the optional ``NewareNDA``, ``.xlsx`` through openpyxl;
+without the tool, a one-line :class:`~electrohet.errors.DataError` names what to
+install or export. A file no format recognises gets one line too: what was
+recognised, what was expected, and the ``--format``/``--columns``/``--units`` options
+(``columns=``/``units=``) that would read it.
 """
 
 from __future__ import annotations
@@ -51,18 +54,15 @@ class Format:
 
 _REGISTRY: dict[str, Format] = {}
 _ALIASES = {"mpt": "biologic", "mpr": "biologic"}
-_MODULES = ("biologic", "arbin", "maccor", "neware", "basytec", "novonix", "generic")
+_MODULES = (
+    "biologic", "arbin", "maccor", "neware", "basytec", "novonix", "pec", "bdf", "generic"
+)  # fmt: skip
 _loaded = False
 
 #: Suffixes of binary formats that no installed reader handles, with the advice.
 UNSUPPORTED = {
-    ".res": "Arbin .res (MS Access) files are not supported; export the channel to CSV "
-    "in MITS Pro (Data Watcher -> Export) and read that",
-    ".nda": "Neware .nda files need the optional reader: pip install NewareNDA "
-    "(then export to CSV with it), or export to CSV in BTSDA",
-    ".ndax": "Neware .ndax files need the optional reader: pip install NewareNDA "
-    "(then export to CSV with it), or export to CSV in BTSDA",
-    ".xls": "Excel .xls files are not supported; save the sheet as CSV",
+    ".xls": "Excel .xls files are not supported; save the sheet as CSV or .xlsx",
+    ".h5": "HDF5 files (Indigo, cellpy) are not read here; export the cycler data to CSV",
 }
 
 
@@ -87,10 +87,16 @@ def names() -> list[str]:
 
 
 def head_of(path: Path, n_bytes: int = 16384) -> tuple[str, bytes]:
-    """The first bytes of a file, raw and decoded (latin-1), the file closed again."""
+    """The first bytes of a file, raw and decoded (UTF-8/UTF-16 where they decode, else
+    cp1252), the file closed again."""
     with path.open("rb") as fh:
         raw = fh.read(n_bytes)
-    return raw.decode("latin-1", errors="replace"), raw
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16", errors="replace"), raw
+    try:
+        return raw.decode("utf-8-sig"), raw
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace"), raw
 
 
 def detect(path: str | Path) -> str:
@@ -116,7 +122,13 @@ def detect(path: str | Path) -> str:
         raise DataError(f"{path}: unsupported format: {UNSUPPORTED[suf]}")
     if suf == ".mpr":
         raise DataError(f"{path}: not a BioLogic .mpr file (no 'BIO-LOGIC MODULAR FILE' header)")
+    if suf == ".res":
+        raise DataError(f"{path}: not an Arbin .res file (no MS Access 'Standard Jet DB' header)")
     if suf == ".xlsx" or raw[:2] == b"PK":
+        from electrohet.analysis.formats.generic import excel_sheet_names
+
+        if any(n.lower().startswith("channel") for n in excel_sheet_names(path)):
+            return "arbin"
         return "neware" if "neware" in path.name.lower() else "xlsx"
     if b"\x00" in raw[:4096]:
         raise DataError(

@@ -14,6 +14,7 @@ from electrohet.analysis.cycler import (
     UNIT_FACTORS,
     CyclerData,
     from_dataframe,
+    text_encoding,
     unit_from_header,
 )
 from electrohet.errors import DataError
@@ -57,7 +58,10 @@ def map_columns(
 
 
 def units_for(
-    cols: Mapping[str, str], defaults: Mapping[str, str], given: Mapping[str, str] | None = None
+    cols: Mapping[str, str],
+    defaults: Mapping[str, str],
+    given: Mapping[str, str] | None = None,
+    source: str = "",
 ) -> dict[str, str]:
     """Units per unit kind: given > header > format default.
 
@@ -71,6 +75,14 @@ def units_for(
         capacity/energy default (the generic table) ignores units in those headers.
     given
         Units given by the caller; they override everything else.
+    source
+        File name for messages.
+
+    Raises
+    ------
+    DataError
+        A header names a unit that is not a unit of its quantity (``Current(MA)``)
+        and the caller gave none for that quantity.
 
     Returns
     -------
@@ -79,14 +91,16 @@ def units_for(
         column whose header has one.
     """
     units: dict[str, str] = dict(defaults)
+    given = dict(given or {})
     for q, c in cols.items():
         kind = KIND.get(q)
         if kind is None or kind not in defaults:
             continue
-        u = unit_from_header(c, kind)
+        # a unit written in the header but unknown is an error (unless the caller gave one)
+        u = unit_from_header(c, kind, strict=kind not in given, source=source)
         if u is not None and kind in UNIT_FACTORS:
             units[kind] = u
-    units.update(given or {})
+    units.update(given)
     return units
 
 
@@ -137,7 +151,7 @@ def cycler_data_from_table(
     return from_dataframe(
         df,
         cols,
-        units_for(cols, default_units, units),
+        units_for(cols, default_units, units, str(path)),
         discharge_negative=discharge_negative,
         source=str(path),
         fmt=fmt,
@@ -195,7 +209,9 @@ def sep_of(line: str) -> str:
 def read_text(path: Path, *, skiprows: int, sep: str, **kw: Any) -> pd.DataFrame:
     """Read the table part of a text export (the file is closed afterwards)."""
     try:
-        with path.open("r", encoding=kw.pop("encoding", "latin-1"), newline="") as fh:
+        enc = kw.pop("encoding", None) or text_encoding(path)
+        kw.setdefault("index_col", False)  # a trailing delimiter on data lines is no index
+        with path.open("r", encoding=enc, errors="replace", newline="") as fh:
             df = pd.read_csv(fh, sep=sep, skiprows=skiprows, **kw)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise DataError(f"{path}: cannot parse the data table ({exc})") from exc
@@ -211,10 +227,11 @@ def header_line(head: str, predicate, max_lines: int = 200) -> int | None:
     return None
 
 
-def first_lines(path: Path, n: int = 200, encoding: str = "latin-1") -> list[str]:
-    """The first ``n`` lines of a text file (closed afterwards)."""
+def first_lines(path: Path, n: int = 200, encoding: str | None = None) -> list[str]:
+    """The first ``n`` lines of a text file (closed afterwards; encoding detected by
+    :func:`~electrohet.analysis.cycler.text_encoding` unless given)."""
     out = []
-    with path.open("r", encoding=encoding, errors="replace") as fh:
+    with path.open("r", encoding=encoding or text_encoding(path), errors="replace") as fh:
         for k, line in enumerate(fh):
             if k >= n:
                 break

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from electrohet.analysis.cycler import CyclerData, from_dataframe
+from electrohet.analysis.cycler import CyclerData, from_dataframe, text_encoding
 from electrohet.analysis.formats import Format, register
 from electrohet.analysis.formats._util import existing_file, first_lines, units_for
 from electrohet.errors import DataError
@@ -56,9 +56,10 @@ def sniff(head: str, raw: bytes, path: Path) -> float:
     return 0.0
 
 
-def read_mpt(path: str | Path, *, encoding: str = "latin-1", **kw: Any) -> CyclerData:
+def read_mpt(path: str | Path, *, encoding: str | None = None, **kw: Any) -> CyclerData:
     """Read an EC-Lab text export (.mpt; header lines, tab separation, decimal comma)."""
     path = existing_file(path)
+    encoding = encoding or text_encoding(path)
     head = first_lines(path, 3, encoding)
     m = re.search(r"Nb header lines\s*:\s*(\d+)", "\n".join(head))
     if m:
@@ -70,9 +71,11 @@ def read_mpt(path: str | Path, *, encoding: str = "latin-1", **kw: Any) -> Cycle
     lines = first_lines(path, skip + 2, encoding)
     sample = lines[skip + 1] if len(lines) > skip + 1 else ""
     decimal = "," if re.search(r"\d,\d", sample) and not re.search(r"\d\.\d", sample) else "."
-    with path.open("r", encoding=encoding, newline="") as fh:
+    header = lines[skip] if len(lines) > skip else ""
+    sep = ";" if header.count(";") > header.count("\t") else "\t"
+    with path.open("r", encoding=encoding, errors="replace", newline="") as fh:
         try:
-            df = pd.read_csv(fh, sep="\t", skiprows=skip, decimal=decimal)
+            df = pd.read_csv(fh, sep=sep, skiprows=skip, decimal=decimal, index_col=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise DataError(f"{path}: cannot parse the .mpt table ({exc})") from exc
     df.columns = [str(c).strip() for c in df.columns]
@@ -163,16 +166,16 @@ def from_biologic_frame(
             cols[q] = hit
     if "charge_capacity" not in cols and "(Q-Qo)/mA.h" in df:
         cols["capacity"] = "(Q-Qo)/mA.h"
+        kw.setdefault("resets", {"capacity": "signed"})
     if "cycle number" in df:
         cols["cycle"] = "cycle number"
     elif "half cycle" in df:
         df = df.assign(_cycle=pd.to_numeric(df["half cycle"], errors="coerce") // 2)
         cols["cycle"] = "_cycle"
     cols.update(columns)
-    u = units_for({q: c for q, c in cols.items() if c != _DERIVED}, DEFAULT_UNITS, units)
+    u = units_for({q: c for q, c in cols.items() if c != _DERIVED}, DEFAULT_UNITS, units, source)
     if cols["current"] == _DERIVED:
         u["current"] = "mA"
-    kw.setdefault("integration", "right")
     return from_dataframe(
         df,
         cols,
