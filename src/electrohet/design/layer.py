@@ -163,7 +163,7 @@ class Layer:
         """Active-material areal mass loading [kg/m^2].
 
         Volume of active material per area times its crystallographic density
-        (:attr:`~electrohet.materials.base.ActiveMaterial.crystal_density`).
+        (``ActiveMaterial.crystal_density``).
         """
         return self.thickness * self.active_fraction * self.material.crystal_density
 
