@@ -4,16 +4,26 @@ import numpy as np
 import pytest
 
 from electrohet.design import Electrode
+from electrohet.errors import ParameterError
 from electrohet.materials.chen2020 import NMC811_CHEN2020
 from electrohet.micro.bridge import layers_from_volume
+from electrohet.micro.effective import PhaseProperties, effective_properties
 from electrohet.micro.generate import synthetic_electrode
+from electrohet.micro.volume import LabelledVolume
 from electrohet.model import MeshOptions, Simulation
 
 
-def test_layers_carry_measured_properties_and_simulate():
+def test_geometric_layers_carry_the_image_measures_and_simulate():
     vol = synthetic_electrode((48, 40, 40), 2e-7, am_fraction=0.55, cbd_fraction=0.10, seed=3)
     el = Electrode.from_volume(
-        vol, 2, NMC811_CHEN2020, theta_init=0.3, conductivity=1.0, radius_classes=3, n_points=5
+        vol,
+        2,
+        NMC811_CHEN2020,
+        theta_init=0.3,
+        conductivity=1.0,
+        radius_classes=3,
+        n_points=5,
+        properties="geometric",
     )
     ref = layers_from_volume(vol, 2)
     assert el.n_layers == 2
@@ -32,3 +42,47 @@ def test_layers_carry_measured_properties_and_simulate():
         "Discharge at 1C for 5 minutes"
     )
     assert ds.attrs["status"] == "completed"
+
+
+def test_measured_layers_carry_the_effective_properties():
+    """Default properties: each slab's electrolyte fraction, tortuosity, conductivity,
+    diffusion radius, reaction area (through the kinetic factor) and unwired AM (an
+    isolated class) are those of micro.effective with the given phase physics."""
+    vol = synthetic_electrode((24, 20, 20), 2e-7, am_fraction=0.5, cbd_fraction=0.12, seed=4)
+    ph = PhaseProperties(cbd_porosity=0.4, cbd_tortuosity=2.5, am_conductivity=0.5)
+    for classes in (1, 3):
+        el = Electrode.from_volume(
+            vol, 2, NMC811_CHEN2020, 0.3, radius_classes=classes, phases=ph, n_points=4
+        )
+        for lay, d in zip(el.layers, effective_properties(vol, 2, ph), strict=True):
+            assert lay.porosity == pytest.approx(d["porosity"], rel=1e-12)
+            assert lay.tortuosity_factor == pytest.approx(max(1.0, d["tortuosity"]), rel=1e-12)
+            assert lay.matrix_conductivity == pytest.approx(d["conductivity"], rel=1e-12)
+            ens = lay.particles
+            live = ~ens.isolated
+            area = 3 * lay.active_fraction * ens.weight / ens.radius * ens.kinetic_factor
+            assert area[live].sum() == pytest.approx(d["reactive_area"], rel=1e-9)
+            w = d["wired_am_fraction"] / d["am_fraction"]
+            assert ens.weight[live].sum() == pytest.approx(w, rel=1e-9)
+            # volume-weighted mean R^2 of the wired classes = the diffusion radius^2
+            r2 = np.sum(ens.weight[live] * ens.radius[live] ** 2) / ens.weight[live].sum()
+            assert np.sqrt(r2) == pytest.approx(d["diffusion_radius_m"], rel=1e-12)
+    # a given conductivity overrides the measured one; geometric needs one
+    el = Electrode.from_volume(vol, 1, NMC811_CHEN2020, 0.3, conductivity=2.0)
+    assert el.layers[0].matrix_conductivity == 2.0
+    with pytest.raises(ParameterError, match="needs conductivity"):
+        Electrode.from_volume(vol, 1, NMC811_CHEN2020, 0.3, properties="geometric")
+    with pytest.raises(ParameterError, match="allowed"):
+        Electrode.from_volume(vol, 1, NMC811_CHEN2020, 0.3, properties="bruggeman")
+
+
+def test_unwired_active_material_becomes_an_isolated_class():
+    """A floating AM block (wetted, no solid path to the collector) is isolated."""
+    d = np.zeros((12, 8, 8), dtype=np.uint8)
+    d[:, 0:4, :] = 2  # wired AM through the thickness
+    d[8:11, 5:8, 2:5] = 2  # floating block
+    vol = LabelledVolume(d, (5e-7,) * 3, {"pore": 0, "cbd": 1, "am": 2})
+    lay = Electrode.from_volume(vol, 1, NMC811_CHEN2020, 0.3).layers[0]
+    ens = lay.particles
+    assert ens.isolated.sum() == 1
+    assert ens.weight[ens.isolated][0] == pytest.approx(27 / (27 + 12 * 4 * 8), rel=1e-12)

@@ -214,18 +214,34 @@ class Electrode:
         n_layers: int,
         material: ActiveMaterial,
         theta_init: float,
-        conductivity: float,
+        conductivity: float | None = None,
         radius_classes: int = 1,
         default_radius: float | None = None,
         n_points: int | None = None,
+        *,
+        properties: str = "measured",
+        phases=None,
     ) -> Electrode:
         """Layers measured in a labelled 3D volume (see :mod:`electrohet.micro`).
 
         The volume is cut into ``n_layers`` slabs along its thickness axis, collector
-        first; each becomes a :class:`Layer` with the measured porosity (pore + crack),
-        active and CBD fractions, pore-phase tortuosity factor through the thickness and
-        a particle-radius distribution (lognormal fit of the watershed particles;
-        ``radius_classes`` quantile classes).
+        first; each becomes a :class:`Layer`.  Two sets of properties:
+
+        ``properties="measured"`` (default): the effective properties of each slab
+        measured with the voxel model's own phase physics ``phases``
+        (:func:`electrohet.micro.effective.effective_properties`): electrolyte volume
+        fraction and tortuosity factor of pore + crack + nano-porous CBD (unless
+        clogged) from a steady diffusion solve, effective electronic conductivity of
+        AM + CBD from a conduction solve (unless ``conductivity`` is given), particle
+        radius from a steady solid-diffusion solve in the AM (the sphere with the same
+        quasi-steady diffusion deficit), the reaction area of the voxel model (AM faces
+        to electrolyte, AM-CBD faces x CBD porosity) through the classes' kinetic
+        factor, and AM that is not wired to the collector or cannot reach the
+        electrolyte as an isolated class.
+
+        ``properties="geometric"``: the earlier image measures: porosity of pore +
+        crack, pore-phase tortuosity, the watershed particles' median radius (area
+        3 eps_s / R) and the given ``conductivity`` (required).
 
         Parameters
         ----------
@@ -238,12 +254,127 @@ class Electrode:
         theta_init
             Initial lithium fraction [-].
         conductivity
-            Effective matrix conductivity [S/m] (images do not give it).
+            Effective matrix conductivity [S/m]; ``None`` = measured (``"measured"``
+            only).
         radius_classes
-            Particle classes per location from the fitted radius distribution.
+            Particle classes per location: a lognormal radius distribution whose
+            log-spread is that of the watershed particles; under ``"measured"`` it is
+            scaled so that its volume-weighted mean R^2 is the measured diffusion
+            radius squared (the total area stays the measured reaction area).
         default_radius
-            Radius [m] to use where no particle could be segmented.
+            Radius [m] to use where no particle could be segmented (``"geometric"``).
+        n_points
+            Finite-volume cells per layer (``None`` = the mesh's choice).
+        properties
+            ``"measured"`` or ``"geometric"`` (above).
+        phases
+            :class:`electrohet.micro.effective.PhaseProperties` of the voxel model
+            (CBD porosity, tortuosity, conductivity, clogging, AM conductivity);
+            default: the voxel model's defaults with the AM conductivity of
+            ``material`` at ``theta_init``.
         """
+        if properties == "geometric":
+            if conductivity is None:
+                raise ParameterError("from_volume(properties='geometric') needs conductivity [S/m]")
+            return cls._from_volume_geometric(
+                volume, n_layers, material, theta_init, conductivity, radius_classes,
+                default_radius, n_points,
+            )  # fmt: skip
+        if properties != "measured":
+            raise ParameterError(f"properties = {properties!r}; allowed: 'measured', 'geometric'")
+        from electrohet.design.distributions import LognormalRadius, build_ensemble
+        from electrohet.micro.bridge import layers_from_volume
+        from electrohet.micro.effective import PhaseProperties, effective_properties
+
+        if phases is None:
+            sig_am = float(material.electronic_conductivity(np.array([theta_init]))[0])
+            phases = PhaseProperties(am_conductivity=sig_am)
+        spread = [0.0] * n_layers
+        if radius_classes > 1:
+            spread = [
+                d["radius_log_sigma"] if np.isfinite(d["radius_log_sigma"]) else 0.0
+                for d in layers_from_volume(volume, n_layers)
+            ]
+        layers = []
+        for i, d in enumerate(effective_properties(volume, n_layers, phases)):
+            tag = f"volume slab {i}"
+            if not np.isfinite(d["tortuosity"]):
+                raise ParameterError(
+                    f"{tag}: the electrolyte does not percolate through the thickness "
+                    "(tortuosity = inf); use fewer layers or check the labels"
+                )
+            sigma = d["conductivity"] if conductivity is None else conductivity
+            if not sigma > 0:
+                raise ParameterError(
+                    f"{tag}: the solid (AM + CBD) does not conduct through the thickness; "
+                    "use fewer layers or give conductivity [S/m]"
+                )
+            am, r_d = d["am_fraction"], d["diffusion_radius_m"]
+            wired = d["wired_am_fraction"] / am if am > 0 else 0.0
+            if not (np.isfinite(r_d) and r_d > 0 and wired > 0 and d["reactive_area"] > 0):
+                raise ParameterError(
+                    f"{tag}: no wired, wetted active material (AM fraction {am:.3g}, "
+                    f"wired share {wired:.3g}); use fewer layers or check the labels"
+                )
+            sig, iso = spread[i], 1.0 - wired if 1.0 - wired > 1e-12 else 0.0
+            if radius_classes > 1 and sig > 0:
+                # volume-weighted lognormal whose mean R^2 is r_d^2 (the quasi-steady
+                # diffusion deficit of the classes is that of the measured AM):
+                # E_v[R^2] = exp(2 mu_v + 2 s^2)
+                dist = LognormalRadius(
+                    mu=float(np.log(r_d) - sig**2), s=float(sig), weighting="volume"
+                )
+                ens = build_ensemble(dist, n_radius=radius_classes, isolated_fraction=iso)
+            else:
+                ens = build_ensemble(float(r_d), isolated_fraction=iso)
+            # the quadrature keeps area, not R^2: rescale the radii so that the wired
+            # classes' volume-weighted mean R^2 is exactly r_d^2
+            live = ~ens.isolated
+            r2 = np.sum(ens.weight[live] * ens.radius[live] ** 2) / np.sum(ens.weight[live])
+            ens = ParticleEnsemble(
+                radius=ens.radius * (r_d / np.sqrt(r2)), weight=ens.weight, isolated=ens.isolated
+            )
+            # the classes' own area sum_k 3 eps_s w_k / R_k (wired classes) becomes the
+            # voxel model's reaction area through a common kinetic factor
+            own_area = float(np.sum(3.0 * am * ens.weight[live] / ens.radius[live]))
+            ens = ParticleEnsemble(
+                radius=ens.radius,
+                weight=ens.weight,
+                kinetic_factor=d["reactive_area"] / own_area,
+                isolated=ens.isolated,
+            )
+            porosity = d["porosity"]
+            layers.append(
+                Layer(
+                    material=material,
+                    thickness=d["thickness_m"],
+                    porosity=porosity,
+                    active_fraction=am,
+                    cbd_fraction=1.0 - porosity - am,
+                    particle_radius=float(r_d),
+                    tortuosity=max(1.0, float(d["tortuosity"])),
+                    conductivity=float(sigma),
+                    ensemble=ens,
+                    n_points=n_points,
+                    name=f"image slab {i + 1}",
+                )
+            )
+        return cls(layers, theta_init)
+
+    @classmethod
+    def _from_volume_geometric(
+        cls,
+        volume,
+        n_layers: int,
+        material: ActiveMaterial,
+        theta_init: float,
+        conductivity: float,
+        radius_classes: int,
+        default_radius: float | None,
+        n_points: int | None,
+    ) -> Electrode:
+        """``from_volume(properties="geometric")``: pore + crack porosity and tortuosity,
+        watershed radii, a given conductivity."""
         from electrohet.design.distributions import LognormalRadius, build_ensemble
         from electrohet.micro.bridge import layers_from_volume
 

@@ -1,19 +1,25 @@
 """The homogenised 1D counterpart of a voxel run, for a like-for-like comparison.
 
 :meth:`electrohet.design.layer.Electrode.from_volume` measures the same labelled volume
-(porosity of pore + crack, active and CBD fractions, pore tortuosity through the
-thickness, fitted particle radii) and builds the P2D-E electrode of
-:mod:`electrohet.model`; :func:`homogenised_cell` closes it with the voxel run's own
-separator, electrolyte, Li foil, temperature, voltage window and 1C, so the two
-models differ only in what the 1D model averages away.
+and builds the P2D-E electrode of :mod:`electrohet.model`; :func:`homogenised_cell`
+closes it with the voxel run's own separator, electrolyte, Li foil, temperature,
+voltage window and 1C, so the two models differ only in what the 1D model averages
+away.  By default (``properties="measured"``) every effective property is measured on
+the volume with the voxel run's own phase physics
+(:func:`electrohet.micro.effective.effective_properties`): electrolyte fraction and
+tortuosity of pore + crack + nano-porous CBD (unless clogged), the solid's effective
+conductivity with sigma_AM(theta_init) and the CBD conductivity, the reaction-face area,
+the AM's volume-to-surface radius and the AM not wired to the collector.
+``properties="geometric"`` gives the earlier counterpart (pore + crack only, the
+watershed median radius, area 3 eps_s / R and a given matrix conductivity, 10 S/m).
 
 What the 1D counterpart does not carry: CEI films of the voxel run (a warning says
-so) and the CBD's nano-porosity (``from_volume`` counts only pore + crack as
-electrolyte; run the voxel model with ``cbd_clogged=True`` for a strict comparison).
+so), an SOC-dependent sigma_AM (taken at the initial lithium fraction), and what a
+1D model cannot hold (docs/voxel.md, "The image-to-layers bridge").
 
 >>> from electrohet.voxel import Simulation  # doctest: +SKIP
 >>> from electrohet.voxel.compare import run_side_by_side, plot_side_by_side  # doctest: +SKIP
->>> sim = Simulation(vol, material="NMC532", cbd_clogged=True)  # doctest: +SKIP
+>>> sim = Simulation(vol, material="NMC532")  # doctest: +SKIP
 >>> ds_vox, ds_1d = run_side_by_side(sim, "Discharge at C/10 until 3.0 V")  # doctest: +SKIP
 >>> plot_side_by_side(ds_vox, ds_1d, "voxel_vs_1d.png")  # doctest: +SKIP
 """
@@ -31,19 +37,46 @@ from electrohet.errors import ParameterError
 from electrohet.voxel.simulation import Simulation
 
 
-def homogenised_cell(sim: Simulation, n_layers: int = 1, conductivity: float = 10.0) -> Cell:
+def phase_properties(sim: Simulation):
+    """The voxel run's phase physics as a
+    :class:`~electrohet.micro.effective.PhaseProperties` (sigma_AM at its initial
+    lithium fraction)."""
+    from electrohet.micro.effective import PhaseProperties
+
+    c = sim.cbd_params
+    sig_am = float(sim.material.electronic_conductivity(np.array([sim.theta_init]))[0])
+    return PhaseProperties(
+        cbd_porosity=c["porosity"],
+        cbd_tortuosity=c["tortuosity"],
+        cbd_conductivity=c["conductivity"],
+        am_conductivity=sig_am,
+        cbd_clogged=c["clogged"],
+    )
+
+
+def homogenised_cell(
+    sim: Simulation,
+    n_layers: int = 1,
+    conductivity: float | None = None,
+    properties: str = "measured",
+) -> Cell:
     """The P2D-E half cell of the voxel run's volume.
 
     Parameters
     ----------
     sim
-        The voxel simulation (its volume, material, initial lithium fraction,
-        separator, electrolyte, Li foil, temperature, window and 1C are reused).
+        The voxel simulation (its volume, phase physics, material, initial lithium
+        fraction, separator, electrolyte, Li foil, temperature, window and 1C are
+        reused).
     n_layers
         Slabs through the thickness, each measured separately (graded electrodes).
     conductivity
-        Effective matrix conductivity of the 1D electrode [S/m] (an image does not
-        give it).
+        Effective matrix conductivity of the 1D electrode [S/m]; ``None`` = measured
+        by a conduction solve (``"measured"``) or 10 S/m (``"geometric"``, the earlier
+        default).
+    properties
+        ``"measured"`` (default) or ``"geometric"``: see
+        :meth:`~electrohet.design.layer.Electrode.from_volume`.
 
     Returns
     -------
@@ -59,9 +92,25 @@ def homogenised_cell(sim: Simulation, n_layers: int = 1, conductivity: float = 1
             UserWarning,
             stacklevel=2,
         )
-    positive = Electrode.from_volume(
-        sim.volume, int(n_layers), sim.material, sim.theta_init, conductivity=conductivity
-    )
+    if properties == "geometric":
+        positive = Electrode.from_volume(
+            sim.volume,
+            int(n_layers),
+            sim.material,
+            sim.theta_init,
+            conductivity=10.0 if conductivity is None else conductivity,
+            properties="geometric",
+        )
+    else:
+        positive = Electrode.from_volume(
+            sim.volume,
+            int(n_layers),
+            sim.material,
+            sim.theta_init,
+            conductivity=conductivity,
+            properties=properties,
+            phases=phase_properties(sim),
+        )
     thickness, porosity, bruggeman = sim.separator_params
     return Cell(
         negative=sim.li_metal,
@@ -80,18 +129,20 @@ def run_side_by_side(
     sim: Simulation,
     experiment,
     n_layers: int = 1,
-    conductivity: float = 10.0,
+    conductivity: float | None = None,
+    properties: str = "measured",
     **solve_kw,
 ) -> tuple[xr.Dataset, xr.Dataset]:
     """Run ``experiment`` on the voxel model and on its homogenised counterpart.
 
-    ``solve_kw`` go to the voxel ``solve`` (``period``, ``save_at``, ...).  Returns
+    ``n_layers``, ``conductivity`` and ``properties`` go to :func:`homogenised_cell`,
+    ``solve_kw`` to the voxel ``solve`` (``period``, ``save_at``, ...).  Returns
     ``(voxel dataset, 1D dataset)``; both have ``capacity`` in Ah/m^2 of the same
     cross-section and ``voltage`` in V.
     """
     from electrohet.model import Simulation as Simulation1D
 
-    cell = homogenised_cell(sim, n_layers, conductivity)
+    cell = homogenised_cell(sim, n_layers, conductivity, properties)
     ds_vox = sim.solve(experiment, **solve_kw)
     ds_1d = Simulation1D(cell).solve(experiment)
     return ds_vox, ds_1d

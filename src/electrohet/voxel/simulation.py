@@ -306,6 +306,13 @@ class Simulation:
             float(separator_porosity),
             float(separator_bruggeman),
         )
+        #: the CBD's phase physics (read by the homogenised counterpart, voxel.compare)
+        self.cbd_params = {
+            "porosity": float(cbd_porosity),
+            "tortuosity": float(cbd_tortuosity),
+            "conductivity": float(cbd_conductivity),
+            "clogged": bool(cbd_clogged),
+        }
         phase, h, vol = _as_phase(volume, labels, voxel_size)
         check_percolation(phase, cbd_clogged)
         self.volume = vol
