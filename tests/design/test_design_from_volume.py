@@ -86,3 +86,28 @@ def test_unwired_active_material_becomes_an_isolated_class():
     ens = lay.particles
     assert ens.isolated.sum() == 1
     assert ens.weight[ens.isolated][0] == pytest.approx(27 / (27 + 12 * 4 * 8), rel=1e-12)
+
+
+def test_one_mechanism_at_a_time():
+    """properties=("radius",): the geometric layer with only the radius replaced by the
+    measured diffusion radius; the reaction area stays the geometric 3 eps_s / R_median
+    (the diagnosis of docs/voxel.md replaces one property at a time)."""
+    vol = synthetic_electrode((24, 20, 20), 2e-7, am_fraction=0.5, cbd_fraction=0.12, seed=4)
+    geo = Electrode.from_volume(vol, 1, NMC811_CHEN2020, 0.3, 1.0, properties="geometric")
+    rad = Electrode.from_volume(vol, 1, NMC811_CHEN2020, 0.3, 1.0, properties=("radius",))
+    g, r = geo.layers[0], rad.layers[0]
+    assert (r.porosity, r.tortuosity_factor, r.matrix_conductivity) == (
+        g.porosity,
+        g.tortuosity_factor,
+        g.matrix_conductivity,
+    )
+    assert r.particle_radius == pytest.approx(effective_properties(vol)[0]["diffusion_radius_m"])
+    assert g.particles.kinetic_factor[0] == 1.0
+
+    def area(lay):
+        ens = lay.particles
+        return np.sum(3 * lay.active_fraction * ens.weight / ens.radius * ens.kinetic_factor)
+
+    assert area(r) == pytest.approx(area(g), rel=1e-12)
+    with pytest.raises(ParameterError, match="unknown mechanism"):
+        Electrode.from_volume(vol, 1, NMC811_CHEN2020, 0.3, 1.0, properties=("tortuosity",))

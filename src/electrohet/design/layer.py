@@ -8,7 +8,7 @@ active material, composition, transport properties and particle ensemble.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -168,6 +168,28 @@ class Layer:
         return self.thickness * self.active_fraction * self.material.crystal_density
 
 
+#: Effective properties :meth:`Electrode.from_volume` can measure on a volume.
+VOLUME_MECHANISMS = ("electrolyte", "conductivity", "area", "wiring", "radius")
+
+
+def _volume_mechanisms(properties: str | Collection[str]) -> frozenset[str]:
+    """The set of measured mechanisms named by ``properties`` (see ``from_volume``)."""
+    if isinstance(properties, str):
+        if properties == "measured":
+            return frozenset(VOLUME_MECHANISMS)
+        if properties == "geometric":
+            return frozenset()
+        raise ParameterError(
+            f"properties = {properties!r}; allowed: 'measured', 'geometric' or a collection "
+            f"of {VOLUME_MECHANISMS}"
+        )
+    use = frozenset(properties)
+    bad = sorted(use - set(VOLUME_MECHANISMS))
+    if bad:
+        raise ParameterError(f"properties: unknown mechanism(s) {bad}; allowed {VOLUME_MECHANISMS}")
+    return use
+
+
 @dataclass(frozen=True)
 class Electrode:
     """A porous electrode: layers from its current collector towards the separator.
@@ -219,29 +241,31 @@ class Electrode:
         default_radius: float | None = None,
         n_points: int | None = None,
         *,
-        properties: str = "measured",
+        properties: str | Collection[str] = "measured",
         phases=None,
     ) -> Electrode:
         """Layers measured in a labelled 3D volume (see :mod:`electrohet.micro`).
 
         The volume is cut into ``n_layers`` slabs along its thickness axis, collector
-        first; each becomes a :class:`Layer`.  Two sets of properties:
+        first; each becomes a :class:`Layer`.  Each of five effective properties is
+        either *measured* with the voxel model's own phase physics ``phases``
+        (:func:`electrohet.micro.effective.effective_properties`) or taken from the
+        *geometric* image measures (:func:`electrohet.micro.bridge.layers_from_volume`):
 
-        ``properties="measured"`` (default): the effective properties of each slab
-        measured with the voxel model's own phase physics ``phases``
-        (:func:`electrohet.micro.effective.effective_properties`): electrolyte volume
-        fraction and tortuosity factor of pore + crack + nano-porous CBD (unless
-        clogged) from a steady diffusion solve, effective electronic conductivity of
-        AM + CBD from a conduction solve (unless ``conductivity`` is given), particle
-        radius from a steady solid-diffusion solve in the AM (the sphere with the same
-        quasi-steady diffusion deficit), the reaction area of the voxel model (AM faces
-        to electrolyte, AM-CBD faces x CBD porosity) through the classes' kinetic
-        factor, and AM that is not wired to the collector or cannot reach the
-        electrolyte as an isolated class.
+        * ``"electrolyte"``: fraction and tortuosity of pore + crack + nano-porous CBD
+          (unless clogged) from a diffusion solve; geometric: pore + crack porosity
+          and tortuosity;
+        * ``"conductivity"``: AM + CBD conduction solve [S/m]; geometric: the given
+          ``conductivity``;
+        * ``"area"``: the voxel model's reaction-face area (AM faces to electrolyte,
+          AM-CBD faces x CBD porosity); geometric: 3 eps_s / R_median;
+        * ``"wiring"``: AM not wired to the collector (or cut off from the
+          electrolyte) as an isolated class; geometric: all AM active;
+        * ``"radius"``: the radius with the AM's quasi-steady solid-diffusion deficit
+          (steady diffusion solve); geometric: the watershed particles' median radius.
 
-        ``properties="geometric"``: the earlier image measures: porosity of pore +
-        crack, pore-phase tortuosity, the watershed particles' median radius (area
-        3 eps_s / R) and the given ``conductivity`` (required).
+        The reaction area enters through the classes' kinetic factor (area x i0 is what
+        the P2D-E reaction term sees), so the radius and the area are set separately.
 
         Parameters
         ----------
@@ -254,161 +278,138 @@ class Electrode:
         theta_init
             Initial lithium fraction [-].
         conductivity
-            Effective matrix conductivity [S/m]; ``None`` = measured (``"measured"``
-            only).
+            Effective matrix conductivity [S/m]; overrides the measured one; required
+            when ``"conductivity"`` is not measured.
         radius_classes
             Particle classes per location: a lognormal radius distribution whose
-            log-spread is that of the watershed particles; under ``"measured"`` it is
-            scaled so that its volume-weighted mean R^2 is the measured diffusion
-            radius squared (the total area stays the measured reaction area).
+            log-spread is that of the watershed particles; with ``"radius"`` measured it
+            is scaled so that its volume-weighted mean R^2 is the diffusion radius
+            squared.
         default_radius
-            Radius [m] to use where no particle could be segmented (``"geometric"``).
+            Radius [m] to use where no particle could be segmented (geometric radius).
         n_points
             Finite-volume cells per layer (``None`` = the mesh's choice).
         properties
-            ``"measured"`` or ``"geometric"`` (above).
+            ``"measured"`` (all five, the default), ``"geometric"`` (none: the earlier
+            behaviour) or a collection of the mechanism names above.
         phases
             :class:`electrohet.micro.effective.PhaseProperties` of the voxel model
             (CBD porosity, tortuosity, conductivity, clogging, AM conductivity);
             default: the voxel model's defaults with the AM conductivity of
             ``material`` at ``theta_init``.
         """
-        if properties == "geometric":
-            if conductivity is None:
-                raise ParameterError("from_volume(properties='geometric') needs conductivity [S/m]")
-            return cls._from_volume_geometric(
-                volume, n_layers, material, theta_init, conductivity, radius_classes,
-                default_radius, n_points,
-            )  # fmt: skip
-        if properties != "measured":
-            raise ParameterError(f"properties = {properties!r}; allowed: 'measured', 'geometric'")
         from electrohet.design.distributions import LognormalRadius, build_ensemble
         from electrohet.micro.bridge import layers_from_volume
         from electrohet.micro.effective import PhaseProperties, effective_properties
 
+        use = _volume_mechanisms(properties)
+        if "conductivity" not in use and conductivity is None:
+            raise ParameterError(
+                "from_volume: give conductivity [S/m] when it is not measured "
+                f"(properties = {properties!r} needs conductivity)"
+            )
         if phases is None:
             sig_am = float(material.electronic_conductivity(np.array([theta_init]))[0])
             phases = PhaseProperties(am_conductivity=sig_am)
-        spread = [0.0] * n_layers
-        if radius_classes > 1:
-            spread = [
-                d["radius_log_sigma"] if np.isfinite(d["radius_log_sigma"]) else 0.0
-                for d in layers_from_volume(volume, n_layers)
-            ]
+        need_geo = not {"electrolyte", "area", "radius"} <= use or radius_classes > 1
+        segment = bool({"area", "radius"} - use) or radius_classes > 1
+        geo = layers_from_volume(volume, n_layers, segment=segment) if need_geo else None
+        eff = effective_properties(volume, n_layers, phases) if use else None
         layers = []
-        for i, d in enumerate(effective_properties(volume, n_layers, phases)):
+        for i in range(n_layers):
             tag = f"volume slab {i}"
-            if not np.isfinite(d["tortuosity"]):
+            g = geo[i] if geo is not None else None
+            e = eff[i] if eff is not None else None
+            src = e if "electrolyte" in use else g
+            assert src is not None
+            porosity, tau = src["porosity"], src["tortuosity"]
+            if not np.isfinite(tau):
                 raise ParameterError(
                     f"{tag}: the electrolyte does not percolate through the thickness "
                     "(tortuosity = inf); use fewer layers or check the labels"
                 )
-            sigma = d["conductivity"] if conductivity is None else conductivity
+            sigma = conductivity if conductivity is not None else e["conductivity"]
             if not sigma > 0:
                 raise ParameterError(
                     f"{tag}: the solid (AM + CBD) does not conduct through the thickness; "
                     "use fewer layers or give conductivity [S/m]"
                 )
-            am, r_d = d["am_fraction"], d["diffusion_radius_m"]
-            wired = d["wired_am_fraction"] / am if am > 0 else 0.0
-            if not (np.isfinite(r_d) and r_d > 0 and wired > 0 and d["reactive_area"] > 0):
-                raise ParameterError(
-                    f"{tag}: no wired, wetted active material (AM fraction {am:.3g}, "
-                    f"wired share {wired:.3g}); use fewer layers or check the labels"
-                )
-            sig, iso = spread[i], 1.0 - wired if 1.0 - wired > 1e-12 else 0.0
-            if radius_classes > 1 and sig > 0:
-                # volume-weighted lognormal whose mean R^2 is r_d^2 (the quasi-steady
-                # diffusion deficit of the classes is that of the measured AM):
-                # E_v[R^2] = exp(2 mu_v + 2 s^2)
-                dist = LognormalRadius(
-                    mu=float(np.log(r_d) - sig**2), s=float(sig), weighting="volume"
-                )
-                ens = build_ensemble(dist, n_radius=radius_classes, isolated_fraction=iso)
-            else:
-                ens = build_ensemble(float(r_d), isolated_fraction=iso)
-            # the quadrature keeps area, not R^2: rescale the radii so that the wired
-            # classes' volume-weighted mean R^2 is exactly r_d^2
-            live = ~ens.isolated
-            r2 = np.sum(ens.weight[live] * ens.radius[live] ** 2) / np.sum(ens.weight[live])
-            ens = ParticleEnsemble(
-                radius=ens.radius * (r_d / np.sqrt(r2)), weight=ens.weight, isolated=ens.isolated
-            )
-            # the classes' own area sum_k 3 eps_s w_k / R_k (wired classes) becomes the
-            # voxel model's reaction area through a common kinetic factor
-            own_area = float(np.sum(3.0 * am * ens.weight[live] / ens.radius[live]))
-            ens = ParticleEnsemble(
-                radius=ens.radius,
-                weight=ens.weight,
-                kinetic_factor=d["reactive_area"] / own_area,
-                isolated=ens.isolated,
-            )
-            porosity = d["porosity"]
-            layers.append(
-                Layer(
-                    material=material,
-                    thickness=d["thickness_m"],
-                    porosity=porosity,
-                    active_fraction=am,
-                    cbd_fraction=1.0 - porosity - am,
-                    particle_radius=float(r_d),
-                    tortuosity=max(1.0, float(d["tortuosity"])),
-                    conductivity=float(sigma),
-                    ensemble=ens,
-                    n_points=n_points,
-                    name=f"image slab {i + 1}",
-                )
-            )
-        return cls(layers, theta_init)
-
-    @classmethod
-    def _from_volume_geometric(
-        cls,
-        volume,
-        n_layers: int,
-        material: ActiveMaterial,
-        theta_init: float,
-        conductivity: float,
-        radius_classes: int,
-        default_radius: float | None,
-        n_points: int | None,
-    ) -> Electrode:
-        """``from_volume(properties="geometric")``: pore + crack porosity and tortuosity,
-        watershed radii, a given conductivity."""
-        from electrohet.design.distributions import LognormalRadius, build_ensemble
-        from electrohet.micro.bridge import layers_from_volume
-
-        layers = []
-        for i, d in enumerate(layers_from_volume(volume, n_layers)):
-            if not np.isfinite(d["tortuosity"]):
-                raise ParameterError(
-                    f"volume slab {i}: the pore phase does not percolate through the thickness "
-                    "(tortuosity = inf); use fewer layers or check the labels"
-                )
-            r_med = d["radius_median_m"]
-            if not np.isfinite(r_med) or r_med <= 0:
-                if default_radius is None:
+            am = (e or g)["am_fraction"]
+            wired = e["wired_am_fraction"] / am if "wiring" in use and am > 0 else 1.0
+            iso = 1.0 - wired if 1.0 - wired > 1e-12 else 0.0
+            sig = 0.0
+            if g is not None and np.isfinite(g["radius_log_sigma"]):
+                sig = float(g["radius_log_sigma"])
+            ens_geo = None
+            if {"area", "radius"} - use:  # the geometric radius is needed
+                r_med = g["radius_median_m"]
+                if not np.isfinite(r_med) or r_med <= 0:
+                    if default_radius is None:
+                        raise ParameterError(
+                            f"{tag}: no particles segmented; give default_radius [m]"
+                        )
+                    r_med, sig = default_radius, 0.0
+                if radius_classes > 1 and sig > 0:
+                    dist = LognormalRadius(mu=float(np.log(r_med)), s=sig, weighting="number")
+                    ens_geo = build_ensemble(dist, n_radius=radius_classes, isolated_fraction=iso)
+                else:
+                    ens_geo = build_ensemble(float(r_med), isolated_fraction=iso)
+            if "radius" in use:
+                r_d = e["diffusion_radius_m"]
+                if not (np.isfinite(r_d) and r_d > 0 and e["wired_am_fraction"] > 0):
                     raise ParameterError(
-                        f"volume slab {i}: no particles segmented; give default_radius [m]"
+                        f"{tag}: no wired, wetted active material (AM fraction {am:.3g}); "
+                        "use fewer layers or check the labels"
                     )
-                r_med, sig = default_radius, 0.0
+                if radius_classes > 1 and sig > 0:
+                    # volume-weighted lognormal with E_v[R^2] = exp(2 mu_v + 2 s^2) = r_d^2
+                    dist = LognormalRadius(mu=float(np.log(r_d) - sig**2), s=sig)
+                    ens = build_ensemble(dist, n_radius=radius_classes, isolated_fraction=iso)
+                else:
+                    ens = build_ensemble(float(r_d), isolated_fraction=iso)
+                # the quadrature keeps area, not R^2: rescale so that the wired classes'
+                # volume-weighted mean R^2 is exactly r_d^2
+                live = ~ens.isolated
+                r2 = np.sum(ens.weight[live] * ens.radius[live] ** 2) / np.sum(ens.weight[live])
+                ens = ParticleEnsemble(
+                    radius=ens.radius * (r_d / np.sqrt(r2)),
+                    weight=ens.weight,
+                    isolated=ens.isolated,
+                )
             else:
-                sig = d["radius_log_sigma"] if np.isfinite(d["radius_log_sigma"]) else 0.0
-            ens = None
-            if radius_classes > 1 and sig > 0:
-                dist = LognormalRadius(mu=float(np.log(r_med)), s=float(sig), weighting="number")
-                ens = build_ensemble(dist, n_radius=radius_classes)
-            porosity, am = d["porosity"], d["am_fraction"]
+                assert ens_geo is not None
+                ens = ens_geo
+            # reaction area of the active classes per electrode volume [1/m]
+            live = ~ens.isolated
+            own = float(np.sum(3.0 * am * ens.weight[live] / ens.radius[live]))
+            if "area" in use:
+                target = e["reactive_area"] + (
+                    0.0 if "wiring" in use else e["reactive_area_isolated"]
+                )
+            else:
+                assert ens_geo is not None
+                lg = ~ens_geo.isolated
+                target = float(np.sum(3.0 * am * ens_geo.weight[lg] / ens_geo.radius[lg]))
+            if not target > 0:
+                raise ParameterError(f"{tag}: no reaction area (no AM next to electrolyte)")
+            kfac = 1.0 if ens is ens_geo else target / own
+            ens = ParticleEnsemble(
+                radius=ens.radius, weight=ens.weight, kinetic_factor=kfac, isolated=ens.isolated
+            )
+            # volume-weighted rms radius of the active classes (the ensemble's own
+            # radii are what the model uses)
+            w_l, r_l = ens.weight[live], ens.radius[live]
+            r_rms = float(np.sqrt(np.sum(w_l * r_l**2) / np.sum(w_l)))
             layers.append(
                 Layer(
                     material=material,
-                    thickness=d["thickness_m"],
+                    thickness=(e or g)["thickness_m"],
                     porosity=porosity,
                     active_fraction=am,
                     cbd_fraction=1.0 - porosity - am,
-                    particle_radius=float(r_med),
-                    tortuosity=max(1.0, float(d["tortuosity"])),
-                    conductivity=conductivity,
+                    particle_radius=r_rms,
+                    tortuosity=max(1.0, float(tau)),
+                    conductivity=float(sigma),
                     ensemble=ens,
                     n_points=n_points,
                     name=f"image slab {i + 1}",

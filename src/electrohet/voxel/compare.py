@@ -27,6 +27,7 @@ so), an SOC-dependent sigma_AM (taken at the initial lithium fraction), and what
 from __future__ import annotations
 
 import warnings
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,7 @@ def homogenised_cell(
     sim: Simulation,
     n_layers: int = 1,
     conductivity: float | None = None,
-    properties: str = "measured",
+    properties: str | Collection[str] = "measured",
 ) -> Cell:
     """The P2D-E half cell of the voxel run's volume.
 
@@ -72,11 +73,12 @@ def homogenised_cell(
         Slabs through the thickness, each measured separately (graded electrodes).
     conductivity
         Effective matrix conductivity of the 1D electrode [S/m]; ``None`` = measured
-        by a conduction solve (``"measured"``) or 10 S/m (``"geometric"``, the earlier
-        default).
+        by a conduction solve, or 10 S/m (the earlier default) when ``properties``
+        does not measure it.
     properties
-        ``"measured"`` (default) or ``"geometric"``: see
-        :meth:`~electrohet.design.layer.Electrode.from_volume`.
+        ``"measured"`` (default), ``"geometric"`` or a collection of mechanisms
+        (``"electrolyte"``, ``"conductivity"``, ``"area"``, ``"wiring"``,
+        ``"radius"``): see :meth:`~electrohet.design.layer.Electrode.from_volume`.
 
     Returns
     -------
@@ -92,25 +94,19 @@ def homogenised_cell(
             UserWarning,
             stacklevel=2,
         )
-    if properties == "geometric":
-        positive = Electrode.from_volume(
-            sim.volume,
-            int(n_layers),
-            sim.material,
-            sim.theta_init,
-            conductivity=10.0 if conductivity is None else conductivity,
-            properties="geometric",
-        )
-    else:
-        positive = Electrode.from_volume(
-            sim.volume,
-            int(n_layers),
-            sim.material,
-            sim.theta_init,
-            conductivity=conductivity,
-            properties=properties,
-            phases=phase_properties(sim),
-        )
+    from electrohet.design.layer import _volume_mechanisms
+
+    if "conductivity" not in _volume_mechanisms(properties) and conductivity is None:
+        conductivity = 10.0  # the earlier default of the geometric counterpart
+    positive = Electrode.from_volume(
+        sim.volume,
+        int(n_layers),
+        sim.material,
+        sim.theta_init,
+        conductivity=conductivity,
+        properties=properties,
+        phases=phase_properties(sim),
+    )
     thickness, porosity, bruggeman = sim.separator_params
     return Cell(
         negative=sim.li_metal,
@@ -130,7 +126,7 @@ def run_side_by_side(
     experiment,
     n_layers: int = 1,
     conductivity: float | None = None,
-    properties: str = "measured",
+    properties: str | Collection[str] = "measured",
     **solve_kw,
 ) -> tuple[xr.Dataset, xr.Dataset]:
     """Run ``experiment`` on the voxel model and on its homogenised counterpart.
