@@ -111,3 +111,12 @@ def test_one_mechanism_at_a_time():
     assert area(r) == pytest.approx(area(g), rel=1e-12)
     with pytest.raises(ParameterError, match="unknown mechanism"):
         Electrode.from_volume(vol, 1, NMC811_CHEN2020, 0.3, 1.0, properties=("tortuosity",))
+
+
+def test_area_alone_sets_the_measured_reaction_area():
+    vol = synthetic_electrode((24, 20, 20), 2e-7, am_fraction=0.5, cbd_fraction=0.12, seed=4)
+    lay = Electrode.from_volume(vol, 1, NMC811_CHEN2020, 0.3, 1.0, properties=("area",)).layers[0]
+    ens = lay.particles
+    area = np.sum(3 * lay.active_fraction * ens.weight / ens.radius * ens.kinetic_factor)
+    d = effective_properties(vol)[0]
+    assert area == pytest.approx(d["reactive_area"] + d["reactive_area_isolated"], rel=1e-12)

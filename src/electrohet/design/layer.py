@@ -392,7 +392,7 @@ class Electrode:
                 target = float(np.sum(3.0 * am * ens_geo.weight[lg] / ens_geo.radius[lg]))
             if not target > 0:
                 raise ParameterError(f"{tag}: no reaction area (no AM next to electrolyte)")
-            kfac = 1.0 if ens is ens_geo else target / own
+            kfac = 1.0 if ens is ens_geo and "area" not in use else target / own
             ens = ParticleEnsemble(
                 radius=ens.radius, weight=ens.weight, kinetic_factor=kfac, isolated=ens.isolated
             )
