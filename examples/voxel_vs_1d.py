@@ -21,7 +21,7 @@ def main(out: Path) -> None:
         (16, 12, 12), 0.5e-6, am_fraction=0.5, cbd_fraction=0.1, radius_median_m=1.5e-6, seed=2
     )
     for rate in ("C/10", "1C"):
-        # CBD clogged: Electrode.from_volume counts only pore + crack as electrolyte
+        # CBD clogged (the counterpart measures the CBD's nano-pores too when it is not)
         sim = Simulation(vol, material="NMC532", cbd_clogged=True)
         ds_vox, ds_1d = run_side_by_side(sim, f"Discharge at {rate} until 3.0 V", period=60.0)
         d = voltage_difference(ds_vox, ds_1d)
