@@ -186,9 +186,12 @@ def _diffusion_deficit(
     if n < 60000:
         x = spla.spsolve(A.tocsc(), rhs)
     else:
-        x, info = spla.cg(A, rhs, rtol=1e-10, maxiter=20000, M=sp.diags(1.0 / diag))
+        from electrohet.micro.amg import AggregationAMG
+
+        amg = AggregationAMG(A, np.argwhere(reachable))
+        x, info = spla.cg(A, rhs, rtol=1e-8, maxiter=2000, M=amg.aslinearoperator())
         if info != 0:
-            raise SolverError("solid-diffusion deficit: CG did not converge")
+            raise SolverError("solid-diffusion deficit: CG did not converge in 2000 iterations")
     c[reachable] = x
     return c, reachable
 
