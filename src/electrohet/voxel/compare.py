@@ -9,7 +9,8 @@ the volume with the voxel run's own phase physics
 (:func:`electrohet.micro.effective.effective_properties`): electrolyte fraction and
 tortuosity of pore + crack + nano-porous CBD (unless clogged), the solid's effective
 conductivity with sigma_AM(theta_init) and the CBD conductivity, the reaction-face area,
-the AM's volume-to-surface radius and the AM not wired to the collector.
+the solid-diffusion radius (steady diffusion solve in the AM) and the AM not wired to
+the collector.
 ``properties="geometric"`` gives the earlier counterpart (pore + crack only, the
 watershed median radius, area 3 eps_s / R and a given matrix conductivity, 10 S/m).
 
