@@ -172,7 +172,7 @@ class Layer:
 VOLUME_MECHANISMS = ("electrolyte", "conductivity", "area", "wiring", "radius")
 
 
-def _volume_mechanisms(properties: str | Collection[str]) -> frozenset[str]:
+def volume_mechanisms(properties: str | Collection[str]) -> frozenset[str]:
     """The set of measured mechanisms named by ``properties`` (see ``from_volume``)."""
     if isinstance(properties, str):
         if properties == "measured":
@@ -302,7 +302,7 @@ class Electrode:
         from electrohet.micro.bridge import layers_from_volume
         from electrohet.micro.effective import PhaseProperties, effective_properties
 
-        use = _volume_mechanisms(properties)
+        use = volume_mechanisms(properties)
         if "conductivity" not in use and conductivity is None:
             raise ParameterError(
                 "from_volume: give conductivity [S/m] when it is not measured "

@@ -95,9 +95,9 @@ def homogenised_cell(
             UserWarning,
             stacklevel=2,
         )
-    from electrohet.design.layer import _volume_mechanisms
+    from electrohet.design.layer import volume_mechanisms
 
-    if "conductivity" not in _volume_mechanisms(properties) and conductivity is None:
+    if "conductivity" not in volume_mechanisms(properties) and conductivity is None:
         conductivity = 10.0  # the earlier default of the geometric counterpart
     positive = Electrode.from_volume(
         sim.volume,
