@@ -318,10 +318,9 @@ class Electrode:
         layers = []
         for i in range(n_layers):
             tag = f"volume slab {i}"
-            g = geo[i] if geo is not None else None
-            e = eff[i] if eff is not None else None
+            g: dict = geo[i] if geo is not None else {}
+            e: dict = eff[i] if eff is not None else {}
             src = e if "electrolyte" in use else g
-            assert src is not None
             porosity, tau = src["porosity"], src["tortuosity"]
             if not np.isfinite(tau):
                 raise ParameterError(
@@ -338,7 +337,7 @@ class Electrode:
             wired = e["wired_am_fraction"] / am if "wiring" in use and am > 0 else 1.0
             iso = 1.0 - wired if 1.0 - wired > 1e-12 else 0.0
             sig = 0.0
-            if g is not None and np.isfinite(g["radius_log_sigma"]):
+            if g and np.isfinite(g["radius_log_sigma"]):
                 sig = float(g["radius_log_sigma"])
             ens_geo = None
             if {"area", "radius"} - use:  # the geometric radius is needed
@@ -372,9 +371,9 @@ class Electrode:
                 live = ~ens.isolated
                 r2 = np.sum(ens.weight[live] * ens.radius[live] ** 2) / np.sum(ens.weight[live])
                 ens = ParticleEnsemble(
-                    radius=ens.radius * (r_d / np.sqrt(r2)),
-                    weight=ens.weight,
-                    isolated=ens.isolated,
+                    radius=(ens.radius * (r_d / np.sqrt(r2))).tolist(),
+                    weight=ens.weight.tolist(),
+                    isolated=ens.isolated.tolist(),
                 )
             else:
                 assert ens_geo is not None
@@ -394,7 +393,10 @@ class Electrode:
                 raise ParameterError(f"{tag}: no reaction area (no AM next to electrolyte)")
             kfac = 1.0 if ens is ens_geo and "area" not in use else target / own
             ens = ParticleEnsemble(
-                radius=ens.radius, weight=ens.weight, kinetic_factor=kfac, isolated=ens.isolated
+                radius=ens.radius.tolist(),
+                weight=ens.weight.tolist(),
+                kinetic_factor=kfac,
+                isolated=ens.isolated.tolist(),
             )
             # volume-weighted rms radius of the active classes (the ensemble's own
             # radii are what the model uses)

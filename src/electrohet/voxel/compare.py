@@ -45,14 +45,14 @@ def phase_properties(sim: Simulation):
     lithium fraction)."""
     from electrohet.micro.effective import PhaseProperties
 
-    c = sim.cbd_params
+    c = sim.cbd_params  # floats and the clogged flag
     sig_am = float(sim.material.electronic_conductivity(np.array([sim.theta_init]))[0])
     return PhaseProperties(
         cbd_porosity=c["porosity"],
         cbd_tortuosity=c["tortuosity"],
         cbd_conductivity=c["conductivity"],
         am_conductivity=sig_am,
-        cbd_clogged=c["clogged"],
+        cbd_clogged=bool(c["clogged"]),
     )
 
 

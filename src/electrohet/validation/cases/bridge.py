@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -73,6 +74,7 @@ CLAIMS = (
 def _synthetic(quick: bool):
     from electrohet.micro.generate import synthetic_electrode
 
+    spec: dict[str, Any]
     if quick:  # the voxel tests' volume
         spec = dict(am_fraction=0.5, cbd_fraction=0.1, radius_median_m=1.0e-6, seed=3)
         return "synthetic 10x8x8 @ 0.5 um", synthetic_electrode((10, 8, 8), 0.5e-6, **spec)
@@ -94,7 +96,9 @@ def _real():
     data = np.asarray(vol.oriented())[:32, :32, :32]
     vs = list(vol.voxel_size)
     vs[0], vs[vol.thickness_axis] = vs[vol.thickness_axis], vs[0]
-    crop = LabelledVolume(np.ascontiguousarray(data), tuple(vs), vol.labels, source=path)
+    crop = LabelledVolume(
+        np.ascontiguousarray(data), (vs[0], vs[1], vs[2]), vol.labels, source=path
+    )
     return f"{Path(path).name} 32^3 crop @ {um:g} um", crop
 
 
