@@ -74,6 +74,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "model",
         "studies",
         "calibrations",
+        "interrupts",
     },
     # the scoreboard sits on top: it runs every simulator and study
     "validation": _BASE

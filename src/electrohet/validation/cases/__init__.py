@@ -14,6 +14,7 @@ _REGISTRY = (
     ("sharma", "CASE"),
     ("zhang_cei", "CASE"),
     ("zhang_thickness", "CASE"),
+    ("bridge", "CASE"),
     ("lin", "CASE"),
 )
 
