@@ -43,13 +43,25 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=200)
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--widen", type=float, default=1.5)
+    ap.add_argument(
+        "--start", type=float, nargs=3, default=None, help="start of the fit (default: priors)"
+    )
+    ap.add_argument("--log", default="calibration_samples.jsonl", help="per-sample log")
     args = ap.parse_args()
     st = StudySettings(processes=args.processes, uncertainty=False)
     t0 = time.perf_counter()
-    cal = calibrate(st, progress=True)
+    cal = calibrate(st, start=args.start, progress=True)
     print(f"MAP {cal.log10_params}, gamma {cal.gamma}, sd {cal.std_log10}")
     t1 = time.perf_counter()
-    cal = posterior_samples(cal, st, n=args.samples, widen=args.widen, progress=True)
+    with open(args.log, "w") as fh:
+
+        def record(d: dict) -> None:
+            fh.write(json.dumps(d) + "\n")
+            fh.flush()
+
+        cal = posterior_samples(
+            cal, st, n=args.samples, widen=args.widen, progress=True, record=record
+        )
     t2 = time.perf_counter()
     ess = cal.effective_sample_size
     print(f"ESS {ess:.1f} of {args.samples}; fit {t1 - t0:.0f} s, sampling {t2 - t1:.0f} s")
@@ -88,6 +100,7 @@ def main() -> None:
         },
         "result": {
             "map": cal.log10_params.tolist(),
+            "fit_start": args.start,
             "covariance": cal.covariance.tolist(),
             "gamma": {f"{k:g}": v for k, v in cal.gamma.items()},
             "samples": cal.samples.tolist(),

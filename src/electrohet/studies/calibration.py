@@ -305,6 +305,7 @@ def posterior_samples(
     targets: dict[float, tuple[float, float]] | None = None,
     priors: dict[str, tuple[float, float, str]] | None = None,
     progress: bool = False,
+    record=None,
 ) -> Calibration:
     """Importance samples of the posterior from a widened Laplace proposal.
 
@@ -314,6 +315,9 @@ def posterior_samples(
     printout and in ``weights == 0``).  The directions the anchors do not constrain are
     sampled from their prior width, so quantities that depend on them non-linearly get
     their full spread (unlike a first-order propagation).
+
+    ``record``, if given, is called with a dict per sample (index, coordinates, gammas or
+    the failure), e.g. to append them to a log as they finish.
 
     Returns
     -------
@@ -332,11 +336,17 @@ def posterior_samples(
     for i, q in enumerate(qs):
         try:
             g = single_layer_gammas(to_params(q), settings, fcs)
-        except SolverError as exc:
+        except (SolverError, ParameterError) as exc:
+            # a failed run, or a point outside the model's parameter ranges (e.g. a
+            # constriction above 1e4, > 3 prior sd away): weight 0, counted
             if progress:
-                print(f"sample {i}: failed ({exc}); weight 0")
+                print(f"sample {i}: failed ({exc}); weight 0", flush=True)
+            if record is not None:
+                record({"i": i, "q": q.tolist(), "failed": str(exc)})
             continue
         logw[i] = log_posterior(q, g, tg, priors) - log_q[i]
+        if record is not None:
+            record({"i": i, "q": q.tolist(), "gamma": {f"{k:g}": v for k, v in g.items()}})
         if progress and i % 10 == 0:
             print(f"sample {i}/{n}")
     wts = np.exp(logw - np.max(logw))
