@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Imported only inside ``try: ... except ImportError`` with a fallback (not required).
 # (tqdm was here, but micro/cli.py and micro/two_level.py need it: it is now declared.)
-OPTIONAL_WITH_FALLBACK: set[str] = set()
+# imported inside try/except with a fallback (psutil: available memory, else /proc/meminfo)
+OPTIONAL_WITH_FALLBACK: set[str] = {"psutil"}
 
 
 def _norm(name: str) -> str:
