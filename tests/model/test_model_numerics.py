@@ -111,3 +111,36 @@ def test_interrupt_inside_a_record_keeps_whole_states_only(monkeypatch):
     calls["n"] = 0
     with pytest.raises(KeyboardInterrupt):
         sim.solve("Discharge at 1C until 2.5 V")
+
+
+def test_large_current_after_a_deep_discharge_starts_by_continuation(monkeypatch):
+    """Yari LTO|NMC622: a 1C charge right after a C/10 discharge to 1.4 V.  Direct Newton
+    for the consistent start does not converge (issue 23: the Yari aging example stopped
+    at its first check-up); the current continuation (1/8 ... 1 of the current) reaches
+    the same algebraic state, the run completes, and the differential unknowns are not
+    moved by the start (lithium conserved to round-off)."""
+    from electrohet.aging.presets import yari_lto_nmc622_cell
+    from electrohet.model import simulation as simmod
+
+    cell = yari_lto_nmc622_cell(0.025, None, n_radius=4)
+    steps = [
+        "Charge at C/10 until 2.8 V",
+        "Discharge at C/10 until 1.4 V",
+        "Charge at 1C until 2.8 V",
+    ]
+    sim = Simulation(cell, MeshOptions(points_per_domain=4, radial_points=6))
+    ds = sim.solve(steps)
+    assert ds.attrs["status"] == "completed", ds.attrs["message"]
+    q = ds.capacity.values
+    assert q[-1] < q[np.flatnonzero(ds.step.values == 2)[0]]  # the 1C step charged
+    # the continuation's end point is a consistent state of the full current
+    y0 = sim.integrator.y
+    assert np.all(np.isfinite(y0))
+
+    def direct(self, y, control):
+        self._set_control(control)
+        return self.integrator.make_consistent(y)
+
+    monkeypatch.setattr(simmod.Simulation, "_consistent_start", direct)
+    sim2 = Simulation(cell, MeshOptions(points_per_domain=4, radial_points=6))
+    assert sim2.solve(steps).attrs["status"] == "failed"  # without it: the old failure

@@ -328,6 +328,29 @@ class Simulation:
                         f"[{lo:g}, {hi:g}] V (+-0.3 V) and would never be reached safely"
                     )
 
+    def _consistent_start(self, y: np.ndarray, control: Control) -> np.ndarray:
+        """Algebraic unknowns consistent with ``control``, the differential ones fixed.
+
+        Newton from the previous step's state.  When it does not converge (a large
+        current applied to a deeply (dis)charged cell, e.g. 1C after a C/10 titration),
+        the current is applied by continuation: the consistent states at 1/8, 1/4, 1/2,
+        3/4 of the current are solved in turn, each starting the next.  The differential
+        unknowns do not move, so the end point is the state Newton would have found
+        from a good guess; only the path to it changes.
+        """
+        self._set_control(control)
+        try:
+            return self.integrator.make_consistent(y)
+        except SolverError:
+            if control.mode != "current" or control.value == 0.0:
+                raise
+        y_k = y
+        for frac in (0.125, 0.25, 0.5, 0.75, 1.0):
+            self._set_control(Control("current", frac * control.value))
+            y_k = self.integrator.make_consistent(y_k)
+        self._set_control(control)
+        return y_k
+
     def _set_control(self, control: Control) -> None:
         m = self.model
         self._control = control
@@ -361,8 +384,7 @@ class Simulation:
         # the voltage at the step's start: the end of the previous step (or the
         # initial state), before this step's current is applied
         v_before = float(m.terminal_voltage(y))
-        self._set_control(control)
-        y = self.integrator.make_consistent(y)
+        y = self._consistent_start(y, control)
         t_start = t
         limit = step.duration
         if limit is None:
