@@ -75,7 +75,8 @@ def run_design(fc_bottom, fc_top, mech, args):
         fc_bottom, fc_top, n_radius=4, conduction=args.model, wiring=args.wiring
     )
     mesh = MeshOptions(points_per_domain=4, radial_points=6)
-    ds = AgingRun(cell, yari_lto_protocol(args.cycles), mech, mesh).run()
+    proto = yari_lto_protocol(args.cycles, checkup_every=args.checkup_every)
+    ds = AgingRun(cell, proto, mech, mesh).run()
     # a run that stops early (the cell can no longer carry the current) has lost at
     # least the capacity of its last finished cycle: report that, flagged
     # the C/10 titrations (cycles 50, 100, 150, 200) are left out of the 1C figures
@@ -114,6 +115,12 @@ def main() -> None:
     ap.add_argument("--wiring", action="store_true", help="particle wiring classes")
     ap.add_argument("--cycles", type=int, default=200)
     ap.add_argument("--iterations", type=int, default=5)
+    ap.add_argument(
+        "--checkup-every",
+        type=int,
+        default=0,
+        help="C/10 titration every this many cycles (Yari: 50; 0 = none, as calibrated)",
+    )
     ap.add_argument(
         "--no-calibrate",
         dest="calibrate",

@@ -73,25 +73,16 @@ DEFAULTS: dict[str, Default] = {
         Default(
             "yari_aging_contact_rate",
             "electrohet.aging.presets.YARI_CALIBRATION.contact.rate",
-            "1.434e-9 m/cycle",
-            "bisected on the Yari LTO|NMC622 single-layer retention after 200 1C cycles",
+            "1.315e-9 m/cycle",
+            "bisected on the Yari LTO|NMC622 single-layer retention after 200 1C cycles "
+            "(without the C/10 titrations; benchmarks/aging_yari_acceptance.py)",
             ("yari2020.lto_retention_single",),
         ),
         Default(
             "yari_aging_collector_exponent",
             "electrohet.aging.presets.COLLECTOR_EXPONENT",
-            "0.845",
-            "interface exponent t of the version-1 rate calibration (single layers; its "
-            "constriction prior was moved after bilayer rate runs, which do not enter t "
-            "directly but did shape that fit)",
-            (
-                "yari2020.sign_2/3",
-                "yari2020.sign_1.5/3.5",
-                "yari2020.sign_1/4",
-                "yari2020.sign_3/2",
-                "yari2020.sign_3.5/1.5",
-                "yari2020.sign_4/1",
-            ),
+            "t of yari2020_single_layer v2 (1.918)",
+            "interface exponent t of the frozen v2 rate calibration (single layers only)",
         ),
         Default(
             "kroeger_contact_rate",
