@@ -147,10 +147,13 @@ def _run_into(run, out: Path, quiet: bool) -> None:
         raise SolverError(
             f"aging run stopped: {ds.attrs['message']}; {n_done} finished cycles saved in {out}"
         )
-    last = float(ds.retention.values[-1])
+    # retention of the last regular cycle (a check-up at another rate is not comparable)
+    regular = ~ds.checkup.values.astype(bool)
+    last = float(ds.retention.values[regular][-1]) if regular.any() else float("nan")
     typer.echo(
         f"{run.cell.name}: {n_done} cycles ({ds.attrs['n_resolved']} resolved) "
-        f"in {ds.attrs['wall_time_s']:.1f} s, retention {100 * last:.1f} % -> {out}"
+        f"in {ds.attrs['wall_time_s']:.1f} s, retention of the last regular cycle "
+        f"{100 * last:.1f} % -> {out}"
     )
 
 

@@ -271,12 +271,19 @@ YARI_LTO_FORMATION = (
 
 
 def yari_lto_protocol(
-    n_cycles: int = 200, formation_cycles: int = 3, checkup_every: int = 50
+    n_cycles: int = 200, formation_cycles: int = 3, checkup_every: int = 0
 ) -> AgingProtocol:
     """Yari 2020's LTO|NMC aging (seed §2.3): ``formation_cycles`` C/10 formation cycles
-    (:data:`YARI_LTO_FORMATION`, 0 = none), then CC 1C/1C in 1.4-2.8 V with a C/10
-    galvanostatic titration every ``checkup_every`` cycles (Yari: at cycles 50, 100,
-    150 and 200; 0 = none)."""
+    (:data:`YARI_LTO_FORMATION`, 0 = none), then CC 1C/1C in 1.4-2.8 V, with a C/10
+    galvanostatic titration every ``checkup_every`` cycles (Yari: 50, i.e. at cycles 50,
+    100, 150 and 200).
+
+    The default is 0 (no titrations): the contact-loss rate of
+    :data:`YARI_CALIBRATION` was calibrated so, and with titrations every 50 cycles the
+    single-layer run stops at cycle 101 (the integrator's step collapses in the 1C
+    discharge after the second titration, at 1.80 V, far from the cut-off: an open
+    numerical problem, ``docs/aging.md``).  Every 100 cycles runs through.
+    """
     kw: dict = {}
     if formation_cycles:
         kw = {"formation": list(YARI_LTO_FORMATION), "formation_cycles": formation_cycles}

@@ -118,6 +118,7 @@ def _lto(quick: bool) -> dict:
     for name, fb, ft in LTO_DESIGNS:
         cell = yari_lto_nmc622_cell(fb, ft, n_radius=2 if quick else 4)
         mesh = MeshOptions(points_per_domain=4, radial_points=6)
+        # the calibration's protocol (no titrations; see yari_lto_protocol)
         ds = AgingRun(cell, yari_lto_protocol(n), YARI_CALIBRATION, mesh).run()
         last = int(ds.cycle.values[-1])
         regular = ~ds.checkup.values.astype(bool)
