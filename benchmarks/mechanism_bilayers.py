@@ -16,6 +16,7 @@ import json
 
 import numpy as np
 
+from electrohet.errors import SolverError
 from electrohet.studies.calibration import PARAMETERS, from_frozen, to_params
 from electrohet.studies.rate_study import StudySettings, rate_study, yari2020_designs
 
@@ -32,6 +33,7 @@ def main() -> None:
     ap.add_argument("evidence", nargs="+")
     ap.add_argument("--out", default="mechanism_bilayers.json")
     ap.add_argument("--processes", type=int, default=2)
+    ap.add_argument("--only", nargs="*", default=None, help="candidates to run")
     args = ap.parse_args()
     maps: dict[str, list[float]] = {"interface+wiring": from_frozen().log10_params.tolist()}
     for path in args.evidence:
@@ -41,9 +43,16 @@ def main() -> None:
     out = {}
     designs = yari2020_designs()
     for name, q in maps.items():
+        if args.only and name not in args.only:
+            continue
         params = {} if np.isnan(q[0]) else to_params(np.asarray(q))
         st = StudySettings(processes=args.processes, uncertainty=False, **params, **SWITCHES[name])
-        t = rate_study(designs, st).table.set_index("design")
+        try:
+            t = rate_study(designs, st).table.set_index("design")
+        except SolverError as exc:
+            out[name] = {"failed": str(exc)}
+            print(f"{name:18s} failed: {exc}", flush=True)
+            continue
         g0 = float(t.loc["single", "gamma"])
         rows = {
             d.name: {"dgamma": float(t.loc[d.name, "dgamma"]), "paper": d.paper_label}

@@ -57,6 +57,19 @@ DEFAULTS: dict[str, Default] = {
             ),
         ),
         Default(
+            "percolation_threshold",
+            "electrohet.design.conductivity (threshold f_c* = 0.14 wt%, shared by the bulk "
+            "and interface laws)",
+            "f_c* = 0.0014",
+            "chosen with sigma_0 so that a through-plane percolation law met Yari's three "
+            "single-layer anchors (YARI2020_PERCOLATION, an earlier session)",
+            (
+                "yari2020.gamma_single_4wt",
+                "yari2020.gamma_single_1.5wt",
+                "yari2020.gamma_single_1wt",
+            ),
+        ),
+        Default(
             "yari_cccv_protocol",
             "electrohet.studies.rate_study.StudySettings.protocol",
             "2 C/10 formation cycles; per rate CC-CV charge, CC-CV discharge (C/20), 15 min",

@@ -186,7 +186,11 @@ CASE = Case(
     "yari2020_rate",
     "Yari 2020 rate capability: single layers (calibrated), bilayers (predicted)",
     CLAIMS,
-    ("calibration:yari2020_single_layer", "default:yari_cccv_protocol"),
+    (
+        "calibration:yari2020_single_layer",
+        "default:yari_cccv_protocol",
+        "default:percolation_threshold",
+    ),
     run,
     quick=True,
     figures=("yari2020_bilayers.png",),
