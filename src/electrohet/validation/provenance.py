@@ -112,6 +112,14 @@ DEFAULTS: dict[str, Default] = {
             ("kroeger.diverging_fresh",),
         ),
         Default(
+            "bridge_diffusion_radius",
+            "electrohet.micro.effective (diffusion radius of Electrode.from_volume)",
+            "R = sqrt(15 <c>) of a steady solid-diffusion solve",
+            "a measurement, but adopted after a volume-to-surface radius had left 52 mV at "
+            "1C on the clogged real crop (the bridge's own history, docs/voxel.md)",
+            ("electrohet.bridge_real", "electrohet.bridge_synthetic_1c"),
+        ),
+        Default(
             "sharma_cbd_conductivity",
             "electrohet.voxel.scenarios.sharma_formation(cbd_conductivity=50)",
             "50 S/m",

@@ -245,7 +245,7 @@ CASE = Case(
     id="bridge",
     title="image-to-layers bridge: the homogenised 1D model against the voxel model",
     claims=CLAIMS,
-    uses=(),
+    uses=("default:bridge_diffusion_radius",),
     run=run,
     quick=True,
 )
