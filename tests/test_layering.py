@@ -93,7 +93,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     },
 }
 # the command line and the package root may import anything
-UNRESTRICTED = {"cli", "__init__", "__main__"}
+UNRESTRICTED = {"cli", "cli_options", "__init__", "__main__"}
 
 
 def _private(name: str) -> bool:

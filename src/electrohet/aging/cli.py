@@ -15,6 +15,7 @@ from pathlib import Path
 
 import typer
 
+from electrohet.cli_options import max_memory_option, overwrite_dir_option
 from electrohet.errors import SolverError
 
 _CSV_KEYS = (
@@ -57,15 +58,8 @@ def aging_memory(n_cycles: int, n_slots: int) -> float:
 def age(
     config: Path = typer.Argument(..., help="TOML file: cell, protocol, mechanisms, mesh, jump"),
     out: Path = typer.Option(Path("aging"), "--out", help="output folder"),
-    overwrite: bool = typer.Option(
-        False, "--overwrite", help="replace results already in the --out folder"
-    ),
-    max_memory: str = typer.Option(
-        None,
-        "--max-memory",
-        help="memory the run may use, e.g. 8GB (default: the memory available now); "
-        "a larger estimate refuses the run before it starts",
-    ),
+    overwrite: bool = overwrite_dir_option(),
+    max_memory: str = max_memory_option("run"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar or estimate"),
 ) -> None:
     """Aging run (CEI growth, contact loss and isolation, cracking) with cycle jumping."""

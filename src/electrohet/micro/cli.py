@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
+from electrohet.cli_options import max_memory_option, overwrite_dir_option
 from electrohet.errors import ParameterError
 
 app = typer.Typer(
@@ -39,15 +40,8 @@ def analyze(
     pore_size: bool = typer.Option(True, help="pore size distribution (local thickness)"),
     flow: bool = typer.Option(False, help="Stokes flow: permeability, flow tortuosity"),
     figures: bool = typer.Option(True, help="write PNG figures"),
-    overwrite: bool = typer.Option(
-        False, "--overwrite", help="replace results already in the --out folder"
-    ),
-    max_memory: str = typer.Option(
-        None,
-        "--max-memory",
-        help="memory the analysis may use, e.g. 8GB (default: the memory available now); "
-        "a larger estimate refuses the run before it starts",
-    ),
+    overwrite: bool = overwrite_dir_option(),
+    max_memory: str = max_memory_option("analysis"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar or estimate"),
 ) -> None:
     """Analyse a labelled volume: metrics JSON, per-particle table and figures."""

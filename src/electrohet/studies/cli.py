@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from electrohet.cli_options import overwrite_dir_option, skip_satisfied_option
 from electrohet.errors import ParameterError, SolverError
 
 # files whose presence means a rate-study folder already holds results
@@ -29,11 +30,7 @@ def simulate(
     config: Path = typer.Argument(..., help="TOML file: cell, experiment, mesh, solver"),
     out: Path = typer.Option(Path("run.nc"), "--out", help="netCDF file for the results"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing --out file"),
-    skip_satisfied: bool = typer.Option(
-        False,
-        "--skip-satisfied-steps",
-        help="skip a step whose cut-off is already met at its start (default: an error)",
-    ),
+    skip_satisfied: bool = skip_satisfied_option(),
     period: float = typer.Option(
         None,
         "--period",
@@ -145,9 +142,7 @@ def thin_states(ds, period: float):
 def rate_study_cmd(
     config: Path = typer.Argument(..., help="TOML file: [study] settings and [[designs]]"),
     out: Path = typer.Option(Path("rate-study"), "--out", help="output folder"),
-    overwrite: bool = typer.Option(
-        False, "--overwrite", help="replace results already in the --out folder"
-    ),
+    overwrite: bool = overwrite_dir_option(),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ) -> None:
     """Rate-capability study of one- and two-layer designs (Yari 2020 protocol)."""
@@ -203,9 +198,7 @@ def demo(
         "--samples",
         help="posterior draws rerun for P(constructive) (the scoreboard uses 200)",
     ),
-    overwrite: bool = typer.Option(
-        False, "--overwrite", help="replace results already in the --out folder"
-    ),
+    overwrite: bool = overwrite_dir_option(),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ) -> None:
     """The bilayer rate study of Yari 2020 on the built-in NMC622 defaults."""

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
+from electrohet.cli_options import max_memory_option, overwrite_dir_option, skip_satisfied_option
 from electrohet.errors import ParameterError
 
 app = typer.Typer(
@@ -42,9 +43,7 @@ def simulate(
         ..., "--experiment", "-e", help="step, e.g. 'Discharge at C/2 until 3.0 V' (repeat)"
     ),
     out: Path = typer.Option(Path("voxel_out"), help="output folder"),
-    overwrite: bool = typer.Option(
-        False, "--overwrite", help="replace results already in the --out folder"
-    ),
+    overwrite: bool = overwrite_dir_option(),
     material: str = typer.Option("NMC532", help="active material (registry name)"),
     cbd_porosity: float = typer.Option(0.5, help="CBD nano-porosity [-]"),
     cbd_tortuosity: float = typer.Option(2.0, help="CBD tortuosity factor [-]"),
@@ -66,17 +65,8 @@ def simulate(
         "and plot both (voltage_vs_1d.png)",
     ),
     linear: str = typer.Option("auto", help="linear solver: auto, direct or krylov"),
-    skip_satisfied: bool = typer.Option(
-        False,
-        "--skip-satisfied-steps",
-        help="skip a step whose cut-off is already met at its start (default: an error)",
-    ),
-    max_memory: str = typer.Option(
-        None,
-        "--max-memory",
-        help="memory the run may use, e.g. 8GB (default: the memory available now); "
-        "a larger estimate refuses the run before it starts",
-    ),
+    skip_satisfied: bool = skip_satisfied_option(),
+    max_memory: str = max_memory_option("run"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar or estimate"),
 ) -> None:
     """Run an experiment on a labelled electrode volume (voxel-resolved half cell)."""
