@@ -69,9 +69,11 @@ def test_study_settings_check_ranges():
         StudySettings(rates=(0.5, 1.0, 1000.0))
 
 
-@pytest.mark.parametrize("rate", ["30C", "1000C"])
+@pytest.mark.parametrize("rate", ["1000C"])
 def test_discharge_that_fails_at_once_keeps_partial_results(tmp_path, capsys, rate):
-    """The consistent start at an absurd current fails: status 'failed', the start state."""
+    """The consistent start at an absurd current fails: status 'failed', the start state.
+    (30C used to fail here too; the current continuation of the consistent start now
+    starts it, see test_30c_starts_by_continuation.)"""
     ds = Simulation(chen2020_cell(), MeshOptions(6, 6)).solve(f"Discharge at {rate} until 2.5 V")
     assert ds.attrs["status"] == "failed" and "step 0" in ds.attrs["message"]
     assert ds.sizes["time"] == 1
@@ -81,6 +83,15 @@ def test_discharge_that_fails_at_once_keeps_partial_results(tmp_path, capsys, ra
     _one_line_exit_2(capsys, ["simulate", str(cfg), "--quiet", "--out", str(out)], "partial")
     back = xr.load_dataset(out, engine="h5netcdf")
     assert back.attrs["status"] == "failed"
+
+
+def test_30c_starts_by_continuation():
+    """Chen 2020 at 30C from rest: direct Newton for the consistent start does not
+    converge; the continuation in current starts it and it runs to its cut-off."""
+    ds = Simulation(chen2020_cell(), MeshOptions(6, 6)).solve("Discharge at 30C until 2.5 V")
+    assert ds.attrs["status"] == "completed"
+    assert float(ds.voltage[-1]) == pytest.approx(2.5, abs=1e-3)
+    assert 0 < float(ds.capacity[-1]) < float(ds.attrs["one_c_A_m2"])
 
 
 @pytest.mark.parametrize("porosity", [1e-9, 1e-6, 1e-3])

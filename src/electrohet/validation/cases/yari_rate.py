@@ -92,12 +92,19 @@ def run(quick: bool, out: Path) -> dict[str, Measurement]:
     bilayers are "not run").
     """
     from electrohet.studies.calibration import from_frozen
-    from electrohet.studies.rate_study import StudySettings, rate_study, yari2020_designs
+    from electrohet.studies.rate_study import (
+        LayerDesign,
+        StudySettings,
+        rate_study,
+        yari2020_designs,
+    )
 
     cal = from_frozen("yari2020_single_layer")
     designs = yari2020_designs()
     if quick:
+        # the single layer, the two extreme bilayers and the 1.5 wt% anchor
         designs = [d for d in designs if d.name in ("single", "1/4", "4/1")]
+        designs.append(LayerDesign("single 1.5%", 0.015))
         st = StudySettings(processes=2, n_samples=0, uncertainty=False)
     else:
         st = StudySettings(processes=2, n_samples=min(200, cal.samples.shape[0]))
