@@ -160,6 +160,7 @@ def _aging_classes(layer: Layer, n_radius: int, wiring: bool) -> dict:
     from electrohet.design.distributions import ContactPaths, build_ensemble
     from electrohet.design.presets import YARI2020_RADIUS
     from electrohet.materials.soc_dependent import with_soc_dependence
+
     if not wiring:
         return {"ensemble": _radius_classes(YARI2020_RADIUS, n_radius)}
     if n_radius < 1:
