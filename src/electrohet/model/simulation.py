@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import time as _time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from electrohet.errors import ProtocolError, SolverError
 from electrohet.interrupts import run_failure
 from electrohet.model.integrator import BDFIntegrator
 from electrohet.model.mesh import NEG, POS, SEP, MeshOptions, build_mesh
+from electrohet.model.mesh_check import mesh_warnings
 from electrohet.model.p2de import Control, P2DEModel
 from electrohet.model.step_kernel import END, EVENT, STALLED, STEP_TOO_SMALL
 from electrohet.progress import progress_bar
@@ -186,6 +188,7 @@ class Simulation:
 
         exp = self._as_experiment(experiment)
         self._validate(exp)
+        mesh_warnings = self.check_mesh(exp)
         y = self.initial_state(initial_soc) if initial_state is None else initial_state.copy()
         log = RunLog()
         t = 0.0
@@ -218,7 +221,43 @@ class Simulation:
         if not log.y:  # failed or skipped at once: keep the state the run started from
             log.record(t, y, -1, 0)
         wall = _time.perf_counter() - t0_wall
-        return build_dataset(self, log, exp, wall)
+        ds = build_dataset(self, log, exp, wall)
+        ds.attrs["mesh_warnings"] = "\n".join(mesh_warnings)
+        return ds
+
+    def check_mesh(self, experiment: Experiment | str | list) -> list[str]:
+        """Warn where the particle radial mesh likely misses the capacity by > 0.5 %.
+
+        For every layer, the largest C-rate of the experiment's current steps in each
+        direction and the mesh's ``radial_points`` N, one particle (the layer's largest
+        radius, uniform surface flux) is solved with N and 4N shells until its surface
+        reaches the end of the material's lithium window; the capacity difference,
+        extrapolated as a first-order error, is the estimate
+        (:func:`electrohet.model.mesh_check.capacity_error`, threshold
+        :data:`~electrohet.model.mesh_check.CAPACITY_TOLERANCE` = 0.5 %).  Chen2020 at
+        20 shells and 1C: 0.03 % (NMC811); a diffusivity spanning three decades at 10
+        shells: 12.9 %.  :meth:`solve` calls it and keeps the texts in
+        ``Dataset.attrs["mesh_warnings"]`` (newline-separated, ``""`` if none).
+
+        Returns
+        -------
+        list of str
+            One text per layer and direction found too coarse (each also issued as a
+            ``UserWarning``): the material, the layer, the shells, the estimated error
+            [%] and the ``radial_points`` to set.
+        """
+        exp = self._as_experiment(experiment)
+        rates: dict[bool, float] = {}
+        for _cyc, step in exp.steps:
+            if step.kind != "current" or step.current is None:
+                continue
+            rate = abs(step.current.density(self.one_c, self.cell.area)) / self.one_c
+            discharge = step.direction > 0
+            rates[discharge] = max(rates.get(discharge, 0.0), rate)
+        texts = mesh_warnings(self.cell, self.mesh_options.radial_points, rates)
+        for text in texts:
+            warnings.warn(text, UserWarning, stacklevel=3)
+        return texts
 
     def run_step(
         self,
