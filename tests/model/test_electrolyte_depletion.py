@@ -13,6 +13,7 @@ import re
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from electrohet.design.presets import (
     chen2020_cell,
@@ -33,13 +34,16 @@ def _starved_cell():
     return replace(cell, negative=negative, separator=separator)
 
 
-def test_starved_electrolyte_ends_the_step_cleanly():
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled-loop", "python-loop"])
+def test_starved_electrolyte_ends_the_step_cleanly(compiled):
     cell = _starved_cell()
     sim = Simulation(cell)
+    sim.integrator.step_kernel = compiled
     ds = sim.solve("Discharge at 1C until 2.5 V")
     assert ds.attrs["status"] == "completed", ds.attrs.get("message")
     step = ast.literal_eval(ds.attrs["step_info"])[0]
     assert step["status"] == "completed"
+    assert sim.integrator.compiled == compiled
     reason = step["reason"]
     assert reason.startswith("transport limit: electrolyte depleted in the positive electrode")
     c_e = float(re.search(r"c_e = ([0-9.eE+-]+) mol/m\^3", reason).group(1))
