@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from electrohet.design.presets import chen2020_cell, chen2020_positive_layer
+from electrohet.errors import MeshWarning
 from electrohet.materials.chen2020 import NMC811_CHEN2020
 from electrohet.model.mesh import MeshOptions
 from electrohet.model.mesh_check import CAPACITY_TOLERANCE, capacity_error, particle_capacity
@@ -33,7 +34,7 @@ def _mesh_warnings(cell, n_r, experiment):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         texts = sim.check_mesh(experiment)
-    issued = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    issued = [str(w.message) for w in caught if issubclass(w.category, MeshWarning)]
     return texts, issued
 
 

@@ -18,7 +18,8 @@ with the mesh's N shells and with 2N and 4N shells; Richardson extrapolation wit
 observed order p (1 to 2), |q(N) - q(4N)| 4^p / (4^p - 1) / q(4N), estimates the
 capacity error of the mesh against a converged one.  Above
 :data:`CAPACITY_TOLERANCE` (0.5 %) :class:`~electrohet.model.simulation.Simulation`
-warns (``UserWarning``) and keeps the text in ``Dataset.attrs["mesh_warnings"]``.
+warns (:class:`~electrohet.errors.MeshWarning`, a ``UserWarning``) and keeps the text
+in ``Dataset.attrs["mesh_warnings"]``.
 
 Numbers (1C discharge, radius and window of the Chen2020 presets): NMC811 (D_s = 4e-15
 m^2/s, constant) 0.03 % at 20 shells, 0.12 % at 10; graphite-SiOx (3.3e-14 m^2/s)
@@ -47,6 +48,8 @@ from electrohet.materials.base import ActiveMaterial
 CAPACITY_TOLERANCE = 5e-3
 #: The reference mesh has this many times the shells of the checked one.
 REFINEMENT = 4
+#: The largest ``radial_points`` a warning suggests outright [-].
+MAX_SUGGESTED = 200
 
 
 def particle_capacity(
@@ -73,7 +76,7 @@ def particle_capacity(
     -------
     float
         Capacity fraction q in (0, 1] [-] (1 when the surface reaches the window end only
-        as the mean does).
+        as the mean does; NaN if the particle solve fails).
     """
     return _particle_capacity(material, float(radius), int(n_r), float(c_rate), bool(discharge))
 
@@ -111,16 +114,19 @@ def _particle_capacity(
 
     surface_at_end.terminal = True  # type: ignore[attr-defined]
     pattern = diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(n_r, n_r), dtype=float)
-    sol = solve_ivp(
-        rhs,
-        (0.0, 1.0),
-        np.full(n_r, th_start),
-        method="BDF",
-        events=surface_at_end,
-        jac_sparsity=pattern,
-        rtol=1e-8,
-        atol=1e-10,
-    )
+    with np.errstate(all="ignore"):  # a failed solve is reported as NaN, not warned
+        sol = solve_ivp(
+            rhs,
+            (0.0, 1.0),
+            np.full(n_r, th_start),
+            method="BDF",
+            events=surface_at_end,
+            jac_sparsity=pattern,
+            rtol=1e-8,
+            atol=1e-10,
+        )
+    if sol.status == -1 or not np.all(np.isfinite(sol.y[:, -1])):
+        return math.nan
     if sol.t_events[0].size:
         return float(sol.t_events[0][0])
     return 1.0
@@ -137,13 +143,20 @@ def capacity_error(
     [1, 2] (1: a diffusivity spanning decades; 2: a constant D_s):
     error = |q(N) - q(4N)| 4^p / (4^p - 1) / q(4N).
     """
+    return _error_and_order(material, radius, n_r, c_rate, discharge)[0]
+
+
+def _error_and_order(
+    material: ActiveMaterial, radius: float, n_r: int, c_rate: float, discharge: bool
+) -> tuple[float, float]:
+    """:func:`capacity_error` and the observed order p [-]."""
     q = particle_capacity(material, radius, n_r, c_rate, discharge)
     q2 = particle_capacity(material, radius, 2 * n_r, c_rate, discharge)
     q4 = particle_capacity(material, radius, REFINEMENT * n_r, c_rate, discharge)
     d1, d2 = abs(q - q2), abs(q2 - q4)
     p = 1.0 if d2 <= 0.0 or d1 <= 0.0 else min(2.0, max(1.0, math.log2(d1 / d2)))
     gain = 4.0**p / (4.0**p - 1.0)
-    return abs(q - q4) * gain / q4
+    return abs(q - q4) * gain / q4, p
 
 
 def mesh_warnings(cell: Cell, n_r: int, rates: dict[bool, float]) -> list[str]:
@@ -174,17 +187,23 @@ def mesh_warnings(cell: Cell, n_r: int, rates: dict[bool, float]) -> list[str]:
             for discharge, rate in rates.items():
                 if rate <= 0:
                     continue
-                err = capacity_error(layer.material, radius, n_r, rate, discharge)
-                if err <= CAPACITY_TOLERANCE:
+                err, order = _error_and_order(layer.material, radius, n_r, rate, discharge)
+                if not err > CAPACITY_TOLERANCE:  # within tolerance, or no estimate (NaN)
                     continue
-                n_ok = _shells_needed(err, n_r)
+                n_ok = _shells_needed(err, order, n_r)
                 name = layer.name or region
                 out.append(
                     f"{layer.material.name} ({region} layer {name!r}, R = "
                     f"{radius * 1e6:.3g} um): {n_r} radial shells likely put the "
                     f"{rate:.3g}C {'discharge' if discharge else 'charge'} capacity "
-                    f"{100 * err:.2g} % off ({_span_text(layer.material)}); set "
-                    f"MeshOptions(radial_points={n_ok}) or more"
+                    f"{100 * err:.3g} % off ({_span_text(layer.material)}); set "
+                    f"MeshOptions(radial_points={min(n_ok, MAX_SUGGESTED)}) or more"
+                    + (
+                        f" (the estimate asks for {n_ok}: the particle is diffusion-"
+                        "limited at this rate)"
+                        if n_ok > MAX_SUGGESTED
+                        else ""
+                    )
                 )
     return out
 
@@ -200,9 +219,9 @@ def _span_text(material: ActiveMaterial) -> str:
     return f"D_s spans {decades:.2g} decades over its window"
 
 
-def _shells_needed(err: float, n_r: int) -> int:
-    """Shells for an error below the tolerance, assuming it falls as 1/N (as it does
-    where the diffusivity spans decades: 9.7, 5.3, 2.6, 1.2 % at 10, 20, 40, 80 shells
-    for the 3-decade material of the tests; faster, as 1/N^2, for a constant D_s),
-    rounded up to a multiple of 10."""
-    return int(10 * math.ceil(n_r * err / CAPACITY_TOLERANCE / 10))
+def _shells_needed(err: float, order: float, n_r: int) -> int:
+    """Shells for an error below the tolerance, the error falling as 1/N^order (order 1
+    where the diffusivity spans decades: 12.9, 7.0, 3.3 % at 10, 20, 40 shells for the
+    3-decade material of the tests; 2 for a constant D_s), rounded up to a multiple
+    of 10."""
+    return int(10 * math.ceil(n_r * (err / CAPACITY_TOLERANCE) ** (1.0 / order) / 10))

@@ -17,7 +17,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from electrohet.design.layer import Cell
-from electrohet.errors import ProtocolError, SolverError
+from electrohet.errors import MeshWarning, ProtocolError, SolverError
 from electrohet.interrupts import run_failure
 from electrohet.model.integrator import BDFIntegrator
 from electrohet.model.mesh import NEG, POS, SEP, MeshOptions, build_mesh
@@ -243,8 +243,9 @@ class Simulation:
         -------
         list of str
             One text per layer and direction found too coarse (each also issued as a
-            ``UserWarning``): the material, the layer, the shells, the estimated error
-            [%] and the ``radial_points`` to set.
+            :class:`~electrohet.errors.MeshWarning`, a ``UserWarning``): the material,
+            the layer, the shells, the estimated error [%] and the ``radial_points`` to
+            set.
         """
         exp = self._as_experiment(experiment)
         rates: dict[bool, float] = {}
@@ -256,7 +257,7 @@ class Simulation:
             rates[discharge] = max(rates.get(discharge, 0.0), rate)
         texts = mesh_warnings(self.cell, self.mesh_options.radial_points, rates)
         for text in texts:
-            warnings.warn(text, UserWarning, stacklevel=3)
+            warnings.warn(text, MeshWarning, stacklevel=3)
         return texts
 
     def run_step(
