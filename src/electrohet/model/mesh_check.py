@@ -5,12 +5,15 @@ its lithium window; how far the particle interior lags behind the surface sets h
 capacity is left unused, and the radial finite volumes must resolve that lag.  Where the
 solid diffusivity falls by decades inside the window (ORegan 2022 sets span three), the
 lag is a thin surface layer that a few uniform shells cannot resolve: at 20 shells the
-1C capacity of ORegan2022 is 1.65 % off the 80-shell result (issue 27).
+1C capacity of ORegan2022 is 1.65 % off the 80-shell result (as measured in issue 27;
+that set is not in electrohet, so it is not among the figures below).
 
 The estimate solves one representative particle per layer and material alone: the
 largest particle radius R of the layer, the material's diffusivity D_s(theta), a uniform
 surface flux that moves its mean lithium fraction across the window theta_100 ->
-theta_0 (discharge; the reverse on charge) at the step's C-rate, and the same spherical
+theta_0 of the material (discharge; the reverse on charge; not the electrode's own
+initial theta) at the largest C-rate of the experiment's current steps in that
+direction, and the same spherical
 finite volumes as the P2D-E model (uniform shells, face diffusivity at the mean face
 concentration, surface value by linear extrapolation from the two outer shells).  The
 capacity fraction q(N) delivered until the surface reaches the window end is computed
