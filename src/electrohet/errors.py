@@ -90,3 +90,8 @@ def check_range(
             f"{key} = {value!r} is outside the allowed range {lb}{lo_s}, {hi_s}{hb}"
         )
     return v
+
+
+class MeshWarning(UserWarning):
+    """The mesh likely misses a result by more than its tolerance (e.g. the particle
+    radial mesh and the capacity, see :mod:`electrohet.model.mesh_check`)."""
