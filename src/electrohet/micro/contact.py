@@ -16,6 +16,7 @@ import numpy as np
 
 from electrohet.errors import ParameterError
 from electrohet.micro._blocks import boundary_slabs, map_blocks_reduce
+from electrohet.micro.faces import face_slices
 from electrohet.micro.volume import LabelledVolume, is_dask
 
 METHODS = ("faces", "crofton", "marching_cubes")
@@ -25,12 +26,7 @@ def _face_counts(block: np.ndarray, a: int, b: int) -> np.ndarray:
     """Shared faces between labels ``a`` and ``b`` inside a block, per axis."""
     ia, ib = block == a, block == b
     out = np.zeros(3, dtype=np.int64)
-    for d in range(3):
-        lo = [slice(None)] * 3
-        hi = [slice(None)] * 3
-        lo[d] = slice(0, -1)
-        hi[d] = slice(1, None)
-        lo, hi = tuple(lo), tuple(hi)
+    for d, lo, hi in face_slices():
         out[d] = np.count_nonzero(ia[lo] & ib[hi]) + np.count_nonzero(ib[lo] & ia[hi])
     return out
 

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from electrohet.errors import ParameterError, SolverError, check_range
+from electrohet.micro.faces import face_slices
 from electrohet.micro.transport import solve_conductivity
 from electrohet.micro.volume import LabelledVolume
 
@@ -117,12 +118,7 @@ def _faces(a: np.ndarray, b: np.ndarray, h: tuple[float, float, float]) -> np.nd
     """Area [m^2] of the faces between ``a`` and ``b`` voxels, per voxel of ``a``."""
     out = np.zeros(a.shape)
     area = (h[1] * h[2], h[0] * h[2], h[0] * h[1])
-    for d in range(3):
-        lo = [slice(None)] * 3
-        hi = [slice(None)] * 3
-        lo[d] = slice(0, -1)
-        hi[d] = slice(1, None)
-        lo_t, hi_t = tuple(lo), tuple(hi)
+    for d, lo_t, hi_t in face_slices():
         out[lo_t] += area[d] * (a[lo_t] & b[hi_t])
         out[hi_t] += area[d] * (a[hi_t] & b[lo_t])
     return out
@@ -144,12 +140,7 @@ def _diffusion_deficit(
     lab, _ = ndimage.label(am, structure=ndimage.generate_binary_structure(3, 1))
     g_entry = np.zeros(am.shape)
     area = (h[1] * h[2], h[0] * h[2], h[0] * h[1])
-    for d in range(3):
-        lo = [slice(None)] * 3
-        hi = [slice(None)] * 3
-        lo[d] = slice(0, -1)
-        hi[d] = slice(1, None)
-        lo_t, hi_t = tuple(lo), tuple(hi)
+    for d, lo_t, hi_t in face_slices():
         g = area[d] / (0.5 * h[d])
         g_entry[lo_t] += g * (am[lo_t] & entry[hi_t])
         g_entry[hi_t] += g * (am[hi_t] & entry[lo_t])
@@ -163,12 +154,8 @@ def _diffusion_deficit(
     idx[reachable] = np.arange(n)
     diag = g_entry[reachable].copy()
     rows, cols, vals = [], [], []
-    for d in range(3):
-        lo = [slice(None)] * 3
-        hi = [slice(None)] * 3
-        lo[d] = slice(0, -1)
-        hi[d] = slice(1, None)
-        a, b = idx[tuple(lo)], idx[tuple(hi)]
+    for d, lo_t, hi_t in face_slices():
+        a, b = idx[lo_t], idx[hi_t]
         m = (a >= 0) & (b >= 0)
         a, b = a[m], b[m]
         g = area[d] / h[d]

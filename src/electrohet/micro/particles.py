@@ -15,6 +15,7 @@ from scipy.sparse.csgraph import connected_components as graph_components
 
 from electrohet.errors import DataError
 from electrohet.micro.connectivity import label_components
+from electrohet.micro.faces import face_slices
 from electrohet.micro.volume import LabelledVolume
 
 
@@ -63,12 +64,8 @@ def segment_particles(
 
 def _face_pairs(a: np.ndarray):
     """Yield (axis, low-side slice, high-side slice) views over all face pairs."""
-    for d in range(3):
-        lo = [slice(None)] * 3
-        hi = [slice(None)] * 3
-        lo[d] = slice(0, -1)
-        hi[d] = slice(1, None)
-        yield d, a[tuple(lo)], a[tuple(hi)], tuple(lo), tuple(hi)
+    for d, lo, hi in face_slices():
+        yield d, a[lo], a[hi], lo, hi
 
 
 def particle_table(
