@@ -25,6 +25,7 @@ from dataclasses import replace
 
 from electrohet.aging.mechanisms import CEIGrowth, ContactLoss, Cracking, Mechanisms
 from electrohet.aging.protocol import AgingProtocol
+from electrohet.calibrations import load as load_calibration
 from electrohet.design.layer import Cell, Electrode, Layer, Separator
 from electrohet.errors import ParameterError
 
@@ -180,13 +181,7 @@ def rate_calibration() -> dict[str, float]:
     """MAP parameters [SI] of the frozen Yari 2020 single-layer rate calibration
     (``electrohet/calibrations/yari2020_single_layer.json``: r_ref [Ohm m^2], t [-],
     constriction [-]), read through :mod:`electrohet.calibrations` (hash-checked)."""
-    from electrohet.calibrations import load
-
-    cal = load(RATE_CALIBRATION_ID)
-    out = {}
-    for name, v in zip(cal.parameters, cal.result["map"], strict=True):
-        out[name] = float(10.0**v) if name in cal.log_parameters else float(v)
-    return out
+    return load_calibration(RATE_CALIBRATION_ID).params
 
 
 def _lognormal_radius(r: float):

@@ -66,6 +66,15 @@ class FrozenCalibration:
     def sha256(self) -> str:
         return file_hash(self.id)
 
+    @property
+    def params(self) -> dict[str, float]:
+        """Maximum a posteriori parameters in SI units (``result["map"]``, with the
+        ``log_parameters`` taken out of log10)."""
+        return {
+            name: float(10.0**v) if name in self.log_parameters else float(v)
+            for name, v in zip(self.parameters, self.result["map"], strict=True)
+        }
+
 
 def _text(cal_id: str) -> bytes:
     try:

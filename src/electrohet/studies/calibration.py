@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from electrohet.calibrations import load
 from electrohet.errors import ParameterError, SolverError
 
 #: Yari 2020 single-layer anchors read as (target gamma, spread) per carbon fraction:
@@ -356,8 +357,6 @@ def posterior_samples(
 
 def from_frozen(cal_id: str = "yari2020_single_layer") -> Calibration:
     """The :class:`Calibration` stored in a frozen file of :mod:`electrohet.calibrations`."""
-    from electrohet.calibrations import load
-
     fc = load(cal_id)
     res = fc.result
     return Calibration(

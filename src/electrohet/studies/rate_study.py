@@ -777,7 +777,8 @@ def compact_table(study: RateStudy, title: str = "Rate study", width: int = 120)
         )
         n = int(study.table.get("n_reruns", pd.Series([0])).max())
         con.print(
-            f"P(c) = posterior P(gamma > gamma_ref) over {n} samples: >= "
+            f"P(c) = posterior P(gamma > gamma_ref) over {st.n_samples} draws ({n} distinct "
+            "points): >= "
             f"{st.label_confidence:g} constructive, <= {1 - st.label_confidence:.2g} "
             "destructive, else same; u at 1C, bot = at the collector"
         )
