@@ -385,11 +385,11 @@ class Simulation:
             if control.mode != "current" or control.value == 0.0:
                 raise
         y_k = y
-        for frac in (0.125, 0.25, 0.5, 0.75, 1.0):
+        for frac in (0.125, 0.25, 0.5, 0.75):
             self._set_control(Control("current", frac * control.value))
             y_k = self.integrator.make_consistent(y_k)
         self._set_control(control)
-        return y_k
+        return self.integrator.make_consistent(y_k)
 
     def _set_control(self, control: Control) -> None:
         m = self.model
@@ -649,10 +649,11 @@ class Simulation:
 
     def _transport_limited(self, step: Step, y: np.ndarray) -> bool:
         """Every current-carrying particle surface of the lithiating electrode is full (or
-        empty) or sits in electrolyte-starved pores.
+        empty).
 
         A slot is blocked when its surface vacancy (lithium, on charge) is below
-        :data:`SURFACE_ROOM` c_max or its electrolyte below 1e-3 c0.  Slots that carry
+        :data:`SURFACE_ROOM` c_max (starved electrolyte is caught before, by
+        :meth:`_electrolyte_depleted`, with its own reason).  Slots that carry
         less than 1e-3 of the largest interfacial current of the electrode (electronically
         cut off, e.g. poorly wired particles of insulating lithiated NMC) cannot take the
         current over and are not counted.
@@ -662,8 +663,6 @@ class Simulation:
         v = m.split(y)
         ik = v["ik"][:, 0]
         c_surf = m.surface_concentration(v["cs"], v["ik"])[:, 0]
-        ce = v["ce"][:, 0][mesh.slot_cell]
-        starved = ce < 1e-3 * self.cell.electrolyte.c0
         active = ~mesh.slot_isolated
         pos = mesh.elec_region[mesh.slot_elec] == POS
         # lithiation of the positive on discharge, of the negative on charge
@@ -672,7 +671,7 @@ class Simulation:
             if not np.any(sel):
                 continue
             room = (m.cmax - c_surf) if lithiating else c_surf
-            blocked = (room < SURFACE_ROOM * m.cmax) | starved
+            blocked = room < SURFACE_ROOM * m.cmax
             carrying = sel & (np.abs(ik) >= 1e-3 * np.max(np.abs(ik[sel])))
             if np.any(carrying) and np.all(blocked[carrying]):
                 return True

@@ -35,6 +35,7 @@ Procedure
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -300,10 +301,11 @@ def _discharge(cell: Cell, rate: float, cutoff: float, points: int, radial: int,
         return None, f"{type(exc).__name__}: {exc}", time.perf_counter() - t0
     msg = str(ds.attrs.get("message", ""))
     if not msg:
-        # a step that ended on the model's transport-limit stop says so in step_info
-        info = str(ds.attrs.get("step_info", ""))
-        if "transport limit" in info:
-            msg = "stopped at the transport limit (particle surfaces full or electrolyte depleted)"
+        # a step that ended on the model's transport-limit stop gives its reason (which
+        # limit, where) in step_info
+        found = re.search(r"'reason': '(transport limit[^']*)'", str(ds.attrs.get("step_info", "")))
+        if found:
+            msg = f"stopped at the {found.group(1)}"
     return ds, msg, time.perf_counter() - t0
 
 
