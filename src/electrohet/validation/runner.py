@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from electrohet.outputs import json_text, jsonable
 from electrohet.validation.core import STATUSES, Case, Measurement, status_of
 from electrohet.validation.provenance import seen_by
 
@@ -40,19 +39,6 @@ class Scoreboard:
 
     def counts(self) -> dict[str, int]:
         return {s: sum(r.status == s for r in self.rows) for s in STATUSES}
-
-
-def _clean(v: Any) -> Any:
-    """JSON-safe copy: NaN/inf -> None, numpy scalars/arrays -> Python."""
-    if hasattr(v, "tolist"):
-        v = v.tolist()
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, dict):
-        return {str(k): _clean(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_clean(x) for x in v]
-    return v
 
 
 def run_cases(cases: list[Case], quick: bool, out: Path, progress: bool = False) -> Scoreboard:
@@ -89,7 +75,7 @@ def run_cases(cases: list[Case], quick: bool, out: Path, progress: bool = False)
                     m.model_value,
                     status_of(c, m, seen),
                     m.detail,
-                    _clean(m.value),
+                    jsonable(m.value),
                 )
             )
     return Scoreboard(rows, quick, secs)
@@ -101,9 +87,9 @@ def to_json(board: Scoreboard) -> str:
         "quick": board.quick,
         "counts": board.counts(),
         "seconds": {k: round(v, 1) for k, v in board.seconds.items()},
-        "rows": [_clean(vars(r)) for r in board.rows],
+        "rows": [vars(r) for r in board.rows],
     }
-    return json.dumps(payload, indent=2, allow_nan=False) + "\n"
+    return json_text(payload) + "\n"
 
 
 def to_markdown(board: Scoreboard) -> str:
