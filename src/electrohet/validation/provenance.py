@@ -74,7 +74,10 @@ DEFAULTS: dict[str, Default] = {
             "electrohet.studies.rate_study.StudySettings.protocol",
             "2 C/10 formation cycles; per rate CC-CV charge, CC-CV discharge (C/20), 15 min",
             "Yari 2020 §2.3 (experimental); gamma from the CC discharge energy by the bound "
-            "argument in rate_study._discharge_energies",
+            "argument in rate_study._discharge_energies.  That choice was made after the 1/4 "
+            "bilayer had been run under both energy definitions (gamma 0.66 CC-only, 0.93 "
+            "with the CV step; v1 calibration), so the 1/4 claims count as seen",
+            ("yari2020.sign_1/4", "yari2020.destructive_drop_20pct"),
         ),
         Default(
             "aging_load_weight_g",
