@@ -45,11 +45,22 @@ MAY_IMPORT: dict[str, set[str]] = {
     "protocols": _BASE,
     "micro": _BASE,
     "analysis": _BASE,
+    "engine": _BASE | {"interrupts", "progress", "protocols"},
     "design": _BASE | {"materials", "micro"},
-    "model": _BASE | {"interrupts", "progress", "materials", "design", "protocols"},
+    "model": _BASE | {"interrupts", "progress", "materials", "design", "protocols", "engine"},
     "plot": _BASE | {"model"},
     "voxel": _BASE
-    | {"interrupts", "outputs", "materials", "design", "micro", "model", "protocols", "analysis"},
+    | {
+        "interrupts",
+        "outputs",
+        "materials",
+        "design",
+        "micro",
+        "model",
+        "protocols",
+        "analysis",
+        "engine",
+    },
     "calibrations": _BASE,
     "studies": _BASE
     | {
@@ -75,6 +86,8 @@ MAY_IMPORT: dict[str, set[str]] = {
         "studies",
         "calibrations",
         "interrupts",
+        "engine",
+        "voxel",
     },
     # the scoreboard sits on top: it runs every simulator and study
     "validation": _BASE

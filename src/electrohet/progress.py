@@ -68,3 +68,24 @@ def progress_bar(total: int, desc: str = "steps") -> ProgressBar:
     except ImportError:  # pragma: no cover - tqdm is a dependency
         return RichBar(total, desc)
     return tqdm(total=total, desc=desc, leave=False)
+
+
+def show_detail(bar: ProgressBar, text: str) -> None:
+    """Show ``text`` (e.g. time and voltage within a step) beside the bar.
+
+    Works with the bars of :func:`progress_bar` (tqdm's postfix, rich's description);
+    a bar without either is left as it is.
+
+    Parameters
+    ----------
+    bar
+        A bar from :func:`progress_bar`.
+    text
+        Short text, e.g. ``"t = 120 s, V = 3.912 V"``.
+    """
+    postfix = getattr(bar, "set_postfix_str", None)
+    if postfix is not None:
+        postfix(text, refresh=False)
+        return
+    if isinstance(bar, RichBar):
+        bar.p.update(bar.task, description=f"steps ({text})")

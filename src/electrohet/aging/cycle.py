@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from electrohet.aging.mechanisms import CEIGrowth
+from electrohet.engine import run_step
 from electrohet.model.simulation import RunLog
 from electrohet.protocols.steps import Step
 
@@ -90,7 +91,7 @@ def run_cycle(
         i0 = len(log.t)
         # an aged cell may meet a cut-off at once: the cycle skips that step (and fails
         # below when every step was skipped)
-        t, y, _info = sim.run_step(st, t, y, idx, cycle, log, skip_satisfied=True)
+        t, y, _info = run_step(sim, st, t, y, idx, cycle, log, skip_satisfied=True)
         bounds.append((i0, len(log.t), st))
     if not log.t:
         from electrohet.errors import SolverError

@@ -44,6 +44,7 @@ from electrohet.aging.hook import ModelHook
 from electrohet.aging.mechanisms import Mechanisms
 from electrohet.aging.protocol import AgingProtocol
 from electrohet.design.layer import Cell
+from electrohet.engine import run_step
 from electrohet.errors import ElectrohetError, ParameterError, SolverError, check_range
 from electrohet.materials.base import F
 from electrohet.model.mesh import POS, MeshOptions
@@ -494,7 +495,7 @@ class AgingRun:
             log = RunLog()
             for idx, step in enumerate(steps):
                 try:
-                    t, y, _info = self.sim.run_step(step, t, y, idx, 0, log, skip_satisfied=True)
+                    t, y, _info = run_step(self.sim, step, t, y, idx, 0, log, skip_satisfied=True)
                 except (SolverError, ElectrohetError) as exc:
                     raise SolverError(
                         f"formation cycle {k + 1}, step {str(step)!r}: {exc}"

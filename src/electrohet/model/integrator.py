@@ -17,11 +17,11 @@ corrector whose first update is already small enough converges after one iterati
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
+from electrohet.engine.stats import SolverStats
 from electrohet.errors import SolverError
 from electrohet.model.bdf_kernels import accept, newton_increment, predict, wrms_masked
 from electrohet.model.jacobian import ColouredJacobian
@@ -62,31 +62,6 @@ def rescale_differences(D: np.ndarray, order: int, factor: float) -> None:
     """In place: turn the differences in ``D`` for step h into those for ``factor * h``."""
     RU = _interp_matrix(order, factor) @ _interp_matrix(order, 1.0)
     D[: order + 1] = RU.T @ D[: order + 1]
-
-
-@dataclass
-class SolverStats:
-    """What the integrator did."""
-
-    steps: int = 0
-    rejected: int = 0
-    newton_iterations: int = 0
-    newton_failures: int = 0
-    jacobians: int = 0
-    factorizations: int = 0
-    residual_evals: int = 0
-    history: list = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "steps": self.steps,
-            "rejected_steps": self.rejected,
-            "newton_iterations": self.newton_iterations,
-            "newton_failures": self.newton_failures,
-            "jacobian_evaluations": self.jacobians,
-            "lu_factorizations": self.factorizations,
-            "residual_evaluations": self.residual_evals,
-        }
 
 
 class BDFIntegrator:

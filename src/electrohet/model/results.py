@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xarray as xr
 
+from electrohet.engine.dataset import run_attrs
 from electrohet.errors import SolverError
 from electrohet.materials.base import F
 from electrohet.model.mesh import POS
@@ -123,18 +124,11 @@ def build_dataset(sim: Simulation, log: RunLog, experiment, wall_time: float) ->
         data_vars,
         coords=coords,
         attrs={
-            "status": log.status,
-            "message": log.message,
+            **run_attrs(log, experiment, wall_time, sim.integrator.stats, sim.one_c, sim.cell.area),
             "cell": sim.cell.name,
             "half_cell": int(sim.cell.half_cell),
-            "one_c_A_m2": sim.one_c,
-            "area_m2": sim.cell.area,
-            "experiment": " | ".join(str(s) for _, s in experiment.steps),
-            "wall_time_s": wall_time,
-            **{f"solver_{k}": val for k, val in sim.integrator.stats.as_dict().items()},
         },
     )
-    ds.attrs["step_info"] = repr(log.step_info)
     return ds
 
 

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import time as _time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,14 +16,14 @@ import numpy as np
 from scipy.optimize import brentq
 
 from electrohet.design.layer import Cell
+from electrohet.engine import Control as EngineControl
+from electrohet.engine import Cutoff, ExperimentLog, run_experiment, run_step
 from electrohet.errors import MeshWarning, ProtocolError, SolverError
-from electrohet.interrupts import run_failure
 from electrohet.model.integrator import BDFIntegrator
 from electrohet.model.mesh import NEG, POS, SEP, MeshOptions, build_mesh
 from electrohet.model.mesh_check import mesh_warnings
 from electrohet.model.p2de import Control, P2DEModel
 from electrohet.model.step_kernel import END, EVENT, STALLED, STEP_TOO_SMALL
-from electrohet.progress import progress_bar
 from electrohet.protocols.experiment import Experiment
 from electrohet.protocols.steps import Step
 
@@ -56,22 +55,23 @@ class SolverOptions:
 
 
 @dataclass
-class RunLog:
-    """Recorded states and what happened."""
+class RunLog(ExperimentLog):
+    """Recorded states (every accepted step) and what happened (the engine's log)."""
 
     t: list = field(default_factory=list)
     y: list = field(default_factory=list)
     step: list = field(default_factory=list)
     cycle: list = field(default_factory=list)
-    step_info: list = field(default_factory=list)
-    status: str = "completed"
-    message: str = ""
 
     def record(self, t: float, y: np.ndarray, step: int, cycle: int) -> None:
         self.t.append(t)
         self.y.append(y.copy())
         self.step.append(step)
         self.cycle.append(cycle)
+
+    def n_records(self) -> int:
+        """Number of recorded states."""
+        return len(self.t)
 
     def drop_partial(self) -> None:
         """Drop a record an interrupt cut short between its appends (the lists then
@@ -102,10 +102,11 @@ class Simulation:
         # None: Ctrl-C / SIGTERM propagate out of solve() (library default).  A callable
         # KeyboardInterrupt -> SolverError makes solve() end with the states so far
         # instead, wherever in the step loop the interrupt lands (the CLI sets it).
-        self.interrupt_handler = None
+        self.interrupt_handler: Callable[[KeyboardInterrupt], Exception] | None = None
         self._rec_t: np.ndarray | None = None  # buffers of the compiled step loop
         self._rec_y: np.ndarray | None = None
         self._results_static: tuple | None = None  # results.build_dataset's cache
+        self._n_accepted = 0  # steps accepted by the last integrate()
         self.mesh = build_mesh(cell, self.mesh_options)
         self.model = P2DEModel(cell, self.mesh)
         self.one_c = cell.one_c()
@@ -191,36 +192,9 @@ class Simulation:
         mesh_warnings = self.check_mesh(exp)
         y = self.initial_state(initial_soc) if initial_state is None else initial_state.copy()
         log = RunLog()
-        t = 0.0
-        t0_wall = _time.perf_counter()
-        steps = exp.steps
-        bar = progress_bar(len(steps), "steps") if progress else None
-        idx, step, where = -1, None, "before the first step"
-        try:
-            # one handler for a failed step and for an interrupt anywhere in the loop
-            # (inside a step or between steps)
-            for idx, (cyc, step) in enumerate(steps):
-                where = f"step {idx} ({step}), cycle {cyc}"
-                t, y, info = self.run_step(step, t, y, idx, cyc, log, skip_satisfied)
-                log.step_info.append(info)
-                if bar is not None:
-                    bar.update(1)
-        except (SolverError, KeyboardInterrupt) as exc:
-            # partial results after an interrupt only when a caller asked for them (the
-            # CLI does); the library re-raises
-            failure = run_failure(exc, self.interrupt_handler)
-            log.status = "failed"
-            log.message = f"{where}: {failure}"
-            log.step_info.append(
-                {"step": idx, "text": str(step), "status": "failed", "message": str(failure)}
-            )
-        if bar is not None:
-            bar.close()
-        # an interrupt inside RunLog.record may leave one record half appended
-        log.drop_partial()
+        t, y_end, wall = run_experiment(self, exp, y, log, progress, skip_satisfied)
         if not log.y:  # failed or skipped at once: keep the state the run started from
-            log.record(t, y, -1, 0)
-        wall = _time.perf_counter() - t0_wall
+            log.record(t, y_end, -1, 0)
         ds = build_dataset(self, log, exp, wall)
         ds.attrs["mesh_warnings"] = "\n".join(mesh_warnings)
         return ds
@@ -313,8 +287,8 @@ class Simulation:
         ProtocolError
             The cut-off is met at the start and ``skip_satisfied`` is false.
         """
-        return self._run_step(
-            step, t, y, index, cycle, RunLog() if log is None else log, skip_satisfied
+        return run_step(
+            self, step, t, y, index, cycle, RunLog() if log is None else log, skip_satisfied
         )
 
     @contextmanager
@@ -398,69 +372,71 @@ class Simulation:
         self.integrator.kernel_params = m.fused_params(control)
         self.integrator.invalidate_jacobian()
 
-    def _run_step(
+    # ------------------------------------------------------- engine adapter
+    @property
+    def area(self) -> float:
+        """Electrode area [m^2]."""
+        return float(self.cell.area)
+
+    @property
+    def max_duration_factor(self) -> float:
+        """See :class:`SolverOptions`."""
+        return float(self.options.max_duration_factor)
+
+    def terminal_voltage(self, y: np.ndarray) -> float:
+        """Terminal voltage of state ``y`` [V]."""
+        return float(self.model.terminal_voltage(y))
+
+    def current_density(self, y: np.ndarray) -> float:
+        """Current density of state ``y`` [A/m^2], > 0 discharge."""
+        return float(y[self.model.slices["I"].start])
+
+    def begin_step(
+        self, control: EngineControl, t: float, y: np.ndarray, log: RunLog
+    ) -> np.ndarray:
+        """Set ``control`` and return the consistent state (see
+        :meth:`_consistent_start`)."""
+        return self._consistent_start(y, Control(control.mode, control.value))
+
+    def last_state(self) -> tuple[float, np.ndarray, int]:
+        """The integrator's last accepted (time [s], state) and the steps accepted in the
+        last :meth:`integrate`."""
+        return self.integrator.t, self.integrator.y.copy(), self._n_accepted
+
+    def transport_limit(self, step: Step, log: RunLog, t_start: float, y: np.ndarray) -> str:
+        """See :meth:`_collapsing`."""
+        return self._collapsing(step, log, t_start, y)
+
+    def integrate(
         self,
-        step: Step,
         t: float,
         y: np.ndarray,
-        idx: int,
-        cyc: int,
+        t_end: float,
+        cutoff: Cutoff | None,
         log: RunLog,
-        skip_satisfied: bool = False,
-    ):
-        """Run one step from ``(t, y)``; ``skip_satisfied``: skip (instead of refusing)
-        a step whose cut-off is met at its start (see :meth:`solve`)."""
-        m = self.model
-        cell = self.cell
+        index: int,
+        cycle: int,
+        detail: Callable[[str], None] | None = None,
+    ) -> tuple[float, np.ndarray, bool, int]:
+        """Integrate from ``(t, y)`` to the cut-off (located on the dense output and
+        re-taken exactly) or ``t_end``, recording every accepted step in ``log``.
+
+        The compiled step loop (:meth:`BDFIntegrator.run`) runs whole stretches of steps
+        without returning to Python; otherwise one Python step at a time.
+        """
         opts = self.options
-        if step.kind == "current":
-            assert step.current is not None
-            I_set = step.direction * step.current.density(self.one_c, cell.area)
-            control = Control("current", I_set)
-        elif step.kind == "voltage":
-            control = Control("voltage", float(step.voltage))  # type: ignore[arg-type]
-        else:
-            control = Control("current", 0.0)
-        # the voltage at the step's start: the end of the previous step (or the
-        # initial state), before this step's current is applied
-        v_before = float(m.terminal_voltage(y))
-        y = self._consistent_start(y, control)
-        t_start = t
-        limit = step.duration
-        if limit is None:
-            if step.kind == "current":
-                limit = opts.max_duration_factor * self.one_c / abs(control.value) * 3600.0 + 3600.0
-            else:
-                limit = 48 * 3600.0
-            hard_limit = True
-        else:
-            hard_limit = False
-        t_end = t_start + limit
-        events = self._events(step, control)
-        info = {
-            "step": idx,
-            "cycle": cyc,
-            "text": str(step),
-            "t_start": t_start,
-            "status": "completed",
-            "reason": "time",
-        }
-        # cut-off already reached?
-        for g, name in events:
-            if g(y) > 0:
-                continue
-            if skip_satisfied:
-                info.update(status="skipped", reason=f"{name} already reached at start", t_end=t)
-                return t, y, info
-            v_after, i_after = float(m.terminal_voltage(y)), float(y[m.slices["I"].start])
-            raise_satisfied(idx, step, name, v_before, v_after, i_after)
         integ = self.integrator
-        integ.start(t, y, min(opts.first_step, limit))
-        log.record(t, y, idx, cyc)
-        n_steps = 0
-        if integ.compiled and len(events) <= 1:
-            # the compiled loop: Python only records, locates the event, re-pivots
-            spec = self._event_spec(step)
+        integ.start(t, y, min(opts.first_step, t_end - t))
+        log.record(t, y, index, cycle)
+        self._n_accepted = 0
+        g = None
+        if cutoff is not None:
+
+            def g(yy: np.ndarray) -> float:
+                return cutoff.value(self.terminal_voltage(yy), self.current_density(yy))
+
+        if integ.compiled:
+            spec = self._event_spec(cutoff)
             cap = 64
             if self._rec_t is None or self._rec_y is None or self._rec_y.shape[1] != y.size:
                 self._rec_t, self._rec_y = np.empty(cap), np.empty((cap, y.size))
@@ -468,65 +444,31 @@ class Simulation:
             while True:
                 code, n = integ.run(t_end, opts.max_step, spec, rec_t, rec_y)
                 for i in range(n):
-                    log.record(float(rec_t[i]), rec_y[i], idx, cyc)
-                n_steps += n
+                    log.record(float(rec_t[i]), rec_y[i], index, cycle)
+                self._n_accepted += n
                 if code in (STEP_TOO_SMALL, STALLED):
-                    try:
-                        integ.raise_for(code)
-                    except SolverError:
-                        limit_reason = self._collapsing(step, log, t_start, integ.y)
-                        if limit_reason:
-                            info.update(reason=limit_reason)
-                            break
-                        raise
+                    integ.raise_for(code)
                 if code == EVENT:
-                    n_steps += 1
-                    g, name = events[0]
-                    self._locate_event(g, integ.saved_t, log, idx, cyc)
-                    info.update(reason=name)
-                    break
+                    assert g is not None
+                    self._n_accepted += 1
+                    self._locate_event(g, integ.saved_t, log, index, cycle)
+                    return integ.t, integ.y.copy(), True, self._n_accepted
                 if code == END:
-                    if hard_limit:
-                        raise SolverError(
-                            f"cut-off never reached within {limit / 3600:.3g} h "
-                            f"(voltage {m.terminal_voltage(integ.y):.4g} V)"
-                        )
-                    break
-        else:
-            while True:
-                integ.save()  # the state before the step, for an event's re-take
-                t_old = integ.t
-                try:
-                    integ.step(h_max=min(opts.max_step, t_end - integ.t))
-                except SolverError:
-                    limit_reason = self._collapsing(step, log, t_start, integ.y)
-                    if limit_reason:
-                        info.update(reason=limit_reason)
-                        break
-                    raise
-                n_steps += 1
-                y_new = integ.y
-                hit = None
-                for g, name in events:
-                    if g(y_new) <= 0:
-                        hit = (g, name)
-                        break
-                if hit is not None:
-                    g, name = hit
-                    self._locate_event(g, t_old, log, idx, cyc)
-                    info.update(reason=name)
-                    break
-                log.record(integ.t, y_new, idx, cyc)
-                if integ.t >= t_end - 1e-9 * max(1.0, t_end):
-                    if hard_limit:
-                        raise SolverError(
-                            f"cut-off never reached within {limit / 3600:.3g} h "
-                            f"(voltage {float(m.voltage(y_new)[0]):.4g} V)"
-                        )
-                    break
-        info["t_end"] = integ.t
-        info["solver_steps"] = n_steps
-        return integ.t, integ.y.copy(), info
+                    return integ.t, integ.y.copy(), False, self._n_accepted
+                if detail is not None:
+                    detail(f"t = {integ.t - t:.0f} s, V = {self.terminal_voltage(integ.y):.4f} V")
+        while True:
+            integ.save()  # the state before the step, for an event's re-take
+            t_old = integ.t
+            integ.step(h_max=min(opts.max_step, t_end - integ.t))
+            self._n_accepted += 1
+            y_new = integ.y
+            if g is not None and g(y_new) <= 0:
+                self._locate_event(g, t_old, log, index, cycle)
+                return integ.t, integ.y.copy(), True, self._n_accepted
+            log.record(integ.t, y_new, index, cycle)
+            if integ.t >= t_end - 1e-9 * max(1.0, t_end):
+                return integ.t, integ.y.copy(), False, self._n_accepted
 
     def _locate_event(self, g, t_old: float, log: RunLog, idx: int, cyc: int) -> None:
         """The last step crossed the event ``g``: find the crossing on the dense output,
@@ -549,20 +491,18 @@ class Simulation:
             integ.step(h_max=t_ev - t_old + 1e-12)
         log.record(integ.t, integ.y, idx, cyc)
 
-    def _event_spec(self, step: Step) -> np.ndarray:
-        """The cut-off of ``step`` for :func:`~electrohet.model.step_kernel.event_value`
-        (the same arithmetic as the functions of :meth:`_events`)."""
+    def _event_spec(self, cutoff: Cutoff | None) -> np.ndarray:
+        """``cutoff`` for :func:`~electrohet.model.step_kernel.event_value` (the
+        arithmetic of :meth:`~electrohet.engine.cutoffs.Cutoff.value`, compiled)."""
         m = self.model
         iI = float(m.slices["I"].start)
-        if step.kind == "current" and step.until_voltage is not None:
-            sgn = 1.0 if step.direction > 0 else -1.0
+        if cutoff is not None and cutoff.kind == "voltage":
             i_v = float(m.slices["phis"].start + m.pos_last)
             return np.array(
-                [0.0, i_v, iI, m.r_half_last, m.series_resistance, sgn, step.until_voltage]
+                [0.0, i_v, iI, m.r_half_last, m.series_resistance, cutoff.sign, cutoff.threshold]
             )
-        if step.kind == "voltage" and step.until_current is not None:
-            ic = step.until_current.density(self.one_c, self.cell.area)
-            return np.array([1.0, 0.0, iI, 0.0, 0.0, 1.0, ic])
+        if cutoff is not None and cutoff.kind == "current":
+            return np.array([1.0, 0.0, iI, 0.0, 0.0, 1.0, cutoff.threshold])
         return np.array([-1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
 
     def _collapsing(self, step: Step, log: RunLog, t_start: float, y: np.ndarray) -> str:
@@ -591,7 +531,7 @@ class Simulation:
             (the caller re-raises it).
         """
         if step.kind != "current" or step.until_voltage is None or not log.y:
-            return ""
+            return ""  # the engine asks only for current steps with a cut-off
         depleted = self._electrolyte_depleted(y)
         if depleted:
             return f"transport limit: electrolyte depleted {depleted}"
@@ -677,24 +617,6 @@ class Simulation:
                 return True
         return False
 
-    def _events(self, step: Step, control: Control) -> list[tuple[Callable[..., float], str]]:
-        m = self.model
-        ev: list[tuple[Callable[..., float], str]] = []
-        if step.kind == "current" and step.until_voltage is not None:
-            vc = step.until_voltage
-            sgn = 1.0 if step.direction > 0 else -1.0
-            ev.append(
-                (
-                    lambda y, vc=vc, s=sgn: s * (m.terminal_voltage(y) - vc),
-                    f"voltage cut-off {vc:g} V",
-                )
-            )
-        if step.kind == "voltage" and step.until_current is not None:
-            ic = step.until_current.density(self.one_c, self.cell.area)
-            iI = m.slices["I"].start
-            ev.append((lambda y, ic=ic: abs(float(y[iI])) - ic, f"current cut-off {ic:.4g} A/m2"))
-        return ev
-
 
 #: Surface vacancy (or lithium) below which a slot counts as full (empty) when a failed
 #: current step is examined for its transport limit [fraction of c_max].  The surface
@@ -705,67 +627,3 @@ SURFACE_ROOM = 1e-3
 #: failed current step is examined for its transport limit [fraction of c0].  i0 ~ c_e^a
 #: then vanishes there and the electrolyte potential falls as ln c_e.
 ELECTROLYTE_DEPLETED = 1e-3
-
-
-def satisfied_message(idx: int, step, cutoff: str, voltage: float, current: float) -> str:
-    """The error of a step whose cut-off is met at its start (both simulators).
-
-    Parameters
-    ----------
-    idx
-        Step index in the experiment (0-based).
-    step
-        The step.
-    cutoff
-        Its cut-off in words, e.g. ``"voltage cut-off 3 V"``.
-    voltage
-        Terminal voltage at the step's start [V].
-    current
-        Current density at the step's start [A/m^2] (shown for a current cut-off).
-    """
-    at = f"start voltage {voltage:.4g} V"
-    if cutoff.startswith("current"):
-        at += f", current {abs(current):.4g} A/m2"
-    return (
-        f"step {idx} ({str(step)!r}): its {cutoff} is already met at the start ({at}), "
-        "so the step would do nothing; change the step, or skip such steps explicitly "
-        "(--skip-satisfied-steps, or skip_satisfied=True)"
-    )
-
-
-def raise_satisfied(
-    idx: int, step, cutoff: str, v_before: float, v_after: float, i_after: float
-) -> None:
-    """Raise the error of a step whose cut-off holds once its control is applied.
-
-    A voltage cut-off met already by the voltage the step starts from (``v_before``)
-    is a protocol error (:class:`~electrohet.errors.ProtocolError`); one reached only
-    when the current is applied (the jump from ``v_before`` to ``v_after`` crosses it)
-    is a failure of the step (:class:`~electrohet.errors.SolverError`: the run ends
-    "failed" with its states so far).  A current cut-off of a voltage hold met at once
-    is a protocol error.
-
-    Parameters
-    ----------
-    idx
-        Step index (0-based).
-    step
-        The step.
-    cutoff
-        Its cut-off in words (``"voltage cut-off 3 V"``, ``"current cut-off ..."``).
-    v_before, v_after
-        Terminal voltage [V] before and after the step's control is applied.
-    i_after
-        Current density [A/m^2] after the control is applied.
-    """
-    if cutoff.startswith("voltage"):
-        vc = float(step.until_voltage)
-        sgn = 1.0 if step.direction > 0 else -1.0
-        if sgn * (v_before - vc) <= 0:
-            raise ProtocolError(satisfied_message(idx, step, cutoff, v_before, i_after))
-        raise SolverError(
-            f"its {cutoff} is reached as soon as the current is applied (the voltage "
-            f"jumps from {v_before:.4g} V to {v_after:.4g} V): the cell cannot carry this "
-            "current"
-        )
-    raise ProtocolError(satisfied_message(idx, step, cutoff, v_after, i_after))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xarray as xr
 
+from electrohet.engine.dataset import run_attrs
 from electrohet.materials.base import F
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -160,25 +161,19 @@ def build_dataset(sim: Simulation, log, experiment, wall_time: float) -> xr.Data
     ds.attrs.update(
         {
             "model": "electrohet.voxel half cell (voxel electrode | 1D separator | Li foil)",
-            "status": log.status,
-            "message": log.message,
+            **run_attrs(log, experiment, wall_time, sim.solver.stats, sim.one_c, g.area),
             "material": mat.name,
             "electrolyte": sim.electrolyte.name,
             "shape": list(g.shape),
             "voxel_size_m": list(g.h),
-            "area_m2": g.area,
             "am_mass_kg": mass_am,
             "unknowns": int(sim.model.n),
-            "one_c_A_m2": sim.one_c,
-            "wall_time_s": wall_time,
             "lithium_balance_error": float(np.max(np.abs(li - li0 - Q * 3600.0 * g.area / F)) / li0)
             if li.size
             else np.nan,
             "salt_balance_error": float(np.max(np.abs(salt - salt[0])) / salt[0])
             if salt.size
             else np.nan,
-            "steps": [str(s) for _, s in experiment.steps],
-            **{f"solver_{k}": v for k, v in sim.solver.stats.as_dict().items()},
         }
     )
     return ds

@@ -12,15 +12,15 @@ Butler-Volmer counter electrode (the same boundary as :mod:`electrohet.model`).
 
 from __future__ import annotations
 
-import time as _time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from electrohet.engine import Control as EngineControl
+from electrohet.engine import Cutoff, ExperimentLog, run_experiment, run_step
 from electrohet.errors import ParameterError, ProtocolError, SolverError, check_range
-from electrohet.interrupts import run_failure
 from electrohet.materials.base import ActiveMaterial, Electrolyte, F, LithiumMetal
 from electrohet.protocols.experiment import Experiment
 from electrohet.protocols.steps import Step
@@ -61,8 +61,9 @@ class VoxelSolverOptions:
 
 
 @dataclass
-class _Log:
-    """Per-record summaries (full 3D states only at the requested times)."""
+class VoxelRunLog(ExperimentLog):
+    """Per-record summaries (full 3D states only at the requested times); the engine's
+    log with the voxel model's records."""
 
     t: list = field(default_factory=list)
     q: list = field(default_factory=list)  # net discharged charge [A s/m^2]
@@ -70,13 +71,14 @@ class _Log:
     summary: list = field(default_factory=list)
     step: list = field(default_factory=list)
     cycle: list = field(default_factory=list)
-    step_info: list = field(default_factory=list)
     save_at: list = field(default_factory=list)
     fields: dict = field(default_factory=dict)  # requested time -> (t, y)
-    status: str = "completed"
-    message: str = ""
     period: float | None = None  # dense-output interval [s]
     interpolated: list = field(default_factory=list)  # record from the dense output
+
+    def n_records(self) -> int:
+        """Number of recorded states."""
+        return len(self.t)
 
     def drop_partial(self) -> None:
         """Drop a record an interrupt cut short between its appends (the lists then
@@ -176,12 +178,10 @@ def _as_phase(volume, labels, voxel_size):
     if "cbd" in lab:
         phase[data == lab["cbd"]] = 1
     phase[data == lab["am"]] = 2
-    vs = vol.voxel_size
-    if vol.thickness_axis != 0:
-        vs = list(vs)
-        vs[0], vs[vol.thickness_axis] = vs[vol.thickness_axis], vs[0]
-        vs = tuple(vs)
-    return phase, vs, vol
+    edges = list(vol.voxel_size)
+    # the thickness axis first, as the volume was oriented
+    edges[0], edges[vol.thickness_axis] = edges[vol.thickness_axis], edges[0]
+    return phase, tuple(edges), vol
 
 
 def graded_film_thickness(
@@ -362,21 +362,20 @@ class Simulation:
             from electrohet.micro.particles import segment_particles
 
             particle_labels = np.asarray(vol.oriented(segment_particles(vol)))
-        if particle_labels is not None:
-            pl = np.asarray(particle_labels)
-            if pl.shape != phase.shape:
-                raise ParameterError(
-                    f"particle_labels shape {pl.shape} must equal the volume shape {phase.shape}"
-                )
-            self.particle_labels = pl
-        else:
-            self.particle_labels = None
+        pl = np.asarray(particle_labels) if particle_labels is not None else None
+        if pl is not None and pl.shape != phase.shape:
+            raise ParameterError(
+                f"particle_labels shape {pl.shape} must equal the volume shape {phase.shape}"
+            )
+        self.particle_labels: np.ndarray | None = pl
         #: every attempted step of the last runs: (t, dt, order, scaled error, accepted)
         self.step_trace: list[tuple[float, float, int, float, bool]] = []
         # None: Ctrl-C / SIGTERM propagate out of solve() (library default).  A callable
         # KeyboardInterrupt -> SolverError makes solve() end with the states recorded so
         # far instead (the CLI sets it).
-        self.interrupt_handler = None
+        self.interrupt_handler: Callable[[KeyboardInterrupt], Exception] | None = None
+        self._control_now = Control("current", 0.0)  # the running step's control
+        self._last: tuple[float, np.ndarray, int] = (0.0, np.zeros(0), 0)
         self.solver = NewtonSolver(
             self.model, linear=self.options.linear, newton_tol=self.options.newton_tol
         )
@@ -453,29 +452,8 @@ class Simulation:
                 f"save_at = {list(save_at or [])!r}: time(s) {bad_times} are not "
                 "finite times >= 0 s"
             )
-        log = _Log(save_at=sorted(float(v) for v in (save_at or [])), period=period)
-        t = 0.0
-        wall0 = _time.perf_counter()
-        bar = _Progress(len(exp.steps)) if progress else None
-        idx, step, where = -1, None, "before the first step"
-        try:
-            # one handler for a failed step and for an interrupt anywhere in the loop
-            for idx, (cyc, step) in enumerate(exp.steps):
-                where = f"step {idx} ({step}), cycle {cyc}"
-                t, y, info = self._run_step(step, t, y, idx, cyc, log, bar, skip_satisfied)
-                log.step_info.append(info)
-                if bar is not None:
-                    bar.advance()
-        except (SolverError, KeyboardInterrupt) as exc:
-            exc = run_failure(exc, self.interrupt_handler)
-            log.status = "failed"
-            log.message = f"{where}: {exc}"
-            log.step_info.append({"step": idx, "text": str(step), "status": "failed"})
-        if bar is not None:
-            bar.close()
-        # an interrupt inside _record may leave one record half appended
-        log.drop_partial()
-        wall = _time.perf_counter() - wall0
+        log = VoxelRunLog(save_at=sorted(float(v) for v in (save_at or [])), period=period)
+        _t, y, wall = run_experiment(self, exp, y, log, progress, skip_satisfied)
         # the state at the end of the last completed experiment step
         self.final_state = y
         ds = build_dataset(self, log, exp, wall)
@@ -493,73 +471,97 @@ class Simulation:
                         f"[{self.v_min:g}, {self.v_max:g}] V"
                     )
 
-    def _control(self, step: Step) -> Control:
-        if step.kind == "current":
-            assert step.current is not None
-            area = self.grid.area
-            i = step.direction * step.current.density(self.one_c, area)
-            return Control("current", i)
-        if step.kind == "voltage":
-            return Control("voltage", float(step.voltage))  # type: ignore[arg-type]
-        return Control("current", 0.0)
+    # ------------------------------------------------------- engine adapter
+    @property
+    def area(self) -> float:
+        """Electrode (collector) area [m^2]."""
+        return float(self.grid.area)
 
-    def _run_step(
+    @property
+    def max_duration_factor(self) -> float:
+        """See :class:`VoxelSolverOptions`."""
+        return float(self.options.max_duration_factor)
+
+    def terminal_voltage(self, y: np.ndarray) -> float:
+        """Collector potential vs Li of state ``y`` [V]."""
+        return float(y[self.model.iV])
+
+    def current_density(self, y: np.ndarray) -> float:
+        """Current density of state ``y`` [A/m^2], > 0 discharge."""
+        return float(y[self.model.iI])
+
+    def run_step(
         self,
         step: Step,
         t: float,
         y: np.ndarray,
-        idx: int,
-        cyc: int,
-        log,
-        bar,
+        index: int = 0,
+        cycle: int = 0,
+        log: VoxelRunLog | None = None,
         skip_satisfied: bool = False,
-    ):
+    ) -> tuple[float, np.ndarray, dict]:
+        """Run one experiment step from ``(t, y)`` (see
+        :func:`electrohet.engine.run_step`); the records go to ``log`` (a new
+        :class:`VoxelRunLog` when None)."""
+        return run_step(
+            self, step, t, y, index, cycle, VoxelRunLog() if log is None else log, skip_satisfied
+        )
+
+    def begin_step(
+        self, control: EngineControl, t: float, y: np.ndarray, log: VoxelRunLog
+    ) -> np.ndarray:
+        """Set ``control``: the algebraic unknowns consistent with it, by one tiny
+        (1e-9 s) implicit step whose charge is added to ``log.q_total``."""
+        self._control_now = Control(control.mode, control.value)
+        tiny = 1e-9
+        y = self.solver.solve(y, tiny, self._control_now)
+        log.q_total += tiny * float(y[self.model.iI])
+        self._last = (t, y, 0)
+        return y
+
+    def last_state(self) -> tuple[float, np.ndarray, int]:
+        """The last accepted (time [s], state) and the steps accepted in the last
+        :meth:`integrate`."""
+        t, y, n = self._last
+        return t, y.copy(), n
+
+    def transport_limit(self, step: Step, log: VoxelRunLog, t_start: float, y: np.ndarray) -> str:
+        """``"transport limit (surfaces full or empty)"`` when :meth:`_near_end`."""
+        if self._near_end(y, step):
+            return "transport limit (surfaces full or empty)"
+        return ""
+
+    def integrate(
+        self,
+        t: float,
+        y: np.ndarray,
+        t_end: float,
+        cutoff: Cutoff | None,
+        log: VoxelRunLog,
+        index: int,
+        cycle: int,
+        detail: Callable[[str], None] | None = None,
+    ) -> tuple[float, np.ndarray, bool, int]:
+        """Variable-step BDF2 (BDF1 for the first step) with local error control, from
+        ``(t, y)`` until ``cutoff`` (located by :meth:`_locate_event`) or ``t_end``.
+
+        Records the states (and the dense-output times) in ``log``; the charge runs in
+        ``log.q_total``.
+        """
         m = self.model
         opts = self.options
-        control = self._control(step)
-        if step.kind == "current" and step.until_voltage is not None:
-            vc = float(step.until_voltage)
-            sgn = 1.0 if step.direction > 0 else -1.0
+        control = self._control_now
+        t0 = t
+        q = log.q_total
+        event = None
+        if cutoff is not None:
 
-            def event(yy):
-                return sgn * (yy[m.iV] - vc)
+            def event(yy: np.ndarray) -> float:
+                return cutoff.value(float(yy[m.iV]), float(yy[m.iI]))
 
-            ev_name = f"voltage cut-off {vc:g} V"
-        elif step.kind == "voltage" and step.until_current is not None:
-            ic = step.until_current.density(self.one_c, self.grid.area)
-
-            def event(yy):
-                return abs(yy[m.iI]) - ic
-
-            ev_name = f"current cut-off {ic:.4g} A/m2"
-        else:
-            event = None
-            ev_name = ""
-        limit = step.duration
-        hard = limit is None
-        if limit is None:
-            limit = (
-                opts.max_duration_factor * self.one_c / abs(control.value) * 3600.0 + 3600.0
-                if step.kind == "current"
-                else 48 * 3600.0
-            )
-        t0, t_end = t, t + limit
-        v_before = float(y[m.iV])  # the voltage the step starts from
-        # consistent algebraic state under the new control (tiny implicit step)
-        tiny = 1e-9
-        y = self.solver.solve(y, tiny, control)
-        q = log.q_total + tiny * float(y[m.iI])
-        info = {"step": idx, "cycle": cyc, "text": str(step), "t_start": t, "reason": "time"}
-        if event is not None and event(y) <= 0:
-            if not skip_satisfied:
-                from electrohet.model.simulation import raise_satisfied
-
-                raise_satisfied(idx, step, ev_name, v_before, float(y[m.iV]), float(y[m.iI]))
-            info.update(status="skipped", reason=f"{ev_name} already reached", t_end=t)
-            log.q_total = q
-            return t, y, info
-        self._record(log, t, y, idx, cyc, q)
-        dt = min(opts.first_step, limit)
+        self._last = (t, y, 0)
+        self._record(log, t, y, index, cycle, q)
+        dt = min(opts.first_step, t_end - t)
         # accepted history, newest first: (state, charge, step that led to it); the
         # method is BDF1 (backward Euler) until two steps exist, then variable-step BDF2
         hist: list[tuple[np.ndarray, float, float]] = []
@@ -567,6 +569,7 @@ class Simulation:
         err_acc = 1.0
         just_rejected = False
         n = 0
+        hit = False
         stats = self.solver.stats
         scale_c = self.solver.scale
         diff = self.model.mass > 0
@@ -580,9 +583,7 @@ class Simulation:
                 self.step_trace.append((t, dt, order, np.nan, False))
                 dt *= 0.25
                 if dt < 1e-7 * max(1.0, t - t0):
-                    if event is not None and step.kind == "current" and self._near_end(y, step):
-                        info.update(reason="transport limit (surfaces full or empty)")
-                        break
+                    log.q_total = q
                     raise
                 continue
             if hist:
@@ -607,22 +608,23 @@ class Simulation:
                 t_hit, y_hit, q_hit = self._locate_event(
                     event, control, t, dt, y, y_new, q, q_new, hist
                 )
-                self._dense_output(log, t, t_hit, (t, dt, y, y_new, q, q_new, hist), idx, cyc)
+                self._dense_output(log, t, t_hit, (t, dt, y, y_new, q, q_new, hist), index, cycle)
                 t, y, q = t_hit, y_hit, q_hit
                 n += 1
                 stats.steps += 1
-                self._record(log, t, y, idx, cyc, q)
-                info["reason"] = ev_name
+                self._record(log, t, y, index, cycle, q)
+                hit = True
                 break
-            self._dense_output(log, t, t + dt, (t, dt, y, y_new, q, q_new, hist), idx, cyc)
+            self._dense_output(log, t, t + dt, (t, dt, y, y_new, q, q_new, hist), index, cycle)
             hist = [(y, q, dt), *hist[:1]]
             y, q = y_new, q_new
             t += dt
             n += 1
             stats.steps += 1
-            self._record(log, t, y, idx, cyc, q)
-            if bar is not None:
-                bar.detail(f"t = {t - t0:.0f} s, V = {y[m.iV]:.4f} V")
+            self._record(log, t, y, index, cycle, q)
+            self._last = (t, y, n)
+            if detail is not None:
+                detail(f"t = {t - t0:.0f} s, V = {y[m.iV]:.4f} V")
             # step-size control for a local error ~ dt^k with Gustafsson's predictive
             # rule (Hairer & Wanner, Sec. IV.8, as in RADAU5): where the error grows
             # from step to step (the end-of-discharge voltage drop) the step shrinks
@@ -636,14 +638,9 @@ class Simulation:
             dt_acc, err_acc = dt, max(e, 1e-2)
             dt *= fac
             just_rejected = False
-        else:
-            if hard and event is not None:
-                raise SolverError(
-                    f"cut-off never reached within {limit / 3600:.3g} h (voltage {y[m.iV]:.4g} V)"
-                )
         log.q_total = q
-        info.update(status="completed", t_end=t, solver_steps=n)
-        return t, y, info
+        self._last = (t, y, n)
+        return t, y, hit, n
 
     def _near_end(self, y: np.ndarray, step: Step) -> bool:
         """All AM surfaces next to electrolyte are (nearly) full on discharge or empty on
@@ -778,7 +775,8 @@ class _Interpolant:
         if hist:
             y1, q1, h1 = hist[0]
             self.nodes = np.array([t - h1, t, t + dt])
-            self.ys, self.qs = (y1, y, y_new), (q1, q, q_new)
+            self.ys: tuple[np.ndarray, ...] = (y1, y, y_new)
+            self.qs: tuple[float, ...] = (q1, q, q_new)
         else:
             self.nodes = np.array([t, t + dt])
             self.ys, self.qs = (y, y_new), (q, q_new)
@@ -790,25 +788,7 @@ class _Interpolant:
             for j in range(x.size):
                 if i != j:
                     w[i] *= (s - x[j]) / (x[i] - x[j])
-        y = sum(wi * v for wi, v in zip(w, self.ys, strict=True))
+        y = np.zeros_like(self.ys[0])
+        for wi, v in zip(w, self.ys, strict=True):
+            y += wi * v
         return y, float(np.dot(w, self.qs))
-
-
-class _Progress:
-    """A rich progress bar over the experiment's steps (quiet when not requested)."""
-
-    def __init__(self, total: int) -> None:
-        from rich.progress import Progress
-
-        self.p = Progress(transient=True)
-        self.p.start()
-        self.task = self.p.add_task("voxel steps", total=total)
-
-    def advance(self) -> None:
-        self.p.update(self.task, advance=1)
-
-    def detail(self, text: str) -> None:
-        self.p.update(self.task, description=f"voxel steps ({text})")
-
-    def close(self) -> None:
-        self.p.stop()

@@ -21,38 +21,14 @@ a few thousand unknowns (43 M non-zeros at 24^3).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from electrohet.engine.stats import SolverStats
 from electrohet.errors import SolverError
 from electrohet.voxel._kernels import scale_rows_cols
 from electrohet.voxel.model import Control, VoxelModel
-
-
-@dataclass
-class SolverStats:
-    """What the solver did."""
-
-    steps: int = 0
-    rejected: int = 0
-    newton_iterations: int = 0
-    linear_iterations: int = 0
-    newton_failures: int = 0
-    factorizations: int = 0
-    history: list = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "steps": self.steps,
-            "rejected_steps": self.rejected,
-            "newton_iterations": self.newton_iterations,
-            "linear_iterations": self.linear_iterations,
-            "newton_failures": self.newton_failures,
-            "factorizations": self.factorizations,
-        }
 
 
 class NewtonSolver:
