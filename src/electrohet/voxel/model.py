@@ -203,6 +203,15 @@ class VoxelModel:
         U[1, self.slices["ce"]] = 1.0
         return W, U
 
+    def surface_potential(self, y: np.ndarray) -> np.ndarray:
+        """Potential of the particle surface against the electrolyte at every reaction
+        face, inside the film: ``E_s = phi_s - phi_e - i r_f`` [V] (the potential that
+        drives side reactions, e.g. CEI growth)."""
+        g = self.grid
+        v = self.split(y)
+        i = self.reaction(y)[0]
+        return v["phis"][g.r_faces.p] - v["phie"][g.r_faces.q] - i * self.r_film
+
     # ---------------------------------------------------------------- kinetics
     def reaction(self, y: np.ndarray, tol: float = 1e-13):
         """Current density i [A/m^2] of every reaction face and its partial derivatives.

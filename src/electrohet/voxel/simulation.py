@@ -75,6 +75,8 @@ class VoxelRunLog(ExperimentLog):
     fields: dict = field(default_factory=dict)  # requested time -> (t, y)
     period: float | None = None  # dense-output interval [s]
     interpolated: list = field(default_factory=list)  # record from the dense output
+    #: called with (t [s], state) at every record (e.g. to integrate a side reaction)
+    observer: Callable[[float, np.ndarray], None] | None = None
 
     def n_records(self) -> int:
         """Number of recorded states."""
@@ -346,6 +348,8 @@ class Simulation:
                 f"({g.r_faces.n}), got shape {thick.shape}"
             )
         self.film_thickness = thick.copy()
+        #: CEI ionic conductivity [S/m] (r_f = thickness / kappa_cei)
+        self.kappa_cei = float(kappa_cei)
         self.model = VoxelModel(
             g, material, self.electrolyte, self.li_metal, thick / kappa_cei, temperature
         )
@@ -389,6 +393,28 @@ class Simulation:
         e_z = np.concatenate([g.e_z, np.full(g.n_sep, g.shape[0])])[g.r_faces.q]
         zf = np.where(g.r_faces.axis == 0, 0.5 * (g.am_z[g.r_faces.p] + e_z) + 0.5, z)
         return zf / g.shape[0]
+
+    def set_film_resistance(self, film_resistance: np.ndarray) -> None:
+        """Set the film (CEI) resistance of every reaction face [Ohm m^2].
+
+        The kinetics read it at the next residual; the solver's kept factorisation and
+        preconditioner are dropped.  Used by :mod:`electrohet.aging.voxel` between
+        cycles.
+
+        Raises
+        ------
+        ParameterError
+            Not one finite value >= 0 per reaction face.
+        """
+        r = np.asarray(film_resistance, dtype=float)
+        n = self.grid.r_faces.n
+        if r.shape != (n,) or not np.all(np.isfinite(r)) or np.any(r < 0):
+            raise ParameterError(
+                f"film_resistance must hold one finite value >= 0 per reaction face ({n}), "
+                f"got shape {r.shape}"
+            )
+        self.model.r_film = r.copy()
+        self.solver.invalidate()
 
     def initial_state(self, theta: float | None = None) -> np.ndarray:
         """Uniform state at rest."""
@@ -756,6 +782,8 @@ class Simulation:
         log.summary.append(summarise(self, y))
         log.step.append(idx)
         log.cycle.append(cyc)
+        if log.observer is not None:
+            log.observer(t, y)
         for ts in log.save_at:
             if ts not in log.fields and t >= ts - 1e-9:
                 log.fields[ts] = (t, y.copy())

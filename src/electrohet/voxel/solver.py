@@ -100,6 +100,13 @@ class NewtonSolver:
         self._g = None
         self._g_dt = 1.0
 
+    def invalidate(self) -> None:
+        """Drop the kept factorisation and preconditioner (the model's parameters
+        changed, e.g. the film resistances between aging cycles)."""
+        self._key = None
+        self._pc = None
+        self._lu = None
+
     # ------------------------------------------------------------------ linear
     def _scaled(self, J: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
         """Column scaling by the unknowns' magnitude, row scaling by the diagonal.
