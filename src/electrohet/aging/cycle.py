@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from electrohet.aging.mechanisms import CEIGrowth
+from electrohet.aging.mechanisms import CEIGrowth, SEIGrowth
 from electrohet.engine import run_step
 from electrohet.model.simulation import RunLog
 from electrohet.protocols.steps import Step
@@ -30,7 +30,8 @@ class CycleResult:
         Per slot max over the cycle of |theta_surface - theta_mean| (radial lithium
         gradient, which sets the diffusion-induced stress at a given current) [-].
     q_cei
-        Per slot side-reaction charge per particle surface [C/m^2].
+        Per slot side-reaction charge per particle surface [C/m^2]: CEI on the
+        positive, SEI (when enabled) on the negative.
     theta_charged, theta_discharged
         Per slot mean lithium fraction at the end of the last charge step and at the
         end of the cycle [-].
@@ -73,6 +74,7 @@ def run_cycle(
     cei: CEIGrowth,
     cei_thickness: np.ndarray,
     pos_mask: np.ndarray,
+    sei: SEIGrowth | None = None,
 ) -> CycleResult:
     """Run the steps of one cycle from (t, y) and summarise it.
 
@@ -127,16 +129,24 @@ def run_cycle(
     th_surf = np.clip(m.surface_concentration(v["cs"], v["ik"]) / m.cmax_col, 0.0, 1.0)
     gradient = np.where(pos_mask, np.max(np.abs(th_surf - theta), axis=1), 0.0)
     q_cei = np.zeros(theta.shape[0])
-    if cei.enabled:
-        sel = pos_mask & ~sim.mesh.slot_isolated
+    sei_on = sei is not None and sei.enabled
+    if cei.enabled or sei_on:
         ik = v["ik"]
         r_tot = m.r_fixed
         if m.uses_path:  # base contact paths of the design
             sig = m.active_material_conductivity(theta)
             r_tot = r_tot + m.path / sig
         e_surf = v["phis"][m.slot_elec] - v["phie"][m.slot_cell] - ik * r_tot
-        i_side = cei.current(e_surf[sel], cei_thickness[sel], sim.cell.temperature)
-        q_cei[sel] = _trapz(i_side, T)
+        temp = sim.cell.temperature
+        if cei.enabled:
+            sel = pos_mask & ~sim.mesh.slot_isolated
+            i_side = cei.current(e_surf[sel], cei_thickness[sel], temp)
+            q_cei[sel] = _trapz(i_side, T)
+        if sei_on:
+            assert sei is not None
+            sel = ~pos_mask & ~sim.mesh.slot_isolated
+            i_side = sei.current(e_surf[sel], cei_thickness[sel], temp)
+            q_cei[sel] = _trapz(i_side, T)
     th_c = theta[:, last_charge_end] if last_charge_end is not None else theta[:, -1]
     exchange = 0.0
     if sim.cell.half_cell:

@@ -62,6 +62,15 @@ def _interp_jumped(rows: list[dict]) -> None:
             rows[i][key] = float(v)
 
 
+def _negative_mean(run, values: np.ndarray, vol: np.ndarray) -> float:
+    """Volume mean of a per-slot state over the negative electrode's slots (NaN for a
+    half cell)."""
+    neg = ~run.pos
+    if not np.any(neg):
+        return float("nan")
+    return float(np.sum(values[neg] * vol[neg]) / np.sum(vol[neg]))
+
+
 def build_aging_dataset(run, rec) -> xr.Dataset:
     """Assemble the record of an :class:`~electrohet.aging.driver.AgingRun`."""
     ms = run.sim.mesh
@@ -120,7 +129,16 @@ def build_aging_dataset(run, rec) -> xr.Dataset:
         ),
         "li_cyclable": ("cycle", col("li_cyclable"), {"units": "mol/m^2"}),
         "li_trapped": ("cycle", col("li_trapped"), {"units": "mol/m^2"}),
-        "li_cei": ("cycle", col("li_cei"), {"units": "mol/m^2"}),
+        "li_cei": (
+            "cycle",
+            col("li_cei"),
+            {"units": "mol/m^2", "long_name": "lithium bound in CEI (and SEI, when enabled)"},
+        ),
+        "sei_thickness": (
+            "cycle",
+            np.array([_negative_mean(run, r["L"], vol) for r in rows], dtype=float),
+            {"units": "m", "long_name": "volume-mean SEI thickness of the negative (0 if off)"},
+        ),
         "lli": (
             "cycle",
             (col("li_trapped") + col("li_cei")) / li0,

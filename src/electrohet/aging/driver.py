@@ -108,10 +108,12 @@ class AgingRecord:
 
 
 class _State:
-    """Slow degradation states per slot (positive electrode; zero elsewhere)."""
+    """Slow degradation states per slot (positive electrode; the SEI thickness ``L`` and
+    its lithium on the negative when SEI growth is enabled; zero elsewhere)."""
 
     def __init__(self, n: int, mech: Mechanisms, pos: np.ndarray) -> None:
-        self.L = np.where(pos, mech.cei.initial_thickness, 0.0)
+        sei0 = mech.sei.initial_thickness if mech.sei.enabled else 0.0
+        self.L = np.where(pos, mech.cei.initial_thickness, sei0)
         self.crack = np.where(pos, mech.cracking.initial if mech.cracking.enabled else 0.0, 0.0)
         self.dpath = np.zeros(n)
         self.li_cei = np.zeros(n)
@@ -204,7 +206,11 @@ class AgingRun:
     def _apply(self, st: _State) -> None:
         cr = self.mech.cracking
         area = cr.area_factor(st.crack) if cr.enabled else np.ones(self.n_slots)
-        rf = np.where(self.pos, self.mech.cei.film_resistance(st.L), 0.0)
+        rf = np.where(
+            self.pos,
+            self.mech.cei.film_resistance(st.L),
+            self.mech.sei.film_resistance(st.L) if self.mech.sei.enabled else 0.0,
+        )
         if self.mech.contact.enabled and self.mech.contact.continuous:
             live = 1.0 - st.iso_frac
             self.hook.apply(rf, area, st.dpath, st.isolated | (live <= 0.0), live)
@@ -270,11 +276,17 @@ class AgingRun:
         grad = np.where(live, res.gradient, 0.0)
         area = mech.cracking.area_factor(st.crack) if mech.cracking.enabled else 1.0
         li_cei = res.q_cei / F * self.area * connected * area * self.dxs
+        # SEI on the negative (when enabled): film and lithium, no cracks or contacts
+        neg = ~self.pos & ~st.isolated & mech.sei.enabled
         return {
-            "L": np.where(live, mech.cei.thickness_rate(res.q_cei), 0.0),
+            "L": np.where(
+                live,
+                mech.cei.thickness_rate(res.q_cei),
+                np.where(neg, mech.sei.thickness_rate(res.q_cei), 0.0),
+            ),
             "crack": np.where(live, mech.cracking.growth(swing, st.crack, grad), 0.0),
             "dpath": np.where(live, mech.contact.growth(swing, st.crack, self.carbon, grad), 0.0),
-            "li_cei": np.where(live, li_cei, 0.0),
+            "li_cei": np.where(live | neg, li_cei, 0.0),
         }
 
     def _advance(self, st: _State, r: dict, m: int, y: np.ndarray) -> tuple[_State, np.ndarray]:
@@ -514,12 +526,12 @@ class AgingRun:
         self._apply(st)
         args = (self.sim, self.protocol.steps_of(c), t, y, c, self.mech.cei, st.L, self.pos)
         try:
-            return run_cycle(*args)
+            return run_cycle(*args, sei=self.mech.sei)
         except SolverError:
             rtol = 0.1 * self.sim.integrator.rtol
             newton_tol = max(10 * np.finfo(float).eps / rtol, min(0.03, rtol**0.5))
             with self.sim.tolerances(rtol, newton_tol):
-                return run_cycle(*args)
+                return run_cycle(*args, sei=self.mech.sei)
 
     def lithium_balance(self, st: _State, y: np.ndarray, exchange: float) -> dict[str, float]:
         """Cyclable, trapped and CEI lithium [mol/m^2] and the relative balance error."""

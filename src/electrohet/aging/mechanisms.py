@@ -28,6 +28,20 @@ CEI growth (:class:`CEIGrowth`)
     grows by ``dL = V_cei Q_cei / F``; its film resistance is ``L / kappa_cei``.
     Fresh crack surface carries no film: the mean film thickness is diluted by the
     area gain ``A_old/A_new`` when the crack area grows.
+SEI growth (:class:`SEIGrowth`, off by default)
+    Electrolyte reduction on the negative particles, reaction limited (Safari et al.,
+    J. Electrochem. Soc. 156 (2009) A145; the "reaction limited" law of Marquis'
+    thesis, Oxford 2020, eq. 5.92, which PyBaMM implements):
+
+    ``i_sei = i_sei,0 exp(-alpha F (E_s - U_sei)/(R T)) exp(-E_a/R (1/T - 1/T_ref))``
+    [A per m^2 particle surface, a reduction: lithium consumed],
+
+    with ``E_s = phi_s - phi_e - i_k r_k`` the surface potential inside the film
+    (``r_k`` includes the SEI's own ``L rho_sei``).  ``z`` lithium per SEI molecule:
+    the film grows by ``dL = V_sei Q_sei / (z F)`` and a slot loses ``a_k dx Q_sei /
+    F`` mol of cyclable lithium per m^2 of electrode; its film resistance is
+    ``L rho_sei``.  It exists so that a degradation shared with PyBaMM can be
+    compared like for like (``benchmarks/bench_aging.py``).
 Cracking (:class:`Cracking`)
     A fatigue (Paris-type) law in the lithium-fraction swing, which sets the
     diffusion-induced stress amplitude (Deshpande, Verbrugge, Cheng, Wang & Liu,
@@ -171,6 +185,80 @@ class CEIGrowth:
         if not self.enabled:
             return np.zeros_like(q_cei)
         return self.molar_volume * q_cei / F
+
+
+@dataclass(frozen=True)
+class SEIGrowth:
+    """Reaction-limited SEI growth on the negative electrode (see module docstring).
+
+    Defaults are those of O'Kane et al., Phys. Chem. Chem. Phys. 24 (2022) 7909 (the
+    OKane2022 set): i0 = 1.5e-7 A/m^2, U_sei = 0.4 V, V_sei = 9.585e-5 m^3/mol,
+    rho_sei = 2e5 Ohm m, 5 nm initial film, z = 1; alpha = 0.5 (symmetric).
+
+    Parameters
+    ----------
+    i0
+        Exchange current density of the SEI reaction [A/m^2], >= 0.
+    u_ref
+        SEI open-circuit potential vs Li/Li+ [V].
+    alpha
+        Cathodic transfer coefficient [-], in (0, 1].
+    activation_energy
+        E_a [J/mol], >= 0.
+    molar_volume
+        V_sei, film volume per mole of SEI [m^3/mol], > 0.
+    lithium_per_molecule
+        z, lithium (electrons) per SEI molecule [-], > 0.
+    resistivity
+        rho_sei, ionic resistivity of the film [Ohm m], >= 0.
+    initial_thickness
+        Film thickness of the fresh electrode [m], >= 0.
+    enabled
+        Switch (off by default: the presets model the positive electrode).
+    """
+
+    i0: float = 1.5e-7
+    u_ref: float = 0.4
+    alpha: float = 0.5
+    activation_energy: float = 0.0
+    molar_volume: float = 9.585e-5
+    lithium_per_molecule: float = 1.0
+    resistivity: float = 2.0e5
+    initial_thickness: float = 5e-9
+    enabled: bool = False
+
+    def __post_init__(self) -> None:
+        _positive("sei.i0", self.i0)
+        check_range("sei.u_ref", self.u_ref, -1.0, 2.0)
+        check_range("sei.alpha", self.alpha, 0.0, 1.0, low_inclusive=False)
+        _positive("sei.activation_energy", self.activation_energy)
+        _positive("sei.molar_volume", self.molar_volume, strict=True)
+        _positive("sei.lithium_per_molecule", self.lithium_per_molecule, strict=True)
+        _positive("sei.resistivity", self.resistivity)
+        _positive("sei.initial_thickness", self.initial_thickness)
+
+    def current(
+        self, surface_potential: np.ndarray, thickness: np.ndarray, temperature: float
+    ) -> np.ndarray:
+        """Side-reaction current density [A/m^2 of particle surface], > 0 (lithium
+        consumed); ``surface_potential`` (S, T) [V], ``thickness`` (S,) [m] (unused: the
+        film acts through the potential drop ``i_k L rho_sei`` in ``E_s``)."""
+        if not self.enabled:
+            return np.zeros_like(surface_potential)
+        f_rt = F / (R_GAS * temperature)
+        arr = np.exp(-self.activation_energy / R_GAS * (1.0 / temperature - 1.0 / T_REF))
+        expo = np.minimum(-self.alpha * f_rt * (surface_potential - self.u_ref), 200.0)
+        return self.i0 * arr * np.exp(expo)
+
+    def film_resistance(self, thickness: np.ndarray) -> np.ndarray:
+        """Area-specific film resistance L rho_sei [Ohm m^2]."""
+        return thickness * self.resistivity
+
+    def thickness_rate(self, q_sei: np.ndarray) -> np.ndarray:
+        """Film growth per cycle [m] from the side charge per surface [C/m^2]."""
+        if not self.enabled:
+            return np.zeros_like(q_sei)
+        return self.molar_volume * q_sei / (self.lithium_per_molecule * F)
 
 
 @dataclass(frozen=True)
@@ -368,11 +456,12 @@ class Mechanisms:
     cei: CEIGrowth = field(default_factory=CEIGrowth)
     cracking: Cracking = field(default_factory=Cracking)
     contact: ContactLoss = field(default_factory=ContactLoss)
+    sei: SEIGrowth = field(default_factory=SEIGrowth)
 
     @classmethod
     def from_dict(cls, d: dict) -> Mechanisms:
-        """Build from ``{"cei": {...}, "cracking": {...}, "contact": {...}}``."""
-        known = {"cei": CEIGrowth, "cracking": Cracking, "contact": ContactLoss}
+        """Build from ``{"cei": {...}, "cracking": {...}, "contact": {...}, "sei": {...}}``."""
+        known = {"cei": CEIGrowth, "cracking": Cracking, "contact": ContactLoss, "sei": SEIGrowth}
         for key in d:
             if key not in known:
                 raise ParameterError(
@@ -393,4 +482,4 @@ class Mechanisms:
     @property
     def names(self) -> list[str]:
         """Names of the enabled mechanisms."""
-        return [n for n in ("cei", "cracking", "contact") if getattr(self, n).enabled]
+        return [n for n in ("cei", "cracking", "contact", "sei") if getattr(self, n).enabled]
