@@ -21,8 +21,9 @@ cycle's side charge between cycles (operator splitting, docs/aging.md).
 
 Timed per resolved cycle on both sides as (t(N) - t(1)) / (N - 1), so model builds
 and first-run costs cancel (one process, the two codes one after the other).  Then
-electrohet alone with cycle jumping on (``--jump-cycles`` cycles, same physics): its ms per cycle against
-its own resolved cost is the gain from jumping, which PyBaMM is not given.
+electrohet alone with cycle jumping on (``--jump-cycles`` cycles, same physics): its
+ms per cycle against its own resolved cost is the gain from jumping, which PyBaMM is
+not given.
 
 Run:  python benchmarks/bench_aging.py [--cycles 10] [--points 20] [--jump-cycles 500]
 """
