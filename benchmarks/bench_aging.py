@@ -119,7 +119,10 @@ def main() -> None:
     from electrohet.materials.base import F  # noqa: F401
 
     n = args.cycles
-    # both sides: (t(N) - t(1)) / (N - 1), so setup and first-run costs cancel
+    # both sides: (t(N) - t(1)) / (N - 1), so setup costs cancel; one warm-up run of
+    # each first (imports of compiled kernels, PyBaMM's first processing)
+    electrohet_sei(1, args.points, jump=False)
+    pybamm_sei(1, args.points)
     t1_eh, _, _ = electrohet_sei(1, args.points, jump=False)
     t_eh, ds, area = electrohet_sei(n, args.points, jump=False)
     t1, _, _ = pybamm_sei(1, args.points)

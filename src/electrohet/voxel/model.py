@@ -28,11 +28,10 @@ The Li-metal counter electrode follows p2de's boundary (i0 of the foil, arcsinh 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import scipy.sparse as sp
 
+from electrohet.engine.control import Control
 from electrohet.materials.base import R_GAS, ActiveMaterial, Electrolyte, F, LithiumMetal
 from electrohet.materials.kinetics import (
     butler_volmer,
@@ -64,14 +63,6 @@ def _with_slope(fn, x: np.ndarray, step: np.ndarray | float) -> tuple[np.ndarray
     v = fn(x)
     s = (fn(x + step) - fn(x - step)) / (2.0 * step)
     return v, s
-
-
-@dataclass(frozen=True)
-class Control:
-    """``mode``: "current" (value = I [A/m^2], > 0 discharge) or "voltage" (value = V)."""
-
-    mode: str
-    value: float
 
 
 class VoxelModel:

@@ -18,14 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from electrohet.engine import Control as EngineControl
-from electrohet.engine import Cutoff, ExperimentLog, run_experiment, run_step
+from electrohet.engine import Control, Cutoff, ExperimentLog, run_experiment, run_step
 from electrohet.errors import ParameterError, ProtocolError, SolverError, check_range
 from electrohet.materials.base import ActiveMaterial, Electrolyte, F, LithiumMetal
 from electrohet.protocols.experiment import Experiment
 from electrohet.protocols.steps import Step
 from electrohet.voxel.geometry import build_grid, check_percolation
-from electrohet.voxel.model import Control, VoxelModel
+from electrohet.voxel.model import VoxelModel
 from electrohet.voxel.solver import NewtonSolver
 
 
@@ -533,12 +532,10 @@ class Simulation:
             self, step, t, y, index, cycle, VoxelRunLog() if log is None else log, skip_satisfied
         )
 
-    def begin_step(
-        self, control: EngineControl, t: float, y: np.ndarray, log: VoxelRunLog
-    ) -> np.ndarray:
+    def begin_step(self, control: Control, t: float, y: np.ndarray, log: VoxelRunLog) -> np.ndarray:
         """Set ``control``: the algebraic unknowns consistent with it, by one tiny
         (1e-9 s) implicit step whose charge is added to ``log.q_total``."""
-        self._control_now = Control(control.mode, control.value)
+        self._control_now = control
         tiny = 1e-9
         y = self.solver.solve(y, tiny, self._control_now)
         log.q_total += tiny * float(y[self.model.iI])
