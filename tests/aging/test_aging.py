@@ -196,7 +196,7 @@ def test_bad_input_messages(cell):
     with pytest.raises(ProtocolError, match="no discharge"):
         AgingProtocol(["Charge at 1C until 4.3 V"], 3).validate(cell)
     with pytest.raises(ParameterError, match="unknown mechanism"):
-        Mechanisms.from_dict({"sei": {}})
+        Mechanisms.from_dict({"plating": {}})
     with pytest.raises(ParameterError, match="jump.order"):
         JumpOptions(order=3)
 
