@@ -7,9 +7,12 @@ Parameter sets (each module documents its sources):
 - :mod:`~electrohet.materials.nmc622` - NMC622 for Yari 2020 half cells, Li metal default
 - :mod:`~electrohet.materials.nmc532` - NMC532 (Mohtat 2020 OCP)
 - :mod:`~electrohet.materials.lto` - Li4Ti5O12 (1.55 V plateau)
+
+:func:`from_pybamm` builds a whole cell from a PyBaMM parameter set (PyBaMM optional).
 """
 
 from electrohet.materials.base import ActiveMaterial, Electrolyte, LithiumMetal, constant
+from electrohet.materials.pybamm_import import from_pybamm
 from electrohet.materials.registry import get_material, list_materials
 
 __all__ = [
@@ -17,6 +20,7 @@ __all__ = [
     "Electrolyte",
     "LithiumMetal",
     "constant",
+    "from_pybamm",
     "get_material",
     "list_materials",
 ]

@@ -1,0 +1,193 @@
+"""from_pybamm: electrohet's DFN of a PyBaMM parameter set against PyBaMM's own DFN.
+
+Each imported set runs in both codes from the same initial state (PyBaMM's own
+``set_initial_state``: SOC 1 before a discharge, SOC 0 before the CCCV charge) on the
+same mesh (20 finite volumes per domain, 20 radial shells; PyBaMM's DFN with its
+IDAKLU solver).  Acceptance: RMS voltage difference <= 3 mV (on a uniform time grid
+over the common span less its last 0.5 %, the near-vertical drop at the cut-off, as in
+tests/model/test_model_vs_pybamm.py) and capacity within 0.1 %.  The quick set runs
+three sets at 1C; the full matrix (every imported set at C/5, 1C, 2C and a 1C CCCV
+charge to C/20) is marked slow.  Sets with features electrohet cannot carry must be
+refused with every feature named.
+
+Run as a script to print the table of docs/materials.md:
+``python tests/materials/test_from_pybamm.py``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+pybamm = pytest.importorskip("pybamm")
+
+from electrohet.errors import ParameterError  # noqa: E402
+from electrohet.materials import from_pybamm  # noqa: E402
+from electrohet.model import Simulation  # noqa: E402
+from electrohet.model.compare import rms_voltage_difference  # noqa: E402
+
+pytestmark = pytest.mark.pybamm
+
+IMPORTED = ["Chen2020", "Marquis2019", "Mohtat2020", "Ecker2015", "OKane2022", "Prada2013",
+            "Ramadass2004", "NCA_Kim2011"]  # fmt: skip
+QUICK = ["Chen2020", "Marquis2019", "NCA_Kim2011"]
+PROTOCOLS = ["C/5", "1C", "2C", "CCCV"]
+RMS_TOL = 3e-3  # V
+CAPACITY_TOL = 1e-3  # relative
+#: set -> the phrases its refusal must contain
+REFUSED = {
+    "ORegan2022": [
+        "transference number",
+        "thermodynamic factor",
+        "negative exchange-current",
+        "positive exchange-current",
+    ],
+    "Ai2020": ["thermodynamic factor"],
+    "Chen2020_composite": ["particle phases", "hysteresis"],
+    "MSMR_Example": ["MSMR"],
+    "Xu2019": ["half cell"],
+}
+VAR_PTS = {"x_n": 20, "x_s": 20, "x_p": 20, "r_n": 20, "r_p": 20}
+
+
+def _steps(name: str, protocol: str) -> tuple[list[str], float]:
+    """Experiment steps and initial SOC of a protocol."""
+    pv = pybamm.ParameterValues(name)
+    v_min, v_max = pv["Lower voltage cut-off [V]"], pv["Upper voltage cut-off [V]"]
+    if protocol == "CCCV":
+        return [f"Charge at 1C until {v_max} V", f"Hold at {v_max} V until C/20"], 0.0
+    return [f"Discharge at {protocol} until {v_min} V"], 1.0
+
+
+@functools.cache
+def _pybamm_run(name: str, protocol: str):
+    steps, soc = _steps(name, protocol)
+    pv = pybamm.ParameterValues(name)
+    pv.set_initial_state(soc)
+    sim = pybamm.Simulation(
+        pybamm.lithium_ion.DFN(),
+        parameter_values=pv,
+        experiment=pybamm.Experiment(steps),
+        var_pts=VAR_PTS,
+        solver=pybamm.IDAKLUSolver(),
+    )
+    sol = sim.solve()
+    return (
+        sol["Time [s]"].entries,
+        sol["Voltage [V]"].entries,
+        float(sol["Discharge capacity [A.h]"].entries[-1]),
+    )
+
+
+@functools.cache
+def _our_run(name: str, protocol: str):
+    steps, soc = _steps(name, protocol)
+    cell = from_pybamm(name, initial_soc=soc)
+    ds = Simulation(cell).solve(steps)
+    assert ds.attrs["status"] == "completed", ds.attrs["message"]
+    return ds.time.values, ds.voltage.values, float(ds.capacity.values[-1]) * cell.area
+
+
+def compare(name: str, protocol: str) -> tuple[float, float]:
+    """(RMS voltage difference [V], relative capacity difference [-])."""
+    tp, vp, qp = _pybamm_run(name, protocol)
+    te, ve, qe = _our_run(name, protocol)
+    rms = rms_voltage_difference(te, ve, tp, vp, exclude_end=0.005)
+    return rms, qe / qp - 1.0
+
+
+def _check(name: str, protocol: str) -> None:
+    rms, dq = compare(name, protocol)
+    assert rms <= RMS_TOL, f"{name} {protocol}: RMS {rms * 1e3:.2f} mV"
+    assert abs(dq) <= CAPACITY_TOL, f"{name} {protocol}: capacity {100 * dq:+.3f} %"
+
+
+@pytest.mark.parametrize("name", QUICK)
+def test_one_c_matches_pybamm(name):
+    _check(name, "1C")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("name", IMPORTED)
+def test_matrix_matches_pybamm(name, protocol):
+    _check(name, protocol)
+
+
+@pytest.mark.parametrize(("name", "phrases"), list(REFUSED.items()))
+def test_refused_sets_name_every_feature(name, phrases):
+    with pytest.raises(ParameterError) as info:
+        from_pybamm(name)
+    msg = str(info.value)
+    assert name in msg
+    for phrase in phrases:
+        assert phrase in msg, f"{phrase!r} not in {msg!r}"
+
+
+def test_bruggeman_is_converted():
+    """PyBaMM's b_e (eps^b_e = eps / tau) becomes electrohet's tortuosity exponent b_e - 1."""
+    pv = pybamm.ParameterValues("Chen2020")
+    pv.update(
+        {
+            "Negative electrode Bruggeman coefficient (electrolyte)": 2.0,
+            "Positive electrode Bruggeman coefficient (electrolyte)": 1.7,
+            "Separator Bruggeman coefficient (electrolyte)": 1.2,
+            "Positive electrode Bruggeman coefficient (electrode)": 1.5,
+        }
+    )
+    cell = from_pybamm(pv)
+    neg, pos = cell.negative.layers[0], cell.positive.layers[0]
+    assert neg.bruggeman == pytest.approx(1.0)
+    assert pos.bruggeman == pytest.approx(0.7)
+    assert cell.separator.bruggeman == pytest.approx(0.2)
+    # transport efficiency eps / tau equals PyBaMM's eps^b_e
+    assert neg.porosity / neg.tortuosity_factor == pytest.approx(neg.porosity**2.0)
+    assert pos.porosity / pos.tortuosity_factor == pytest.approx(pos.porosity**1.7)
+    # matrix conductivity: sigma (1 - eps)^b_s (PyBaMM's electrode transport efficiency)
+    assert pos.conductivity == pytest.approx(0.18 * (1 - 0.335) ** 1.5)
+    assert neg.conductivity == pytest.approx(215.0)
+
+
+def test_tables_resolve_pybamm_functions():
+    """The OCP tables reproduce PyBaMM's own U(sto) to well below 1 mV between nodes."""
+    cell = from_pybamm("Chen2020")
+    param = pybamm.LithiumIonParameters()
+    pv = pybamm.ParameterValues("Chen2020")
+    sto = np.linspace(0.0005, 0.9995, 7777)  # off the table nodes
+    for lay, dom in ((cell.negative.layers[0], param.n), (cell.positive.layers[0], param.p)):
+        ref = pv.process_symbol(dom.prim.U(pybamm.Vector(sto), pybamm.Scalar(298.15)))
+        err = np.abs(lay.material.ocp(sto) - ref.evaluate().ravel())
+        assert err.max() < 1e-4, f"{lay.name}: {err.max() * 1e3:.3f} mV"
+
+
+def test_initial_state_matches_pybamm():
+    pv = pybamm.ParameterValues("Chen2020")
+    cell = from_pybamm("Chen2020")
+    assert cell.negative.theta_init == pytest.approx(29866.0 / 33133.0)
+    assert cell.positive.theta_init == pytest.approx(17038.0 / 63104.0)
+    pv.set_initial_state(0.5)
+    half = from_pybamm("Chen2020", initial_soc=0.5)
+    c_n = pv["Initial concentration in negative electrode [mol.m-3]"]
+    assert half.negative.theta_init == pytest.approx(c_n / 33133.0)
+    assert cell.one_c() * cell.area == pytest.approx(5.0)
+
+
+def test_options_other_than_dfn_defaults_are_refused():
+    with pytest.raises(ParameterError) as info:
+        from_pybamm("Chen2020", options={"thermal": "lumped", "SEI": "reaction limited"})
+    msg = str(info.value)
+    assert "'thermal'" in msg and "'SEI'" in msg
+
+
+if __name__ == "__main__":  # the table of docs/materials.md
+    print("| set | protocol | RMS [mV] | capacity [%] |")
+    print("|---|---|---|---|")
+    for set_name in IMPORTED:
+        for prot in PROTOCOLS:
+            try:
+                r, q = compare(set_name, prot)
+                print(f"| {set_name} | {prot} | {r * 1e3:.2f} | {100 * q:+.3f} |", flush=True)
+            except Exception as exc:  # noqa: BLE001  (report and go on)
+                print(f"| {set_name} | {prot} | failed: {str(exc)[:80]} | |", flush=True)
