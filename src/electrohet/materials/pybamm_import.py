@@ -31,6 +31,9 @@ j0(c_e, c_s, T) = m (c_e c_s (c_max - c_s))^1/2     ``exchange_prefactor = m`` (
 Electrode height x width x electrodes in parallel  ``Cell.area``
 Nominal cell capacity [A.h]                        ``Cell.nominal_capacity = Q / area``
 Ambient temperature [K]                            ``Cell.temperature`` (isothermal DFN)
+Lithium-metal electrode (half-cell sets)           :class:`~electrohet.materials.base.LithiumMetal`
+  j0_Li_metal(c_e, 1/V_bar_Li, T)                    ``i0_ref (c_e / c0)^exponent``
+  thickness / conductivity                           ``Cell.contact_resistance = L_n / sigma_n``
 Initial concentrations                             ``theta_init = c_init / c_max``, ``c0``
 ElectrodeSOH min/max stoichiometries               ``theta_0`` / ``theta_100``
 =================================================  ==========================================
@@ -47,7 +50,8 @@ distributions, a concentration-dependent transference number or thermodynamic fa
 exchange-current densities that are not c_e^1/2 c_s^1/2 (c_max - c_s)^1/2 times a
 constant, stoichiometry-dependent electrode conductivity, a time-dependent ambient
 temperature, position-dependent geometry or initial concentrations, Bruggeman
-coefficients below 1, lithium-metal half cells (not mapped yet), and any PyBaMM model
+coefficients below 1, a lithium-metal exchange current that is not a power of c_e,
+and any PyBaMM model
 option other than the DFN defaults (thermal models, SEI, plating, particle mechanics,
 loss of active material, double-layer "surface form", contact resistance, ...).
 Parameters that the default DFN does not use (thermal, SEI, plating, cracking) are
@@ -79,6 +83,7 @@ ELECTROLYTE_SPAN = 4.0
 I0_EXPONENT_RTOL = 2e-3
 
 PYBAMM_EXTRA = "pip install electrohet[pybamm]"
+_LI_METAL_I0 = "Exchange-current density for lithium metal electrode [A.m-2]"
 
 #: PyBaMM DFN options that the electrohet model reproduces (the defaults).  Anything
 #: else passed as ``options`` is refused.
@@ -278,11 +283,16 @@ class ParameterSource(Protocol):
     def electrolyte(self, prop: str, c_e: np.ndarray, T: float) -> np.ndarray:
         """``prop`` in {"kappa", "D_e", "t_plus", "tdf"} at c_e [mol/m^3]."""
 
+    def li_metal_exchange_current(self, c_e: np.ndarray, T: float) -> np.ndarray:
+        """Exchange-current density of a lithium-metal counter electrode [A/m^2]."""
+
     def stoichiometry_window(self) -> tuple[float, float, float, float] | None:
-        """(x_0, x_100, y_100, y_0) from the electrode state of health, or None."""
+        """(x_0, x_100, y_100, y_0) from the electrode state of health, or None (a half
+        cell: x_0 = x_100 = NaN)."""
 
     def initial_concentrations(self, soc: float) -> tuple[float, float]:
-        """(negative, positive) initial particle concentrations [mol/m^3] at ``soc``."""
+        """(negative, positive) initial particle concentrations [mol/m^3] at ``soc``
+        (negative NaN for a half cell)."""
 
 
 class PyBaMMSource:
@@ -294,7 +304,13 @@ class PyBaMMSource:
         self._pybamm = pybamm
         self.pv = parameter_values
         self.name = name
-        self.param = pybamm.LithiumIonParameters()
+        keys = set(parameter_values.keys())
+        self.half_cell = (
+            "Maximum concentration in negative electrode [mol.m-3]" not in keys
+            and _LI_METAL_I0 in keys
+        )
+        self.options = {"working electrode": "positive"} if self.half_cell else None
+        self.param = pybamm.LithiumIonParameters(self.options)
 
     def keys(self) -> Iterable[str]:
         return [k for k in self.pv.keys() if k != "citations"]
@@ -349,19 +365,31 @@ class PyBaMMSource:
         }[prop]
         return self._eval(fn(pb.Vector(c_e), pb.Scalar(T)), c_e)
 
+    def li_metal_exchange_current(self, c_e: np.ndarray, T: float) -> np.ndarray:
+        pb = self._pybamm
+        # PyBaMM's lithium-metal interface evaluates it at c_Li = 1 / V_bar_Li
+        expr = self.param.j0_Li_metal(pb.Vector(c_e), 1 / self.param.V_bar_Li, pb.Scalar(T))
+        return self._eval(expr, c_e)
+
     def stoichiometry_window(self) -> tuple[float, float, float, float] | None:
+        lib = self._pybamm.lithium_ion
         try:
-            x0, x100, y100, y0 = self._pybamm.lithium_ion.get_min_max_stoichiometries(self.pv)
+            if self.half_cell:
+                sol = lib.electrode_soh_half_cell.get_min_max_stoichiometries(
+                    self.pv, options=self.options
+                )
+                return math.nan, math.nan, float(sol["x_100"]), float(sol["x_0"])
+            x0, x100, y100, y0 = lib.get_min_max_stoichiometries(self.pv)
         except Exception:  # noqa: BLE001  (PyBaMM's SOH solve failed: no window)
             return None
         return float(x0), float(x100), float(y100), float(y0)
 
     def initial_concentrations(self, soc: float) -> tuple[float, float]:
-        pv = self.pv.set_initial_state(soc, inplace=False)
-        return (
-            float(pv["Initial concentration in negative electrode [mol.m-3]"]),
-            float(pv["Initial concentration in positive electrode [mol.m-3]"]),
-        )
+        pv = self.pv.set_initial_state(soc, inplace=False, options=self.options)
+        c_n = math.nan
+        if not self.half_cell:
+            c_n = float(pv["Initial concentration in negative electrode [mol.m-3]"])
+        return c_n, float(pv["Initial concentration in positive electrode [mol.m-3]"])
 
 
 # --------------------------------------------------------------------------------------
@@ -559,6 +587,27 @@ def _electrode(
         return None
 
 
+def _lithium_metal(src: ParameterSource, chk: _Check, c0: float, T: float):
+    """The lithium-metal counter electrode: i0 = i0_ref (c_e / c0)^a, a checked."""
+    from electrohet.materials.base import LithiumMetal
+
+    ce = c0 * np.array([0.25, 0.5, 1.0, 2.0, 3.0])
+    j0 = src.li_metal_exchange_current(ce, T)
+    if not (np.all(np.isfinite(j0)) and np.all(j0 > 0)):
+        chk.add("lithium-metal exchange-current density is not finite and positive")
+        return None
+    a = float(np.log(j0[3] / j0[2]) / np.log(2.0))
+    law = j0[2] * (ce / c0) ** a
+    dev = float(np.max(np.abs(law / j0 - 1.0)))
+    if dev > I0_EXPONENT_RTOL:
+        chk.add(
+            f"lithium-metal exchange-current density is not a power of c_e (departs from "
+            f"c_e^{a:.3g} by {100 * dev:.3g} %)"
+        )
+        return None
+    return LithiumMetal(i0_ref=float(j0[2]), c_ref=c0, exponent=a, citation=src.name)
+
+
 def cell_from_source(
     src: ParameterSource,
     *,
@@ -589,16 +638,21 @@ def cell_from_source(
     from electrohet.design.layer import Cell, Electrode, Separator
 
     keys = sorted(src.keys())
-    chk = _Check(src, [])
-    for text in _key_features(keys) + _option_features(options):
-        chk.add(text)
     key_set = set(keys)
-    if (
+    half = (
         "Maximum concentration in negative electrode [mol.m-3]" not in key_set
-        and "Exchange-current density for lithium metal electrode [A.m-2]" in key_set
-    ):
+        and _LI_METAL_I0 in key_set
+    )
+    chk = _Check(src, [])
+    opts = dict(options or {})
+    if half and opts.get("working electrode", "positive") == "positive":
+        opts.pop("working electrode", None)  # the half cell's own option
+    for text in _key_features(keys) + _option_features(opts):
+        chk.add(text)
+    if "Maximum concentration in positive electrode [mol.m-3]" not in key_set:
         chk.add(
-            "lithium-metal half cell (no porous negative electrode): not mapped by from_pybamm yet"
+            "not a lithium-ion porous-electrode (DFN) parameter set: no 'Maximum "
+            "concentration in positive electrode [mol.m-3]'"
         )
     if chk.problems:
         _raise(src, chk)
@@ -632,17 +686,25 @@ def cell_from_source(
             raise ParameterError(f"initial_soc = {initial_soc} must lie in [0, 1]")
         c_n0, c_p0 = src.initial_concentrations(float(initial_soc))
     else:
-        c_n0 = chk.number("Initial concentration in negative electrode [mol.m-3]")
+        c_n0 = (
+            math.nan
+            if half
+            else chk.number("Initial concentration in negative electrode [mol.m-3]")
+        )
         c_p0 = chk.number("Initial concentration in positive electrode [mol.m-3]")
-    cmax_n = chk.number("Maximum concentration in negative electrode [mol.m-3]")
     cmax_p = chk.number("Maximum concentration in positive electrode [mol.m-3]")
-    th_n0, th_p0 = c_n0 / cmax_n, c_p0 / cmax_p
+    th_p0 = c_p0 / cmax_p
     win_n = win_p = None
     if window is not None:
         x0, x100, y100, y0 = window
         win_n, win_p = (x0, x100), (y0, y100)
 
-    neg = _electrode(src, chk, "negative", T, c0, ocp_tolerance, th_n0, win_n)
+    if half:
+        neg: Any = _lithium_metal(src, chk, c0, T)
+        th_n0 = math.nan
+    else:
+        th_n0 = c_n0 / chk.number("Maximum concentration in negative electrode [mol.m-3]")
+        neg = _electrode(src, chk, "negative", T, c0, ocp_tolerance, th_n0, win_n)
     pos = _electrode(src, chk, "positive", T, c0, ocp_tolerance, th_p0, win_p)
 
     b_sep = chk.number("Separator Bruggeman coefficient (electrolyte)")
@@ -656,6 +718,12 @@ def cell_from_source(
     q_nom = chk.number("Nominal cell capacity [A.h]")
     v_min = chk.number("Lower voltage cut-off [V]")
     v_max = chk.number("Upper voltage cut-off [V]")
+    r_foil = 0.0
+    if half:
+        # PyBaMM's lithium-metal electrode: a potential drop i L_n / sigma_n
+        r_foil = chk.number("Negative electrode thickness [m]") / chk.number(
+            "Negative electrode conductivity [S.m-1]"
+        )
     if chk.problems or neg is None or pos is None:
         _raise(src, chk)
 
@@ -685,7 +753,7 @@ def cell_from_source(
     try:
         separator = Separator(thickness=sep_l, porosity=sep_eps, bruggeman=b_sep - 1.0)
         return Cell(
-            negative=Electrode([neg], theta_init=th_n0),
+            negative=neg if half else Electrode([neg], theta_init=th_n0),
             separator=separator,
             positive=Electrode([pos], theta_init=th_p0),
             electrolyte=electrolyte,
@@ -694,6 +762,7 @@ def cell_from_source(
             v_max=v_max,
             area=area,
             nominal_capacity=q_nom / area,
+            contact_resistance=r_foil,
             name=src.name or "PyBaMM parameter set",
             meta={
                 "source": "PyBaMM",
