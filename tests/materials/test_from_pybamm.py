@@ -185,6 +185,26 @@ def test_options_other_than_dfn_defaults_are_refused():
     assert "'thermal'" in msg and "'SEI'" in msg
 
 
+def test_position_dependent_values_refused():
+    pv = pybamm.ParameterValues("Chen2020")
+    pv.update({"Positive electrode porosity": lambda x: 0.3 + 0.1 * (x > 1e-4)})
+    pv.update({"Cation transference number": pybamm.Scalar(0.26)})  # a Symbol is a number
+    with pytest.raises(ParameterError, match="'Positive electrode porosity' is a function"):
+        from_pybamm(pv)
+
+
+def test_half_cell_lithium_metal_from_pybamm():
+    """Xu2019: PyBaMM's lithium-metal i0 is m c_Li^0.7 c_e^0.3 -> exponent 0.3."""
+    cell = from_pybamm("Xu2019")
+    assert cell.half_cell
+    assert cell.negative.exponent == pytest.approx(0.3, abs=1e-9)
+    pv = pybamm.ParameterValues("Xu2019")
+    param = pybamm.LithiumIonParameters({"working electrode": "positive"})
+    j0 = pv.evaluate(param.j0_Li_metal(pybamm.Scalar(1000.0), 1 / param.V_bar_Li, 298.15))
+    assert cell.negative.i0_ref == pytest.approx(float(j0), rel=1e-12)
+    assert cell.contact_resistance == pytest.approx(7e-4 / 10776000.0)
+
+
 if __name__ == "__main__":  # the table of docs/materials.md
     print("| set | protocol | RMS [mV] | capacity [%] |")
     print("|---|---|---|---|")

@@ -50,10 +50,10 @@ distributions, a concentration-dependent transference number or thermodynamic fa
 exchange-current densities that are not c_e^1/2 c_s^1/2 (c_max - c_s)^1/2 times a
 constant, stoichiometry-dependent electrode conductivity, a time-dependent ambient
 temperature, position-dependent geometry or initial concentrations, Bruggeman
-coefficients below 1, a lithium-metal exchange current that is not a power of c_e,
-and any PyBaMM model
-option other than the DFN defaults (thermal models, SEI, plating, particle mechanics,
-loss of active material, double-layer "surface form", contact resistance, ...).
+coefficients below 1, a lithium-metal exchange current that is not a power of c_e, and
+any PyBaMM model option other than the DFN defaults (thermal models, SEI, plating,
+particle mechanics, loss of active material, double-layer "surface form", contact
+resistance, ...).
 Parameters that the default DFN does not use (thermal, SEI, plating, cracking) are
 listed in ``Cell.meta["unused"]`` and otherwise ignored.
 """
@@ -317,13 +317,22 @@ class PyBaMMSource:
 
     def is_function(self, key: str) -> bool:
         value = self.pv[key]
-        return not isinstance(value, int | float | np.number) or isinstance(value, bool)
+        # a Python function or an interpolant's (name, (x, y)) data
+        return callable(value) or isinstance(value, tuple)
 
     def number(self, key: str) -> float:
         value = self.pv[key]
-        if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-            raise ParameterError(f"PyBaMM {key!r} must be a number, got {str(value)[:60]!r}")
-        return float(value)
+        if isinstance(value, self._pybamm.Symbol):  # e.g. a pybamm.Scalar
+            value = self.pv.evaluate(value)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ParameterError(
+                f"PyBaMM {key!r} must be a number, got {str(value)[:60]!r}"
+            ) from None
+        if isinstance(value, bool) or not math.isfinite(number):
+            raise ParameterError(f"PyBaMM {key!r} = {value!r} must be a finite number")
+        return number
 
     def _eval(self, symbol: Any, like: np.ndarray) -> np.ndarray:
         out = self.pv.process_symbol(symbol).evaluate()
@@ -417,7 +426,11 @@ class _Check:
         if self.source.is_function(key):
             self.add(f"{key!r} is a function (position- or time-dependent); a number is needed")
             return math.nan
-        return self.source.number(key)
+        try:
+            return self.source.number(key)
+        except ParameterError as exc:
+            self.add(str(exc))
+            return math.nan
 
 
 def _key_features(keys: list[str]) -> list[str]:
