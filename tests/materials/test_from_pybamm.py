@@ -51,7 +51,13 @@ REFUSED = {
     "Chayambuka2022": ["negative exchange-current", "positive exchange-current"],
     "Sulzer2019": ["not a lithium-ion"],
 }
-HALF_CELLS = {"Xu2019"}  # lithium-metal counter electrode
+#: graphite against lithium metal: the cut-off (5 mV / 0 V) is approached at about 1 mV
+#: per 1 % of the discharge at 2C, so 1 mV of voltage difference moves the capacity by
+#: ~1 %, and the capacity difference is not mesh-converged at 20/20 (OKane2022 2C:
+#: -0.95 % at 20/20, -0.63 % at 40/40): voltage RMS 3 mV, capacity 1 %
+GRAPHITE_HALF_CELLS = ["Ecker2015_graphite_halfcell", "OKane2022_graphite_SiOx_halfcell"]
+GRAPHITE_HALF_CAPACITY_TOL = 1e-2
+HALF_CELLS = {"Xu2019", *GRAPHITE_HALF_CELLS}  # lithium-metal counter electrode
 VAR_PTS = {"x_n": 20, "x_s": 20, "x_p": 20, "r_n": 20, "r_p": 20}
 
 
@@ -114,10 +120,10 @@ def compare(name: str, protocol: str) -> tuple[float, float]:
     return float(np.sqrt(np.mean(diff**2))), qe / qp - 1.0
 
 
-def _check(name: str, protocol: str) -> None:
+def _check(name: str, protocol: str, capacity_tol: float = CAPACITY_TOL) -> None:
     rms, dq = compare(name, protocol)
     assert rms <= RMS_TOL, f"{name} {protocol}: RMS {rms * 1e3:.2f} mV"
-    assert abs(dq) <= CAPACITY_TOL, f"{name} {protocol}: capacity {100 * dq:+.3f} %"
+    assert abs(dq) <= capacity_tol, f"{name} {protocol}: capacity {100 * dq:+.3f} %"
 
 
 @pytest.mark.parametrize("name", QUICK)
@@ -130,6 +136,13 @@ def test_one_c_matches_pybamm(name):
 @pytest.mark.parametrize("name", IMPORTED)
 def test_matrix_matches_pybamm(name, protocol):
     _check(name, protocol)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("name", GRAPHITE_HALF_CELLS)
+def test_graphite_half_cells_match_pybamm(name, protocol):
+    _check(name, protocol, GRAPHITE_HALF_CAPACITY_TOL)
 
 
 @pytest.mark.parametrize(("name", "phrases"), list(REFUSED.items()))
@@ -220,7 +233,7 @@ def test_half_cell_lithium_metal_from_pybamm():
 if __name__ == "__main__":  # the table of docs/materials.md
     print("| set | protocol | RMS [mV] | capacity [%] |")
     print("|---|---|---|---|")
-    for set_name in IMPORTED:
+    for set_name in IMPORTED + GRAPHITE_HALF_CELLS:
         for prot in PROTOCOLS:
             try:
                 r, q = compare(set_name, prot)
