@@ -210,6 +210,31 @@ def test_options_other_than_dfn_defaults_are_refused():
     assert "'thermal'" in msg and "'SEI'" in msg
 
 
+def test_chen2020_import_equals_the_preset():
+    """Two transcriptions of Chen 2020 (electrohet's preset, PyBaMM's set) give one cell."""
+    from electrohet.design.presets import chen2020_cell
+
+    ref, cell = chen2020_cell(), from_pybamm("Chen2020")
+    assert cell.area == pytest.approx(ref.area) and cell.one_c() == pytest.approx(ref.one_c())
+    theta = np.linspace(0.01, 0.99, 197)
+    for a, b in ((cell.negative, ref.negative), (cell.positive, ref.positive)):
+        assert a.theta_init == pytest.approx(b.theta_init, rel=1e-12)
+        la, lb = a.layers[0], b.layers[0]
+        for attr in ("thickness", "porosity", "active_fraction", "particle_radius"):
+            assert getattr(la, attr) == pytest.approx(getattr(lb, attr), rel=1e-12), attr
+        assert la.tortuosity_factor == pytest.approx(lb.tortuosity_factor, rel=1e-12)
+        assert la.matrix_conductivity == pytest.approx(lb.matrix_conductivity, rel=1e-12)
+        ma, mb = la.material, lb.material
+        assert ma.exchange_prefactor == pytest.approx(mb.exchange_prefactor, rel=1e-6)
+        np.testing.assert_allclose(ma.ocp(theta), mb.ocp(theta), rtol=0, atol=2e-5)
+        np.testing.assert_allclose(ma.diffusivity(theta), mb.diffusivity(theta), rtol=1e-12)
+    ce = np.linspace(100.0, 3000.0, 59)
+    for prop in ("conductivity", "diffusivity"):
+        got, want = getattr(cell.electrolyte, prop)(ce), getattr(ref.electrolyte, prop)(ce)
+        np.testing.assert_allclose(got, want, rtol=2e-4)
+    assert cell.electrolyte.transference == ref.electrolyte.transference
+
+
 def test_position_dependent_values_refused():
     pv = pybamm.ParameterValues("Chen2020")
     pv.update({"Positive electrode porosity": lambda x: 0.3 + 0.1 * (x > 1e-4)})
