@@ -353,3 +353,37 @@ def test_bpx_payload_file_runs_nothing_and_writes_nothing(tmp_path):
     assert r.stdout.count("refused:") == 3, r.stdout
     assert "Traceback" not in r.stderr
     assert list(tmpdir.iterdir()) == []
+
+
+def test_bpx_hysteresis_refused_naming_every_field():
+    """A BPX file with hysteresis used to load its placeholder OCP silently (a 0 V
+    negative OCP, a cell starting above its upper cut-off): now one error names every
+    hysteresis field, in the electrode sections, the state and User-defined."""
+    d = chen_bpx()
+    par = d["Parameterisation"]
+    par["Negative electrode"]["OCP [V]"] = 0.0
+    par["Negative electrode"]["OCP (lithiation) [V]"] = GRAPHITE_OCP
+    par["Negative electrode"]["OCP (delithiation) [V]"] = GRAPHITE_OCP
+    par["User-defined"] = {"Negative particle hysteresis decay rate": 0.1}
+    d["State"]["Initial conditions"]["Initial hysteresis state: Negative electrode"] = 0.0
+    with pytest.raises(ParameterError) as info:
+        _build(d)
+    msg = str(info.value)
+    assert "hysteresis is not supported" in msg
+    for field in (
+        "Parameterisation.Negative electrode.OCP (lithiation) [V]",
+        "Parameterisation.Negative electrode.OCP (delithiation) [V]",
+        "Parameterisation.User-defined.Negative particle hysteresis decay rate",
+        "State.Initial conditions.Initial hysteresis state: Negative electrode",
+    ):
+        assert field in msg, field
+
+
+def test_bpx_user_defined_branch_ocps_refused():
+    d = chen_bpx()
+    d["Parameterisation"]["User-defined"] = {
+        "Negative electrode lithiation OCP [V]": GRAPHITE_OCP,
+        "Negative electrode delithiation OCP [V]": GRAPHITE_OCP,
+    }
+    with pytest.raises(ParameterError, match="delithiation OCP"):
+        _build(d)

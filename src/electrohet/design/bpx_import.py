@@ -42,9 +42,14 @@ conductivities.  Tables are interpolated linearly
 once at the cell temperature (the model is isothermal).
 
 Not representable (raise :class:`~electrohet.errors.ParameterError`): blended electrodes,
-SPM-only parameter sets, missing sections.  BPX has no active-material density and no
-thermodynamic factor: pass ``densities=`` (default NaN, so masses are undefined) and the
-factor is 1.
+SPM-only parameter sets, missing sections, and OCP hysteresis in any form (the BPX
+fields ``OCP (lithiation) [V]``, ``OCP (delithiation) [V]``, ``OCP hysteresis decay
+constant``, ``Initial hysteresis state: ...``, or ``User-defined`` entries naming
+hysteresis or (de)lithiation OCPs): such files may carry a placeholder ``OCP [V]``,
+and reading it instead of the branches builds another cell (a file with user-defined
+hysteresis loaded silently with a 0 V negative OCP and started at 4.291 V, above its
+4.2 V cut-off).  BPX has no active-material density and no thermodynamic factor: pass
+``densities=`` (default NaN, so masses are undefined) and the factor is 1.
 """
 
 from __future__ import annotations
@@ -391,6 +396,24 @@ def _read_bpx(source: str | Path | Mapping[str, Any]) -> _Section:
     return _Section(data, "")
 
 
+def _hysteresis_fields(data: Any, path: str = "") -> list[str]:
+    """Dotted paths of every key of the document that describes OCP hysteresis."""
+    found: list[str] = []
+    stack = [(data, path)]
+    while stack:
+        item, where = stack.pop()
+        if not isinstance(item, Mapping):
+            continue
+        for key, value in item.items():
+            full = f"{where}.{key}" if where else str(key)
+            low = str(key).lower()
+            if "hysteresis" in low or "lithiation" in low:
+                found.append(full)
+            elif isinstance(value, Mapping):
+                stack.append((value, full))
+    return sorted(found)
+
+
 def _electrode_layer(
     el: _Section,
     positive: bool,
@@ -500,9 +523,15 @@ def cell_from_bpx(
     ParameterError
         Invalid BPX (the message names the offending key, the value and the allowed
         range), an unsafe or oversized expression, or a feature electrohet cannot
-        represent.
+        represent (blended electrodes, OCP hysteresis: every hysteresis field named).
     """
     doc = _read_bpx(source)
+    hysteresis = _hysteresis_fields(doc.data)
+    if hysteresis:
+        raise ParameterError(
+            "BPX OCP hysteresis is not supported (electrohet has one OCP per electrode): "
+            + ", ".join(repr(k) for k in hysteresis)
+        )
     header = doc.section("Header")
     model = str(header.raw("Model")) if header.has("Model") else "DFN"
     if model not in ("DFN", "SPMe", "SPM"):

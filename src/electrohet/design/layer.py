@@ -47,7 +47,10 @@ class Layer:
     tortuosity
         Electrolyte tortuosity factor tau_e [-]; ``None`` = Bruggeman eps_e^(-b).
     bruggeman
-        Bruggeman exponent b in tau_e = eps_e^(-b) [-] (0.5 = classic).
+        Bruggeman exponent b in tau_e = eps_e^(-b) [-] (0.5 = classic).  Not PyBaMM's
+        "Bruggeman coefficient (electrolyte)" b_e, the exponent of the transport
+        efficiency eps_e^b_e = eps_e / tau_e: b = b_e - 1 (PyBaMM's 1.5 is 0.5 here;
+        :func:`electrohet.design.from_pybamm` converts).
     conductivity
         Effective matrix conductivity sigma_eff [S/m]; ``None`` = from ``percolation``.
     percolation
@@ -443,9 +446,11 @@ class Separator:
     thickness
         [m].
     porosity
-        Electrolyte volume fraction [-].
+        Electrolyte volume fraction [-], in (0, 1]; 1 is a gap of pure electrolyte
+        (PyBaMM's Marquis 2019 set has one).
     bruggeman
-        Exponent b in tau = eps^-b [-].
+        Exponent b in tau = eps^-b [-].  PyBaMM's "Bruggeman coefficient" b_e is the
+        exponent of the transport efficiency eps^b_e = eps / tau: b = b_e - 1.
     tortuosity
         Tortuosity factor [-], overrides Bruggeman when given.
     n_points
@@ -460,9 +465,7 @@ class Separator:
 
     def __post_init__(self) -> None:
         check_range("separator.thickness", self.thickness, 0, low_inclusive=False)
-        check_range(
-            "separator.porosity", self.porosity, 0, 1, low_inclusive=False, high_inclusive=False
-        )
+        check_range("separator.porosity", self.porosity, 0, 1, low_inclusive=False)
         if self.tortuosity is not None:
             check_range("separator.tortuosity", self.tortuosity, 1)
 
