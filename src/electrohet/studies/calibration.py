@@ -31,6 +31,7 @@ import numpy as np
 
 from electrohet.calibrations import load
 from electrohet.errors import ParameterError, SolverError
+from electrohet.sweeps import run_jobs, session
 
 #: Yari 2020 single-layer anchors read as (target gamma, spread) per carbon fraction:
 #: "about 0.90" -> 0.90 +- 0.01; "below 0.85" -> 0.83 +- 0.02; "less than 0.7" ->
@@ -181,6 +182,28 @@ def single_layer_gammas(params: dict[str, float], settings, fcs) -> dict[float, 
     return {fc: gamma_of_energies(r.rates, r.energy) for fc, r in zip(fcs, runs, strict=True)}
 
 
+def _gammas_or_failure(args) -> dict[float, float] | Exception:
+    """One sweep job: the single-layer gammas of a parameter set, or the error of its
+    runs (returned, not raised, so one failed point does not cancel the others)."""
+    params, settings, fcs = args
+    try:
+        return single_layer_gammas(params, settings, fcs)
+    except (SolverError, ParameterError) as exc:
+        return exc
+
+
+def _sweep_gammas(points: list[np.ndarray], settings, fcs, label: str) -> list:
+    """:func:`_gammas_or_failure` of every point (fitted coordinates), on the cluster."""
+    jobs = [(to_params(q), settings, fcs) for q in points]
+    return run_jobs(
+        _gammas_or_failure,
+        jobs,
+        getattr(settings, "processes", 1),
+        label=label,
+        scheduler=getattr(settings, "scheduler", None),
+    )
+
+
 def _prior_arrays(priors: dict[str, tuple[float, float, str]]) -> tuple[np.ndarray, np.ndarray]:
     mu = np.array([priors[k][0] for k in PARAMETERS], dtype=float)
     sd = np.array([priors[k][1] for k in PARAMETERS], dtype=float)
@@ -203,6 +226,9 @@ def calibrate(
     (J^T W J)^-1 at the optimum is returned.  A failed run at a trial point counts as
     an infinite misfit (the step is halved); a failure at the start or in the final
     Jacobian raises a :class:`~electrohet.errors.SolverError` naming the parameters.
+    The runs go to one Dask cluster for the whole fit (:func:`electrohet.sweeps.session`:
+    ``settings.processes`` local workers or ``settings.scheduler``); the points of a
+    Jacobian run in parallel.
 
     Parameters
     ----------
@@ -234,17 +260,26 @@ def calibrate(
         return np.array([g[f] for f in fcs] + list(q))
 
     def jacobian(q: np.ndarray, fq: np.ndarray) -> np.ndarray:
-        # forward differences; a backward one where the forward point's runs fail
+        # forward differences (the points in parallel); a backward one where the forward
+        # point's runs fail
         J = np.zeros((n_t + q.size, q.size))
-        for i in range(q.size):
-            dp = np.zeros_like(q)
-            dp[i] = step
-            try:
-                J[:, i] = (model(q + dp) - fq) / step
-            except SolverError:
+        steps = [step * e for e in np.eye(q.size)]
+        forward = _sweep_gammas([q + dp for dp in steps], settings, fcs, "Jacobian points")
+        for i, (dp, g) in enumerate(zip(steps, forward, strict=True)):
+            if isinstance(g, SolverError):
                 J[:, i] = (fq - model(q - dp)) / step
+            elif isinstance(g, Exception):
+                raise g
+            else:
+                J[:, i] = (np.array([g[f] for f in fcs] + list(q + dp)) - fq) / step
         return J
 
+    with session(getattr(settings, "processes", 1), getattr(settings, "scheduler", None)):
+        return _gauss_newton(model, jacobian, p, y, w, n_t, fcs, max_iter, progress)
+
+
+def _gauss_newton(model, jacobian, p, y, w, n_t, fcs, max_iter, progress) -> Calibration:
+    """Levenberg-damped Gauss-Newton of :func:`calibrate` and its Laplace covariance."""
     f0 = model(p)
     for it in range(max_iter):
         J = jacobian(p, f0)
@@ -311,14 +346,17 @@ def posterior_samples(
     """Importance samples of the posterior from a widened Laplace proposal.
 
     Draws ``n`` points from N(p_MAP, widen^2 Cov), runs the single layers of every
-    target carbon fraction at each, and weights them by posterior / proposal density.
+    target carbon fraction at each (the points in parallel on a Dask cluster:
+    ``settings.processes`` local workers or ``settings.scheduler``, see
+    :mod:`electrohet.sweeps`), and weights them by posterior / proposal density.
     Points whose runs fail get weight 0 (their number is in the returned progress
     printout and in ``weights == 0``).  The directions the anchors do not constrain are
     sampled from their prior width, so quantities that depend on them non-linearly get
     their full spread (unlike a first-order propagation).
 
     ``record``, if given, is called with a dict per sample (index, coordinates, gammas or
-    the failure), e.g. to append them to a log as they finish.
+    the failure), e.g. to append them to a log as they finish (in the order they
+    finish).
 
     Returns
     -------
@@ -334,22 +372,32 @@ def posterior_samples(
     log_q = -0.5 * np.sum(z * z, axis=1)  # proposal density up to a constant
     logw = np.full(n, -np.inf)
     fcs = sorted(tg)
-    for i, q in enumerate(qs):
-        try:
-            g = single_layer_gammas(to_params(q), settings, fcs)
-        except (SolverError, ParameterError) as exc:
+
+    def finished(i: int, g: dict[float, float] | Exception) -> None:
+        q = qs[i]
+        if isinstance(g, Exception):
             # a failed run, or a point outside the model's parameter ranges (e.g. a
             # constriction above 1e4, > 3 prior sd away): weight 0, counted
             if progress:
-                print(f"sample {i}: failed ({exc}); weight 0", flush=True)
+                print(f"sample {i}: failed ({g}); weight 0", flush=True)
             if record is not None:
-                record({"i": i, "q": q.tolist(), "failed": str(exc)})
-            continue
+                record({"i": i, "q": q.tolist(), "failed": str(g)})
+            return
         logw[i] = log_posterior(q, g, tg, priors) - log_q[i]
         if record is not None:
             record({"i": i, "q": q.tolist(), "gamma": {f"{k:g}": v for k, v in g.items()}})
         if progress and i % 10 == 0:
             print(f"sample {i}/{n}")
+
+    jobs = [(to_params(q), settings, fcs) for q in qs]
+    run_jobs(
+        _gammas_or_failure,
+        jobs,
+        getattr(settings, "processes", 1),
+        label="posterior samples",
+        scheduler=getattr(settings, "scheduler", None),
+        on_result=finished,
+    )
     wts = np.exp(logw - np.max(logw))
     wts /= wts.sum()
     return replace(cal, samples=qs, weights=wts)

@@ -12,7 +12,11 @@ from pathlib import Path
 
 import typer
 
-from electrohet.cli_options import overwrite_dir_option, skip_satisfied_option
+from electrohet.cli_options import (
+    overwrite_dir_option,
+    scheduler_option,
+    skip_satisfied_option,
+)
 from electrohet.errors import ParameterError, SolverError
 
 # files whose presence means a rate-study folder already holds results
@@ -144,6 +148,7 @@ def rate_study_cmd(
     out: Path = typer.Option(Path("rate-study"), "--out", help="output folder"),
     overwrite: bool = overwrite_dir_option(),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+    scheduler: str | None = scheduler_option(),
 ) -> None:
     """Rate-capability study of one- and two-layer designs (Yari 2020 protocol)."""
     from electrohet.studies.config import load_toml, parse_study_config
@@ -158,6 +163,7 @@ def rate_study_cmd(
         v_max=s.v_max,
         rest_minutes=s.rest_minutes,
         processes=s.processes,
+        scheduler=scheduler,
         wiring=s.wiring,
         interface=s.interface,
         through_plane_limited=s.through_plane_limited,
@@ -178,7 +184,10 @@ def rate_study_cmd(
 
 def demo(
     out: Path = typer.Option(Path("electrohet-demo"), "--out", help="output folder"),
-    processes: int = typer.Option(0, "--processes", help="worker processes (0 = all cores)"),
+    processes: int = typer.Option(
+        0, "--processes", help="worker processes of the local Dask cluster (0 = all cores)"
+    ),
+    scheduler: str | None = scheduler_option(),
     wiring: bool = typer.Option(
         True, "--wiring/--no-wiring", help="poorly wired particle share from carbon fraction"
     ),
@@ -208,6 +217,7 @@ def demo(
         raise ParameterError(f"--processes = {processes} must be >= 0 (0 = all cores)")
     settings = StudySettings(
         processes=processes or None,
+        scheduler=scheduler,
         wiring=wiring,
         interface=interface,
         through_plane_limited=through_plane,
@@ -223,8 +233,8 @@ def _save_partial(partial, out: Path, code: int, n_designs: int):
 
     from electrohet.interrupts import Interrupted, deferred_signals
     from electrohet.outputs import write_text_atomic
-    from electrohet.studies.pool import finished
     from electrohet.studies.rate_study import save_runs
+    from electrohet.sweeps import finished
 
     runs = finished(partial or [])
     rows = [

@@ -4,7 +4,8 @@ For every design: one CCCV charge from the discharged state (CC at the charge ra
 v_max, CV until C/20, rest), then from that charged state a CC discharge at each rate
 (after the rest).  Yari 2020 recharges before every rate; starting each discharge from
 the same CCCV-charged state is equivalent up to the C/20 tail of the CV step and
-halves the work.  Each design is independent, so designs run in parallel processes.
+halves the work.  Each design is independent, so designs run in parallel on a Dask
+cluster (:mod:`electrohet.sweeps`).
 
 Per design the study reports the discharge energy and capacity at every rate, the
 Peukert fit (docs/physics.md §4.1: E = beta I^-alpha) with standard errors, gamma = 2^-alpha,
@@ -34,7 +35,7 @@ from electrohet.model import MeshOptions, Simulation
 from electrohet.model.results import layer_utilization as layer_utilization_of_run
 from electrohet.outputs import write_netcdf, write_text_atomic
 from electrohet.studies.calibration import Calibration, from_frozen
-from electrohet.studies.pool import run_jobs
+from electrohet.sweeps import run_jobs
 
 
 def __getattr__(name: str):
@@ -109,7 +110,11 @@ class StudySettings:
     points_per_layer, radial_points
         Mesh of each run.
     processes
-        Worker processes (``None`` = number of CPUs, 1 = serial).
+        Worker processes of the local Dask cluster (``None`` = number of CPUs, 1 =
+        serial in this process, no cluster).
+    scheduler
+        Address of a running Dask scheduler to submit the runs to instead (``None`` =
+        the environment variable ``ELECTROHET_SCHEDULER`` if set, else a local cluster).
     wiring
         Particle-level wiring linked to the carbon fraction (issue 3): every layer gets
         ``wiring_classes`` contact classes from
@@ -165,6 +170,7 @@ class StudySettings:
     points_per_layer: int = 6
     radial_points: int = 10
     processes: int | None = None
+    scheduler: str | None = None
     wiring: bool = True
     wiring_classes: int = 2
     constriction: float | None = None
@@ -345,8 +351,8 @@ def _rate_test(
     return cell, _discharge_energies(sim, y0, settings, design)
 
 
-def _run_design(args) -> DesignRuns:
-    design, settings, cell_factory, variants = args
+def _run_design(design: LayerDesign, settings: StudySettings, cell_factory) -> DesignRuns:
+    """The nominal rate test of one design (no reruns: ``variant_energy`` is empty)."""
     cell, dss = _rate_test(design, settings, cell_factory)
     energy, capacity, util = [], [], []
     names: list[str] = []
@@ -367,16 +373,6 @@ def _run_design(args) -> DesignRuns:
         for i, lay in enumerate(cell.positive.layers)
     }
     loads = np.array([by_name[n] for n in names])
-    variant_energy = np.zeros((len(variants), len(settings.rates)))
-    for k, changes in enumerate(variants):
-        # every variant (posterior sample) runs the whole protocol with its parameters
-        try:
-            _, dss_v = _rate_test(design, replace(settings, **changes), cell_factory)
-        except SolverError:
-            variant_energy[k] = np.nan  # left out of the label probability, counted
-            continue
-        for j, ds in enumerate(dss_v):
-            variant_energy[k, j] = float(ds.energy[-1] - ds.energy[0])
     return DesignRuns(
         design,
         np.asarray(settings.rates, float),
@@ -387,8 +383,29 @@ def _run_design(args) -> DesignRuns:
         dss,
         names,
         positions,
-        variant_energy,
+        np.zeros((0, len(settings.rates))),
     )
+
+
+def _rerun_energies(
+    design: LayerDesign, settings: StudySettings, cell_factory, changes: dict
+) -> np.ndarray:
+    """Discharge energies [Wh/m^2] per rate of one rerun (a posterior sample) of a design:
+    the whole protocol under ``settings`` changed by ``changes``; NaN if it fails (left
+    out of the label probability, counted)."""
+    try:
+        _, dss = _rate_test(design, replace(settings, **changes), cell_factory)
+    except SolverError:
+        return np.full(len(settings.rates), np.nan)
+    return np.array([float(ds.energy[-1] - ds.energy[0]) for ds in dss])
+
+
+def _study_job(args):
+    """One job of a study's sweep: a design's nominal run or one of its reruns."""
+    kind, design, settings, cell_factory, changes = args
+    if kind == "nominal":
+        return _run_design(design, settings, cell_factory)
+    return _rerun_energies(design, settings, cell_factory, changes)
 
 
 def run_designs(
@@ -399,17 +416,46 @@ def run_designs(
     variants: Sequence[dict] | None = None,
     n_variant_designs: int | None = None,
 ) -> list[DesignRuns]:
-    """Run every design (in parallel processes when ``settings.processes != 1``).
+    """Run every design (on a Dask cluster unless ``settings.processes == 1``).
 
     ``variants``: settings changes (e.g. shifted calibrated parameters) under which the
-    first ``n_variant_designs`` designs (default all) are discharged again from their
-    charged state; the energies land in :attr:`DesignRuns.variant_energy`.
+    first ``n_variant_designs`` designs (default all) are run again, each rerun a job
+    of its own; the energies land in :attr:`DesignRuns.variant_energy`.
+
+    Raises
+    ------
+    Interrupted
+        On Ctrl-C / SIGTERM (:func:`electrohet.sweeps.run_jobs`); ``partial`` holds the
+        designs' nominal runs that had finished (``None`` for the others), in design
+        order.
     """
+    from electrohet.interrupts import Interrupted
+
     var = list(variants or [])
     nv = len(designs) if n_variant_designs is None else n_variant_designs
-    jobs = [(d, settings, cell_factory, var if i < nv else []) for i, d in enumerate(designs)]
-    # interrupt-safe: Ctrl-C/SIGTERM stop the workers and raise Interrupted (partial runs)
-    return run_jobs(_run_design, jobs, settings.processes, progress, label="designs")
+    jobs = [("nominal", d, settings, cell_factory, None) for d in designs]
+    # the nominal runs first: they are what an interrupted study saves
+    reruns = [(i, k) for i in range(min(nv, len(designs))) for k in range(len(var))]
+    jobs += [("rerun", designs[i], settings, cell_factory, var[k]) for i, k in reruns]
+    try:
+        results = run_jobs(
+            _study_job,
+            jobs,
+            settings.processes,
+            progress,
+            label="runs",
+            scheduler=settings.scheduler,
+        )
+    except Interrupted as exc:
+        partial = list(exc.partial or [None] * len(jobs))[: len(designs)]
+        raise Interrupted(str(exc), exc.exit_code, partial=partial) from None
+    runs: list[DesignRuns] = results[: len(designs)]
+    energies: dict[int, list[np.ndarray]] = {}
+    for (i, _), e in zip(reruns, results[len(designs) :], strict=True):
+        energies.setdefault(i, []).append(e)
+    for i, es in energies.items():
+        runs[i].variant_energy = np.array(es)
+    return runs
 
 
 def label_design(gamma: float, gamma_ref: float, rtol: float = 0.01) -> str:

@@ -37,6 +37,7 @@ from pathlib import Path
 import typer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from electrohet.cli_options import scheduler_option
 from electrohet.errors import ConfigError, ParameterError
 
 RESULT_NAMES = (
@@ -171,6 +172,12 @@ def thickness_study_cmd(
     out: Path = typer.Option(Path("thickness-study"), "--out", help="output folder"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace results in --out"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress lines"),
+    processes: int = typer.Option(
+        1,
+        "--processes",
+        help="worker processes of the local Dask cluster (0 = all cores, 1 = serial)",
+    ),
+    scheduler: str | None = scheduler_option(),
 ) -> None:
     """Specific capacity vs electrode thickness, rate and cut-off (Zhang 2023 Fig. S9 defaults)."""
     import matplotlib
@@ -227,6 +234,8 @@ def thickness_study_cmd(
     m = cfg.mesh
     if points is not None and not 1 <= points <= 500:
         raise ParameterError(f"--points = {points} must lie in [1, 500]")
+    if not 0 <= processes <= 256:
+        raise ParameterError(f"--processes = {processes} must lie in [0, 256] (0 = all cores)")
     if radial is not None and not 3 <= radial <= 200:
         raise ParameterError(f"--radial = {radial} must lie in [3, 200]")
     settings = ThicknessSettings(
@@ -235,6 +244,8 @@ def thickness_study_cmd(
         refine=m.refine,
         convergence_tol=m.convergence_tol,
         mesh_check=m.mesh_check and not no_mesh_check,
+        processes=processes or None,
+        scheduler=scheduler,
     )
     factory = _factory(cfg.cell)
     lock = prepare_output_dir(out, RESULT_NAMES, overwrite=overwrite)
