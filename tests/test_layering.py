@@ -41,6 +41,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "progress": set(),
     "interrupts": _BASE,
     "outputs": _BASE,
+    # the one TOML/pydantic config system (schemas live with their packages)
+    "config": _BASE,
     # independent runs of a sweep on dask.distributed
     "sweeps": _BASE | {"interrupts"},
     "materials": _BASE,
@@ -65,8 +67,8 @@ MAY_IMPORT: dict[str, set[str]] = {
         "plot",
         "calibrations",
         "sweeps",
+        "config",
     },
-    # studies: aging.presets takes the Yari calibration from it (to move below aging)
     "aging": _BASE
     | {
         "outputs",
@@ -75,9 +77,9 @@ MAY_IMPORT: dict[str, set[str]] = {
         "design",
         "protocols",
         "model",
-        "studies",
         "calibrations",
         "interrupts",
+        "config",
     },
     # the scoreboard sits on top: it runs every simulator and study
     "validation": _BASE

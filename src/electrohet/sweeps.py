@@ -210,7 +210,8 @@ def _client(address: str | None, n_workers: int) -> Iterator[Any]:
             client.close()
         return
     with _quiet_dask():
-        cluster = client = None
+        cluster: Any = None
+        local: Any = None
         try:
             # a Ctrl-C while the workers start would leave a half-started cluster that
             # Dask then fails to close at exit: it is held until the cluster is up and
@@ -223,15 +224,15 @@ def _client(address: str | None, n_workers: int) -> Iterator[Any]:
                     dashboard_address=None,
                     silence_logs=_QUIET,
                 )
-                client = Client(cluster)
-            yield client
+                local = Client(cluster)
+            yield local
         except BaseException:
             # an interrupt or a failed run: a worker in the middle of a long run does
             # not stop when asked (Dask waits, then kills it); end them at once
             if cluster is not None:
-                _close(client, cluster, stop_workers=True)
+                _close(local, cluster, stop_workers=True)
             raise
-        _close(client, cluster, stop_workers=False)
+        _close(local, cluster, stop_workers=False)
 
 
 def _close(client, cluster, stop_workers: bool) -> None:

@@ -151,8 +151,9 @@ def rate_study_cmd(
     scheduler: str | None = scheduler_option(),
 ) -> None:
     """Rate-capability study of one- and two-layer designs (Yari 2020 protocol)."""
+    from electrohet.design.yari2020 import LayerDesign
     from electrohet.studies.config import load_toml, parse_study_config
-    from electrohet.studies.rate_study import LayerDesign, StudySettings
+    from electrohet.studies.settings import StudySettings
 
     cfg = parse_study_config(load_toml(config), str(config))
     s = cfg.study
@@ -211,7 +212,7 @@ def demo(
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ) -> None:
     """The bilayer rate study of Yari 2020 on the built-in NMC622 defaults."""
-    from electrohet.studies.rate_study import StudySettings
+    from electrohet.studies.settings import StudySettings
 
     if processes < 0:
         raise ParameterError(f"--processes = {processes} must be >= 0 (0 = all cores)")
@@ -229,29 +230,13 @@ def demo(
 
 def _save_partial(partial, out: Path, code: int, n_designs: int):
     """Write the finished runs of an interrupted study and raise :class:`Interrupted`."""
-    import pandas as pd
-
     from electrohet.interrupts import Interrupted, deferred_signals
     from electrohet.outputs import write_text_atomic
-    from electrohet.studies.rate_study import save_runs
+    from electrohet.studies.report import partial_table, save_runs
     from electrohet.sweeps import finished
 
     runs = finished(partial or [])
-    rows = [
-        {
-            "design": run.design.name,
-            "fc_bottom": run.design.fc_bottom,
-            "fc_top": run.design.fc_top if run.design.fc_top is not None else run.design.fc_bottom,
-            "rate_C": float(rate),
-            "energy_Wh_m2": float(e),
-            "capacity_Ah_m2": float(q),
-            "status": "interrupted",
-        }
-        for run in runs
-        for rate, e, q in zip(run.rates, run.energy, run.capacity, strict=True)
-    ]
-    cols = ["design", "fc_bottom", "fc_top", "rate_C", "energy_Wh_m2", "capacity_Ah_m2", "status"]
-    table = pd.DataFrame(rows, columns=cols)
+    table = partial_table(runs)
     with deferred_signals(reraise=False):
         for run in runs:
             for ds in run.datasets:
@@ -286,9 +271,10 @@ def _run_and_report(
 ) -> None:
     import time
 
+    from electrohet.design.yari2020 import yari2020_designs
     from electrohet.interrupts import Interrupted
     from electrohet.outputs import output_dir
-    from electrohet.studies.rate_study import rate_study, yari2020_designs
+    from electrohet.studies.rate_study import rate_study
 
     n_designs = len(designs) if designs else len(yari2020_designs())
     # the lock is removed and an empty new folder too on every exit path
@@ -317,7 +303,7 @@ def _report(study, settings, wall: float, out: Path, files) -> None:
         plot_lithiation_profile,
         plot_voltage_capacity,
     )
-    from electrohet.studies.rate_study import compact_table
+    from electrohet.studies.report import compact_table
 
     t = study.table
     typer.echo(compact_table(study, f"Rate study, {len(t)} designs, {wall:.1f} s"), nl=False)
