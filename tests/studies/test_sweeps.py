@@ -100,6 +100,21 @@ def test_small_study_on_a_two_worker_cluster_equals_the_serial_one(monkeypatch):
     assert int(dask_study.table.set_index("design").loc["2.5/4", "n_reruns"]) >= 1
 
 
+def test_thickness_points_on_a_two_worker_cluster_equal_the_serial_ones(monkeypatch):
+    from dataclasses import replace
+
+    from electrohet.studies.thickness import ThicknessSettings, thickness_study, zhang2023_cell
+
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    st = ThicknessSettings(points=3, radial=4, mesh_check=False, processes=2)
+    lines: list[str] = []
+    par = thickness_study(zhang2023_cell, [40e-6, 80e-6], [1.0], [3.6], st, progress=lines.append)
+    ser = thickness_study(zhang2023_cell, [40e-6, 80e-6], [1.0], [3.6], replace(st, processes=1))
+    cols = ["thickness_um", "capacity_mAh_g", "status"]
+    assert par.table[cols].equals(ser.table[cols])
+    assert len(lines) == 2 and set(par.runs) == set(ser.runs)
+
+
 # A job sleeps `s` seconds after writing its pid; the quick ones finish, the long one
 # is still running when the parent gets the signal.
 SCRIPT = textwrap.dedent(

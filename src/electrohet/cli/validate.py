@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from electrohet.cli_options import scheduler_option
+from electrohet.cli.options import scheduler_option
 
 
 def register(app: typer.Typer) -> None:

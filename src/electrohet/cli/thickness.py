@@ -35,7 +35,7 @@ from pathlib import Path
 
 import typer
 
-from electrohet.cli_options import scheduler_option
+from electrohet.cli.options import scheduler_option
 from electrohet.errors import ParameterError
 
 RESULT_NAMES = (
