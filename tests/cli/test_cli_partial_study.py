@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from electrohet.cli.rate_study import _save_partial
 from electrohet.interrupts import Interrupted
-from electrohet.studies.cli import _save_partial
 from electrohet.studies.rate_study import DesignRuns, LayerDesign
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
+from electrohet.calibrations.yari2020 import Calibration, from_frozen, prior_arrays
 from electrohet.design.conductivity import InterfaceResistanceLaw
 from electrohet.model import MeshOptions, Simulation
-from electrohet.studies.calibration import Calibration, from_frozen
 from electrohet.studies.rate_study import (
     YARI2020_CALIBRATION,
     LayerDesign,
@@ -98,7 +98,7 @@ def test_importance_weights_recover_a_known_posterior(monkeypatch):
 
     monkeypatch.setattr(calmod, "single_layer_gammas", fake)
     tg = calmod.SINGLE_LAYER_TARGETS
-    mu, sd = calmod._prior_arrays(calmod.PRIORS)
+    mu, sd = prior_arrays(calmod.PRIORS)
     y = np.array([tg[f][0] for f in fcs]) - 0.8
     s = np.array([tg[f][1] for f in fcs])
     prec = A.T @ np.diag(1 / s**2) @ A + np.diag(1 / sd**2)

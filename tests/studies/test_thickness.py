@@ -223,7 +223,7 @@ def test_cli_config_file(tmp_path, capsys):
 
 
 def test_parse_rate():
-    from electrohet.studies.thickness_cli import parse_rate
+    from electrohet.studies.config import parse_rate
 
     assert parse_rate("C/3") == pytest.approx(1 / 3)
     assert parse_rate("0.5C") == 0.5

@@ -60,7 +60,7 @@ def test_the_rate_calibration_targets_single_layers_only():
 def test_code_uses_exactly_the_frozen_priors_targets_and_fit():
     """The priors and targets in the code are the frozen ones (a prior moved after the
     freeze fails here), and the rate study's default calibration is the frozen file."""
-    from electrohet.studies.calibration import (
+    from electrohet.calibrations.yari2020 import (
         PARAMETERS,
         PRIORS,
         SINGLE_LAYER_TARGETS,

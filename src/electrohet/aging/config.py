@@ -1,9 +1,8 @@
 """Read an aging run from a TOML configuration (``electrohet age CONFIG.toml``).
 
-Validated with pydantic like the ``simulate`` and ``rate-study`` configs
-(:mod:`electrohet.studies.config`): an unknown key, a value of the wrong type (e.g.
-``n_cycles = "ten"``) or out of range is one :class:`~electrohet.errors.ConfigError`
-line naming the key and the value.
+Validated with pydantic through :mod:`electrohet.config`, like every TOML config: an
+unknown key, a value of the wrong type (e.g. ``n_cycles = "ten"``) or out of range is
+one :class:`~electrohet.errors.ConfigError` line naming the key and the value.
 
 Sections: ``[cell]`` (``preset`` = ``"yari_lto_nmc622"`` with ``fc_bottom``,
 ``fc_top``, ``n_radius``, ``conduction``, ``wiring``; or ``"nmc532"`` with
@@ -25,16 +24,13 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, Field, create_model
 
+from electrohet.config import StrictConfigModel as _Strict
+from electrohet.config import load_toml, parse_config
 from electrohet.errors import ConfigError
 
 CALIBRATIONS = ("yari", "yari_through_plane", "kroeger", "default")
-
-
-class _Strict(BaseModel):
-    # strict: a string is never read as a number ("ten" and "1e-3" are both refused)
-    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class AgingCellConfig(_Strict):
@@ -113,14 +109,9 @@ def parse_aging_config(data: dict, source: str = "config") -> BaseModel:
     ------
     ConfigError
         One line naming the key and the value (see
-        :func:`electrohet.studies.config.format_validation`).
+        :func:`electrohet.config.format_validation`).
     """
-    from electrohet.studies.config import format_validation
-
-    try:
-        return aging_config_model().model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(format_validation(exc, source)) from None
+    return parse_config(aging_config_model(), data, source)
 
 
 def _set(model: BaseModel | None) -> dict:
@@ -152,7 +143,6 @@ def load_aging_config(path: str | Path):
     )
     from electrohet.aging.protocol import AgingProtocol
     from electrohet.model.mesh import MeshOptions
-    from electrohet.studies.config import load_toml
 
     cfg = parse_aging_config(load_toml(path), str(path))
     c = _set(cfg.cell)  # type: ignore[attr-defined]

@@ -1,8 +1,8 @@
-"""TOML configuration of ``electrohet simulate`` and ``electrohet rate-study``.
+"""TOML schemas of ``electrohet simulate``, ``rate-study`` and ``thickness-study``.
 
-Validated with pydantic; every bad value becomes one :class:`~electrohet.errors.ConfigError`
-line naming the key, the value and the allowed range.  Lab units only where the key
-says so (``thickness_um``, ``particle_radius_um``).
+Validated with pydantic through :mod:`electrohet.config`; every bad value becomes one
+:class:`~electrohet.errors.ConfigError` line naming the key, the value and the allowed
+range.  Lab units only where the key says so (``thickness_um``, ``particle_radius_um``).
 
 Example (``simulate``)::
 
@@ -27,34 +27,30 @@ Example (``simulate``)::
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
+import re
 from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, field_validator, model_validator
 
-from electrohet.errors import ConfigError, ParameterError
+from electrohet.config import ConfigModel as _Strict
+from electrohet.config import duplicates, format_validation, load_toml, parse_config
+from electrohet.errors import ParameterError
+from electrohet.studies.settings import RATE_MAX, V_MAX_RANGE, V_MIN_RANGE
+
+__all__ = [
+    "duplicates",
+    "format_validation",
+    "load_toml",
+    "parse_simulate_config",
+    "parse_study_config",
+    "build_cell",
+    "comma_floats",
+    "parse_rate",
+    "parse_thickness_config",
+    "thickness_cell_factory",
+]
 
 PRESETS = ("chen2020", "chen2020_half", "yari2020")
-
-# Allowed ranges of the rate study (NMC622 vs Li, Yari 2020 window 3.0-4.3 V): a
-# discharge cut-off between 2.0 and 4.0 V, a charge cut-off between 3.6 V (below it the
-# cathode is barely charged) and 4.5 V (above it the NMC622 OCP and electrolyte are
-# outside their validated range), C-rates up to 20C.
-V_MIN_RANGE = (2.0, 4.0)
-V_MAX_RANGE = (3.6, 4.5)
-RATE_MAX = 20.0
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class LayerConfig(_Strict):
@@ -171,17 +167,6 @@ class StudyConfig(_Strict):
         return self
 
 
-def duplicates(names: list[str]) -> list[str]:
-    """Names that occur more than once, in order of first repetition."""
-    seen: set[str] = set()
-    dup: list[str] = []
-    for n in names:
-        if n in seen and n not in dup:
-            dup.append(n)
-        seen.add(n)
-    return dup
-
-
 class RateStudyConfig(_Strict):
     study: StudyConfig = StudyConfig()
     designs: list[DesignConfig] | None = None
@@ -198,57 +183,12 @@ class RateStudyConfig(_Strict):
         return self
 
 
-def format_validation(exc: ValidationError, source: str) -> str:
-    """The first error of a pydantic validation as one line naming the key and value."""
-    err = exc.errors()[0]
-    key = ".".join(str(p) for p in err["loc"])
-    val = err.get("input")
-    msg = err["msg"]
-    if err["type"] == "extra_forbidden":
-        return f"{source}: unknown key '{key}'"
-    if err["type"] == "missing":
-        return f"{source}: missing key '{key}'"
-    msg = msg.removeprefix("Value error, ")
-    if not key:  # a whole-section check: its message names the keys
-        return f"{source}: {msg}"
-    if isinstance(val, dict):  # a check of a table: its message names the keys
-        return f"{source}: [{key}] {msg}"
-    return f"{source}: {key} = {val!r}: {msg}"
-
-
 #: the name other modules imported before it was made public
 _format_validation = format_validation
 
 
-def load_toml(path: str | Path) -> dict:
-    p = Path(path)
-    if p.is_dir():
-        raise ConfigError(f"config {str(p)!r} is a folder, not a TOML file")
-    if not p.exists():
-        raise ConfigError(f"config file {str(p)!r} not found")
-    if not p.is_file():
-        raise ConfigError(f"config {str(p)!r} is not a regular file")
-    raw = p.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{p}: not a UTF-8 text file (byte 0x{raw[exc.start]:02x} at position "
-            f"{exc.start}); TOML configs must be UTF-8 text"
-        ) from None
-    if "\x00" in text:
-        raise ConfigError(f"{p}: contains NUL bytes - a binary file, not a TOML config")
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
-
-
 def parse_simulate_config(data: dict, source: str = "config") -> SimulateConfig:
-    try:
-        cfg = SimulateConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(format_validation(exc, source)) from None
+    cfg = parse_config(SimulateConfig, data, source)
     if cfg.cell.preset not in PRESETS:
         raise ParameterError(
             f"{source}: cell.preset = {cfg.cell.preset!r} is not a known parameter set; "
@@ -258,10 +198,7 @@ def parse_simulate_config(data: dict, source: str = "config") -> SimulateConfig:
 
 
 def parse_study_config(data: dict, source: str = "config") -> RateStudyConfig:
-    try:
-        return RateStudyConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(format_validation(exc, source)) from None
+    return parse_config(RateStudyConfig, data, source)
 
 
 def build_cell(cfg: SimulateConfig):
@@ -313,3 +250,115 @@ def build_cell(cfg: SimulateConfig):
         if v is not None
     }
     return cell.with_(**changes) if changes else cell
+
+
+# ---- thickness-study (``electrohet thickness-study``, :mod:`electrohet.studies.thickness`)
+
+THICKNESS_PRESETS = ("zhang2023", "zhang2023_full", "chen2020_half", "chen2020", "yari2020")
+
+
+class ThicknessSweepConfig(_Strict):
+    thickness_um: list[float] | None = Field(default=None, min_length=1)
+    rates: list[float | str] | None = Field(default=None, min_length=1)
+    cutoffs: list[float] | None = Field(default=None, min_length=1)
+
+
+class ThicknessCellConfig(_Strict):
+    preset: str = "zhang2023"
+    porosity: float | None = Field(default=None, gt=0, lt=1)
+    particle_radius_um: float | None = Field(default=None, gt=0, le=1000)
+    conductivity: float | None = Field(default=None, gt=0)
+    tortuosity: float | None = Field(default=None, ge=1)
+    one_c_mAh_g: float | None = Field(default=None, gt=0)
+
+
+class ThicknessMeshConfig(_Strict):
+    points: int = Field(default=10, ge=1, le=500)
+    radial: int = Field(default=10, ge=3, le=200)
+    refine: int = Field(default=2, ge=1, le=8)
+    convergence_tol: float = Field(default=0.005, gt=0, lt=1)
+    mesh_check: bool = True
+
+
+class ThicknessConfig(_Strict):
+    thickness: ThicknessSweepConfig = ThicknessSweepConfig()
+    cell: ThicknessCellConfig = ThicknessCellConfig()
+    mesh: ThicknessMeshConfig = ThicknessMeshConfig()
+
+
+_RATE = re.compile(
+    r"^\s*(?:(?P<num>\d*\.?\d+(?:[eE][-+]?\d+)?)\s*)?(?P<c>C)?\s*(?:/\s*(?P<den>\d*\.?\d+))?\s*$"
+)
+
+
+def parse_rate(text: str | float) -> float:
+    """A C-rate from ``"C/3"``, ``"0.5C"``, ``"2C"`` or a number [1/h]."""
+    if isinstance(text, (int, float)):
+        value = float(text)
+    else:
+        m = _RATE.match(str(text))
+        if m is None or (m["num"] is None and m["c"] is None) or (m["den"] and not m["c"]):
+            raise ParameterError(f"rate {text!r} is not a C-rate (e.g. C/3, 0.5C, 2)")
+        den = float(m["den"] or 1.0)
+        if den <= 0:
+            raise ParameterError(f"rate {text!r}: the divisor must be > 0")
+        value = float(m["num"] or 1.0) / den
+    if not (0 < value <= 20):
+        raise ParameterError(f"rate {text!r} = {value:g}C is outside the allowed range (0, 20] C")
+    return value
+
+
+def comma_floats(text: str, what: str) -> list[float]:
+    """Numbers from a comma-separated option value (``"80,160,240"``); ``what`` names the
+    option in the error."""
+    try:
+        vals = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ParameterError(f"{what} {text!r}: expected comma-separated numbers") from None
+    if not vals:
+        raise ParameterError(f"{what}: no values given")
+    return vals
+
+
+def thickness_cell_factory(c: ThicknessCellConfig):
+    """``thickness [m] -> Cell`` of a thickness config's ``[cell]`` section."""
+    from electrohet.design import presets
+    from electrohet.studies.thickness import scaled_factory, zhang2023_cell
+
+    if c.preset not in THICKNESS_PRESETS:
+        raise ParameterError(
+            f"cell.preset = {c.preset!r} is unknown; allowed: {', '.join(THICKNESS_PRESETS)}"
+        )
+    if c.preset.startswith("zhang2023"):
+        kw: dict = {"counter": "graphite" if c.preset == "zhang2023_full" else "lithium"}
+        for key, name, scale in (
+            ("porosity", "porosity", 1.0),
+            ("particle_radius_um", "particle_radius", 1e-6),
+            ("conductivity", "conductivity", 1.0),
+            ("tortuosity", "tortuosity", 1.0),
+            ("one_c_mAh_g", "one_c_mAh_g", 1.0),
+        ):
+            v = getattr(c, key)
+            if v is not None:
+                kw[name] = v * scale
+        return lambda th: zhang2023_cell(th, **kw)
+    given = [
+        k
+        for k in ("porosity", "particle_radius_um", "conductivity", "tortuosity", "one_c_mAh_g")
+        if getattr(c, k) is not None
+    ]
+    if given:
+        raise ParameterError(
+            f"cell.{given[0]} applies to the zhang2023 presets only, not to {c.preset!r}"
+        )
+    cell = {
+        "chen2020_half": presets.chen2020_half_cell,
+        "chen2020": presets.chen2020_cell,
+        "yari2020": lambda: presets.yari2020_cell(0.025),
+    }[c.preset]()
+    return scaled_factory(cell)
+
+
+def parse_thickness_config(data: dict, source: str = "config") -> ThicknessConfig:
+    """Validate a thickness-study config (a dict read from TOML; ``{}`` = defaults)."""
+    return parse_config(ThicknessConfig, data, source)

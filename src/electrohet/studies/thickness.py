@@ -111,6 +111,12 @@ class ThicknessSettings:
     max_step
         Largest time step [s]; bounds the spacing of recorded states, hence the
         read-off interpolation of higher cut-offs.
+    processes
+        Worker processes of the local Dask cluster the (thickness, rate) runs go to
+        (``None`` = number of CPUs; 1 = serial in this process, no cluster).
+    scheduler
+        Address of a running Dask scheduler to submit the runs to instead (``None`` =
+        the environment variable ``ELECTROHET_SCHEDULER`` if set, else a local cluster).
     """
 
     points: int = 10
@@ -121,6 +127,8 @@ class ThicknessSettings:
     mesh_check: bool = True
     rtol: float = 1e-5
     max_step: float = 60.0
+    processes: int | None = 1
+    scheduler: str | None = None
 
     def __post_init__(self) -> None:
         if self.points < 1:
@@ -135,6 +143,8 @@ class ThicknessSettings:
             raise ParameterError("convergence_tol must be > 0")
         if not self.max_step > 0:
             raise ParameterError("max_step must be > 0 s")
+        if self.processes is not None and not 1 <= self.processes <= 256:
+            raise ParameterError(f"processes = {self.processes} must lie in [1, 256]")
 
 
 @dataclass
@@ -433,70 +443,98 @@ def thickness_study(
     if len(set(ths)) != len(ths) or len(set(rs)) != len(rs):
         raise ParameterError("thicknesses and rates must not repeat")
     t_start = time.perf_counter()
-    rows: list[dict] = []
-    runs: dict = {}
-    try:
-        for th in sorted(ths):
-            try:
-                cell = cell_factory(th)
-            except ElectrohetError as exc:
-                for r in rs:
-                    for vc in cs:
-                        rows.append(
-                            {
-                                "thickness_um": round(th * 1e6, 6),
-                                "rate_C": r,
-                                "cutoff_V": vc,
-                                "capacity_mAh_g": math.nan,
-                                "status": "failed",
-                                "message": f"cell factory: {exc}",
-                                "mesh_flag": False,
-                            }
-                        )
-                continue
-            if not (cell.v_min - 0.3 <= cs[-1] and cs[0] <= cell.v_max):
-                raise ParameterError(
-                    f"cut-offs {cs[-1]:g}-{cs[0]:g} V must lie in the cell window "
-                    f"[{cell.v_min:g} - 0.3, {cell.v_max:g}] V of {cell.name or 'the cell'}"
-                )
-            if abs(cell.positive.thickness - th) > 1e-9 * th + 1e-12:
-                raise ParameterError(
-                    f"cell_factory({th:g}) built a positive electrode of "
-                    f"{cell.positive.thickness:g} m; it must be {th:g} m"
-                )
-            for r in rs:
-                lowest = cs[-1]
-                nf, mf = st.points * st.refine, st.radial * st.refine
-                ds_f, msg_f, w_f = _discharge(cell, r, lowest, nf, mf, st)
-                ds_c, msg_c, w_c = (None, "", 0.0)
-                if st.mesh_check:
-                    ds_c, msg_c, w_c = _discharge(cell, r, lowest, st.points, st.radial, st)
-                if ds_f is not None:
-                    runs[(round(th * 1e6, 6), r)] = ds_f
-                rows.extend(_point_rows(cell, ds_f, msg_f, ds_c, msg_c, th, r, cs, st, w_f + w_c))
-                if progress is not None:
-                    done = rows[-len(cs) :]
-                    parts = ", ".join(
-                        f"{d['cutoff_V']:g} V: "
-                        + (
-                            f"{d['capacity_mAh_g']:.1f} mAh/g"
-                            if d["status"] == "ok"
-                            else d["status"]
-                        )
-                        for d in done
-                    )
-                    progress(f"{th * 1e6:g} um at {r:.4g}C ({w_f + w_c:.1f} s): {parts}")
-    except KeyboardInterrupt as exc:
-        from electrohet.interrupts import Interrupted, exit_code_of
+    # one job per (thickness, rate): both meshes' discharges and the point's rows
+    jobs = [(cell_factory, th, r, cs, st) for th in sorted(ths) for r in rs]
 
+    def report(i: int, point: dict) -> None:
+        if progress is not None and point["line"]:
+            progress(point["line"])
+
+    from electrohet.interrupts import Interrupted
+    from electrohet.sweeps import run_jobs
+
+    try:
+        points = run_jobs(
+            _thickness_point,
+            jobs,
+            st.processes,
+            label="(thickness, rate) runs",
+            scheduler=st.scheduler,
+            on_result=report,
+        )
+    except Interrupted as exc:
+        done = [p for p in (exc.partial or []) if p is not None]
+        rows, runs = _collect(done)
         partial = _assemble(rows, runs, st, t_start) if rows else None
         raise Interrupted(
-            f"thickness study interrupted after {len(rows) // len(cs)} of "
-            f"{len(ths) * len(rs)} (thickness, rate) runs",
-            exit_code_of(exc),
+            f"thickness study interrupted after {len(done)} of {len(jobs)} (thickness, rate) runs",
+            exc.exit_code,
             partial=partial,
-        ) from exc
+        ) from None
+    rows, runs = _collect(points)
     return _assemble(rows, runs, st, t_start)
+
+
+def _collect(points: list[dict]) -> tuple[list[dict], dict]:
+    """Rows and fine-mesh runs {(thickness [um], rate): Dataset} of finished points."""
+    rows: list[dict] = []
+    runs: dict = {}
+    for p in points:
+        rows.extend(p["rows"])
+        if p["run"] is not None:
+            runs[p["key"]] = p["run"]
+    return rows, runs
+
+
+def _thickness_point(args) -> dict:
+    """One sweep job: the cell of one thickness and its discharges at one rate.
+
+    Returns ``{"rows", "run", "key", "line"}``: the point's rows (one per cut-off; all
+    "failed" when the cell factory fails), the fine-mesh Dataset (or ``None``), its key
+    (thickness [um], rate) and a progress line.
+    """
+    cell_factory, th, r, cs, st = args
+    key = (round(th * 1e6, 6), r)
+    try:
+        cell = cell_factory(th)
+    except ElectrohetError as exc:
+        rows = [
+            {
+                "thickness_um": round(th * 1e6, 6),
+                "rate_C": r,
+                "cutoff_V": vc,
+                "capacity_mAh_g": math.nan,
+                "status": "failed",
+                "message": f"cell factory: {exc}",
+                "mesh_flag": False,
+            }
+            for vc in cs
+        ]
+        return {"rows": rows, "run": None, "key": key, "line": ""}
+    if not (cell.v_min - 0.3 <= cs[-1] and cs[0] <= cell.v_max):
+        raise ParameterError(
+            f"cut-offs {cs[-1]:g}-{cs[0]:g} V must lie in the cell window "
+            f"[{cell.v_min:g} - 0.3, {cell.v_max:g}] V of {cell.name or 'the cell'}"
+        )
+    if abs(cell.positive.thickness - th) > 1e-9 * th + 1e-12:
+        raise ParameterError(
+            f"cell_factory({th:g}) built a positive electrode of "
+            f"{cell.positive.thickness:g} m; it must be {th:g} m"
+        )
+    lowest = cs[-1]
+    nf, mf = st.points * st.refine, st.radial * st.refine
+    ds_f, msg_f, w_f = _discharge(cell, r, lowest, nf, mf, st)
+    ds_c, msg_c, w_c = (None, "", 0.0)
+    if st.mesh_check:
+        ds_c, msg_c, w_c = _discharge(cell, r, lowest, st.points, st.radial, st)
+    rows = _point_rows(cell, ds_f, msg_f, ds_c, msg_c, th, r, cs, st, w_f + w_c)
+    parts = ", ".join(
+        f"{d['cutoff_V']:g} V: "
+        + (f"{d['capacity_mAh_g']:.1f} mAh/g" if d["status"] == "ok" else d["status"])
+        for d in rows
+    )
+    line = f"{th * 1e6:g} um at {r:.4g}C ({w_f + w_c:.1f} s): {parts}"
+    return {"rows": rows, "run": ds_f, "key": key, "line": line}
 
 
 def _assemble(rows: list[dict], runs: dict, st: ThicknessSettings, t_start: float):

@@ -47,7 +47,7 @@ DEFAULTS: dict[str, Default] = {
     for d in (
         Default(
             "yari_single_layer_spreads",
-            "electrohet.studies.calibration.SINGLE_LAYER_TARGETS",
+            "electrohet.calibrations.yari2020.SINGLE_LAYER_TARGETS",
             "0.90 +- 0.01 (4 wt%), 0.83 +- 0.02 (1.5 wt%), 0.65 +- 0.05 (1 wt%)",
             "readings of the wording 'about 0.90', 'below 0.85', 'less than 0.7' (§3.3.1)",
             (
@@ -71,10 +71,10 @@ DEFAULTS: dict[str, Default] = {
         ),
         Default(
             "yari_cccv_protocol",
-            "electrohet.studies.rate_study.StudySettings.protocol",
+            "electrohet.studies.settings.RateProtocol.protocol",
             "2 C/10 formation cycles; per rate CC-CV charge, CC-CV discharge (C/20), 15 min",
             "Yari 2020 §2.3 (experimental); gamma from the CC discharge energy by the bound "
-            "argument in rate_study._discharge_energies.  That choice was made after the 1/4 "
+            "argument in studies.runner._discharge_energies.  That choice was made after the 1/4 "
             "bilayer had been run under both energy definitions (gamma 0.66 CC-only, 0.93 "
             "with the CV step; v1 calibration), so the 1/4 claims count as seen",
             ("yari2020.sign_1/4", "yari2020.destructive_drop_20pct"),

@@ -91,7 +91,7 @@ def run(quick: bool, out: Path) -> dict[str, Measurement]:
     those two then come from the sign of dgamma with a 1 % tolerance, the other four
     bilayers are "not run").
     """
-    from electrohet.studies.calibration import from_frozen
+    from electrohet.calibrations.yari2020 import from_frozen
     from electrohet.studies.rate_study import (
         LayerDesign,
         StudySettings,

@@ -1,4 +1,3 @@
-# ruff: noqa: B008  (typer declares options as argument defaults)
 """CLI commands of ``electrohet micro`` (registered by :mod:`electrohet.cli`)."""
 
 from __future__ import annotations
@@ -8,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from electrohet.cli_options import max_memory_option, overwrite_dir_option
+from electrohet.cli.options import max_memory_option, overwrite_dir_option
 from electrohet.errors import ParameterError
 
 app = typer.Typer(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from electrohet.cli_options import max_memory_option, overwrite_dir_option
+from electrohet.cli.options import max_memory_option, overwrite_dir_option
 from electrohet.errors import SolverError
 
 _CSV_KEYS = (

@@ -1,142 +1,29 @@
-"""Model commands of the CLI: ``simulate``, ``rate-study`` and ``demo``.
+"""Rate-study commands of the CLI: ``rate-study`` (your designs from a TOML file) and
+``demo`` (the Yari 2020 bilayers on the defaults).
 
-Every command checks its output before computing (see :mod:`electrohet.outputs`),
-writes atomically, and on Ctrl-C / SIGTERM saves what had finished with status
-``"interrupted"`` before exiting with 130 / 143.
+Both check the output folder before computing (see :mod:`electrohet.outputs`), run
+their designs on the sweep cluster (:mod:`electrohet.sweeps`), and on Ctrl-C / SIGTERM
+save the finished designs (``rate_study_partial.csv`` and their netCDF runs, status
+``"interrupted"``), stop the workers and exit with 130 / 143.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import typer
 
-from electrohet.cli_options import overwrite_dir_option, skip_satisfied_option
-from electrohet.errors import ParameterError, SolverError
+from electrohet.cli.options import overwrite_dir_option, scheduler_option
+from electrohet.errors import ParameterError
 
 # files whose presence means a rate-study folder already holds results
 STUDY_RESULT_NAMES = ("rate_study.csv", "rate_study_partial.csv", "run_*.nc")
 
 
 def register(app: typer.Typer) -> None:
-    """Attach the model commands to the root CLI application."""
-    app.command("simulate")(simulate)
+    """Attach ``rate-study`` and ``demo`` to the root CLI application."""
     app.command("rate-study")(rate_study_cmd)
     app.command("demo")(demo)
-
-
-def simulate(
-    config: Path = typer.Argument(..., help="TOML file: cell, experiment, mesh, solver"),
-    out: Path = typer.Option(Path("run.nc"), "--out", help="netCDF file for the results"),
-    overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing --out file"),
-    skip_satisfied: bool = skip_satisfied_option(),
-    period: float = typer.Option(
-        None,
-        "--period",
-        help="store one state per period [s] (and each step's first and last state) "
-        "instead of every solver step: smaller files for long cycling runs",
-    ),
-    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
-) -> None:
-    """Run one experiment on one cell and save the results (netCDF)."""
-    from electrohet.interrupts import (
-        Interrupted,
-        deferred_signals,
-        exit_code_of,
-        finish_writing,
-        make_interruptible,
-    )
-    from electrohet.model import MeshOptions, Simulation, SolverOptions
-    from electrohet.outputs import prepare_output_file, write_netcdf
-    from electrohet.protocols import Experiment
-    from electrohet.studies.config import build_cell, load_toml, parse_simulate_config
-
-    if period is not None and not (math.isfinite(period) and period > 0):
-        raise ParameterError(f"--period = {period!r} must be a positive time in s")
-    cfg = parse_simulate_config(load_toml(config), str(config))
-    cell = build_cell(cfg)
-    exp = Experiment(cfg.experiment.steps, repeat=cfg.experiment.repeat)
-    lock = prepare_output_file(out, overwrite=overwrite, inputs=[config])
-    try:
-        sim = Simulation(
-            cell,
-            MeshOptions(cfg.mesh.points_per_domain, cfg.mesh.radial_points, cfg.mesh.surface),
-            SolverOptions(rtol=cfg.solver.rtol, max_step=cfg.solver.max_step),
-        )
-        interrupt = make_interruptible(sim)
-        if not quiet:
-            # on stdout: stderr carries only errors (one line each)
-            print(
-                f"simulating {len(exp)} steps on {cell.name} (Ctrl-C saves what has finished)",
-                flush=True,
-            )
-        try:
-            ds = sim.solve(
-                exp,
-                initial_soc=cfg.experiment.initial_soc,
-                progress=not quiet,
-                skip_satisfied=skip_satisfied,
-            )
-        except Exception:
-            if interrupt["cause"] is None:
-                raise
-            ds = None  # interrupted before any state was recorded
-        if period is not None and ds is not None:
-            ds = thin_states(ds, period)
-        if interrupt["cause"] is not None:
-            code = exit_code_of(interrupt["cause"])
-            if ds is None or ds.sizes.get("time", 0) == 0:
-                raise Interrupted(f"no state had been computed; nothing written to {out}", code)
-            ds.attrs["status"] = "interrupted"
-            with deferred_signals(reraise=False):
-                write_netcdf(ds, out)
-            raise Interrupted(
-                f"{ds.sizes['time']} states up to t = {float(ds.time[-1]):.6g} s saved to {out} "
-                "(status 'interrupted')",
-                code,
-            )
-        # a first Ctrl-C while the (possibly large) file is built and written lets the
-        # write finish; a second one aborts it
-        with finish_writing(str(out)):
-            write_netcdf(ds, out)
-    finally:
-        if lock is not None:
-            lock.release()
-    q = float(ds.capacity[-1]) * 0.1
-    typer.echo(
-        f"{cell.name}: {ds.sizes['time']} states, final voltage {float(ds.voltage[-1]):.4f} V, "
-        f"net discharge {q:.4f} mAh/cm2 -> {out}"
-    )
-    if ds.attrs["status"] != "completed":
-        raise SolverError(
-            f"run stopped early ({ds.attrs['message']}); partial results saved to {out}"
-        )
-
-
-def thin_states(ds, period: float):
-    """``ds`` with one state per ``period`` [s] along ``time``: the first state at or
-    after each multiple of ``period``, plus the first and last state of every step
-    (so each step's start and its cut-off are kept).  ``attrs["stored_period_s"]``
-    records the period."""
-    import numpy as np
-
-    n = ds.sizes.get("time", 0)
-    if n <= 2:
-        return ds
-    t = np.asarray(ds.time.values, dtype=float)
-    keep = np.zeros(n, dtype=bool)
-    keep[[0, -1]] = True
-    for key in ("step", "cycle"):
-        if key in ds:
-            edge = np.flatnonzero(np.diff(np.asarray(ds[key].values)) != 0)
-            keep[edge] = True
-            keep[edge + 1] = True
-    slot = np.floor(t / period)
-    keep[np.flatnonzero(np.diff(slot) > 0) + 1] = True
-    out = ds.isel(time=keep)
-    out.attrs["stored_period_s"] = float(period)
-    return out
 
 
 def rate_study_cmd(
@@ -144,10 +31,12 @@ def rate_study_cmd(
     out: Path = typer.Option(Path("rate-study"), "--out", help="output folder"),
     overwrite: bool = overwrite_dir_option(),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+    scheduler: str | None = scheduler_option(),
 ) -> None:
     """Rate-capability study of one- and two-layer designs (Yari 2020 protocol)."""
+    from electrohet.design.yari2020 import LayerDesign
     from electrohet.studies.config import load_toml, parse_study_config
-    from electrohet.studies.rate_study import LayerDesign, StudySettings
+    from electrohet.studies.settings import StudySettings
 
     cfg = parse_study_config(load_toml(config), str(config))
     s = cfg.study
@@ -158,6 +47,7 @@ def rate_study_cmd(
         v_max=s.v_max,
         rest_minutes=s.rest_minutes,
         processes=s.processes,
+        scheduler=scheduler,
         wiring=s.wiring,
         interface=s.interface,
         through_plane_limited=s.through_plane_limited,
@@ -178,7 +68,10 @@ def rate_study_cmd(
 
 def demo(
     out: Path = typer.Option(Path("electrohet-demo"), "--out", help="output folder"),
-    processes: int = typer.Option(0, "--processes", help="worker processes (0 = all cores)"),
+    processes: int = typer.Option(
+        0, "--processes", help="worker processes of the local Dask cluster (0 = all cores)"
+    ),
+    scheduler: str | None = scheduler_option(),
     wiring: bool = typer.Option(
         True, "--wiring/--no-wiring", help="poorly wired particle share from carbon fraction"
     ),
@@ -202,12 +95,13 @@ def demo(
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ) -> None:
     """The bilayer rate study of Yari 2020 on the built-in NMC622 defaults."""
-    from electrohet.studies.rate_study import StudySettings
+    from electrohet.studies.settings import StudySettings
 
     if processes < 0:
         raise ParameterError(f"--processes = {processes} must be >= 0 (0 = all cores)")
     settings = StudySettings(
         processes=processes or None,
+        scheduler=scheduler,
         wiring=wiring,
         interface=interface,
         through_plane_limited=through_plane,
@@ -219,29 +113,13 @@ def demo(
 
 def _save_partial(partial, out: Path, code: int, n_designs: int):
     """Write the finished runs of an interrupted study and raise :class:`Interrupted`."""
-    import pandas as pd
-
     from electrohet.interrupts import Interrupted, deferred_signals
     from electrohet.outputs import write_text_atomic
-    from electrohet.studies.pool import finished
-    from electrohet.studies.rate_study import save_runs
+    from electrohet.studies.report import partial_table, save_runs
+    from electrohet.sweeps import finished
 
     runs = finished(partial or [])
-    rows = [
-        {
-            "design": run.design.name,
-            "fc_bottom": run.design.fc_bottom,
-            "fc_top": run.design.fc_top if run.design.fc_top is not None else run.design.fc_bottom,
-            "rate_C": float(rate),
-            "energy_Wh_m2": float(e),
-            "capacity_Ah_m2": float(q),
-            "status": "interrupted",
-        }
-        for run in runs
-        for rate, e, q in zip(run.rates, run.energy, run.capacity, strict=True)
-    ]
-    cols = ["design", "fc_bottom", "fc_top", "rate_C", "energy_Wh_m2", "capacity_Ah_m2", "status"]
-    table = pd.DataFrame(rows, columns=cols)
+    table = partial_table(runs)
     with deferred_signals(reraise=False):
         for run in runs:
             for ds in run.datasets:
@@ -276,9 +154,10 @@ def _run_and_report(
 ) -> None:
     import time
 
+    from electrohet.design.yari2020 import yari2020_designs
     from electrohet.interrupts import Interrupted
     from electrohet.outputs import output_dir
-    from electrohet.studies.rate_study import rate_study, yari2020_designs
+    from electrohet.studies.rate_study import rate_study
 
     n_designs = len(designs) if designs else len(yari2020_designs())
     # the lock is removed and an empty new folder too on every exit path
@@ -307,7 +186,7 @@ def _report(study, settings, wall: float, out: Path, files) -> None:
         plot_lithiation_profile,
         plot_voltage_capacity,
     )
-    from electrohet.studies.rate_study import compact_table
+    from electrohet.studies.report import compact_table
 
     t = study.table
     typer.echo(compact_table(study, f"Rate study, {len(t)} designs, {wall:.1f} s"), nl=False)

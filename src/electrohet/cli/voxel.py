@@ -1,5 +1,5 @@
-# ruff: noqa: B008  (typer declares options as argument defaults)
-"""CLI of ``electrohet voxel`` (registered by :mod:`electrohet.cli`)."""
+"""``electrohet voxel``: voxel-resolved electrochemistry on a labelled volume
+(registered by :mod:`electrohet.cli`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from electrohet.cli_options import max_memory_option, overwrite_dir_option, skip_satisfied_option
+from electrohet.cli.options import max_memory_option, overwrite_dir_option, skip_satisfied_option
 from electrohet.errors import ParameterError
 
 app = typer.Typer(

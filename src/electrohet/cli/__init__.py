@@ -1,8 +1,16 @@
 """Command-line interface: ``electrohet <command>``.
 
-Each pillar contributes a sub-application (``electrohet micro ...``,
-``electrohet analyze ...``); the model commands (``simulate``, ``rate-study``,
-``demo``) live in :mod:`electrohet.studies.cli`.
+One module per command group, all in this package (the library packages never import
+it; it may import any of them):
+
+- :mod:`electrohet.cli.model` - ``simulate``;
+- :mod:`electrohet.cli.rate_study` - ``rate-study``, ``demo``;
+- :mod:`electrohet.cli.thickness` - ``thickness-study``;
+- :mod:`electrohet.cli.aging` - ``age``;
+- :mod:`electrohet.cli.validate` - ``validate``;
+- :mod:`electrohet.cli.micro`, :mod:`electrohet.cli.analyze`, :mod:`electrohet.cli.voxel`
+  - the sub-applications ``micro``, ``analyze``, ``voxel``;
+- :mod:`electrohet.cli.options` - options shared by several commands.
 
 One error path for every command:
 
@@ -15,8 +23,6 @@ One error path for every command:
 """
 
 from __future__ import annotations
-
-import sys
 
 import typer
 
@@ -56,15 +62,17 @@ def _root(
 
 
 def _register_subapps() -> None:
-    from electrohet.aging.cli import register as register_aging
-    from electrohet.analysis.cli import app as analysis_app
-    from electrohet.micro.cli import app as micro_app
-    from electrohet.studies.cli import register as register_model_commands
-    from electrohet.studies.thickness_cli import thickness_study_cmd
-    from electrohet.validation.cli import register as register_validate
-    from electrohet.voxel.cli import app as voxel_app
+    from electrohet.cli.aging import register as register_aging
+    from electrohet.cli.analyze import app as analysis_app
+    from electrohet.cli.micro import app as micro_app
+    from electrohet.cli.model import register as register_simulate
+    from electrohet.cli.rate_study import register as register_rate_study
+    from electrohet.cli.thickness import thickness_study_cmd
+    from electrohet.cli.validate import register as register_validate
+    from electrohet.cli.voxel import app as voxel_app
 
-    register_model_commands(app)
+    register_simulate(app)
+    register_rate_study(app)
     app.command("thickness-study")(thickness_study_cmd)
     register_aging(app)
     register_validate(app)
@@ -185,11 +193,4 @@ def _os_message(exc: OSError) -> str:
 
 
 def _exit(code: int | None) -> int:
-    code = 0 if code is None else int(code)
-    if __name__ == "__main__":
-        sys.exit(code)
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return 0 if code is None else int(code)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from electrohet.cli.options import scheduler_option
+
 
 def register(app: typer.Typer) -> None:
     """Attach ``validate`` to the root CLI application."""
@@ -24,16 +26,23 @@ def validate(
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace an earlier report"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress lines"),
+    scheduler: str | None = scheduler_option(),
 ) -> None:
     """Scoreboard of every seed-paper claim: calibrated, predicted or not reproduced.
 
     Writes scoreboard.md and scoreboard.json (plus figures and tables) to --out and
     prints the table.  The full set takes up to ~30 minutes on 2 cores.
     """
+    import os
+
     from electrohet.outputs import prepare_output_dir
+    from electrohet.sweeps import SCHEDULER_ENV
     from electrohet.validation import validate as run_validate
     from electrohet.validation.runner import to_text_table
 
+    if scheduler:
+        # the cases' sweeps (rate study, thickness study) read it (electrohet.sweeps)
+        os.environ[SCHEDULER_ENV] = scheduler
     lock = prepare_output_dir(out, ("scoreboard.md", "scoreboard.json"), overwrite)
     try:
         board = run_validate(quick=quick, out=out, cases=case or None, progress=not quiet)

@@ -27,3 +27,13 @@ def skip_satisfied_option():
 def overwrite_dir_option():
     """``--overwrite`` for commands that write into an output folder."""
     return typer.Option(False, "--overwrite", help="replace results already in the --out folder")
+
+
+def scheduler_option():
+    """``--scheduler``: submit a sweep's runs to a running Dask cluster."""
+    return typer.Option(
+        None,
+        "--scheduler",
+        help="address of a running Dask scheduler (e.g. tcp://host:8786) to submit the runs "
+        "to; default: $ELECTROHET_SCHEDULER if set, else a local cluster of --processes",
+    )

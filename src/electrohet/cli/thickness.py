@@ -31,13 +31,12 @@ Command-line options override the file.  Ctrl-C / SIGTERM save the finished poin
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import typer
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from electrohet.errors import ConfigError, ParameterError
+from electrohet.cli.options import scheduler_option
+from electrohet.errors import ParameterError
 
 RESULT_NAMES = (
     "thickness_study.csv",
@@ -46,110 +45,6 @@ RESULT_NAMES = (
     "thickness_runs.nc",
     "thickness_study.png",
 )
-PRESETS = ("zhang2023", "zhang2023_full", "chen2020_half", "chen2020", "yari2020")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class _Sweep(_Strict):
-    thickness_um: list[float] | None = Field(default=None, min_length=1)
-    rates: list[float | str] | None = Field(default=None, min_length=1)
-    cutoffs: list[float] | None = Field(default=None, min_length=1)
-
-
-class _CellCfg(_Strict):
-    preset: str = "zhang2023"
-    porosity: float | None = Field(default=None, gt=0, lt=1)
-    particle_radius_um: float | None = Field(default=None, gt=0, le=1000)
-    conductivity: float | None = Field(default=None, gt=0)
-    tortuosity: float | None = Field(default=None, ge=1)
-    one_c_mAh_g: float | None = Field(default=None, gt=0)
-
-
-class _MeshCfg(_Strict):
-    points: int = Field(default=10, ge=1, le=500)
-    radial: int = Field(default=10, ge=3, le=200)
-    refine: int = Field(default=2, ge=1, le=8)
-    convergence_tol: float = Field(default=0.005, gt=0, lt=1)
-    mesh_check: bool = True
-
-
-class ThicknessConfig(_Strict):
-    thickness: _Sweep = _Sweep()
-    cell: _CellCfg = _CellCfg()
-    mesh: _MeshCfg = _MeshCfg()
-
-
-_RATE = re.compile(
-    r"^\s*(?:(?P<num>\d*\.?\d+(?:[eE][-+]?\d+)?)\s*)?(?P<c>C)?\s*(?:/\s*(?P<den>\d*\.?\d+))?\s*$"
-)
-
-
-def parse_rate(text: str | float) -> float:
-    """A C-rate from ``"C/3"``, ``"0.5C"``, ``"2C"`` or a number [1/h]."""
-    if isinstance(text, (int, float)):
-        value = float(text)
-    else:
-        m = _RATE.match(str(text))
-        if m is None or (m["num"] is None and m["c"] is None) or (m["den"] and not m["c"]):
-            raise ParameterError(f"rate {text!r} is not a C-rate (e.g. C/3, 0.5C, 2)")
-        den = float(m["den"] or 1.0)
-        if den <= 0:
-            raise ParameterError(f"rate {text!r}: the divisor must be > 0")
-        value = float(m["num"] or 1.0) / den
-    if not (0 < value <= 20):
-        raise ParameterError(f"rate {text!r} = {value:g}C is outside the allowed range (0, 20] C")
-    return value
-
-
-def _floats(text: str, what: str) -> list[float]:
-    try:
-        vals = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise ParameterError(f"{what} {text!r}: expected comma-separated numbers") from None
-    if not vals:
-        raise ParameterError(f"{what}: no values given")
-    return vals
-
-
-def _factory(c: _CellCfg):
-    from electrohet.design import presets
-    from electrohet.studies.thickness import scaled_factory, zhang2023_cell
-
-    if c.preset not in PRESETS:
-        raise ParameterError(
-            f"cell.preset = {c.preset!r} is unknown; allowed: {', '.join(PRESETS)}"
-        )
-    if c.preset.startswith("zhang2023"):
-        kw: dict = {"counter": "graphite" if c.preset == "zhang2023_full" else "lithium"}
-        for key, name, scale in (
-            ("porosity", "porosity", 1.0),
-            ("particle_radius_um", "particle_radius", 1e-6),
-            ("conductivity", "conductivity", 1.0),
-            ("tortuosity", "tortuosity", 1.0),
-            ("one_c_mAh_g", "one_c_mAh_g", 1.0),
-        ):
-            v = getattr(c, key)
-            if v is not None:
-                kw[name] = v * scale
-        return lambda th: zhang2023_cell(th, **kw)
-    given = [
-        k
-        for k in ("porosity", "particle_radius_um", "conductivity", "tortuosity", "one_c_mAh_g")
-        if getattr(c, k) is not None
-    ]
-    if given:
-        raise ParameterError(
-            f"cell.{given[0]} applies to the zhang2023 presets only, not to {c.preset!r}"
-        )
-    cell = {
-        "chen2020_half": presets.chen2020_half_cell,
-        "chen2020": presets.chen2020_cell,
-        "yari2020": lambda: presets.yari2020_cell(0.025),
-    }[c.preset]()
-    return scaled_factory(cell)
 
 
 def thickness_study_cmd(
@@ -171,6 +66,12 @@ def thickness_study_cmd(
     out: Path = typer.Option(Path("thickness-study"), "--out", help="output folder"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace results in --out"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress lines"),
+    processes: int = typer.Option(
+        1,
+        "--processes",
+        help="worker processes of the local Dask cluster (0 = all cores, 1 = serial)",
+    ),
+    scheduler: str | None = scheduler_option(),
 ) -> None:
     """Specific capacity vs electrode thickness, rate and cut-off (Zhang 2023 Fig. S9 defaults)."""
     import matplotlib
@@ -180,7 +81,13 @@ def thickness_study_cmd(
 
     from electrohet.interrupts import Interrupted, deferred_signals
     from electrohet.outputs import prepare_output_dir, write_text_atomic, write_with
-    from electrohet.studies.config import load_toml
+    from electrohet.studies.config import (
+        comma_floats,
+        load_toml,
+        parse_rate,
+        parse_thickness_config,
+        thickness_cell_factory,
+    )
     from electrohet.studies.thickness import (
         ZHANG2023_CUTOFFS,
         ZHANG2023_RATES,
@@ -193,15 +100,10 @@ def thickness_study_cmd(
     )
 
     data = load_toml(config) if config is not None else {}
-    try:
-        cfg = ThicknessConfig.model_validate(data)
-    except ValidationError as exc:
-        from electrohet.studies.config import _format_validation
-
-        raise ConfigError(_format_validation(exc, str(config))) from None
+    cfg = parse_thickness_config(data, str(config))
     sw = cfg.thickness
     ths_um = (
-        _floats(thickness, "--thickness")
+        comma_floats(thickness, "--thickness")
         if thickness is not None
         else (sw.thickness_um or [t * 1e6 for t in ZHANG2023_THICKNESSES])
     )
@@ -217,7 +119,7 @@ def thickness_study_cmd(
     if not rs:
         raise ParameterError("--rates: no values given")
     cs = (
-        _floats(cutoffs, "--cutoffs")
+        comma_floats(cutoffs, "--cutoffs")
         if cutoffs is not None
         else (sw.cutoffs or list(ZHANG2023_CUTOFFS))
     )
@@ -227,6 +129,8 @@ def thickness_study_cmd(
     m = cfg.mesh
     if points is not None and not 1 <= points <= 500:
         raise ParameterError(f"--points = {points} must lie in [1, 500]")
+    if not 0 <= processes <= 256:
+        raise ParameterError(f"--processes = {processes} must lie in [0, 256] (0 = all cores)")
     if radial is not None and not 3 <= radial <= 200:
         raise ParameterError(f"--radial = {radial} must lie in [3, 200]")
     settings = ThicknessSettings(
@@ -235,8 +139,10 @@ def thickness_study_cmd(
         refine=m.refine,
         convergence_tol=m.convergence_tol,
         mesh_check=m.mesh_check and not no_mesh_check,
+        processes=processes or None,
+        scheduler=scheduler,
     )
-    factory = _factory(cfg.cell)
+    factory = thickness_cell_factory(cfg.cell)
     lock = prepare_output_dir(out, RESULT_NAMES, overwrite=overwrite)
     try:
         try:
