@@ -10,7 +10,8 @@ Sections: ``[cell]`` (``preset`` = ``"yari_lto_nmc622"`` with ``fc_bottom``,
 ``n_cycles``, optional ``checkup`` and ``checkup_every``, ``formation`` and
 ``formation_cycles``), ``[mechanisms]`` (``calibration = "yari"``,
 ``"yari_through_plane"``, ``"kroeger"`` or ``"default"``, then
-overrides in ``[mechanisms.cei]``, ``[mechanisms.cracking]``, ``[mechanisms.contact]``),
+overrides in ``[mechanisms.cei]``, ``[mechanisms.cracking]``, ``[mechanisms.contact]``,
+``[mechanisms.sei]``),
 ``[mesh]`` (``points_per_domain``, ``radial_points``), ``[jump]`` (``enabled``,
 ``rtol``, ``max_jump``, ``order``, ``stop_at_isolation``) and ``snapshot_cycles`` (top
 level).
@@ -75,7 +76,7 @@ def _overrides_model(cls: type) -> type[BaseModel]:
 
 
 def _mechanisms_model() -> type[BaseModel]:
-    from electrohet.aging.mechanisms import CEIGrowth, ContactLoss, Cracking
+    from electrohet.aging.mechanisms import CEIGrowth, ContactLoss, Cracking, SEIGrowth
 
     return create_model(
         "AgingMechanismsConfig",
@@ -84,6 +85,7 @@ def _mechanisms_model() -> type[BaseModel]:
         cei=(_overrides_model(CEIGrowth), None),
         cracking=(_overrides_model(Cracking), None),
         contact=(_overrides_model(ContactLoss), None),
+        sei=(_overrides_model(SEIGrowth), None),
     )
 
 
@@ -166,7 +168,7 @@ def load_aging_config(path: str | Path):
     mcfg = cfg.mechanisms  # type: ignore[attr-defined]
     base = calibrations[mcfg.calibration if mcfg is not None else "yari"]
     kw = {}
-    for name in ("cei", "cracking", "contact"):
+    for name in ("cei", "cracking", "contact", "sei"):
         over = _set(getattr(mcfg, name)) if mcfg is not None else {}
         kw[name] = dataclasses.replace(getattr(base, name), **over)
     mech = Mechanisms(**kw)
