@@ -8,8 +8,8 @@ of compiled formulas by an integer id.  The set holds the package's
 :func:`~electrohet.materials.base.compilable` functions (the Chen 2020 set); a model
 whose materials are all in it runs fully compiled, any other model evaluates its
 material functions first (NumPy or compiled twins) and hands the values to the same
-compiled assembly (:func:`electrohet.model.p2de_kernel.assemble`).  To add a formula: append it to ``_FORMULAS`` and a
-branch to :func:`evaluate`.
+compiled assembly (:func:`electrohet.model.p2de_kernel.assemble`).  To add a formula:
+append it to ``_FORMULAS`` and a branch to :func:`evaluate`.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import is_
 
 import numpy as np
 import scipy.sparse as sp
@@ -34,7 +35,7 @@ from electrohet.model.mesh import NEG, POS, CellMesh
 from electrohet.model.p2de_kernel import (
     MaterialValues,
     ResidualParams,
-    assemble,
+    assemble_unpacked,
     residual_fused,
     surface_linear,
 )
@@ -159,6 +160,7 @@ class P2DEModel:
         self._face_area = np.ascontiguousarray(self.face_area, dtype=float)
         self._D_slot: np.ndarray | bool | None = None
         self._rt_cache: tuple | None = None
+        self._params_cache: tuple[tuple, ResidualParams] | None = None
         self._r_fixed_flat = np.zeros((m.n_slots, 1))
         self._dummy_faces = np.zeros((1, 1, 1))
         self._dummy_slot = np.zeros(1)
@@ -412,7 +414,8 @@ class P2DEModel:
         if self._fusable(p):
             residual_fused(Y2, p, out)
         else:
-            assemble(Y2, p, self._material_values(Y2, p), out)
+            # (the fields unpacked: numba types them from Python faster than the tuples)
+            assemble_unpacked(Y2, out, *p, *self._material_values(Y2, p))
         return out[:, 0] if squeeze else out
 
     def fused_params(self, control: Control) -> ResidualParams | None:
@@ -434,11 +437,34 @@ class P2DEModel:
 
     def _kernel_params(self, control: Control) -> ResidualParams:
         """The compiled residual's parameters from the model's current fields and
-        ``control`` (the one place where :class:`ResidualParams` is filled)."""
+        ``control`` (the one place where :class:`ResidualParams` is filled).
+
+        Built again only when ``control`` or a field that may change after
+        construction is another object than at the last call (the setters replace
+        fields, they never modify them in place): the Python step loop calls the
+        residual once per Newton iteration.
+        """
+        m = self.mesh
+        src = (
+            control,
+            self.kin_pref,
+            self.isolated,
+            self.s_face_left,
+            self.s_face_res,
+            self.r_fixed,
+            self.r_half_first,
+            self.r_half_last,
+            self.series_resistance,
+            m.slot_area,
+            m.slot_radius,
+            m.dx,
+        )
+        cached = self._params_cache
+        if cached is not None and all(map(is_, src, cached[0])):
+            return cached[1]
         kin_pref, isolated, face_left, face_res = self._run_time_fields()
         D_const = self._solid_diffusivity_constant()
-        m = self.mesh
-        return ResidualParams(
+        p = ResidualParams(
             offsets=self._offsets,
             dx=m.dx,
             eps_over_tau=self._eps_over_tau,
@@ -474,6 +500,8 @@ class P2DEModel:
             voltage_control=control.mode != "current",
             control_value=float(control.value),
         )
+        self._params_cache = (src, p)
+        return p
 
     def _material_values(self, Y2: np.ndarray, p: ResidualParams) -> MaterialValues:
         """Material values of the states ``Y2`` (n, B) by the model's material

@@ -361,6 +361,23 @@ def assemble(Y: np.ndarray, p: ResidualParams, mv: MaterialValues, out: np.ndarr
         out[o_E, b] = I * V / 3600.0
 
 
+_N_PARAMS = len(ResidualParams._fields)
+
+
+@numba.njit(cache=True)
+def assemble_unpacked(Y: np.ndarray, out: np.ndarray, *fields) -> None:
+    """:func:`assemble` for Python callers: ``fields`` are those of a
+    :class:`ResidualParams` followed by those of a :class:`MaterialValues`
+    (``assemble_unpacked(Y, out, *p, *mv)``).
+
+    numba types separate arguments of a call from Python in C, but a NamedTuple
+    argument in Python: for :class:`ResidualParams` that costs about as much as the
+    assembly of one state.  The model's residual calls this once per Newton iteration
+    of the Python step loop; compiled callers use :func:`assemble`.
+    """
+    assemble(Y, ResidualParams(*fields[:_N_PARAMS]), MaterialValues(*fields[_N_PARAMS:]), out)
+
+
 @numba.njit(cache=True)
 def surface_linear(
     Y: np.ndarray, o_cs: int, nr: int, cmax: np.ndarray, c_surf: np.ndarray, theta: np.ndarray
