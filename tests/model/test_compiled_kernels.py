@@ -4,7 +4,8 @@
   residual to round-off (1e-12 relative to the largest entry of its block) on random
   states, for every model feature: full and half cells, layers, K particle classes with
   films, contact paths and isolated classes, SOC-dependent diffusivity, both surface
-  closures and both control modes;
+  closures and both control modes; on a model both routes to its material values (the
+  compiled formulas of ``residual_fused`` and the NumPy material functions) give it;
 - the static-pivot sparse LU (:mod:`electrohet.model.sparse_lu`) solves the iteration
   matrices ``M - c J`` of the model to 1e-10 of SuperLU's answer for step sizes from
   1e-6 s to 1e3 s (which forces it to switch pivot orders);
@@ -97,6 +98,27 @@ def test_compiled_residual_equals_reference(name, surface, control):
         assert err < 1e-12, f"{block}: {err:.2e}"
     # a single state (1-D) gives the same as its column
     np.testing.assert_array_equal(m.residual(Y[:, 1].copy(), control), got[:, 1])
+
+
+@pytest.mark.parametrize("control", [Control("current", 25.0), Control("voltage", 3.6)])
+def test_both_material_routes_of_the_compiled_residual_equal_reference(control):
+    """The Chen 2020 full cell runs on the fused residual (material formulas compiled
+    in the kernel); the same model with its material values from NumPy (as every other
+    model) goes through the same assembly: both equal the reference (1e-12 per block)."""
+    sim = _sim("full")
+    m = sim.model
+    Y = _random_states(sim, 5, seed=7)
+    ref = m.residual_reference(Y, control)
+    assert m.fused_params(control) is not None  # the fused route
+    got = {"fused": m.residual(Y, control)}
+    m._formulas_compiled = False  # the NumPy route to the material values
+    assert m.fused_params(control) is None
+    got["numpy materials"] = m.residual(Y, control)
+    for route, res in got.items():
+        for block, s in m.slices.items():
+            scale = max(np.max(np.abs(ref[s])), 1e-300)
+            err = np.max(np.abs(res[s] - ref[s])) / scale
+            assert err < 1e-12, f"{route}, {block}: {err:.2e}"
 
 
 @pytest.mark.parametrize("ctl", [Control("current", 25.0), Control("voltage", 3.6)])

@@ -65,9 +65,9 @@ def test_setter_refreshes_kernel_parameters_and_drops_jacobian(sim):
     assert integ.J is not None
     m.set_series_resistance(5e-3)
     assert integ.J is None and integ.lu is None and not integ.J_current
-    # the compiled step reads the new series resistance (scalars[5] of the parameters)
+    # the compiled step reads the new series resistance
     assert integ.kernel_params is not None
-    assert integ.kernel_params[-2][5] == 5e-3
+    assert integ.kernel_params.series_resistance == 5e-3
 
 
 def test_matrix_conductivity_sets_face_resistances(sim):

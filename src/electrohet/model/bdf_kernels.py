@@ -1,4 +1,5 @@
-"""Compiled vector work of one BDF step (:mod:`electrohet.model.integrator`).
+"""Compiled vector work of one BDF step (:mod:`electrohet.model.integrator`), and the
+data the compiled step kernels share (:class:`StepData`).
 
 Each function replaces a handful of NumPy passes over the state (and their Python
 overhead) by one compiled loop; the arithmetic is that of the NumPy code it replaces
@@ -8,11 +9,92 @@ overhead) by one compiled loop; the arithmetic is that of the NumPy code it repl
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba
 import numpy as np
 
 from electrohet.model.sparse_lu import solve_factors_into
+
+
+class StepData(NamedTuple):
+    """The problem, the method's constants and the workspaces of the compiled BDF
+    kernels (:mod:`electrohet.model.step_kernel`, :mod:`electrohet.model.newton_kernel`).
+
+    Built by :class:`~electrohet.model.integrator.BDFIntegrator` (rebuilt only when its
+    ``rtol`` or ``newton_tol`` changes).  n unknowns; ``nnz`` entries in the sparsity
+    pattern of ``df/dy`` plus its diagonal (CSC order).  Unknowns keep their own units
+    (``atol``, ``upper``, ``scale`` are in them).
+    """
+
+    # ---- the problem M y' = f(y)
+    mass: np.ndarray
+    """Diagonal of M [-], (n,) (0 on algebraic rows)."""
+    diff: np.ndarray
+    """Differential unknowns (M != 0), bool (n,)."""
+    diff_float: np.ndarray
+    """1.0 on differential rows, else 0.0, (n,) (diagonal of the consistency matrix)."""
+    diag_pos: np.ndarray
+    """Positions of the diagonal entries (i, i) in the pattern, int64 (n,)."""
+    mass_diag: np.ndarray
+    """M at ``diag_pos``, (n,)."""
+    alg_entry: np.ndarray
+    """Pattern entries in algebraic rows, bool (nnz,)."""
+    # ---- tolerances and scales
+    atol: np.ndarray
+    """Absolute tolerance per unknown, (n,)."""
+    rtol: float
+    """Relative tolerance [-]."""
+    upper: np.ndarray
+    """Upper bound per unknown (inf where unbounded), (n,): error weights use the
+    distance to the nearer bound."""
+    scale: np.ndarray
+    """Typical magnitude per unknown, (n,) (damping of the consistent initialisation)."""
+    # ---- coloured finite-difference Jacobian
+    jac_scale: np.ndarray
+    """Floor of the difference steps' magnitude, (n,)."""
+    colour: np.ndarray
+    """Colour of each column, int64 (n,)."""
+    n_colours: int
+    """Number of colours."""
+    indptr: np.ndarray
+    """CSC column starts of the pattern, int64 (n + 1,)."""
+    indices: np.ndarray
+    """CSC row indices of the pattern, int64 (nnz,)."""
+    # ---- the method
+    gamma: np.ndarray
+    """BDF coefficients gamma_k = sum_{j<=k} 1/j, (max_order + 1,)."""
+    error_const: np.ndarray
+    """Error constants 1/(k + 1), (max_order + 2,)."""
+    max_order: int
+    """Highest BDF order."""
+    newton_tol: float
+    """Corrector convergence tolerance, in units of the error weights [-]."""
+    newton_maxiter: int
+    """Most corrector iterations per attempt."""
+    slow_newton: int
+    """Corrector iterations after which the next step gets a fresh Jacobian."""
+    rate_new: float
+    """Assumed rate/(1 - rate) after a new Jacobian [-]."""
+    min_factor: float
+    """Smallest step-size factor after a rejected step [-]."""
+    max_factor: float
+    """Largest step-size factor [-]."""
+    safety: float
+    """Safety factor of the step-size selection [-]."""
+    stall_steps: int
+    """Consecutive tiny steps that count as a stall."""
+    stall_h: float
+    """"Tiny": a step below this fraction of max(1 s, t) [-]."""
+    pivot_ratio: float
+    """Pivot acceptance of a kept LU order (:mod:`~electrohet.model.sparse_lu`) [-]."""
+    multiplier_max: float
+    """Largest multiplier accepted for a kept LU order [-]."""
+    # ---- workspaces
+    work: np.ndarray
+    """Step work (4, n): predictor, history term, weights, corrector."""
+    kwork: np.ndarray
+    """Newton work (3, n)."""
 
 
 @numba.njit(cache=True)

@@ -23,9 +23,16 @@ import scipy.sparse as sp
 
 from electrohet.engine.stats import SolverStats
 from electrohet.errors import SolverError
-from electrohet.model.bdf_kernels import accept, newton_increment, predict, wrms_masked
+from electrohet.model.bdf_kernels import (
+    StepData,
+    accept,
+    newton_increment,
+    predict,
+    wrms_masked,
+)
 from electrohet.model.jacobian import ColouredJacobian
 from electrohet.model.newton_kernel import consistent_fused, jacobian_fused, newton_fused
+from electrohet.model.p2de_kernel import ResidualParams
 from electrohet.model.sparse_lu import MULTIPLIER_MAX, PIVOT_RATIO, StaticLU
 from electrohet.model.step_kernel import (
     NEED_FACTOR,
@@ -91,12 +98,16 @@ class BDFIntegrator:
     -----
     ``J = None`` (a new Jacobian is due) and ``lu = None`` (a new factorisation is
     due) may be set from outside after the residual function changed.
-    ``kernel_params``, when set from outside to the parameters of
-    :func:`~electrohet.model.p2de_fused.residual_fused` that ``fun`` evaluates, makes
+    ``kernel_params``, when set from outside to the parameters
+    (:class:`~electrohet.model.p2de_kernel.ResidualParams`) of
+    :func:`~electrohet.model.p2de_kernel.residual_fused` that ``fun`` evaluates, makes
     the Jacobian, the corrector iteration and the consistent initialisation
     (:mod:`electrohet.model.newton_kernel`), whole steps (:meth:`step`) and runs of
     steps (:meth:`run`, :mod:`electrohet.model.step_kernel`) compiled, with the
     arithmetic of the Python path; ``step_kernel = False`` keeps the Python step loop.
+    The compiled kernels take the integrator's data as one
+    :class:`~electrohet.model.bdf_kernels.StepData` (built here, rebuilt only when
+    ``rtol`` or ``newton_tol`` changes).
     """
 
     def __init__(
@@ -150,31 +161,54 @@ class BDFIntegrator:
         self.conv_rate = RATE_AFTER_NEW_JACOBIAN
         self.jacobian_due = False
         self.stalled_steps = 0
-        self.kernel_params: tuple | None = None
+        self.kernel_params: ResidualParams | None = None
         self.step_kernel = True  # False: the Python step (same arithmetic; for tests)
-        self._kwork = np.empty((3, n))
-        self._swork = np.empty((4, n))
         self._fs = np.zeros(8)
         self._ist = np.zeros(9, dtype=np.int64)
         self._cnt = np.zeros(7, dtype=np.int64)
-        self._consts = np.array(
-            [
-                NEWTON_TOL,
-                RATE_AFTER_NEW_JACOBIAN,
-                RATE_FLOOR,
-                MIN_FACTOR,
-                MAX_FACTOR,
-                SAFETY,
-                NEWTON_MAXITER,
-                SLOW_NEWTON,
-                STALL_STEPS,
-                STALL_H,
-                PIVOT_RATIO,
-                MULTIPLIER_MAX,
-            ]
+        jac = self.jac
+        self._sd = StepData(
+            mass=self.mass,
+            diff=np.ascontiguousarray(self.diff),
+            diff_float=self.diff.astype(float),
+            diag_pos=self.diag_pos,
+            mass_diag=self.mass_diag,
+            alg_entry=self.alg_entry,
+            atol=self.atol,
+            rtol=self.rtol,
+            upper=self._upper,
+            scale=self.scale,
+            jac_scale=jac.scale,
+            colour=jac.colour,
+            n_colours=int(jac.n_colours),
+            indptr=jac.indptr,
+            indices=jac.indices,
+            gamma=GAMMA,
+            error_const=ERROR_CONST,
+            max_order=self.max_order,
+            newton_tol=float(self.newton_tol),
+            newton_maxiter=NEWTON_MAXITER,
+            slow_newton=SLOW_NEWTON,
+            rate_new=RATE_AFTER_NEW_JACOBIAN,
+            min_factor=MIN_FACTOR,
+            max_factor=MAX_FACTOR,
+            safety=SAFETY,
+            stall_steps=STALL_STEPS,
+            stall_h=STALL_H,
+            pivot_ratio=PIVOT_RATIO,
+            multiplier_max=MULTIPLIER_MAX,
+            work=np.empty((4, n)),
+            kwork=np.empty((3, n)),
         )
-        self._diff_mask = np.ascontiguousarray(self.diff)
-        self._diff_float = self.diff.astype(float)
+
+    def _step_data(self) -> StepData:
+        """The compiled kernels' :class:`~electrohet.model.bdf_kernels.StepData`, with
+        the current ``rtol`` and ``newton_tol`` (both public, e.g. set by
+        :meth:`Simulation.tolerances <electrohet.model.Simulation.tolerances>`)."""
+        sd = self._sd
+        if sd.rtol != self.rtol or sd.newton_tol != self.newton_tol:
+            sd = self._sd = sd._replace(rtol=float(self.rtol), newton_tol=float(self.newton_tol))
+        return sd
 
     def invalidate_jacobian(self) -> None:
         """Forget the Jacobian and its factors (the residual's parameters changed).
@@ -197,16 +231,7 @@ class BDFIntegrator:
         if P is not None:
             jac = self.jac
             J = np.empty(jac.indices.size)
-            jacobian_fused(
-                np.ascontiguousarray(y, dtype=float),
-                P,
-                jac.scale,
-                jac.colour,
-                jac.n_colours,
-                jac.indptr,
-                jac.indices,
-                J,
-            )
+            jacobian_fused(np.ascontiguousarray(y, dtype=float), P, self._step_data(), J)
             self.J = J
         else:
             if f0 is None:
@@ -301,35 +326,14 @@ class BDFIntegrator:
         fa = np.empty(y.size)
         state = np.array([0.0, np.inf, 0.0])
         cnt = np.zeros(3, dtype=np.int64)
-        jac, lu = self.jac, self._lu_cons
+        lu = self._lu_cons
         assert self.kernel_params is not None  # the caller checked `compiled`
         while True:
             code = consistent_fused(
                 y_k,
                 self.kernel_params,
-                alg,
-                self.alg_entry,
-                self.diag_pos,
-                self._diff_float,
-                self.scale,
-                self.atol,
-                self.rtol,
-                self._upper,
-                jac.scale,
-                jac.colour,
-                jac.n_colours,
-                jac.indptr,
-                jac.indices,
-                lu.lu_ptr,
-                lu.lu_idx,
-                lu.diag,
-                lu.src,
-                lu.lu,
-                lu.work,
-                lu.row_order,
-                lu.col_perm,
-                PIVOT_RATIO,
-                MULTIPLIER_MAX,
+                self._step_data(),
+                lu.factors,
                 tol,
                 maxiter,
                 J,
@@ -341,7 +345,7 @@ class BDFIntegrator:
                 break
             # the kept pivot order failed: re-pivot here, then the kernel resumes
             data = np.where(self.alg_entry, J, 0.0)
-            data[self.diag_pos] += self._diff_float
+            data[self.diag_pos] += self._sd.diff_float
             try:
                 lu.factor(data, current_failed=True)
             except RuntimeError as exc:
@@ -439,23 +443,7 @@ class BDFIntegrator:
         if P is not None:
             d = np.empty_like(y_pred)
             ok, nit, self.conv_rate = newton_fused(
-                y_pred,
-                psi,
-                c,
-                w,
-                self.mass,
-                lu.lu_ptr,
-                lu.lu_idx,
-                lu.diag,
-                lu.lu,
-                lu.row_order,
-                lu.col_perm,
-                P,
-                self.newton_tol,
-                self.conv_rate,
-                NEWTON_MAXITER,
-                d,
-                self._kwork,
+                y_pred, psi, c, w, P, self._step_data(), lu.factors, self.conv_rate, d
             )
             self.stats.residual_evals += nit
             return ok, d, nit
@@ -580,7 +568,6 @@ class BDFIntegrator:
     def _sync_in(self, h_max: float) -> None:
         """Copy the integrator's state into the arrays the step kernels update."""
         fs, ist = self._fs, self._ist
-        self._consts[0] = self.newton_tol
         fs[0], fs[1] = self.t, self.h
         fs[2] = self.lu_c if self.lu_c is not None else 0.0
         fs[3] = self.conv_rate
@@ -617,40 +604,6 @@ class BDFIntegrator:
         st.residual_evals += int(cnt[6])
         cnt[:] = 0
 
-    def _kernel_args(self) -> tuple:
-        """Arguments of :func:`~electrohet.model.step_kernel.bdf_step` after ``cnt``."""
-        jac, lu = self.jac, self._lu
-        return (
-            self.kernel_params,
-            self.J,
-            self.mass,
-            self.atol,
-            self.rtol,
-            self._upper,
-            self._diff_mask,
-            self.diag_pos,
-            self.mass_diag,
-            jac.scale,
-            jac.colour,
-            jac.n_colours,
-            jac.indptr,
-            jac.indices,
-            lu.lu_ptr,
-            lu.lu_idx,
-            lu.diag,
-            lu.src,
-            lu.lu,
-            lu.work,
-            lu.row_order,
-            lu.col_perm,
-            GAMMA,
-            ERROR_CONST,
-            self._consts,
-            self.max_order,
-            self._swork,
-            self._kwork,
-        )
-
     def raise_for(self, code: int) -> None:
         """Raise the SolverError that a kernel's return ``code`` stands for (if any)."""
         if code == STEP_TOO_SMALL:
@@ -671,7 +624,17 @@ class BDFIntegrator:
         fs, ist, cnt = self._fs, self._ist, self._cnt
         self._sync_in(h_max)
         while True:
-            code = bdf_step(self.D, fs, ist, cnt, *self._kernel_args())
+            assert self.kernel_params is not None and self.J is not None  # `compiled`
+            code = bdf_step(
+                self.D,
+                fs,
+                ist,
+                cnt,
+                self.kernel_params,
+                self._step_data(),
+                self.J,
+                self._lu.factors,
+            )
             if code != NEED_FACTOR:
                 break
             # the kept pivot order does not suit M - cJ: the Python path re-pivots
@@ -703,14 +666,17 @@ class BDFIntegrator:
         self._sync_in(np.inf)
         total = 0
         while True:
-            # the kernel arguments come as one tuple, which mypy cannot count
-            code, n = run_steps(  # type: ignore[call-arg]
+            assert self.kernel_params is not None and self.J is not None  # `compiled`
+            code, n = run_steps(
                 self.D,
                 buf,
                 fs,
                 ist,
                 cnt,
-                *self._kernel_args(),
+                self.kernel_params,
+                self._step_data(),
+                self.J,
+                self._lu.factors,
                 t_end,
                 max_step,
                 event,

@@ -1,15 +1,15 @@
 """Material formulas the fully compiled residual can evaluate point by point.
 
-The fused residual (:func:`electrohet.model.p2de_fused.residual_fused`) and the compiled
-Newton iteration built on it cannot call arbitrary Python callables, and numba cannot
-cache a kernel that receives compiled functions as arguments.  They therefore evaluate
-material functions through :func:`evaluate`, which selects one of a fixed set of
-compiled formulas by an integer id.  The set holds the package's
+The fused residual (:func:`electrohet.model.p2de_kernel.residual_fused`) and the
+compiled Newton iteration built on it cannot call arbitrary Python callables, and numba
+cannot cache a kernel that receives compiled functions as arguments.  They therefore
+evaluate material functions through :func:`evaluate`, which selects one of a fixed set
+of compiled formulas by an integer id.  The set holds the package's
 :func:`~electrohet.materials.base.compilable` functions (the Chen 2020 set); a model
-whose materials are all in it runs fully compiled, any other model keeps the residual
-of :mod:`electrohet.model.p2de_kernel` (material functions evaluated first, NumPy or
-compiled twins; same equations).  To add a formula: append it to ``_FORMULAS`` and a
-branch to :func:`evaluate`.
+whose materials are all in it runs fully compiled, any other model evaluates its
+material functions first (NumPy or compiled twins) and hands the values to the same
+compiled assembly (:func:`electrohet.model.p2de_kernel.assemble`).  To add a formula:
+append it to ``_FORMULAS`` and a branch to :func:`evaluate`.
 """
 
 from __future__ import annotations

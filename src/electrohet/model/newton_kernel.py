@@ -1,6 +1,6 @@
 """Compiled corrector iteration and Jacobian of the BDF integrator on the fused residual.
 
-For models that :func:`electrohet.model.p2de_fused.residual_fused` covers, the whole
+For models that :func:`electrohet.model.p2de_kernel.residual_fused` covers, the whole
 simplified Newton iteration of a BDF step (residual, Newton update with the kept LU
 factors, IDA's convergence test) and the coloured finite-difference Jacobian run as one
 compiled call each, instead of a Python loop around compiled pieces.  The arithmetic
@@ -11,6 +11,11 @@ References: Brenan, Campbell & Petzold, *Numerical Solution of Initial-Value Pro
 in DAEs*, SIAM 1996, section 5.2.2, and Hindmarsh et al., ACM TOMS 31 (2005) 363
 (convergence test with the rate of the previous corrector); Curtis, Powell & Reid,
 IMA J. Appl. Math. 13 (1974) 117 (coloured differences).
+
+Every kernel takes the residual's parameters ``p``
+(:class:`~electrohet.model.p2de_kernel.ResidualParams`), the integrator's
+:class:`~electrohet.model.bdf_kernels.StepData` ``sd`` and, where it solves, the LU
+factors ``lu`` (:class:`~electrohet.model.sparse_lu.LUFactors`).
 """
 
 from __future__ import annotations
@@ -18,9 +23,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from electrohet.model.bdf_kernels import newton_increment
-from electrohet.model.p2de_fused import residual_fused
-from electrohet.model.sparse_lu import _numeric, solve_factors_into
+from electrohet.model.bdf_kernels import StepData, newton_increment
+from electrohet.model.p2de_kernel import ResidualParams, residual_fused
+from electrohet.model.sparse_lu import LUFactors, _numeric, solve_factors_into
 
 RATE_FLOOR = 0.1  # smallest rate/(1 - rate) carried over (as the integrator's)
 
@@ -31,19 +36,11 @@ def newton_fused(
     psi: np.ndarray,
     c: float,
     w: np.ndarray,
-    mass: np.ndarray,
-    lu_ptr: np.ndarray,
-    lu_idx: np.ndarray,
-    diag: np.ndarray,
-    lu: np.ndarray,
-    row_order: np.ndarray,
-    col_perm: np.ndarray,
-    P: tuple,
-    tol: float,
+    p: ResidualParams,
+    sd: StepData,
+    lu: LUFactors,
     conv_rate: float,
-    maxiter: int,
     d: np.ndarray,
-    work: np.ndarray,
 ) -> tuple[bool, int, float]:
     """Simplified Newton iteration for the BDF corrector ``M (psi + d) = c f(y_pred + d)``.
 
@@ -51,21 +48,17 @@ def newton_fused(
     ----------
     y_pred, psi, c, w
         Predictor, history term, step coefficient h/gamma_k [s] and error weights.
-    mass
-        Diagonal of M.
-    lu_ptr .. col_perm
-        Factors of ``M - c J`` (:class:`~electrohet.model.sparse_lu.StaticLU`).
-    P
-        Parameters of :func:`~electrohet.model.p2de_fused.residual_fused`.
-    tol, conv_rate
-        Convergence tolerance (in units of the weights) and the rate/(1 - rate) of the
-        previous corrector.
-    maxiter
-        Most iterations.
+    p
+        Parameters of :func:`~electrohet.model.p2de_kernel.residual_fused`.
+    sd
+        The integrator's data: M, the tolerance ``newton_tol`` (in units of the
+        weights), at most ``newton_maxiter`` iterations, the work array ``kwork``.
+    lu
+        Factors of ``M - c J``.
+    conv_rate
+        The rate/(1 - rate) of the previous corrector.
     d
         Out: the corrector ``y - y_pred``.
-    work
-        Work array (3, n).
 
     Returns
     -------
@@ -74,20 +67,37 @@ def newton_fused(
         updated rate estimate.
     """
     n = y_pred.size
+    tol = sd.newton_tol
+    maxiter = sd.newton_maxiter
+    mass = sd.mass
     y = np.empty((n, 1))  # the batched residual's layout
     f = np.empty((n, 1))
     f1 = f.reshape(n)
-    g = work[0]
-    x = work[1]
-    dy = work[2]
+    g = sd.kwork[0]
+    x = sd.kwork[1]
+    dy = sd.kwork[2]
     for i in range(n):
         d[i] = 0.0
         y[i, 0] = y_pred[i]
     dy_norm_old = -1.0
     for k in range(maxiter):
-        residual_fused(y, P, f)
+        residual_fused(y, p, f)
         dy_norm = newton_increment(
-            f1, c, psi, mass, d, w, lu_ptr, lu_idx, diag, lu, row_order, col_perm, g, x, dy
+            f1,
+            c,
+            psi,
+            mass,
+            d,
+            w,
+            lu.lu_ptr,
+            lu.lu_idx,
+            lu.diag,
+            lu.lu,
+            lu.row_order,
+            lu.col_perm,
+            g,
+            x,
+            dy,
         )
         if not np.isfinite(dy_norm):
             return False, k + 1, conv_rate
@@ -106,22 +116,16 @@ def newton_fused(
 
 
 @numba.njit(cache=True)
-def jacobian_fused(
-    y: np.ndarray,
-    P: tuple,
-    scale: np.ndarray,
-    colour: np.ndarray,
-    n_colours: int,
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    out: np.ndarray,
-) -> None:
+def jacobian_fused(y: np.ndarray, p: ResidualParams, sd: StepData, out: np.ndarray) -> None:
     """Coloured forward-difference Jacobian of the fused residual at ``y``, its entries
-    written to ``out`` in the CSC order of ``indptr``/``indices``.
+    written to ``out`` in the CSC order of ``sd.indptr``/``sd.indices``.
 
     One batched residual call holds the unperturbed state (for f(y)) and one perturbed
-    state per colour; steps ``1.49e-8 max(|y|, scale)``, made exactly representable.
+    state per colour (``sd.colour``); steps ``1.49e-8 max(|y|, sd.jac_scale)``, made
+    exactly representable.
     """
+    scale, colour, n_colours = sd.jac_scale, sd.colour, sd.n_colours
+    indptr, indices = sd.indptr, sd.indices
     n = y.size
     h = np.empty(n)
     Y = np.empty((n, n_colours + 1))
@@ -133,13 +137,13 @@ def jacobian_fused(
             Y[i, q] = y[i]
         Y[i, colour[i]] += hi
     F = np.empty((n, n_colours + 1))
-    residual_fused(Y, P, F)
+    residual_fused(Y, p, F)
     for col in range(n):
         cc = colour[col]
         hc = h[col]
-        for p in range(indptr[col], indptr[col + 1]):
-            r = indices[p]
-            out[p] = (F[r, cc] - F[r, n_colours]) / hc
+        for e in range(indptr[col], indptr[col + 1]):
+            r = indices[e]
+            out[e] = (F[r, cc] - F[r, n_colours]) / hc
 
 
 @numba.njit(cache=True)
@@ -156,30 +160,9 @@ def _wrms(v: np.ndarray, y: np.ndarray, atol: np.ndarray, rtol: float, upper: np
 @numba.njit(cache=True)
 def consistent_fused(
     y: np.ndarray,
-    P: tuple,
-    alg: np.ndarray,
-    alg_entry: np.ndarray,
-    diag_pos: np.ndarray,
-    diff_diag: np.ndarray,
-    scale: np.ndarray,
-    atol: np.ndarray,
-    rtol: float,
-    upper: np.ndarray,
-    jac_scale: np.ndarray,
-    colour: np.ndarray,
-    n_colours: int,
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    lu_ptr: np.ndarray,
-    lu_idx: np.ndarray,
-    lu_diag: np.ndarray,
-    lu_src: np.ndarray,
-    lu: np.ndarray,
-    lu_work: np.ndarray,
-    row_order: np.ndarray,
-    col_perm: np.ndarray,
-    pivot_ratio: float,
-    multiplier_max: float,
+    p: ResidualParams,
+    sd: StepData,
+    lu: LUFactors,
     tol: float,
     maxiter: int,
     J: np.ndarray,
@@ -190,15 +173,19 @@ def consistent_fused(
     """:meth:`BDFIntegrator.make_consistent` on the fused residual, in place on ``y``.
 
     Newton on the algebraic equations with the differential unknowns fixed (matrix:
-    the algebraic rows of J, identity on the differential rows), updates damped to at
-    most 5 ``scale``; a fresh Jacobian (left in ``J``) every iteration.  ``cnt``
-    (added to): Jacobians, factorisations, residual evaluations.  Returns 0 when
-    converged; 1 when the kept pivot order of the consistency matrix failed: the
-    caller factorises it (re-pivoting), sets ``state[2] = 1`` and calls again, which
-    resumes the iteration ``state[0]`` (``state[1]``: last update norm; ``fa``: the
-    algebraic residual) with the solve; 2 when not converged in ``maxiter``
-    iterations, 3 on a non-finite update (the caller raises).
+    the algebraic rows of J, identity on the differential rows, factorised into
+    ``lu``), updates damped to at most 5 ``sd.scale``; a fresh Jacobian (left in
+    ``J``) every iteration; the convergence test of the Python method with ``tol``.
+    ``cnt`` (added to): Jacobians,
+    factorisations, residual evaluations.  Returns 0 when converged; 1 when the kept
+    pivot order of the consistency matrix failed: the caller factorises it
+    (re-pivoting), sets ``state[2] = 1`` and calls again, which resumes the iteration
+    ``state[0]`` (``state[1]``: last update norm; ``fa``: the algebraic residual) with
+    the solve; 2 when not converged in ``maxiter`` iterations, 3 on a non-finite update
+    (the caller raises).
     """
+    diff, alg_entry, diag_pos, diff_diag = sd.diff, sd.alg_entry, sd.diag_pos, sd.diff_float
+    scale, atol, rtol, upper = sd.scale, sd.atol, sd.rtol, sd.upper
     n = y.size
     f = np.empty((n, 1))
     f1 = f.reshape(n)
@@ -212,29 +199,39 @@ def consistent_fused(
     for it in range(int(state[0]), maxiter):
         if not resume:
             Y[:, 0] = y
-            residual_fused(Y, P, f)
+            residual_fused(Y, p, f)
             cnt[2] += 1
             for i in range(n):
-                fa[i] = f1[i] if alg[i] else 0.0
+                fa[i] = 0.0 if diff[i] else f1[i]
             if it > 0 and _wrms(fa, y, atol, rtol, upper) < tol and step_norm < 1e-3:
                 return 0
-            jacobian_fused(y, P, jac_scale, colour, n_colours, indptr, indices, J)
+            jacobian_fused(y, p, sd, J)
             cnt[0] += 1
             cnt[2] += 1
             data = np.where(alg_entry, J, 0.0)
             for q in range(diag_pos.size):
                 data[diag_pos[q]] += diff_diag[q]
             bad = _numeric(
-                lu_ptr, lu_idx, lu_diag, lu_src, data, lu, lu_work, pivot_ratio, multiplier_max
+                lu.lu_ptr,
+                lu.lu_idx,
+                lu.diag,
+                lu.src,
+                data,
+                lu.lu,
+                lu.work,
+                sd.pivot_ratio,
+                sd.multiplier_max,
             )
             if bad >= 0:
-                lu_work[:] = 0.0
+                lu.work[:] = 0.0
                 state[0] = it
                 state[1] = step_norm
                 return 1
             cnt[1] += 1
         resume = False
-        solve_factors_into(lu_ptr, lu_idx, lu_diag, lu, row_order, col_perm, fa, x, dy)
+        solve_factors_into(
+            lu.lu_ptr, lu.lu_idx, lu.diag, lu.lu, lu.row_order, lu.col_perm, fa, x, dy
+        )
         big = 0.0
         for i in range(n):
             dy[i] = -dy[i]

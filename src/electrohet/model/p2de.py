@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import is_
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,8 +32,13 @@ from electrohet.materials.kinetics import (
 from electrohet.model.fastfn import direct, fast
 from electrohet.model.material_kernels import formula_id
 from electrohet.model.mesh import NEG, POS, CellMesh
-from electrohet.model.p2de_fused import residual_fused
-from electrohet.model.p2de_kernel import assemble, surface_linear
+from electrohet.model.p2de_kernel import (
+    MaterialValues,
+    ResidualParams,
+    assemble_unpacked,
+    residual_fused,
+    surface_linear,
+)
 
 
 @dataclass(frozen=True)
@@ -154,22 +160,11 @@ class P2DEModel:
         self._face_area = np.ascontiguousarray(self.face_area, dtype=float)
         self._D_slot: np.ndarray | bool | None = None
         self._rt_cache: tuple | None = None
+        self._params_cache: tuple[tuple, ResidualParams] | None = None
         self._r_fixed_flat = np.zeros((m.n_slots, 1))
         self._dummy_faces = np.zeros((1, 1, 1))
         self._dummy_slot = np.zeros(1)
         self._dummy_li = np.zeros((3, 1))
-        self._scalars = np.array(
-            [
-                self.t_plus,
-                self.chi,
-                self.f_rt,
-                self.r_half_first,
-                self.r_half_last,
-                self.series_resistance,
-                0.0,
-            ]
-        )
-        self._flags = np.array([self.neg_first, self.pos_last, 0, int(cell.half_cell)], np.int64)
         # material functions for the hot loop (compiled twins where they exist)
         # (the residual hands them C-contiguous 2-D float arrays, so it calls the
         # compiled kernels directly)
@@ -180,23 +175,20 @@ class P2DEModel:
         self._ocp_direct = [direct(f) for f in self._ocp_fast]
         self._kappa_direct = direct(self._kappa_fast)
         self._De_direct = direct(self._De_fast)
-        # ids of the material formulas for the fully compiled residual (None: the
-        # model needs the two-stage residual)
-        ocp_ids = [formula_id(mat.ocp) for mat in m.materials]
-        self._fused_ids: tuple[np.ndarray, np.ndarray] | None = None
-        if (
-            min(ocp_ids) >= 0
-            and formula_id(el.conductivity) >= 0
-            and formula_id(el.diffusivity) >= 0
+        # ids of the material formulas for the fully compiled residual; without an id
+        # for each (or with another surface closure, or a Li-metal counter electrode)
+        # the material values are evaluated in NumPy (_material_values)
+        ocp_ids = np.asarray([formula_id(mat.ocp) for mat in m.materials], dtype=np.int64)
+        self._ocp_id = np.ascontiguousarray(ocp_ids[m.slot_material])
+        self._kappa_id = formula_id(el.conductivity)
+        self._De_id = formula_id(el.diffusivity)
+        self._formulas_compiled = bool(
+            ocp_ids.min() >= 0
+            and self._kappa_id >= 0
+            and self._De_id >= 0
             and m.surface == "linear"
             and not cell.half_cell
-        ):
-            self._fused_ids = (
-                np.array(
-                    [nr, formula_id(el.conductivity), formula_id(el.diffusivity)], dtype=np.int64
-                ),
-                np.asarray(ocp_ids, dtype=np.int64)[m.slot_material],
-            )
+        )
 
     # ------------------------------------------------------------------ helpers
     def split(self, Y: np.ndarray) -> dict[str, np.ndarray]:
@@ -407,21 +399,115 @@ class P2DEModel:
     def residual(self, Y: np.ndarray, control: Control) -> np.ndarray:
         """f(y) of ``M dy/dt = f(y)``; ``Y`` is (n,) or (n, B).
 
-        The material functions are evaluated with NumPy, everything else by the
-        compiled :func:`electrohet.model.p2de_kernel.assemble`; set ``compiled =
-        False`` to use :meth:`residual_reference` (the same equations in NumPy).
+        The compiled residual (:mod:`electrohet.model.p2de_kernel`): the material
+        values by the compiled formulas where the model allows
+        (:func:`~electrohet.model.p2de_kernel.residual_fused`), else by the material
+        functions in NumPy, then the compiled assembly.  Set ``compiled = False`` to
+        use :meth:`residual_reference` (the same equations in NumPy).
         """
         if not self.compiled:
             return self.residual_reference(Y, control)
         squeeze = Y.ndim == 1
         Y2 = np.ascontiguousarray(Y[:, None] if squeeze else Y, dtype=float)
-        B = Y2.shape[1]
-        P = self.fused_params(control)
-        if P is not None:
-            out = np.empty((self.n, B))
-            residual_fused(Y2, P, out)
-            return out[:, 0] if squeeze else out
-        S, nr = self.mesh.n_slots, self.nr
+        p = self._kernel_params(control)
+        out = np.empty((self.n, Y2.shape[1]))
+        if self._fusable(p):
+            residual_fused(Y2, p, out)
+        else:
+            # (the fields unpacked: numba types them from Python faster than the tuples)
+            assemble_unpacked(Y2, out, *p, *self._material_values(Y2, p))
+        return out[:, 0] if squeeze else out
+
+    def fused_params(self, control: Control) -> ResidualParams | None:
+        """Parameters of :func:`~electrohet.model.p2de_kernel.residual_fused` under
+        ``control``, or None when this model's material values need NumPy.
+
+        Read afresh on every call, so fields the aging hook replaces take effect; the
+        returned parameters do not change when the model's fields change later.
+        """
+        if not self.compiled:
+            return None
+        p = self._kernel_params(control)
+        return p if self._fusable(p) else None
+
+    def _fusable(self, p: ResidualParams) -> bool:
+        """Whether :func:`~electrohet.model.p2de_kernel.material_values` covers this
+        model (compiled formulas, constant solid diffusivity, no contact paths)."""
+        return self._formulas_compiled and p.constant_solid_diffusivity and not self.uses_path
+
+    def _kernel_params(self, control: Control) -> ResidualParams:
+        """The compiled residual's parameters from the model's current fields and
+        ``control`` (the one place where :class:`ResidualParams` is filled).
+
+        Built again only when ``control`` or a field that may change after
+        construction is another object than at the last call (the setters replace
+        fields, they never modify them in place): the Python step loop calls the
+        residual once per Newton iteration.
+        """
+        m = self.mesh
+        src = (
+            control,
+            self.kin_pref,
+            self.isolated,
+            self.s_face_left,
+            self.s_face_res,
+            self.r_fixed,
+            self.r_half_first,
+            self.r_half_last,
+            self.series_resistance,
+            m.slot_area,
+            m.slot_radius,
+            m.dx,
+        )
+        cached = self._params_cache
+        if cached is not None and all(map(is_, src, cached[0])):
+            return cached[1]
+        kin_pref, isolated, face_left, face_res = self._run_time_fields()
+        D_const = self._solid_diffusivity_constant()
+        p = ResidualParams(
+            offsets=self._offsets,
+            dx=m.dx,
+            eps_over_tau=self._eps_over_tau,
+            t_plus=float(self.t_plus),
+            chi=float(self.chi),
+            f_rt=float(self.f_rt),
+            li_metal=self.li_metal is not None,
+            dxe=self._dxe,
+            s_face_left=face_left,
+            s_face_res=face_res,
+            neg_first=int(self.neg_first),
+            pos_last=int(self.pos_last),
+            r_half_first=float(self.r_half_first),
+            r_half_last=float(self.r_half_last),
+            series_resistance=float(self.series_resistance),
+            slot_cell=self.slot_cell,
+            slot_elec=self.slot_elec,
+            slot_area=m.slot_area,
+            slot_radius=m.slot_radius,
+            cmax=self.cmax,
+            kin_pref=kin_pref,
+            alpha_a=self._alpha_a,
+            alpha_c=self._alpha_c,
+            isolated=isolated,
+            r_film=self._r_fixed_flat,
+            shell_vol=self.shell_vol,
+            face_area=self._face_area,
+            solid_diffusivity=self._dummy_slot if D_const is None else D_const,
+            constant_solid_diffusivity=D_const is not None,
+            ocp_id=self._ocp_id,
+            conductivity_id=self._kappa_id,
+            diffusivity_id=self._De_id,
+            voltage_control=control.mode != "current",
+            control_value=float(control.value),
+        )
+        self._params_cache = (src, p)
+        return p
+
+    def _material_values(self, Y2: np.ndarray, p: ResidualParams) -> MaterialValues:
+        """Material values of the states ``Y2`` (n, B) by the model's material
+        functions (NumPy, or their compiled twins), for
+        :func:`~electrohet.model.p2de_kernel.assemble`."""
+        S, nr, B = self.mesh.n_slots, self.nr, Y2.shape[1]
         sl = self.slices
         cs = Y2[sl["cs"]].reshape(S, nr, B)  # a view
         ce = Y2[sl["ce"]]
@@ -438,20 +524,17 @@ class P2DEModel:
             U[idx] = self._ocp_direct[i](theta_s[idx])
         kappa = np.ascontiguousarray(self._kappa_direct(ce), dtype=float)
         D_e = np.ascontiguousarray(self._De_direct(ce), dtype=float)
-        kin_pref, isolated, face_left, face_res = self._run_time_fields()
-        D_const = self._solid_diffusivity_constant()
-        if D_const is None:
+        if p.constant_solid_diffusivity:
+            D_s = self._dummy_faces
+        else:
             c_face = 0.5 * (cs[:, 1:] + cs[:, :-1])
             D_s = np.ascontiguousarray(self._diffusivity_3d(c_face / cmax[:, :, None]))
-            D_const = self._dummy_slot
-        else:
-            D_s = self._dummy_faces
         if self.uses_path:
             theta_bulk = np.einsum("skb,k->sb", cs, self.shell_vol * 3.0) / cmax
             sig_am = self._by_material("electronic_conductivity", theta_bulk)
             r_tot = np.ascontiguousarray(self.r_fixed + self.path / sig_am, dtype=float)
         else:
-            r_tot = self._r_fixed_flat  # (S, 1): the kernel broadcasts it over the batch
+            r_tot = p.r_film  # (S, 1): the kernel broadcasts it over the batch
         li_bc = self._dummy_li
         if self.li_metal is not None:
             I = Y2[sl["I"]][0]
@@ -461,89 +544,14 @@ class P2DEModel:
             i0_li = self.li_metal.exchange_current(c_b)
             phi_b = -symmetric_overpotential(I, i0_li, self.f_rt)
             li_bc = np.ascontiguousarray(np.vstack([N0, c_b, phi_b]), dtype=float)
-        sc = self._scalars  # (the aging hook may have changed the resistances)
-        sc[3], sc[4], sc[5] = self.r_half_first, self.r_half_last, self.series_resistance
-        sc[6] = control.value
-        self._flags[2] = 0 if control.mode == "current" else 1
-        out = np.empty((self.n, B))
-        assemble(
-            Y2,
-            self._offsets,
-            c_surf,
-            np.ascontiguousarray(U, dtype=float),
-            kappa,
-            D_e,
-            D_s,
-            D_const,
-            D_s is self._dummy_faces,
-            r_tot,
-            self.slot_cell,
-            self.slot_elec,
-            self.mesh.slot_area,
-            self.mesh.slot_radius,
-            self.cmax,
-            kin_pref,
-            self._alpha_a,
-            self._alpha_c,
-            isolated,
-            self.mesh.dx,
-            self._eps_over_tau,
-            self._dxe,
-            face_left,
-            face_res,
-            self.shell_vol,
-            self._face_area,
-            self._scalars,
-            self._flags,
-            li_bc,
-            out,
-        )
-        return out[:, 0] if squeeze else out
-
-    def fused_params(self, control: Control) -> tuple | None:
-        """Parameters of :func:`~electrohet.model.p2de_fused.residual_fused` under
-        ``control``, or None when this model needs the two-stage residual.
-
-        Read afresh on every call, so fields the aging hook replaces take effect; the
-        tuple does not change when the model's fields change later.
-        """
-        if self._fused_ids is None or not self.compiled or self.uses_path:
-            return None
-        D_const = self._solid_diffusivity_constant()
-        if D_const is None:
-            return None
-        kin_pref, isolated, face_left, face_res = self._run_time_fields()
-        # own copies: the tuple stays valid for this control whatever is called later
-        sc = self._scalars.copy()
-        sc[3], sc[4], sc[5] = self.r_half_first, self.r_half_last, self.series_resistance
-        sc[6] = control.value
-        flags = self._flags.copy()
-        flags[2] = 0 if control.mode == "current" else 1
-        ids, slot_fid = self._fused_ids
-        return (
-            self._offsets,
-            ids,
-            slot_fid,
-            D_const,
-            self._r_fixed_flat,
-            self.slot_cell,
-            self.slot_elec,
-            self.mesh.slot_area,
-            self.mesh.slot_radius,
-            self.cmax,
-            kin_pref,
-            self._alpha_a,
-            self._alpha_c,
-            isolated,
-            self.mesh.dx,
-            self._eps_over_tau,
-            self._dxe,
-            face_left,
-            face_res,
-            self.shell_vol,
-            self._face_area,
-            sc,
-            flags,
+        return MaterialValues(
+            c_surf=c_surf,
+            ocp=np.ascontiguousarray(U, dtype=float),
+            kappa=kappa,
+            D_e=D_e,
+            D_s=D_s,
+            r_tot=r_tot,
+            li_bc=li_bc,
         )
 
     def _run_time_fields(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -1,17 +1,34 @@
-"""Compiled assembly of the P2D-E residual (the hot loop of every solve).
+"""The compiled P2D-E residual: its parameters, its material values and its assembly.
 
-:meth:`electrohet.model.p2de.P2DEModel.residual` evaluates the material functions
-(OCPs, diffusivities, conductivities: plain vectorised Python callables that users may
-supply) with NumPy and hands their values to :func:`assemble`, which computes the
-kinetics, electrolyte and solid-phase charge balances, particle diffusion and the
-external circuit in one compiled pass over all cells, slots and shells.  The equations
-are those of :meth:`~electrohet.model.p2de.P2DEModel.residual_reference` (docs/physics.md
-§1); the two are tested to agree to round-off.
+The equations are those of :meth:`~electrohet.model.p2de.P2DEModel.residual_reference`
+(docs/physics.md §1), the readable NumPy reference; the compiled residual is tested to
+agree with it to round-off.  It is split in two so that models whose material
+functions are arbitrary Python callables and models that are compiled end to end
+share one assembly:
+
+- :class:`ResidualParams`: every model and control parameter the compiled residual
+  reads, one named field each (built by
+  :meth:`~electrohet.model.p2de.P2DEModel.fused_params` and the model's
+  ``residual``);
+- :class:`MaterialValues`: the state-dependent material values (surface concentrations,
+  OCPs, electrolyte conductivity and diffusivity, solid diffusivity at the shell faces,
+  interfacial resistance, Li-metal boundary), evaluated either by
+  :func:`material_values` (compiled formulas of
+  :mod:`~electrohet.model.material_kernels`) or by the model with NumPy (any callable);
+- :func:`assemble`: kinetics, electrolyte and solid-phase charge balances, particle
+  diffusion and the external circuit in one compiled pass over cells, slots and shells;
+- :func:`residual_fused` = :func:`material_values` + :func:`assemble`: the residual
+  that other compiled code (the Newton iteration, the BDF step,
+  :mod:`~electrohet.model.newton_kernel`, :mod:`~electrohet.model.step_kernel`) calls.
+
+To add a parameter: add a field to :class:`ResidualParams` (with its unit), set it in
+``P2DEModel._kernel_params`` and read it in :func:`assemble`; no argument list changes.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -21,9 +38,119 @@ from electrohet.materials.kinetics import (
     exchange_current_scalar,
     soft_floor_scalar,
 )
+from electrohet.model.material_kernels import evaluate
 
 F_CONST = 96485.33212  # Faraday constant [C/mol] (= electrohet.materials.base.F)
 TINY = 1e-300  # floor of effective transport coefficients [SI]
+
+
+class ResidualParams(NamedTuple):
+    """Parameters of the compiled residual (:func:`assemble`, :func:`residual_fused`).
+
+    N electrolyte cells, Ne electrode cells, Nf solid faces between neighbouring
+    electrode cells of one electrode, S slots (location x particle class), n_r shells.
+    Integer arrays are int64, float arrays float64, all C-contiguous: numba compiles
+    the kernels once for these types.
+    """
+
+    offsets: np.ndarray
+    """Start of the blocks c_e, c_s, phi_e, phi_s, i_k, I, Q, E in the state, (8,)."""
+    # ---- electrolyte, per cell
+    dx: np.ndarray
+    """Cell widths [m], (N,)."""
+    eps_over_tau: np.ndarray
+    """Porosity over tortuosity [-] (effective transport factor), (N,)."""
+    t_plus: float
+    """Cation transference number [-]."""
+    chi: float
+    """Diffusion-potential factor 2RT(1 - t+)(thermodynamic factor)/F [V]."""
+    f_rt: float
+    """F/RT [1/V]."""
+    li_metal: bool
+    """Li-metal counter electrode at x = 0 (its boundary comes in :class:`MaterialValues`)."""
+    # ---- solid phase, per electrode cell
+    dxe: np.ndarray
+    """Widths of the electrode cells [m], (Ne,)."""
+    s_face_left: np.ndarray
+    """Electrode cell on the left of each solid face, (Nf,)."""
+    s_face_res: np.ndarray
+    """Solid-phase resistance across each face [Ohm m^2], (Nf,)."""
+    neg_first: int
+    """First negative electrode cell (-1: none, a half cell)."""
+    pos_last: int
+    """Last positive electrode cell (at the positive collector)."""
+    r_half_first: float
+    """Half-cell matrix resistance of ``neg_first`` [Ohm m^2]."""
+    r_half_last: float
+    """Half-cell matrix resistance of ``pos_last`` [Ohm m^2]."""
+    series_resistance: float
+    """Coating / collector contact resistance in series [Ohm m^2]."""
+    # ---- slots
+    slot_cell: np.ndarray
+    """Electrolyte cell of each slot, (S,)."""
+    slot_elec: np.ndarray
+    """Electrode cell of each slot, (S,)."""
+    slot_area: np.ndarray
+    """Reacting surface per electrode volume a_k [1/m], (S,)."""
+    slot_radius: np.ndarray
+    """Particle radius [m], (S,)."""
+    cmax: np.ndarray
+    """Maximum lithium concentration of the particle [mol/m^3], (S,)."""
+    kin_pref: np.ndarray
+    """Exchange-current prefactor k [A m^-2 (mol m^-3)^-(2 alpha_a + alpha_c)], (S,)."""
+    alpha_a: np.ndarray
+    """Anodic transfer coefficient [-], (S,)."""
+    alpha_c: np.ndarray
+    """Cathodic transfer coefficient [-], (S,)."""
+    isolated: np.ndarray
+    """Electronically isolated slot (bool; its equation is i_k = 0), (S,)."""
+    r_film: np.ndarray
+    """Fixed film + contact resistance [Ohm m^2], (S, 1)."""
+    # ---- particles
+    shell_vol: np.ndarray
+    """Shell volumes per R^3 [-], (n_r,)."""
+    face_area: np.ndarray
+    """Internal shell-face areas per R^2 [-], (n_r - 1,)."""
+    solid_diffusivity: np.ndarray
+    """Solid diffusivity per slot [m^2/s], (S,), when ``constant_solid_diffusivity``."""
+    constant_solid_diffusivity: bool
+    """Whether ``solid_diffusivity`` holds (else :attr:`MaterialValues.D_s` does)."""
+    # ---- compiled material formulas (:func:`material_values` only)
+    ocp_id: np.ndarray
+    """Formula id (:func:`~electrohet.model.material_kernels.formula_id`) of each
+    slot's OCP, (S,)."""
+    conductivity_id: int
+    """Formula id of the electrolyte conductivity."""
+    diffusivity_id: int
+    """Formula id of the electrolyte diffusivity."""
+    # ---- control
+    voltage_control: bool
+    """Whether the step holds the voltage (else the current)."""
+    control_value: float
+    """Applied current density [A/m^2, > 0 discharge] or voltage [V]."""
+
+
+class MaterialValues(NamedTuple):
+    """State-dependent material values of B states, the input of :func:`assemble`."""
+
+    c_surf: np.ndarray
+    """Particle surface concentration [mol/m^3], (S, B)."""
+    ocp: np.ndarray
+    """Open-circuit potential at the surface [V], (S, B)."""
+    kappa: np.ndarray
+    """Electrolyte conductivity [S/m], (N, B)."""
+    D_e: np.ndarray
+    """Electrolyte diffusivity [m^2/s], (N, B)."""
+    D_s: np.ndarray
+    """Solid diffusivity at the shell faces [m^2/s], (S, n_r - 1, B) (unused, any
+    shape, when :attr:`ResidualParams.constant_solid_diffusivity`)."""
+    r_tot: np.ndarray
+    """Film + contact resistance of every slot [Ohm m^2], (S, B) or (S, 1) (the same
+    for every state)."""
+    li_bc: np.ndarray
+    """Li-metal boundary: Li flux N0 [mol/(m^2 s)], boundary concentration c_b
+    [mol/m^3] and foil-side electrolyte potential phi_b [V], (3, B) (unused, any
+    shape, without :attr:`ResidualParams.li_metal`)."""
 
 
 @numba.njit(cache=True, inline="always")
@@ -55,65 +182,59 @@ def _kinetics_into(
 
 
 @numba.njit(cache=True)
-def assemble(
-    Y: np.ndarray,
-    offsets: np.ndarray,
-    c_surf: np.ndarray,
-    U: np.ndarray,
-    kappa: np.ndarray,
-    D_e: np.ndarray,
-    D_s: np.ndarray,
-    D_s_const: np.ndarray,
-    D_s_is_const: bool,
-    r_tot: np.ndarray,
-    slot_cell: np.ndarray,
-    slot_elec: np.ndarray,
-    slot_area: np.ndarray,
-    slot_radius: np.ndarray,
-    cmax: np.ndarray,
-    kin_pref: np.ndarray,
-    alpha_a: np.ndarray,
-    alpha_c: np.ndarray,
-    isolated: np.ndarray,
-    dx: np.ndarray,
-    eps_over_tau: np.ndarray,
-    dxe: np.ndarray,
-    s_face_left: np.ndarray,
-    s_face_res: np.ndarray,
-    shell_vol: np.ndarray,
-    face_area: np.ndarray,
-    scalars: np.ndarray,
-    flags: np.ndarray,
-    li_bc: np.ndarray,
-    out: np.ndarray,
-) -> None:
+def assemble(Y: np.ndarray, p: ResidualParams, mv: MaterialValues, out: np.ndarray) -> None:
     """Fill ``out`` (n, B) with f(Y) of ``M dy/dt = f(y)`` for the states ``Y`` (n, B).
 
     Parameters
     ----------
-    offsets
-        Start of the blocks c_e, c_s, phi_e, phi_s, i_k, I, Q, E in the state.
-    c_surf, U
-        Particle surface concentration [mol/m^3] and OCP [V] of every slot, (S, B).
-    kappa, D_e
-        Electrolyte conductivity [S/m] and diffusivity [m^2/s] per cell, (N, B).
-    D_s, D_s_const, D_s_is_const
-        Solid diffusivity [m^2/s] at the shell faces, (S, n_r - 1, B), or (when
-        ``D_s_is_const``) one constant per slot, (S,).
-    r_tot
-        Film + contact resistance of every slot [Ohm m^2], (S, B) or (S, 1) (the same
-        for every state).
-    scalars
-        t+, 2RT(1 - t+)(thermodynamic factor)/F [V], F/RT [1/V], r_half of the first
-        negative and last positive electrode cell [Ohm m^2], contact resistance
-        [Ohm m^2], control value [A/m^2 or V].
-    flags
-        First negative electrode cell (-1: none), last positive electrode cell, control
-        mode (0 current, 1 voltage), Li-metal counter electrode (0/1).
-    li_bc
-        Li-metal boundary: Li flux N0 [mol/(m^2 s)], boundary concentration c_b
-        [mol/m^3] and foil-side electrolyte potential phi_b [V], (3, B).
+    Y
+        States, (n, B).
+    p
+        The model's parameters and the control (:class:`ResidualParams`).
+    mv
+        Material values of the states ``Y`` (:class:`MaterialValues`).
+    out
+        Out: the residual, (n, B).
     """
+    if p.constant_solid_diffusivity:
+        _assemble(Y, p, mv, out, True)
+    else:
+        _assemble(Y, p, mv, out, False)
+
+
+@numba.njit(cache=True)
+def _assemble(
+    Y: np.ndarray, p: ResidualParams, mv: MaterialValues, out: np.ndarray, D_s_is_const: bool
+) -> None:
+    """:func:`assemble`, compiled once for each value of ``D_s_is_const`` (=
+    ``p.constant_solid_diffusivity``): the particle loop then carries no per-face
+    test of it (about 3 % of the residual's time)."""
+    numba.literally(D_s_is_const)
+    offsets = p.offsets
+    dx = p.dx
+    eps_over_tau = p.eps_over_tau
+    dxe = p.dxe
+    s_face_left = p.s_face_left
+    s_face_res = p.s_face_res
+    slot_cell = p.slot_cell
+    slot_elec = p.slot_elec
+    slot_area = p.slot_area
+    slot_radius = p.slot_radius
+    cmax = p.cmax
+    kin_pref = p.kin_pref
+    alpha_a = p.alpha_a
+    alpha_c = p.alpha_c
+    isolated = p.isolated
+    shell_vol = p.shell_vol
+    face_area = p.face_area
+    D_s_const = p.solid_diffusivity
+    c_surf = mv.c_surf
+    U = mv.ocp
+    kappa = mv.kappa
+    D_e = mv.D_e
+    D_s = mv.D_s
+    r_tot = mv.r_tot
+    li_bc = mv.li_bc
     n_cells = dx.size
     n_slots = slot_cell.size
     n_elec = dxe.size
@@ -129,14 +250,11 @@ def assemble(
         offsets[6],
         offsets[7],
     )
-    t_plus, chi, f_rt = scalars[0], scalars[1], scalars[2]
-    r_half_first, r_half_last, r_contact, ctl_value = (
-        scalars[3],
-        scalars[4],
-        scalars[5],
-        scalars[6],
-    )
-    neg_first, pos_last, ctl_mode, li_metal = flags[0], flags[1], flags[2], flags[3]
+    t_plus, chi, f_rt = p.t_plus, p.chi, p.f_rt
+    r_half_first, r_half_last, r_contact = p.r_half_first, p.r_half_last, p.series_resistance
+    ctl_value = p.control_value
+    neg_first, pos_last = p.neg_first, p.pos_last
+    voltage_control, li_metal = p.voltage_control, p.li_metal
     n_faces_s = s_face_left.size
     j = np.empty(n_cells)
     je = np.empty(n_elec)
@@ -251,9 +369,26 @@ def assemble(
             out[base + nr - 1, b] = (-inner - surf) / shell_vol[nr - 1]
         # ---- external circuit, delivered charge [Ah/m^2] and energy [Wh/m^2]
         V = Y[o_ps + pos_last, b] - r_half_last * I - r_contact * I
-        out[o_I, b] = I - ctl_value if ctl_mode == 0 else V - ctl_value
+        out[o_I, b] = V - ctl_value if voltage_control else I - ctl_value
         out[o_Q, b] = I / 3600.0
         out[o_E, b] = I * V / 3600.0
+
+
+_N_PARAMS = len(ResidualParams._fields)
+
+
+@numba.njit(cache=True)
+def assemble_unpacked(Y: np.ndarray, out: np.ndarray, *fields) -> None:
+    """:func:`assemble` for Python callers: ``fields`` are those of a
+    :class:`ResidualParams` followed by those of a :class:`MaterialValues`
+    (``assemble_unpacked(Y, out, *p, *mv)``).
+
+    Dispatching a call from Python with NamedTuple arguments costs numba ~6-8 us more
+    than with the same fields as separate arguments (measured), about as much as the
+    assembly of one state.  The model's residual calls this once per Newton iteration
+    of the Python step loop; compiled callers use :func:`assemble`.
+    """
+    assemble(Y, ResidualParams(*fields[:_N_PARAMS]), MaterialValues(*fields[_N_PARAMS:]), out)
 
 
 @numba.njit(cache=True)
@@ -273,3 +408,62 @@ def surface_linear(
             c_surf[s, b] = c
             th = c / cmax[s]
             theta[s, b] = min(max(th, 0.0), 1.0)
+
+
+@numba.njit(cache=True)
+def material_values(Y: np.ndarray, p: ResidualParams) -> MaterialValues:
+    """Material values of the states ``Y`` (n, B) by the compiled formulas ``p.ocp_id``,
+    ``p.conductivity_id``, ``p.diffusivity_id``
+    (:func:`~electrohet.model.material_kernels.evaluate`).
+
+    For models with the linear surface extrapolation, constant solid diffusivities, no
+    SOC-dependent contact paths and no Li-metal counter electrode
+    (:meth:`~electrohet.model.p2de.P2DEModel.fused_params` decides).  In a batch (a
+    coloured Jacobian) most states share a slot's surface or a cell's c_e with the
+    first state or the one before: those values are reused (the same function of the
+    same number, so the result is unchanged).
+    """
+    S = p.slot_cell.size
+    N = p.dx.size
+    B = Y.shape[1]
+    nr = p.shell_vol.size
+    o_ce = p.offsets[0]
+    slot_fid = p.ocp_id
+    c_surf = np.empty((S, B))
+    theta = np.empty((S, B))
+    surface_linear(Y, p.offsets[1], nr, p.cmax, c_surf, theta)
+    U = np.empty((S, B))
+    for s in range(S):
+        fid = slot_fid[s]
+        for b in range(B):
+            th = theta[s, b]
+            if b > 0 and th == theta[s, b - 1]:
+                U[s, b] = U[s, b - 1]
+            elif b > 0 and th == theta[s, 0]:
+                U[s, b] = U[s, 0]
+            else:
+                U[s, b] = evaluate(fid, th)
+    kappa = np.empty((N, B))
+    D_e = np.empty((N, B))
+    k_id, d_id = p.conductivity_id, p.diffusivity_id
+    for i in range(N):
+        for b in range(B):
+            ce = Y[o_ce + i, b]
+            if b > 0 and ce == Y[o_ce + i, b - 1]:
+                kappa[i, b] = kappa[i, b - 1]
+                D_e[i, b] = D_e[i, b - 1]
+            elif b > 0 and ce == Y[o_ce + i, 0]:
+                kappa[i, b] = kappa[i, 0]
+                D_e[i, b] = D_e[i, 0]
+            else:
+                kappa[i, b] = evaluate(k_id, ce)
+                D_e[i, b] = evaluate(d_id, ce)
+    return MaterialValues(c_surf, U, kappa, D_e, np.zeros((1, 1, 1)), p.r_film, np.zeros((3, 1)))
+
+
+@numba.njit(cache=True)
+def residual_fused(Y: np.ndarray, p: ResidualParams, out: np.ndarray) -> None:
+    """Fill ``out`` (n, B) with f(Y) of ``M dy/dt = f(y)`` for the states ``Y`` (n, B),
+    material formulas included (:func:`material_values`, then :func:`assemble`; every
+    model it covers has constant solid diffusivities)."""
+    _assemble(Y, p, material_values(Y, p), out, True)

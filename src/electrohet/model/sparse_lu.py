@@ -24,6 +24,7 @@ a known structure); Li & Demmel, ACM TOMS 29 (2003) 110 (static pivoting).
 from __future__ import annotations
 
 import heapq
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -38,6 +39,33 @@ import scipy.sparse.linalg as spla
 PIVOT_RATIO = 1e-10
 MULTIPLIER_MAX = 10.0
 MAX_ORDERS = 4  # pivot orders kept for reuse
+
+
+class LUFactors(NamedTuple):
+    """The storage of one pivot order of :class:`StaticLU`, as the compiled kernels
+    take it (:mod:`electrohet.model.step_kernel`, :mod:`electrohet.model.newton_kernel`).
+
+    The permuted matrix ``B = Pr A Pc`` is stored row by row (CSR) with its fill,
+    L (unit diagonal, not stored) and U in place.
+    """
+
+    row_order: np.ndarray
+    """Permuted row -> original row, int64 (n,)."""
+    col_perm: np.ndarray
+    """Column permutation (SciPy's ``perm_c``), int64 (n,)."""
+    lu_ptr: np.ndarray
+    """Row starts of the factors, int64 (n + 1,)."""
+    lu_idx: np.ndarray
+    """Column of each factor entry (sorted per row), int64 (nnz_LU,)."""
+    src: np.ndarray
+    """Position in the matrix's ``data`` of each factor entry (-1: fill), int64 (nnz_LU,)."""
+    diag: np.ndarray
+    """Position of each row's diagonal entry in ``lu``, int64 (n,)."""
+    lu: np.ndarray
+    """Values of L and U (U's diagonal stored inverted), float (nnz_LU,)."""
+    work: np.ndarray
+    """Work row of the elimination, float (n,); all zero between calls (shared by
+    every pivot order of one :class:`StaticLU`)."""
 
 
 @numba.njit(cache=True)
@@ -170,7 +198,15 @@ class StaticLU:
     indptr, indices
         CSC structure (sorted row indices) shared by every matrix passed to
         :meth:`factor`; the matrices are given by their ``data`` arrays in that order.
+
+    Attributes
+    ----------
+    factors
+        The pivot order in use and its factors (:class:`LUFactors`), once
+        :attr:`ready`; replaced by another when :meth:`factor` changes the order.
     """
+
+    factors: LUFactors
 
     def __init__(self, indptr: np.ndarray, indices: np.ndarray) -> None:
         self.indptr = np.asarray(indptr, dtype=np.int64)
@@ -181,7 +217,7 @@ class StaticLU:
         self.repivots = 0
         self.work = np.zeros(self.n)
         self.x_work = np.zeros(self.n)
-        self._orders: list[tuple] = []  # kept analyses, most recently used first
+        self._orders: list[LUFactors] = []  # kept analyses, most recently used first
         self._data = np.empty(0)  # the values being factored (only during factor())
 
     def _csc(self, data: np.ndarray) -> sp.csc_matrix:
@@ -191,15 +227,15 @@ class StaticLU:
         """Permutations from SuperLU on ``data``, then the symbolic structure."""
         lu = spla.splu(self._csc(data), permc_spec="COLAMD", options={"SymmetricMode": False})
         perm_r = np.asarray(lu.perm_r, dtype=np.int64)
-        self.col_perm = np.asarray(lu.perm_c, dtype=np.int64)
-        self.row_order = np.argsort(perm_r).astype(np.int64)  # permuted row -> original
+        col_perm = np.asarray(lu.perm_c, dtype=np.int64)
+        row_order = np.argsort(perm_r).astype(np.int64)  # permuted row -> original
         n = self.n
         # permuted matrix B = Pr A Pc: row r -> perm_r[r], column c -> perm_c[c] (SciPy's
         # convention); B's values are the positions of its entries in ``data`` (+1)
         cols = np.repeat(np.arange(n), np.diff(self.indptr))
         rows = self.indices
         B = sp.csr_matrix(
-            (np.arange(rows.size, dtype=float) + 1.0, (perm_r[rows], self.col_perm[cols])),
+            (np.arange(rows.size, dtype=float) + 1.0, (perm_r[rows], col_perm[cols])),
             shape=(n, n),
         )
         B.sort_indices()
@@ -220,37 +256,45 @@ class StaticLU:
             row = idx[ptr[i] : ptr[i + 1]]
             pos = ptr[i] + np.searchsorted(row, b_idx[b_ptr[i] : b_ptr[i + 1]])
             src[pos] = b_src[b_ptr[i] : b_ptr[i + 1]]
-        self.lu_ptr, self.lu_idx, self.src = ptr, idx, src
-        self.diag = np.array(
+        diag = np.array(
             [ptr[i] + np.searchsorted(idx[ptr[i] : ptr[i + 1]], i) for i in range(n)],
             dtype=np.int64,
         )
-        self.lu = np.zeros(idx.size)
+        self.factors = LUFactors(
+            row_order, col_perm, ptr, idx, src, diag, np.zeros(idx.size), self.work
+        )
         self.ready = True
-        self._orders.insert(0, self._current())
+        self._orders.insert(0, self.factors)
         del self._orders[MAX_ORDERS:]
 
-    def _current(self) -> tuple:
-        return (
-            self.row_order,
-            self.col_perm,
-            self.lu_ptr,
-            self.lu_idx,
-            self.src,
-            self.diag,
-            self.lu,
-        )
+    # the arrays of the pivot order in use (read-only views of ``factors``)
+    @property
+    def row_order(self) -> np.ndarray:
+        return self.factors.row_order
 
-    def _use(self, order: tuple) -> None:
-        (
-            self.row_order,
-            self.col_perm,
-            self.lu_ptr,
-            self.lu_idx,
-            self.src,
-            self.diag,
-            self.lu,
-        ) = order
+    @property
+    def col_perm(self) -> np.ndarray:
+        return self.factors.col_perm
+
+    @property
+    def lu_ptr(self) -> np.ndarray:
+        return self.factors.lu_ptr
+
+    @property
+    def lu_idx(self) -> np.ndarray:
+        return self.factors.lu_idx
+
+    @property
+    def src(self) -> np.ndarray:
+        return self.factors.src
+
+    @property
+    def diag(self) -> np.ndarray:
+        return self.factors.diag
+
+    @property
+    def lu(self) -> np.ndarray:
+        return self.factors.lu
 
     def _try(self, strict: bool = True) -> bool:
         return (
@@ -294,11 +338,11 @@ class StaticLU:
         if current_failed or not self._try():
             self.work[:] = 0.0
             ok = False
-            current = self._current()
+            current = self.factors
             for i, order in enumerate(self._orders):
-                if order[0] is current[0]:
+                if order.row_order is current.row_order:
                     continue
-                self._use(order)
+                self.factors = order
                 if self._try():
                     ok = True
                     self._orders.insert(0, self._orders.pop(i))

@@ -18,6 +18,12 @@ State exchanged with the integrator (arrays updated in place):
   Jacobian due (0/1), factors valid (0/1), consecutive tiny steps;
 - ``cnt`` (int64, added to): steps, rejected, Newton iterations, Newton failures,
   Jacobians, factorisations, residual evaluations.
+
+Everything else comes in three containers: the residual's parameters ``p``
+(:class:`~electrohet.model.p2de_kernel.ResidualParams`), the integrator's problem,
+constants and workspaces ``sd`` (:class:`~electrohet.model.bdf_kernels.StepData`) and
+the LU factors of ``M - c J`` ``lu`` (:class:`~electrohet.model.sparse_lu.LUFactors`),
+plus the Jacobian's values ``J`` (CSC order of the pattern).
 """
 
 from __future__ import annotations
@@ -27,9 +33,10 @@ import math
 import numba
 import numpy as np
 
-from electrohet.model.bdf_kernels import accept, predict, wrms_masked
+from electrohet.model.bdf_kernels import StepData, accept, predict, wrms_masked
 from electrohet.model.newton_kernel import jacobian_fused, newton_fused
-from electrohet.model.sparse_lu import _numeric
+from electrohet.model.p2de_kernel import ResidualParams
+from electrohet.model.sparse_lu import LUFactors, _numeric
 
 ACCEPTED, NEED_FACTOR, STEP_TOO_SMALL, STALLED = 0, 1, 2, 3
 
@@ -79,24 +86,19 @@ def _set_step(D: np.ndarray, fs: np.ndarray, ist: np.ndarray, h_new: float) -> N
 @numba.njit(cache=True)
 def _jacobian(
     y: np.ndarray,
-    P: tuple,
-    jac_scale: np.ndarray,
-    colour: np.ndarray,
-    n_colours: int,
-    indptr: np.ndarray,
-    indices: np.ndarray,
+    p: ResidualParams,
+    sd: StepData,
     J: np.ndarray,
     fs: np.ndarray,
     ist: np.ndarray,
     cnt: np.ndarray,
-    rate_new: float,
 ) -> None:
-    jacobian_fused(y, P, jac_scale, colour, n_colours, indptr, indices, J)
+    jacobian_fused(y, p, sd, J)
     cnt[4] += 1
     cnt[6] += 1
     ist[2] = 1
     ist[4] = 0
-    fs[3] = rate_new
+    fs[3] = sd.rate_new
 
 
 @numba.njit(cache=True)
@@ -105,52 +107,27 @@ def bdf_step(
     fs: np.ndarray,
     ist: np.ndarray,
     cnt: np.ndarray,
-    P: tuple,
+    p: ResidualParams,
+    sd: StepData,
     J: np.ndarray,
-    mass: np.ndarray,
-    atol: np.ndarray,
-    rtol: float,
-    upper: np.ndarray,
-    diff: np.ndarray,
-    diag_pos: np.ndarray,
-    mass_diag: np.ndarray,
-    jac_scale: np.ndarray,
-    colour: np.ndarray,
-    n_colours: int,
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    lu_ptr: np.ndarray,
-    lu_idx: np.ndarray,
-    lu_diag: np.ndarray,
-    lu_src: np.ndarray,
-    lu: np.ndarray,
-    lu_work: np.ndarray,
-    row_order: np.ndarray,
-    col_perm: np.ndarray,
-    gamma: np.ndarray,
-    error_const: np.ndarray,
-    consts: np.ndarray,
-    max_order: int,
-    work: np.ndarray,
-    kwork: np.ndarray,
+    lu: LUFactors,
 ) -> int:
     """Advance by one accepted step, or stop at an event Python handles.
 
-    ``consts``: Newton tolerance, rate after a new Jacobian, rate floor (unused here),
-    minimum and maximum step factor, safety factor, Newton iterations limit, slow
-    corrector iterations, stall count, stall fraction, pivot ratio, multiplier limit.
-    ``work`` (4, n): predictor, history term, weights, corrector.  Returns
+    ``D``: the backward differences (max_order + 3, n); ``fs``, ``ist``, ``cnt``: see
+    the module docstring; ``J``: the Jacobian's values (refreshed in place).  Returns
     ``ACCEPTED``, ``NEED_FACTOR`` (re-pivot ``M - fs[2] J`` and call again),
     ``STEP_TOO_SMALL`` or ``STALLED``.
     """
-    newton_tol = consts[0]
-    rate_new = consts[1]
-    min_factor, max_factor, safety = consts[3], consts[4], consts[5]
-    maxiter = int(consts[6])
-    slow = int(consts[7])
-    stall_steps = int(consts[8])
-    stall_h = consts[9]
-    pivot_ratio, mult_max = consts[10], consts[11]
+    atol, rtol, upper, diff = sd.atol, sd.rtol, sd.upper, sd.diff
+    gamma, error_const, max_order = sd.gamma, sd.error_const, sd.max_order
+    diag_pos, mass_diag = sd.diag_pos, sd.mass_diag
+    min_factor, max_factor, safety = sd.min_factor, sd.max_factor, sd.safety
+    slow = sd.slow_newton
+    stall_steps = sd.stall_steps
+    stall_h = sd.stall_h
+    pivot_ratio, mult_max = sd.pivot_ratio, sd.multiplier_max
+    work = sd.work
     y_pred, psi, w, d = work[0], work[1], work[2], work[3]
     n = y_pred.size
     if fs[1] > fs[4]:
@@ -165,9 +142,7 @@ def bdf_step(
         c = h / gamma[k]
         converged = False
         if ist[3] == 1 and ist[2] == 0:
-            _jacobian(
-                y_pred, P, jac_scale, colour, n_colours, indptr, indices, J, fs, ist, cnt, rate_new
-            )
+            _jacobian(y_pred, p, sd, J, fs, ist, cnt)
         ist[3] = 0
         while not converged:
             if ist[4] == 0 or fs[2] != c:
@@ -175,35 +150,25 @@ def bdf_step(
                 for q in range(diag_pos.size):
                     data[diag_pos[q]] += mass_diag[q]
                 bad = _numeric(
-                    lu_ptr, lu_idx, lu_diag, lu_src, data, lu, lu_work, pivot_ratio, mult_max
+                    lu.lu_ptr,
+                    lu.lu_idx,
+                    lu.diag,
+                    lu.src,
+                    data,
+                    lu.lu,
+                    lu.work,
+                    pivot_ratio,
+                    mult_max,
                 )
                 if bad >= 0:
-                    lu_work[:] = 0.0
+                    lu.work[:] = 0.0
                     ist[4] = 0
                     fs[2] = c
                     return NEED_FACTOR
                 ist[4] = 1
                 fs[2] = c
                 cnt[5] += 1
-            converged, nit, rate = newton_fused(
-                y_pred,
-                psi,
-                c,
-                w,
-                mass,
-                lu_ptr,
-                lu_idx,
-                lu_diag,
-                lu,
-                row_order,
-                col_perm,
-                P,
-                newton_tol,
-                fs[3],
-                maxiter,
-                d,
-                kwork,
-            )
+            converged, nit, rate = newton_fused(y_pred, psi, c, w, p, sd, lu, fs[3], d)
             fs[3] = rate
             cnt[2] += nit
             cnt[6] += nit
@@ -212,20 +177,7 @@ def bdf_step(
             if not converged:
                 if ist[2] == 1:
                     break
-                _jacobian(
-                    y_pred,
-                    P,
-                    jac_scale,
-                    colour,
-                    n_colours,
-                    indptr,
-                    indices,
-                    J,
-                    fs,
-                    ist,
-                    cnt,
-                    rate_new,
-                )
+                _jacobian(y_pred, p, sd, J, fs, ist, cnt)
         if not converged:
             cnt[3] += 1
             _set_step(D, fs, ist, 0.5 * h)
@@ -265,8 +217,8 @@ def bdf_step(
     best = -1
     best_f = -1.0
     for q, e in enumerate((err_m, err, err_p)):
-        p = -1.0 / (k + q)
-        f = math.inf if e == 0.0 else (0.0 if e == math.inf else e**p)
+        expo = -1.0 / (k + q)
+        f = math.inf if e == 0.0 else (0.0 if e == math.inf else e**expo)
         if f > best_f:
             best_f = f
             best = q
@@ -306,34 +258,10 @@ def run_steps(
     fs: np.ndarray,
     ist: np.ndarray,
     cnt: np.ndarray,
-    P: tuple,
+    p: ResidualParams,
+    sd: StepData,
     J: np.ndarray,
-    mass: np.ndarray,
-    atol: np.ndarray,
-    rtol: float,
-    upper: np.ndarray,
-    diff: np.ndarray,
-    diag_pos: np.ndarray,
-    mass_diag: np.ndarray,
-    jac_scale: np.ndarray,
-    colour: np.ndarray,
-    n_colours: int,
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    lu_ptr: np.ndarray,
-    lu_idx: np.ndarray,
-    lu_diag: np.ndarray,
-    lu_src: np.ndarray,
-    lu: np.ndarray,
-    lu_work: np.ndarray,
-    row_order: np.ndarray,
-    col_perm: np.ndarray,
-    gamma: np.ndarray,
-    error_const: np.ndarray,
-    consts: np.ndarray,
-    max_order: int,
-    work: np.ndarray,
-    kwork: np.ndarray,
+    lu: LUFactors,
     t_end: float,
     max_step: float,
     ev: np.ndarray,
@@ -362,40 +290,7 @@ def run_steps(
             ist[8] = ist[1]
             fs[4] = min(max_step, t_end - fs[0])
             fs[5] = 1e-12 * max(1.0, abs(fs[0]))
-        code = bdf_step(
-            D,
-            fs,
-            ist,
-            cnt,
-            P,
-            J,
-            mass,
-            atol,
-            rtol,
-            upper,
-            diff,
-            diag_pos,
-            mass_diag,
-            jac_scale,
-            colour,
-            n_colours,
-            indptr,
-            indices,
-            lu_ptr,
-            lu_idx,
-            lu_diag,
-            lu_src,
-            lu,
-            lu_work,
-            row_order,
-            col_perm,
-            gamma,
-            error_const,
-            consts,
-            max_order,
-            work,
-            kwork,
-        )
+        code = bdf_step(D, fs, ist, cnt, p, sd, J, lu)
         if code == NEED_FACTOR:
             ist[6] = 1
             return code, n_rec
