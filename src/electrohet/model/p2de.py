@@ -13,7 +13,6 @@ applied current density I [A/m^2, > 0 = discharge].
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from operator import is_
 
 import numpy as np
@@ -21,6 +20,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
 from electrohet.design.layer import Cell, Electrode
+from electrohet.engine.control import Control
 from electrohet.errors import ParameterError
 from electrohet.materials.base import R_GAS, F, LithiumMetal
 from electrohet.materials.kinetics import (
@@ -39,19 +39,6 @@ from electrohet.model.p2de_kernel import (
     residual_fused,
     surface_linear,
 )
-
-
-@dataclass(frozen=True)
-class Control:
-    """What fixes the external circuit during a step.
-
-    ``mode`` is ``"current"`` (value = I [A/m^2], > 0 discharge) or ``"voltage"``
-    (value = V [V]).
-    """
-
-    mode: str
-    value: float
-
 
 _TINY = 1e-300  # floor of effective transport coefficients [SI]
 

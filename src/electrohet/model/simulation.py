@@ -16,13 +16,12 @@ import numpy as np
 from scipy.optimize import brentq
 
 from electrohet.design.layer import Cell
-from electrohet.engine import Control as EngineControl
-from electrohet.engine import Cutoff, ExperimentLog, run_experiment, run_step
+from electrohet.engine import Control, Cutoff, ExperimentLog, run_experiment, run_step
 from electrohet.errors import MeshWarning, ProtocolError, SolverError
 from electrohet.model.integrator import BDFIntegrator
 from electrohet.model.mesh import NEG, POS, SEP, MeshOptions, build_mesh
 from electrohet.model.mesh_check import mesh_warnings
-from electrohet.model.p2de import Control, P2DEModel
+from electrohet.model.p2de import P2DEModel
 from electrohet.model.step_kernel import END, EVENT, STALLED, STEP_TOO_SMALL
 from electrohet.protocols.experiment import Experiment
 from electrohet.protocols.steps import Step
@@ -391,12 +390,10 @@ class Simulation:
         """Current density of state ``y`` [A/m^2], > 0 discharge."""
         return float(y[self.model.slices["I"].start])
 
-    def begin_step(
-        self, control: EngineControl, t: float, y: np.ndarray, log: RunLog
-    ) -> np.ndarray:
+    def begin_step(self, control: Control, t: float, y: np.ndarray, log: RunLog) -> np.ndarray:
         """Set ``control`` and return the consistent state (see
         :meth:`_consistent_start`)."""
-        return self._consistent_start(y, Control(control.mode, control.value))
+        return self._consistent_start(y, control)
 
     def last_state(self) -> tuple[float, np.ndarray, int]:
         """The integrator's last accepted (time [s], state) and the steps accepted in the
