@@ -210,6 +210,54 @@ class BDFIntegrator:
             sd = self._sd = sd._replace(rtol=float(self.rtol), newton_tol=float(self.newton_tol))
         return sd
 
+    def set_problem(
+        self, mass: np.ndarray, scale: np.ndarray, atol: np.ndarray, upper: np.ndarray | None
+    ) -> None:
+        """Take another problem of the same structure (for a parameter sweep).
+
+        The sparsity pattern, its colouring and the kept pivot orders stay; the mass
+        diagonal, unknown scales, absolute tolerances and bounds are replaced, and the
+        Jacobian and its factors are forgotten.
+
+        Parameters
+        ----------
+        mass
+            Diagonal of M; its zero pattern (the algebraic rows) must be unchanged.
+        scale
+            Typical magnitude of each unknown.
+        atol
+            Per-unknown absolute tolerances.
+        upper
+            Upper bounds (``inf`` where unbounded), or None.
+
+        Raises
+        ------
+        ValueError
+            The sizes or the algebraic rows differ.
+        """
+        m = np.asarray(mass, dtype=float)
+        if m.shape != self.mass.shape or np.any((m != 0) != self.diff):
+            raise ValueError("set_problem: the new problem's size or algebraic rows differ")
+        n = m.size
+        self.mass = m
+        cols = np.repeat(np.arange(n), np.diff(self.pattern.indptr))
+        self.mass_diag = m[cols[self.diag_pos]]
+        self.scale = np.asarray(scale, dtype=float)
+        self.jac.scale = self.scale
+        self.atol = np.ascontiguousarray(np.broadcast_to(np.asarray(atol, dtype=float), (n,)))
+        self.upper = None if upper is None else np.asarray(upper, dtype=float)
+        self.has_upper = self.upper is not None and bool(np.any(np.isfinite(self.upper)))
+        self._upper = np.full(n, np.inf) if self.upper is None else self.upper.astype(float)
+        self._sd = self._sd._replace(
+            mass=self.mass,
+            mass_diag=self.mass_diag,
+            atol=self.atol,
+            upper=self._upper,
+            scale=self.scale,
+            jac_scale=self.jac.scale,
+        )
+        self.invalidate_jacobian()
+
     def invalidate_jacobian(self) -> None:
         """Forget the Jacobian and its factors (the residual's parameters changed).
 

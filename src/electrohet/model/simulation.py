@@ -17,7 +17,7 @@ from scipy.optimize import brentq
 
 from electrohet.design.layer import Cell
 from electrohet.engine import Control, Cutoff, ExperimentLog, run_experiment, run_step
-from electrohet.errors import MeshWarning, ProtocolError, SolverError
+from electrohet.errors import MeshWarning, ParameterError, ProtocolError, SolverError
 from electrohet.model.integrator import BDFIntegrator
 from electrohet.model.mesh import NEG, POS, SEP, MeshOptions, build_mesh
 from electrohet.model.mesh_check import mesh_warnings
@@ -106,26 +106,9 @@ class Simulation:
         self._rec_y: np.ndarray | None = None
         self._results_static: tuple | None = None  # results.build_dataset's cache
         self._n_accepted = 0  # steps accepted by the last integrate()
-        self.mesh = build_mesh(cell, self.mesh_options)
-        self.model = P2DEModel(cell, self.mesh)
-        self.one_c = cell.one_c()
+        self.mesh, self.model, self.one_c, scale, atol, upper = self._problem(cell)
         m = self.model
-        scale = np.ones(m.n)
-        scale[m.slices["ce"]] = cell.electrolyte.c0
-        scale[m.slices["cs"]] = np.repeat(m.cmax, m.n_r)
-        scale[m.slices["ik"]] = max(
-            1e-3,
-            self.one_c
-            / max(1.0, float(np.sum(self.mesh.slot_area * self.mesh.dx[self.mesh.slot_cell]))),
-        )
-        scale[m.slices["I"]] = self.one_c
-        scale[m.slices["Q"]] = self.one_c
-        scale[m.slices["E"]] = 4.0 * self.one_c
         self.scale = scale
-        upper = np.full(m.n, np.inf)
-        upper[m.slices["cs"]] = np.repeat(m.cmax, m.n_r)
-        atol = self.options.atol * scale
-        atol[m.slices["cs"]] = 1e-10 * np.repeat(m.cmax, m.n_r)
         self.integrator = BDFIntegrator(
             fun=lambda Y: m.residual(Y, Control("current", 0.0)),
             mass=m.mass,
@@ -137,6 +120,72 @@ class Simulation:
         )
         self._control = Control("current", 0.0)
         m.add_change_listener(self._model_changed)
+
+    def _problem(self, cell: Cell) -> tuple:
+        """(mesh, model, 1C current [A/m^2], scales, absolute tolerances, upper bounds)
+        of ``cell`` under this simulation's mesh and solver options."""
+        mesh = build_mesh(cell, self.mesh_options)
+        m = P2DEModel(cell, mesh)
+        one_c = cell.one_c()
+        scale = np.ones(m.n)
+        scale[m.slices["ce"]] = cell.electrolyte.c0
+        scale[m.slices["cs"]] = np.repeat(m.cmax, m.n_r)
+        scale[m.slices["ik"]] = max(
+            1e-3,
+            one_c / max(1.0, float(np.sum(mesh.slot_area * mesh.dx[mesh.slot_cell]))),
+        )
+        scale[m.slices["I"]] = one_c
+        scale[m.slices["Q"]] = one_c
+        scale[m.slices["E"]] = 4.0 * one_c
+        upper = np.full(m.n, np.inf)
+        upper[m.slices["cs"]] = np.repeat(m.cmax, m.n_r)
+        atol = self.options.atol * scale
+        atol[m.slices["cs"]] = 1e-10 * np.repeat(m.cmax, m.n_r)
+        return mesh, m, one_c, scale, atol, upper
+
+    def set_cell(self, cell: Cell) -> None:
+        """Simulate another cell of the same structure without building a new solver.
+
+        For parameter sweeps (porosity, active fraction, thickness, conductivities,
+        temperature, material functions, ...): the mesh and the model are rebuilt from
+        ``cell`` (cheap), while the solver's sparsity pattern, Jacobian colouring, kept
+        pivot orders and compiled kernels are reused.  See
+        :func:`electrohet.model.sweep.parameter_sweep`.
+
+        Parameters
+        ----------
+        cell
+            A cell whose mesh has the same unknowns and coupling pattern as the current
+            one (the same electrodes, layers, particle classes and, under the same
+            :class:`~electrohet.model.mesh.MeshOptions`, the same number of volumes and
+            shells).
+
+        Raises
+        ------
+        ParameterError
+            The cell's structure differs (then build a new :class:`Simulation`).
+        """
+        mesh, m, one_c, scale, atol, upper = self._problem(cell)
+        old = self.model
+        same = (
+            m.n == old.n
+            and all(m.slices[k] == old.slices[k] for k in old.slices)
+            and _same_pattern(m.sparsity(), old.sparsity())
+        )
+        if not same:
+            raise ParameterError(
+                f"set_cell: cell {cell.name!r} has another structure ({m.n} unknowns vs "
+                f"{old.n}, or another coupling pattern) than {self.cell.name!r}; build a "
+                "new Simulation for it"
+            )
+        try:
+            self.integrator.set_problem(m.mass, scale, atol, upper)
+        except ValueError as exc:
+            raise ParameterError(f"set_cell: {exc}") from None
+        self.cell, self.mesh, self.model, self.one_c, self.scale = cell, mesh, m, one_c, scale
+        self._results_static = None
+        m.add_change_listener(self._model_changed)
+        self._set_control(Control("current", 0.0))
 
     # ------------------------------------------------------------------ public
     def initial_state(self, soc: float | None = None) -> np.ndarray:
@@ -613,6 +662,18 @@ class Simulation:
             if np.any(carrying) and np.all(blocked[carrying]):
                 return True
         return False
+
+
+def _same_pattern(a, b) -> bool:
+    """Whether two sparse matrices have the same nonzero pattern."""
+    a, b = a.tocsr(), b.tocsr()
+    a.sort_indices()
+    b.sort_indices()
+    return (
+        a.shape == b.shape
+        and np.array_equal(a.indptr, b.indptr)
+        and np.array_equal(a.indices, b.indices)
+    )
 
 
 #: Surface vacancy (or lithium) below which a slot counts as full (empty) when a failed
