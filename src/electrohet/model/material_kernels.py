@@ -119,20 +119,21 @@ class TablePack:
     def __init__(self) -> None:
         self._x: list[np.ndarray] = []
         self._y: list[np.ndarray] = []
-        self._ids: dict[int, int] = {}
+        # id(fn) -> (fn, index); the function is kept so that its id stays its own
+        self._ids: dict[int, tuple[Callable, int]] = {}
 
     def add(self, fn: Callable) -> int:
         """Index of ``fn``'s table in the pack (added if new), -1 if it has none."""
         key = id(fn)
         if key in self._ids:
-            return self._ids[key]
+            return self._ids[key][1]
         tab = linear_table(fn)
         if tab is None:
             return -1
         self._x.append(tab[0])
         self._y.append(tab[1])
-        self._ids[key] = len(self._x) - 1
-        return self._ids[key]
+        self._ids[key] = (fn, len(self._x) - 1)
+        return len(self._x) - 1
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(x, y, start)``: knots [units of each table] and int64 offsets (T + 1,)."""
