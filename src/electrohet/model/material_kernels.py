@@ -5,8 +5,10 @@ compiled Newton iteration built on it cannot call arbitrary Python callables, an
 cannot cache a kernel that receives compiled functions as arguments.  They therefore
 evaluate material functions through :func:`evaluate`, which selects one of a fixed set
 of compiled formulas by an integer id.  The set holds the package's
-:func:`~electrohet.materials.base.compilable` functions (the Chen 2020 set); a model
-whose materials are all in it runs fully compiled, any other model evaluates its
+:func:`~electrohet.materials.base.compilable` functions (the Chen 2020 set); material
+functions given as tables (``linear_table``, below) are evaluated by :func:`interp`
+instead.  A model whose materials are all formulas or tables runs fully compiled, any
+other model evaluates its
 material functions first (NumPy or compiled twins) and hands the values to the same
 compiled assembly (:func:`electrohet.model.p2de_kernel.assemble`).  To add a formula:
 append it to ``_FORMULAS`` and a branch to :func:`evaluate`.

@@ -13,7 +13,7 @@ share one assembly:
 - :class:`MaterialValues`: the state-dependent material values (surface concentrations,
   OCPs, electrolyte conductivity and diffusivity, solid diffusivity at the shell faces,
   interfacial resistance, Li-metal boundary), evaluated either by
-  :func:`material_values` (compiled formulas of
+  :func:`material_values` (compiled formulas and table interpolants of
   :mod:`~electrohet.model.material_kernels`) or by the model with NumPy (any callable);
 - :func:`assemble`: kinetics, electrolyte and solid-phase charge balances, particle
   diffusion and the external circuit in one compiled pass over cells, slots and shells;
@@ -431,9 +431,13 @@ def surface_linear(
 def material_values(Y: np.ndarray, p: ResidualParams) -> MaterialValues:
     """Material values of the states ``Y`` (n, B) by the compiled formulas ``p.ocp_id``,
     ``p.conductivity_id``, ``p.diffusivity_id``
-    (:func:`~electrohet.model.material_kernels.evaluate`).
+    (:func:`~electrohet.model.material_kernels.evaluate`) or, where a table index
+    (``p.ocp_table``, ``p.conductivity_table``, ``p.diffusivity_table``) is >= 0, the
+    compiled interpolant of that table (:func:`~electrohet.model.material_kernels.interp`);
+    solid diffusivities at the shell faces by their tables when not
+    ``p.constant_solid_diffusivity``.
 
-    For models with the linear surface extrapolation, constant solid diffusivities, no
+    For models with the linear surface extrapolation, constant or tabulated solid diffusivities, no
     SOC-dependent contact paths and no Li-metal counter electrode
     (:meth:`~electrohet.model.p2de.P2DEModel.fused_params` decides).  In a batch (a
     coloured Jacobian) most states share a slot's surface or a cell's c_e with the
