@@ -437,8 +437,8 @@ def material_values(Y: np.ndarray, p: ResidualParams) -> MaterialValues:
     solid diffusivities at the shell faces by their tables when not
     ``p.constant_solid_diffusivity``.
 
-    For models with the linear surface extrapolation, constant or tabulated solid diffusivities, no
-    SOC-dependent contact paths and no Li-metal counter electrode
+    For models with the linear surface extrapolation, constant or tabulated solid
+    diffusivities, no SOC-dependent contact paths and no Li-metal counter electrode
     (:meth:`~electrohet.model.p2de.P2DEModel.fused_params` decides).  In a batch (a
     coloured Jacobian) most states share a slot's surface or a cell's c_e with the
     first state or the one before: those values are reused (the same function of the
