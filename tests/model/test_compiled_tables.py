@@ -162,6 +162,9 @@ def test_bpx_cell_takes_the_compiled_route():
 
     sim = _sim(_build(chen_bpx()))
     assert sim.model.fused_params(Control("current", 25.0)) is not None
+    # the exact expressions (not tabulated) stay on the NumPy material path
+    exact = _sim(_build(chen_bpx(), tabulate_expressions=False))
+    assert exact.model.fused_params(Control("current", 25.0)) is None
     ds = sim.solve("Discharge at 1C until 2.5 V")
     assert ds.attrs["status"] == "completed", ds.attrs["message"]
     assert sim.integrator.compiled
