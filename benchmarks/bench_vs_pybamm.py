@@ -18,7 +18,20 @@ per-step submodels).
 electrohet's first run includes compiling its numba kernels unless they are already in
 numba's on-disk cache (``cache=True``); re-solves never compile.
 
+Parameter sets (``--set``): solve-only on cells imported from PyBaMM parameter sets
+(``electrohet.design.from_pybamm(name)``: every function a table, run as compiled
+interpolants) and on a BPX file (``electrohet.design.bpx_import.cell_from_bpx``:
+expressions tabulated at import), against PyBaMM's DFN with the same parameter values
+(``pybamm.ParameterValues(name)`` at SOC 1 by its ``set_initial_state``, or
+``ParameterValues.create_from_bpx``, which needs the ``bpx`` package), 1C of the set's
+nominal capacity to its lower cut-off, same mesh;
+both built once, then ``--repeat`` solves alternated, medians compared.  The default BPX
+file is About:Energy's NMC111|graphite 12.5 Ah pouch cell from the BPX repository's
+examples (benchmarks/data/README.md).
+
 Run:  python benchmarks/bench_vs_pybamm.py [--repeat 5]
+      python benchmarks/bench_vs_pybamm.py --set all [--repeat 7]
+      python benchmarks/bench_vs_pybamm.py --set Ecker2015 --set BPX
 """
 
 from __future__ import annotations
@@ -26,6 +39,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
+
+#: The parameter sets of ``--set all``: PyBaMM set names, and "BPX" (the ``--bpx`` file).
+SETS = ("Chen2020", "Mohtat2020", "Ecker2015", "BPX")
+DEFAULT_BPX = Path(__file__).parent / "data" / "nmc_pouch_cell_BPX.json"
 
 
 def run_electrohet():
@@ -73,6 +91,75 @@ def solve_only(repeat: int) -> tuple[list[float], list[float], float]:
     return t_eh, t_pb, q_pb
 
 
+def set_solve_only(name: str, repeat: int, bpx_file: Path) -> dict:
+    """Solve-only medians of one parameter set (see the module text).
+
+    Returns a dict with the two codes' solve times [s] (lists), medians, capacities
+    [A h], whether electrohet ran the compiled step loop, and the cut-off [V].
+    """
+    import warnings
+
+    import pybamm
+
+    from electrohet.model import Simulation
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # BPX: OCV-limit notes of both importers
+        if name == "BPX":
+            from electrohet.design.bpx_import import cell_from_bpx
+
+            cell = cell_from_bpx(bpx_file)
+            pv = pybamm.ParameterValues.create_from_bpx(str(bpx_file))
+        else:
+            from electrohet.design import from_pybamm
+
+            # both from SOC 1 (PyBaMM's own set_initial_state; some sets start lower)
+            cell = from_pybamm(name, initial_soc=1.0)
+            pv = pybamm.ParameterValues(name)
+            pv.set_initial_state(1.0)
+    # 1C of the nominal capacity in both codes, to the set's lower cut-off
+    pv["Current function [A]"] = pv["Nominal cell capacity [A.h]"]
+    protocol = f"Discharge at 1C until {cell.v_min:g} V"
+    sim_eh = Simulation(cell)
+    ds = sim_eh.solve(protocol)  # builds the colouring, warms caches
+    compiled = bool(sim_eh.integrator.compiled)
+    sim_pb = pybamm.Simulation(
+        pybamm.lithium_ion.DFN(),
+        parameter_values=pv,
+        solver=pybamm.IDAKLUSolver(),
+        var_pts={"x_n": 20, "x_s": 20, "x_p": 20, "r_n": 20, "r_p": 20},
+    )
+    sol = sim_pb.solve([0, 5000])
+    t_eh, t_pb = alternated(lambda: sim_eh.solve(protocol), lambda: sim_pb.solve([0, 5000]), repeat)
+    return {
+        "t_eh": t_eh,
+        "t_pb": t_pb,
+        "median_eh": statistics.median(t_eh),
+        "median_pb": statistics.median(t_pb),
+        "q_eh": float(ds.capacity.values[-1]) * float(ds.attrs["area_m2"]),
+        "q_pb": float(sol["Discharge capacity [A.h]"].entries[-1]),
+        "compiled": compiled,
+        "v_min": cell.v_min,
+    }
+
+
+def run_sets(names: list[str], repeat: int, bpx_file: Path) -> None:
+    """Print the solve-only table of the parameter sets ``names``."""
+    print(f"solve only, 1C discharge, 20 cells/domain, 20 shells, median of {repeat}")
+    print(
+        f"  {'set':<11} {'electrohet ms':>13} {'PyBaMM ms':>10} {'ratio':>6} "
+        f"{'compiled':>8} {'capacity eh / PyBaMM [A h]':>28}"
+    )
+    for name in names:
+        r = set_solve_only(name, repeat, bpx_file)
+        print(
+            f"  {name:<11} {1e3 * r['median_eh']:13.1f} {1e3 * r['median_pb']:10.1f} "
+            f"{r['median_eh'] / r['median_pb']:6.2f} {r['compiled']!s:>8} "
+            f"{r['q_eh']:13.5f} / {r['q_pb']:.5f}",
+            flush=True,
+        )
+
+
 def alternated(fn_a, fn_b, repeat: int) -> tuple[list[float], list[float]]:
     """Time ``fn_a`` and ``fn_b`` in alternation, ``repeat`` times each: both see the
     same machine load (on a shared machine, timing one code's repeats after the
@@ -93,10 +180,23 @@ def timed(fn):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument(
+        "--set",
+        action="append",
+        choices=[*SETS, "all"],
+        help="solve-only timing on these parameter sets (repeatable; 'all': every one) "
+        "instead of the Chen2020 preset report",
+    )
+    ap.add_argument("--bpx", type=Path, default=DEFAULT_BPX, help="BPX file of the 'BPX' set")
     args = ap.parse_args()
     import pybamm  # noqa: F401  (import excluded from timing)
 
     import electrohet.model  # noqa: F401
+
+    if args.set:
+        names = list(SETS) if "all" in args.set else list(dict.fromkeys(args.set))
+        run_sets(names, args.repeat, args.bpx)
+        return
 
     first_eh, (q_eh, ds) = timed(run_electrohet)
     first_pb, (q_pb, sol) = timed(run_pybamm)

@@ -139,6 +139,7 @@ def test_bpx_round_trip_chen2020():
     ref = chen2020_cell()
     cell = _build(
         chen_bpx(),
+        tabulate_expressions=False,  # exact expressions (the default tabulates them)
         densities={"positive": 3262.0, "negative": 1657.0},
         initial_stoichiometries={
             "positive": ref.positive.theta_init,
@@ -387,3 +388,29 @@ def test_bpx_user_defined_branch_ocps_refused():
     }
     with pytest.raises(ParameterError, match="delithiation OCP"):
         _build(d)
+
+
+def test_bpx_expressions_are_tabulated_within_the_stated_error():
+    """By default every BPX expression becomes a fine table (a compiled interpolant
+    for the model) within EXPRESSION_OCP_ATOL [V] / EXPRESSION_TRANSPORT_RTOL."""
+    from electrohet.design.bpx_import import EXPRESSION_OCP_ATOL, EXPRESSION_TRANSPORT_RTOL
+    from electrohet.model.material_kernels import linear_table
+
+    exact = _build(chen_bpx(), tabulate_expressions=False)
+    cell = _build(chen_bpx())
+    theta = np.linspace(0.0, 1.0, 2001)
+    for side in ("negative", "positive"):
+        ma = getattr(cell, side).layers[0].material
+        mb = getattr(exact, side).layers[0].material
+        assert linear_table(ma.ocp) is not None
+        # the midpoint estimate bounds the error of a smooth function to a factor ~1
+        np.testing.assert_allclose(
+            ma.ocp(theta), mb.ocp(theta), rtol=0, atol=2 * EXPRESSION_OCP_ATOL
+        )
+    c = np.linspace(0.0, 4000.0, 2001)
+    for attr in ("conductivity", "diffusivity"):
+        fa = getattr(cell.electrolyte, attr)
+        assert linear_table(fa) is not None
+        np.testing.assert_allclose(
+            fa(c[1:]), getattr(exact.electrolyte, attr)(c[1:]), rtol=2 * EXPRESSION_TRANSPORT_RTOL
+        )

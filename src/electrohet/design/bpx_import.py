@@ -38,7 +38,10 @@ depth :data:`MAX_EXPRESSION_DEPTH`, constant exponents of magnitude at most
 physical range (stoichiometry limits; 0.5-1.5 x the initial electrolyte
 concentration) and must be finite there, and positive for diffusivities and
 conductivities.  Tables are interpolated linearly
-(``np.interp``, constant beyond the ends).  Arrhenius activation energies are applied
+(``np.interp``, constant beyond the ends).  Expressions are then tabulated once, finely
+(OCPs to 1 uV, transport properties to 1e-6 relative, on theta in [0, 1] and c_e in
+[0, 4 c_e0]; :func:`_tabulate_expression`), so that the model's compiled residual
+evaluates every BPX function as a compiled interpolant.  Arrhenius activation energies are applied
 once at the cell temperature (the model is isothermal).
 
 Not representable (raise :class:`~electrohet.errors.ParameterError`): blended electrodes,
@@ -64,6 +67,7 @@ from typing import Any
 import numpy as np
 
 from electrohet.design.layer import Cell, Electrode, Layer, Separator
+from electrohet.design.pybamm_import import ELECTROLYTE_SPAN, tabulate
 from electrohet.errors import ParameterError
 from electrohet.materials.base import R_GAS, ActiveMaterial, ArrayFn, Electrolyte, F, constant
 
@@ -219,11 +223,12 @@ def _compile_expression(expr: str, key: str) -> ArrayFn:
     return fn
 
 
-def _table_function(xs: Any, ys: Any, key: str) -> ArrayFn:
-    """Linear interpolation of a BPX table (constant beyond the ends)."""
+def _table_function(xs: Any, ys: Any, key: str, scale: float = 1.0) -> ArrayFn:
+    """Linear interpolation of a BPX table (constant beyond the ends), values times
+    ``scale`` (applied to the knots, so the function stays a plain table)."""
     try:
         xp = np.asarray(xs, dtype=float)
-        yp = np.asarray(ys, dtype=float)
+        yp = np.asarray(ys, dtype=float) * scale
     except (TypeError, ValueError):
         raise ParameterError(f"BPX {key!r}: table x and y must be lists of numbers") from None
     if xp.ndim != 1 or xp.size < 2 or xp.shape != yp.shape:
@@ -237,6 +242,7 @@ def _table_function(xs: Any, ys: Any, key: str) -> ArrayFn:
         return np.interp(np.asarray(x, dtype=float), xp, yp)
 
     fn.__name__ = "bpx_table"
+    fn.linear_table = (xp, yp)  # type: ignore[attr-defined]  # compiled interpolant
     return fn
 
 
@@ -246,11 +252,13 @@ def _to_function(
     scale: float = 1.0,
     domain: tuple[float, float] | None = None,
     positive: bool = False,
+    table_range: tuple[float, float] | None = None,
 ) -> ArrayFn:
     """A BPX FloatFunctionTable (number, expression string or table) as an array function.
 
     ``domain``: the function is sampled there and must be finite (and > 0 when
     ``positive``), else :class:`ParameterError` names the key and the bad value.
+    ``table_range``: an expression is tabulated there (:func:`_tabulate_expression`).
     """
     if isinstance(value, bool):
         raise ParameterError(f"BPX {key!r}: expected a number, expression or table, got {value!r}")
@@ -263,7 +271,8 @@ def _to_function(
     if isinstance(value, str):
         base = _compile_expression(value, key)
     elif isinstance(value, Mapping) and "x" in value and "y" in value:
-        base = _table_function(value["x"], value["y"], key)
+        base = _table_function(value["x"], value["y"], key, scale)
+        scale = 1.0  # in the knots
     else:
         raise ParameterError(
             f"BPX {key!r}: expected a number, expression or table, got {str(value)[:80]!r}"
@@ -287,7 +296,38 @@ def _to_function(
             raise ParameterError(
                 f"BPX {key!r}: value {ys[i]:g} at x = {xs[i]:g} must be {need} on [{lo:g}, {hi:g}]"
             )
+    if isinstance(value, str) and table_range is not None:
+        return _tabulate_expression(fn, key, table_range, relative=positive)
     return fn
+
+
+#: Interpolation tolerances of tabulated BPX expressions: OCPs [V] (absolute),
+#: diffusivities and conductivities [-] (relative).
+EXPRESSION_OCP_ATOL = 1e-6
+EXPRESSION_TRANSPORT_RTOL = 1e-6
+
+
+def _tabulate_expression(
+    fn: ArrayFn, key: str, table_range: tuple[float, float], relative: bool
+) -> ArrayFn:
+    """An expression as a fine table, so that the model's compiled residual evaluates
+    it (a compiled interpolant, :mod:`electrohet.model.material_kernels`).
+
+    Sampled on ``table_range`` (theta in [0, 1]; c_e in [0, 4 c_e0]) by
+    :func:`electrohet.design.pybamm_import.tabulate` until the midpoint interpolation
+    error is below :data:`EXPRESSION_OCP_ATOL` [V] (OCPs) or
+    :data:`EXPRESSION_TRANSPORT_RTOL` relative (``relative``: transport properties);
+    the table's ``max_error`` holds the error found.  An expression that is not finite
+    somewhere on the range (a pole at theta = 0 or 1) is kept as it is: the model then
+    evaluates it in NumPy.
+    """
+    lo, hi = table_range
+    try:
+        if relative:
+            return tabulate(fn, lo, hi, f"BPX {key}", rtol=EXPRESSION_TRANSPORT_RTOL)
+        return tabulate(fn, lo, hi, f"BPX {key}", atol=EXPRESSION_OCP_ATOL)
+    except ParameterError:
+        return fn
 
 
 def _arrhenius(ea: float | None, t_ref: float, temperature: float) -> float:
@@ -421,8 +461,10 @@ def _electrode_layer(
     t_ref: float,
     ce0: float,
     density: float,
+    tabulate_expressions: bool = True,
 ) -> Layer:
     key = el.path
+    theta_range = (0.0, 1.0) if tabulate_expressions else None
     section = key.split(".")[-1]
     if el.has("Particle"):
         raise ParameterError(f"BPX '{key}.Particle': blended electrodes are not supported")
@@ -454,8 +496,11 @@ def _electrode_layer(
         d_scale,
         domain=sto_range,
         positive=True,
+        table_range=theta_range,
     )
-    ocp = _to_function(el.raw("OCP [V]"), el.key("OCP [V]"), domain=sto_range)
+    ocp = _to_function(
+        el.raw("OCP [V]"), el.key("OCP [V]"), domain=sto_range, table_range=theta_range
+    )
     sigma = el.number("Conductivity [S.m-1]", 0.0, low_open=True)
     radius = el.number("Particle radius [m]", 0.0, low_open=True)
     area_density = el.number("Surface area per unit volume [m-1]", 0.0, low_open=True)
@@ -495,6 +540,7 @@ def cell_from_bpx(
     densities: Mapping[str, float] | None = None,
     initial_stoichiometries: Mapping[str, float] | None = None,
     temperature: float | None = None,
+    tabulate_expressions: bool = True,
 ) -> Cell:
     """Build a full cell from a BPX file or dict.
 
@@ -512,6 +558,11 @@ def cell_from_bpx(
     temperature
         Cell temperature [K]; default the BPX initial temperature, else ambient, else the
         reference temperature.
+    tabulate_expressions
+        Tabulate every expression string finely (:func:`_tabulate_expression`: OCPs to
+        1 uV, transport properties to 1e-6 relative), so that the model runs its fully
+        compiled residual (compiled interpolants); False keeps the expressions (exact,
+        evaluated in NumPy by the model).
 
     Returns
     -------
@@ -563,8 +614,13 @@ def cell_from_bpx(
         soc = ic.number("Initial state-of-charge", 0.0, 1.0, default=soc)
     dens = {"positive": float("nan"), "negative": float("nan")}
     dens.update({k: float(v) for k, v in (densities or {}).items()})
-    neg_layer = _electrode_layer(neg_s, False, temperature, t_ref, ce0, dens["negative"])
-    pos_layer = _electrode_layer(pos_s, True, temperature, t_ref, ce0, dens["positive"])
+    neg_layer = _electrode_layer(
+        neg_s, False, temperature, t_ref, ce0, dens["negative"], tabulate_expressions
+    )
+    pos_layer = _electrode_layer(
+        pos_s, True, temperature, t_ref, ce0, dens["positive"], tabulate_expressions
+    )
+    ce_range = (0.0, ELECTROLYTE_SPAN * ce0) if tabulate_expressions else None
     pm, nm = pos_layer.material, neg_layer.material
     theta_pos = pm.theta_0 + soc * (pm.theta_100 - pm.theta_0)
     theta_neg = nm.theta_0 + soc * (nm.theta_100 - nm.theta_0)
@@ -594,6 +650,7 @@ def cell_from_bpx(
             _arrhenius(ea_kappa, t_ref, temperature),
             domain=c_range,
             positive=True,
+            table_range=ce_range,
         ),
         diffusivity=_to_function(
             el_s.raw("Diffusivity [m2.s-1]"),
@@ -601,6 +658,7 @@ def cell_from_bpx(
             _arrhenius(ea_de, t_ref, temperature),
             domain=c_range,
             positive=True,
+            table_range=ce_range,
         ),
         transference=el_s.number("Cation transference number", 0.0, 1.0, low_open=True),
         thermodynamic_factor=1.0,

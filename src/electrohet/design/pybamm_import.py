@@ -168,6 +168,12 @@ class TabulatedFunction:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return np.interp(np.asarray(x, dtype=float), self.x, self.y)
 
+    @property
+    def linear_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """The knots ``(x, y)``: the model's compiled residual interpolates them with
+        the arithmetic of ``np.interp`` (:func:`electrohet.model.material_kernels.interp`)."""
+        return self.x, self.y
+
     def __repr__(self) -> str:
         return (
             f"TabulatedFunction({self.__name__!r}, {self.x.size} points on "

@@ -30,7 +30,7 @@ from electrohet.materials.kinetics import (
     symmetric_overpotential,
 )
 from electrohet.model.fastfn import direct, fast
-from electrohet.model.material_kernels import formula_id
+from electrohet.model.material_kernels import TablePack, formula_id
 from electrohet.model.mesh import NEG, POS, CellMesh
 from electrohet.model.p2de_kernel import (
     MaterialValues,
@@ -169,10 +169,21 @@ class P2DEModel:
         self._ocp_id = np.ascontiguousarray(ocp_ids[m.slot_material])
         self._kappa_id = formula_id(el.conductivity)
         self._De_id = formula_id(el.diffusivity)
+        # material functions given as tables (linear_table): compiled interpolants
+        # (material_kernels.interp), whose knots travel in the kernel parameters
+        pack = TablePack()
+        ocp_tabs = np.asarray([pack.add(mat.ocp) for mat in m.materials], dtype=np.int64)
+        ds_tabs = np.asarray([pack.add(mat.diffusivity) for mat in m.materials], dtype=np.int64)
+        self._ocp_table = np.ascontiguousarray(ocp_tabs[m.slot_material])
+        self._kappa_table = pack.add(el.conductivity)
+        self._De_table = pack.add(el.diffusivity)
+        self._Ds_table = np.ascontiguousarray(ds_tabs[m.slot_material])
+        self._Ds_tables_compiled = bool(ds_tabs.min() >= 0)
+        self._table_x, self._table_y, self._table_start = pack.arrays()
         self._formulas_compiled = bool(
-            ocp_ids.min() >= 0
-            and self._kappa_id >= 0
-            and self._De_id >= 0
+            np.all((ocp_ids >= 0) | (ocp_tabs >= 0))
+            and (self._kappa_id >= 0 or self._kappa_table >= 0)
+            and (self._De_id >= 0 or self._De_table >= 0)
             and m.surface == "linear"
             and not cell.half_cell
         )
@@ -419,8 +430,13 @@ class P2DEModel:
 
     def _fusable(self, p: ResidualParams) -> bool:
         """Whether :func:`~electrohet.model.p2de_kernel.material_values` covers this
-        model (compiled formulas, constant solid diffusivity, no contact paths)."""
-        return self._formulas_compiled and p.constant_solid_diffusivity and not self.uses_path
+        model (compiled formulas or tables, constant or tabulated solid diffusivity, no
+        contact paths)."""
+        return (
+            self._formulas_compiled
+            and (p.constant_solid_diffusivity or self._Ds_tables_compiled)
+            and not self.uses_path
+        )
 
     def _kernel_params(self, control: Control) -> ResidualParams:
         """The compiled residual's parameters from the model's current fields and
@@ -484,6 +500,13 @@ class P2DEModel:
             ocp_id=self._ocp_id,
             conductivity_id=self._kappa_id,
             diffusivity_id=self._De_id,
+            ocp_table=self._ocp_table,
+            conductivity_table=self._kappa_table,
+            diffusivity_table=self._De_table,
+            solid_diffusivity_table=self._Ds_table,
+            table_x=self._table_x,
+            table_y=self._table_y,
+            table_start=self._table_start,
             voltage_control=control.mode != "current",
             control_value=float(control.value),
         )

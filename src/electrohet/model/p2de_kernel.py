@@ -13,7 +13,7 @@ share one assembly:
 - :class:`MaterialValues`: the state-dependent material values (surface concentrations,
   OCPs, electrolyte conductivity and diffusivity, solid diffusivity at the shell faces,
   interfacial resistance, Li-metal boundary), evaluated either by
-  :func:`material_values` (compiled formulas of
+  :func:`material_values` (compiled formulas and table interpolants of
   :mod:`~electrohet.model.material_kernels`) or by the model with NumPy (any callable);
 - :func:`assemble`: kinetics, electrolyte and solid-phase charge balances, particle
   diffusion and the external circuit in one compiled pass over cells, slots and shells;
@@ -38,7 +38,7 @@ from electrohet.materials.kinetics import (
     exchange_current_scalar,
     soft_floor_scalar,
 )
-from electrohet.model.material_kernels import evaluate
+from electrohet.model.material_kernels import evaluate_or_interp, interp
 
 F_CONST = 96485.33212  # Faraday constant [C/mol] (= electrohet.materials.base.F)
 TINY = 1e-300  # floor of effective transport coefficients [SI]
@@ -123,6 +123,23 @@ class ResidualParams(NamedTuple):
     """Formula id of the electrolyte conductivity."""
     diffusivity_id: int
     """Formula id of the electrolyte diffusivity."""
+    # ---- compiled interpolants (:func:`material_values` only; a table index >= 0
+    # overrides the formula id, see :class:`~electrohet.model.material_kernels.TablePack`)
+    ocp_table: np.ndarray
+    """Table of each slot's OCP [V of theta], -1: none, (S,)."""
+    conductivity_table: int
+    """Table of the electrolyte conductivity [S/m of c_e], -1: none."""
+    diffusivity_table: int
+    """Table of the electrolyte diffusivity [m^2/s of c_e], -1: none."""
+    solid_diffusivity_table: np.ndarray
+    """Table of each slot's solid diffusivity [m^2/s of theta], (S,), read when not
+    ``constant_solid_diffusivity`` (then every slot has one)."""
+    table_x: np.ndarray
+    """Knots of all tables, concatenated (units of each table's argument)."""
+    table_y: np.ndarray
+    """Values at the knots, concatenated (units of each table's value)."""
+    table_start: np.ndarray
+    """Offsets of table t in ``table_x`` / ``table_y``: ``[start[t], start[t + 1])``."""
     # ---- control
     voltage_control: bool
     """Whether the step holds the voltage (else the current)."""
@@ -414,10 +431,14 @@ def surface_linear(
 def material_values(Y: np.ndarray, p: ResidualParams) -> MaterialValues:
     """Material values of the states ``Y`` (n, B) by the compiled formulas ``p.ocp_id``,
     ``p.conductivity_id``, ``p.diffusivity_id``
-    (:func:`~electrohet.model.material_kernels.evaluate`).
+    (:func:`~electrohet.model.material_kernels.evaluate`) or, where a table index
+    (``p.ocp_table``, ``p.conductivity_table``, ``p.diffusivity_table``) is >= 0, the
+    compiled interpolant of that table (:func:`~electrohet.model.material_kernels.interp`);
+    solid diffusivities at the shell faces by their tables when not
+    ``p.constant_solid_diffusivity``.
 
-    For models with the linear surface extrapolation, constant solid diffusivities, no
-    SOC-dependent contact paths and no Li-metal counter electrode
+    For models with the linear surface extrapolation, constant or tabulated solid
+    diffusivities, no SOC-dependent contact paths and no Li-metal counter electrode
     (:meth:`~electrohet.model.p2de.P2DEModel.fused_params` decides).  In a batch (a
     coloured Jacobian) most states share a slot's surface or a cell's c_e with the
     first state or the one before: those values are reused (the same function of the
@@ -429,6 +450,8 @@ def material_values(Y: np.ndarray, p: ResidualParams) -> MaterialValues:
     nr = p.shell_vol.size
     o_ce = p.offsets[0]
     slot_fid = p.ocp_id
+    slot_tid = p.ocp_table
+    tx, ty, ts = p.table_x, p.table_y, p.table_start
     c_surf = np.empty((S, B))
     theta = np.empty((S, B))
     surface_linear(Y, p.offsets[1], nr, p.cmax, c_surf, theta)
@@ -442,7 +465,7 @@ def material_values(Y: np.ndarray, p: ResidualParams) -> MaterialValues:
             elif b > 0 and th == theta[s, 0]:
                 U[s, b] = U[s, 0]
             else:
-                U[s, b] = evaluate(fid, th)
+                U[s, b] = evaluate_or_interp(fid, slot_tid[s], tx, ty, ts, th)
     kappa = np.empty((N, B))
     D_e = np.empty((N, B))
     k_id, d_id = p.conductivity_id, p.diffusivity_id
@@ -456,14 +479,49 @@ def material_values(Y: np.ndarray, p: ResidualParams) -> MaterialValues:
                 kappa[i, b] = kappa[i, 0]
                 D_e[i, b] = D_e[i, 0]
             else:
-                kappa[i, b] = evaluate(k_id, ce)
-                D_e[i, b] = evaluate(d_id, ce)
-    return MaterialValues(c_surf, U, kappa, D_e, np.zeros((1, 1, 1)), p.r_film, np.zeros((3, 1)))
+                kappa[i, b] = evaluate_or_interp(k_id, p.conductivity_table, tx, ty, ts, ce)
+                D_e[i, b] = evaluate_or_interp(d_id, p.diffusivity_table, tx, ty, ts, ce)
+    if p.constant_solid_diffusivity:
+        D_s = np.zeros((1, 1, 1))
+    else:
+        D_s = _solid_diffusivity_tables(Y, p)
+    return MaterialValues(c_surf, U, kappa, D_e, D_s, p.r_film, np.zeros((3, 1)))
+
+
+@numba.njit(cache=True)
+def _solid_diffusivity_tables(Y: np.ndarray, p: ResidualParams) -> np.ndarray:
+    """Solid diffusivity [m^2/s] at the internal shell faces, (S, n_r - 1, B), by each
+    slot's table ``p.solid_diffusivity_table`` of theta = (mean of the two shells'
+    concentrations) / c_max, unclipped (as the NumPy path).  A face whose two shells
+    are unchanged from the state before in the batch reuses its value."""
+    S = p.slot_cell.size
+    nr = p.shell_vol.size
+    B = Y.shape[1]
+    o_cs = p.offsets[1]
+    tx, ty, ts = p.table_x, p.table_y, p.table_start
+    D_s = np.empty((S, nr - 1, B))
+    for s in range(S):
+        t = p.solid_diffusivity_table[s]
+        lo, hi = ts[t], ts[t + 1]
+        cm = p.cmax[s]
+        base = o_cs + s * nr
+        for k in range(nr - 1):
+            for b in range(B):
+                c0 = Y[base + k, b]
+                c1 = Y[base + k + 1, b]
+                if b > 0 and c0 == Y[base + k, b - 1] and c1 == Y[base + k + 1, b - 1]:
+                    D_s[s, k, b] = D_s[s, k, b - 1]
+                else:
+                    D_s[s, k, b] = interp(tx, ty, lo, hi, 0.5 * (c1 + c0) / cm)
+    return D_s
 
 
 @numba.njit(cache=True)
 def residual_fused(Y: np.ndarray, p: ResidualParams, out: np.ndarray) -> None:
     """Fill ``out`` (n, B) with f(Y) of ``M dy/dt = f(y)`` for the states ``Y`` (n, B),
     material formulas included (:func:`material_values`, then :func:`assemble`; every
-    model it covers has constant solid diffusivities)."""
-    _assemble(Y, p, material_values(Y, p), out, True)
+    model it covers has constant solid diffusivities or tabulated ones)."""
+    if p.constant_solid_diffusivity:
+        _assemble(Y, p, material_values(Y, p), out, True)
+    else:
+        _assemble(Y, p, material_values(Y, p), out, False)
