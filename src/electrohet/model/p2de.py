@@ -680,14 +680,24 @@ class P2DEModel:
             eta_li = symmetric_overpotential(I[0], i0_li, self.f_rt)
             phi_b = -eta_li
             ie[0] = -((phie[0] - phi_b) - chi_0 * (lnc[0] - np.log(c_b))) / (0.5 * dx[0] / ka[0])
-        # eps dc_e/dt = -div(N_diff + t+ i_e / F) + j / F (flux form, valid for variable
-        # t+), written as the source (1 - t+) j / F minus i_e grad t+ / F: the same
-        # where the charge balance div i_e = j holds, and exactly today's form when t+
-        # is uniform (docs/physics.md §1.2)
-        f_ce = -(N[1:] - N[:-1]) / dx + (1.0 - t_c) * j / F
+        # eps dc_e/dt = -div(N_diff + t+ i_e / F) + j / F (the flux form, valid for
+        # variable t+), written with the reference t_ref = t+(c0) as
+        # (1 - t_ref) j / F - div((t+ - t_ref) i_e) / F: the same where the charge
+        # balance div i_e = j holds; the salt's rate is then (1 - t_ref) times a
+        # linear combination of the charge balances, so salt is conserved to
+        # round-off, and a uniform t+ = t_ref gives the constant-t+ form bit for bit
+        # (docs/physics.md §1.2)
+        t_ref = self.t_plus
+        f_ce = -(N[1:] - N[:-1]) / dx + (1.0 - t_ref) * j / F
         if self.variable_electrolyte:
-            grad_t = ie[1:] * (t_f[1:] - t_c) + ie[:-1] * (t_c - t_f[:-1])
-            f_ce = f_ce - grad_t / (F * dx)
+            # (at a Li-metal boundary the migration flux is t+ I / F: the cell current,
+            # which i_e(0) equals where the charge balances hold; lithium is then
+            # conserved to round-off as with a constant t+)
+            ie_mig = ie.copy()
+            if self.li_metal is not None:
+                ie_mig[0] = I[0]
+            dt_flux = ie_mig[1:] * (t_f[1:] - t_ref) - ie_mig[:-1] * (t_f[:-1] - t_ref)
+            f_ce = f_ce - dt_flux / (F * dx)
         out[self.slices["ce"]] = f_ce
         out[self.slices["phie"]] = (ie[1:] - ie[:-1]) - j * dx
 

@@ -61,7 +61,8 @@ class ResidualParams(NamedTuple):
     eps_over_tau: np.ndarray
     """Porosity over tortuosity [-] (effective transport factor), (N,)."""
     t_plus: float
-    """Cation transference number [-]."""
+    """Cation transference number [-] (with ``variable_electrolyte``: its value at c0,
+    the reference of the salt balance's flux form)."""
     chi: float
     """Diffusion-potential factor 2RT(1 - t+)(thermodynamic factor)/F [V]."""
     two_rt: float
@@ -378,18 +379,25 @@ def _assemble(
                 0.5 * dx[0] / ka_0
             )
         if variable:
-            # the flux form eps dc/dt = -div(N_diff + t+ i_e / F) + j / F, written as
-            # the source (1 - t+_i) j / F minus i_e grad t+ / F: equal to it where the
-            # charge balance holds, and bit for bit the constant-t+ form when t+ is
-            # uniform (docs/physics.md §1.2)
+            # the flux form eps dc/dt = -div(N_diff + t+ i_e / F) + j / F, written with
+            # the reference t+ (t_plus, at c0) as (1 - t_ref) j / F - div((t+ - t_ref)
+            # i_e) / F: the same where the charge balance holds, salt conserved to
+            # round-off, and bit for bit the constant-t+ form when t+ = t_ref
+            # everywhere (docs/physics.md §1.2)
+            # (at a Li-metal boundary the migration flux is t+ I / F: the cell current,
+            # which i_e(0) equals where the charge balances hold, so that lithium is
+            # conserved to round-off as with a constant t+)
+            ie_0 = ie[0]
+            ie[0] = I if li_metal else ie[0]
             for i in range(n_cells):
-                ti = t_cell[i, b if wide_t else 0]
-                grad_t = ie[i + 1] * (t_face[i + 1] - ti) + ie[i] * (ti - t_face[i])
+                dt_flux = ie[i + 1] * (t_face[i + 1] - t_plus) - ie[i] * (t_face[i] - t_plus)
                 out[o_ce + i, b] = (
                     -(N[i + 1] - N[i]) / dx[i]
-                    + (1.0 - ti) * j[i] / F_CONST
-                    - grad_t / (F_CONST * dx[i])
+                    + (1.0 - t_plus) * j[i] / F_CONST
+                    - dt_flux / (F_CONST * dx[i])
                 )
+            ie[0] = ie_0
+            for i in range(n_cells):
                 out[o_pe + i, b] = (ie[i + 1] - ie[i]) - j[i] * dx[i]
         else:
             for i in range(n_cells):
