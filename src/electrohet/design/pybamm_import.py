@@ -27,7 +27,11 @@ Bruggeman coefficient (electrolyte) b_e,           ``Layer.bruggeman = b_e - 1``
 conductivity sigma, Bruggeman (electrode) b_s      ``Layer.conductivity = sigma (1 - eps_e)^b_s``
                                                      (PyBaMM's electrode transport efficiency)
 active material volume fraction, particle radius   ``active_fraction``, ``particle_radius``
-j0(c_e, c_s, T) = m (c_e c_s (c_max - c_s))^1/2     ``exchange_prefactor = m`` (at T)
+j0(c_e, c_s, T) = m c_e^a_e (c_max - c_s)^a_v       ``exchange_prefactor = m`` (at T),
+  c_s^a_o (exponents measured; 1/2 by default)       ``i0_exponents`` (None for 1/2)
+t_plus(c_e), thermodynamic_factor(c_e)             ``Electrolyte.transference``,
+                                                     ``.thermodynamic_factor``: numbers,
+                                                     or tables where they vary
 Electrode height x width x electrodes in parallel  ``Cell.area``
 Nominal cell capacity [A.h]                        ``Cell.nominal_capacity = Q / area``
 Ambient temperature [K]                            ``Cell.temperature`` (isothermal DFN)
@@ -46,12 +50,13 @@ importer converts; code that copies PyBaMM values by hand must subtract 1.
 Refused (:class:`~electrohet.errors.ParameterError` naming every feature at once), as
 detected from the parameter values, not from the set's name: composite electrodes
 (several particle phases), OCP hysteresis, MSMR electrodes, particle-size
-distributions, a concentration-dependent transference number or thermodynamic factor,
-exchange-current densities that are not c_e^1/2 c_s^1/2 (c_max - c_s)^1/2 times a
-constant, stoichiometry-dependent electrode conductivity, a time-dependent ambient
+distributions, exchange-current densities that are not a product of powers
+m c_e^a_e (c_max - c_s)^a_v c_s^a_o (to 0.2 % on c_e = 0.25-3 c0, theta = 0.05-0.95),
+stoichiometry-dependent electrode conductivity, a time-dependent ambient
 temperature, position-dependent geometry or initial concentrations, Bruggeman
 coefficients below 1, a lithium-metal exchange current that is not a power of c_e, and
-any PyBaMM model option other than the DFN defaults (thermal models, SEI, plating,
+any PyBaMM model option other than the DFN defaults and asymmetric Butler-Volmer
+kinetics (thermal models, SEI, plating,
 particle mechanics, loss of active material, double-layer "surface form", contact
 resistance, ...).
 Parameters that the default DFN does not use (thermal, SEI, plating, cracking) are
@@ -464,10 +469,16 @@ def _key_features(keys: list[str]) -> list[str]:
     return out
 
 
+#: PyBaMM options with another value than the default that electrohet also reproduces.
+_ALSO_CARRIED: dict[str, set[str]] = {"intercalation kinetics": {"asymmetric Butler-Volmer"}}
+
+
 def _option_features(options: Mapping[str, Any] | None) -> list[str]:
     out = []
     for key, value in (options or {}).items():
         default = _DEFAULT_OPTIONS.get(key)
+        if str(value) in _ALSO_CARRIED.get(key, set()):
+            continue
         if default is None:
             out.append(f"PyBaMM option {key!r} = {value!r} (not a DFN option electrohet knows)")
         elif str(value) != default:
@@ -543,8 +554,15 @@ def _electrode(
     ocp_tolerance: float,
     theta_init: float,
     window: tuple[float, float] | None,
+    asymmetric: bool = False,
 ):
-    """Layer of one electrode (None where a problem was found)."""
+    """Layer of one electrode (None where a problem was found).
+
+    With ``asymmetric`` (PyBaMM's "asymmetric Butler-Volmer": anodic exponent alpha,
+    cathodic 1 - alpha, alpha = the set's "Butler-Volmer transfer coefficient") the
+    transfer coefficients are the set's and the i0 exponents are given explicitly
+    (PyBaMM's j0 does not depend on alpha).
+    """
     from electrohet.design.layer import Layer
 
     D = domain.capitalize()
@@ -572,6 +590,11 @@ def _electrode(
             "is a constant"
         )
     m, exponents = _exchange_prefactor(src, domain, c_max, c0, T, chk)
+    alpha = 0.5
+    if asymmetric:
+        alpha = chk.number(f"{D} electrode Butler-Volmer transfer coefficient")
+        if exponents is None:
+            exponents = (0.5, 0.5, 0.5)
     if chk.problems:
         return None
     ocp = tabulate(
@@ -595,6 +618,8 @@ def _electrode(
         diffusivity=diff,
         exchange_prefactor=m,
         i0_exponents=exponents,
+        alpha_a=alpha,
+        alpha_c=1.0 - alpha,
         density=density,
         theta_0=theta_0,
         theta_100=theta_100,
@@ -677,6 +702,7 @@ def cell_from_source(
     opts = dict(options or {})
     if half and opts.get("working electrode", "positive") == "positive":
         opts.pop("working electrode", None)  # the half cell's own option
+    asym = opts.get("intercalation kinetics") == "asymmetric Butler-Volmer"
     for text in _key_features(keys) + _option_features(opts):
         chk.add(text)
     if "Maximum concentration in positive electrode [mol.m-3]" not in key_set:
@@ -725,8 +751,8 @@ def cell_from_source(
         th_n0 = math.nan
     else:
         th_n0 = c_n0 / chk.number("Maximum concentration in negative electrode [mol.m-3]")
-        neg = _electrode(src, chk, "negative", T, c0, ocp_tolerance, th_n0, win_n)
-    pos = _electrode(src, chk, "positive", T, c0, ocp_tolerance, th_p0, win_p)
+        neg = _electrode(src, chk, "negative", T, c0, ocp_tolerance, th_n0, win_n, asym)
+    pos = _electrode(src, chk, "positive", T, c0, ocp_tolerance, th_p0, win_p, asym)
 
     b_sep = chk.number("Separator Bruggeman coefficient (electrolyte)")
     if math.isfinite(b_sep) and b_sep < 1.0:
@@ -766,9 +792,7 @@ def cell_from_source(
             rtol=TRANSPORT_RTOL,
         ),
         transference=_transport_number(src, "t_plus", t_plus, c_hi, T, "transference number"),
-        thermodynamic_factor=_transport_number(
-            src, "tdf", tdf, c_hi, T, "thermodynamic factor"
-        ),
+        thermodynamic_factor=_transport_number(src, "tdf", tdf, c_hi, T, "thermodynamic factor"),
         c0=c0,
         citation=f"PyBaMM parameter set {src.name or '(ParameterValues)'}",
     )
@@ -846,7 +870,10 @@ def from_pybamm(
         ``pybamm.ParameterValues`` or a dict of PyBaMM parameters.
     options
         The PyBaMM model options the set is meant for; any value other than the DFN
-        default is refused (electrohet is isothermal, without SEI, plating, ...).
+        default is refused (electrohet is isothermal, without SEI, plating, ...),
+        except ``"intercalation kinetics": "asymmetric Butler-Volmer"`` (the set's
+        "Butler-Volmer transfer coefficient" alpha: alpha_a = alpha, alpha_c = 1 -
+        alpha).
     initial_soc
         Initial state of charge [0-1], set with PyBaMM's own ``set_initial_state``;
         default: the set's initial concentrations.
