@@ -15,7 +15,8 @@ capacity is 4.422 Ah and electrohet's 4.607 Ah (+4.2 %, 42 mV RMS), at 80 shells
 differently (PyBaMM averages the node values, electrohet takes D_s of the face's mean
 concentration), and both converge to the same answer.  At 2C the shells matter more:
 RMS 10.9 mV / +0.311 % at 80 shells, 3.59 mV / +0.019 % at 160, 3.43 mV / +0.013 % at
-320 (40 volumes per domain instead of 20 change the RMS by 0.2 mV at 80 shells): the
+320 (40 volumes per domain instead of 20 change the RMS by 0.2 mV at 80 and at 160
+shells): the
 voltage does not come under 3 mV with the radial mesh, so ORegan2022 at 2C is checked
 at 4 mV (:data:`RMS_TOL_OREGAN_2C`); what is left was not traced (the t+/TDF face
 treatment and i0 regularisation near the cut-off are candidates).  The 2C runs are
