@@ -9,7 +9,9 @@ the cut-off, as in tests/model/test_model_vs_pybamm.py; see :func:`compare`) and
 capacity within 0.1 %.  The quick set runs
 four sets at 1C (one a lithium-metal half cell); the full matrix (every imported set at
 C/5, 1C, 2C and a 1C CCCV charge to C/20) is marked slow.  Sets with features electrohet
-cannot carry must be refused with every feature named.
+cannot carry must be refused with every feature named.  ORegan2022 and Ai2020
+(t+(c_e), TDF(c_e), measured i0 exponents) are compared in
+tests/model/test_electrolyte_features_vs_pybamm.py.
 
 Run as a script to print the table of docs/materials.md:
 ``python tests/materials/test_from_pybamm.py``.
@@ -38,13 +40,6 @@ RMS_TOL = 3e-3  # V
 CAPACITY_TOL = 1e-3  # relative
 #: set -> the phrases its refusal must contain
 REFUSED = {
-    "ORegan2022": [
-        "transference number",
-        "thermodynamic factor",
-        "negative exchange-current",
-        "positive exchange-current",
-    ],
-    "Ai2020": ["thermodynamic factor"],
     "Chen2020_composite": ["particle phases", "hysteresis"],
     "Bonkile2024": ["particle phases", "hysteresis"],
     "MSMR_Example": ["MSMR"],

@@ -84,7 +84,10 @@ class FakeSource:
 
     def exchange_current(self, domain, c_e, c_s, T):
         a_e = self.change.get("a_e", 0.5)
-        return M[domain] * c_e**a_e * (c_s * (CMAX[domain] - c_s)) ** 0.5
+        j0 = M[domain] * c_e**a_e * (c_s * (CMAX[domain] - c_s)) ** 0.5
+        if self.change.get("i0_kink"):  # not a product of powers
+            j0 = j0 * (1.0 + 0.5 * np.tanh(10.0 * (c_s / CMAX[domain] - 0.5)))
+        return j0
 
     def electrode_conductivity(self, domain, sto, T):
         if self.change.get("sigma_sto"):
@@ -99,6 +102,8 @@ class FakeSource:
             return 3e-10 * np.exp(-0.3 * c)
         if prop == "t_plus":
             return 0.3 + (0.05 * c if self.change.get("t_plus_c") else 0.0 * c)
+        if self.change.get("tdf_c"):
+            return 1.0 + 0.5 * c
         return np.full_like(c_e, self.change.get("tdf", 1.0))
 
     def stoichiometry_window(self):
@@ -157,8 +162,7 @@ def test_every_unsupported_feature_named_in_one_error():
     src = FakeSource(
         numbers={"Negative electrode Bruggeman coefficient (electrolyte)": 0.8},
         extra_keys=["Positive electrode porosity"],
-        t_plus_c=True,
-        a_e=0.3,
+        i0_kink=True,
         sigma_sto=True,
     )
     src.numbers.pop("Positive electrode porosity")
@@ -166,14 +170,31 @@ def test_every_unsupported_feature_named_in_one_error():
         cell_from_source(src)
     msg = str(info.value)
     for phrase in (
-        "transference number",
         "Bruggeman coefficient (electrolyte) = 0.8 < 1",
         "'Positive electrode porosity' is a function",
-        "negative exchange-current density is not m c_e^1/2",
-        "c_e exponent ~ 0.3",
+        "negative exchange-current density is not m c_e^a_e (c_max - c_s)^a_v c_s^a_o",
         "electrode conductivity depends on stoichiometry",
     ):
         assert phrase in msg, phrase
+
+
+def test_variable_electrolyte_and_i0_exponents_are_carried():
+    """t+(c_e) and TDF(c_e) become tables of the source's values; an i0 with c_e^0.3
+    gets measured exponents (0.3, 0.5, 0.5) and the prefactor m."""
+    cell = cell_from_source(FakeSource(t_plus_c=True, tdf_c=True, a_e=0.3))
+    el = cell.electrolyte
+    assert isinstance(el.transference, TabulatedFunction)
+    assert isinstance(el.thermodynamic_factor, TabulatedFunction)
+    c = np.linspace(0.0, 4000.0, 41)
+    np.testing.assert_allclose(el.transference_at(c), 0.3 + 0.05e-3 * c, rtol=1e-9)
+    np.testing.assert_allclose(el.thermodynamic_factor_at(c), 1.0 + 0.5e-3 * c, rtol=1e-9)
+    mat = cell.negative.layers[0].material
+    np.testing.assert_allclose(mat.i0_exponents, (0.3, 0.5, 0.5), atol=1e-9)
+    assert mat.exchange_prefactor == pytest.approx(M["negative"], rel=1e-9)
+    # the 1/2 form stays the default form (no exponents): the import is unchanged
+    plain = cell_from_source(FakeSource())
+    assert plain.negative.layers[0].material.i0_exponents is None
+    assert plain.electrolyte.transference == 0.3
 
 
 def test_features_named_by_keys_and_options():

@@ -141,3 +141,38 @@ def test_bad_input_solid_not_wired():
 def test_bad_input_is_an_electrohet_error():
     with pytest.raises(ElectrohetError):
         Simulation(_box(), {"pore": 0, "bogus": 2}, 1e-6)
+
+
+def test_jacobian_with_own_exchange_current_exponents():
+    """i0 = k c_e^0.43 (c_max - c_s)^0.3 c_s^0.7: the analytic Jacobian's kinetic rows
+    still equal central differences of the residual (1e-6 of the row's largest entry)."""
+    import dataclasses
+
+    model, y = _tiny_model()
+    i_default = model.reaction(y)[0]
+    model.material = dataclasses.replace(model.material, i0_exponents=(0.43, 0.3, 0.7))
+    ctl = Control("current", 3.0)
+    _, J = model.residual(y, y, 10.0, ctl)
+    J = J.toarray()
+    Jfd = np.zeros_like(J)
+    for k in range(model.n):
+        h = 1e-6 * max(1.0, abs(y[k]))
+        yp, ym = y.copy(), y.copy()
+        yp[k] += h
+        ym[k] -= h
+        Jfd[:, k] = (
+            model.residual(yp, y, 10.0, ctl, False) - model.residual(ym, y, 10.0, ctl, False)
+        ) / (2 * h)
+    rel = np.abs(J - Jfd) / (np.abs(Jfd).max(axis=1, keepdims=True) + 1e-300)
+    assert rel.max() < 1e-6
+    # the exponents are used: other reaction currents
+    assert np.max(np.abs(model.reaction(y)[0] - i_default)) > 1e-3 * np.max(np.abs(i_default))
+
+
+def test_variable_transference_refused_by_the_voxel_model():
+    import dataclasses
+
+    grid_model, _ = _tiny_model()
+    el = dataclasses.replace(LIPF6_EC_EMC_NYMAN2008, transference=lambda c: 0.3 + 0 * c)
+    with pytest.raises(ParameterError, match="constant transference number"):
+        VoxelModel(grid_model.grid, NMC532_SOC, el, LithiumMetal(), 0.0)

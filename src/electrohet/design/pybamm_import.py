@@ -27,7 +27,11 @@ Bruggeman coefficient (electrolyte) b_e,           ``Layer.bruggeman = b_e - 1``
 conductivity sigma, Bruggeman (electrode) b_s      ``Layer.conductivity = sigma (1 - eps_e)^b_s``
                                                      (PyBaMM's electrode transport efficiency)
 active material volume fraction, particle radius   ``active_fraction``, ``particle_radius``
-j0(c_e, c_s, T) = m (c_e c_s (c_max - c_s))^1/2     ``exchange_prefactor = m`` (at T)
+j0(c_e, c_s, T) = m c_e^a_e (c_max - c_s)^a_v       ``exchange_prefactor = m`` (at T),
+  c_s^a_o (exponents measured; 1/2 by default)       ``i0_exponents`` (None for 1/2)
+t_plus(c_e), thermodynamic_factor(c_e)             ``Electrolyte.transference``,
+                                                     ``.thermodynamic_factor``: numbers,
+                                                     or tables where they vary
 Electrode height x width x electrodes in parallel  ``Cell.area``
 Nominal cell capacity [A.h]                        ``Cell.nominal_capacity = Q / area``
 Ambient temperature [K]                            ``Cell.temperature`` (isothermal DFN)
@@ -46,12 +50,13 @@ importer converts; code that copies PyBaMM values by hand must subtract 1.
 Refused (:class:`~electrohet.errors.ParameterError` naming every feature at once), as
 detected from the parameter values, not from the set's name: composite electrodes
 (several particle phases), OCP hysteresis, MSMR electrodes, particle-size
-distributions, a concentration-dependent transference number or thermodynamic factor,
-exchange-current densities that are not c_e^1/2 c_s^1/2 (c_max - c_s)^1/2 times a
-constant, stoichiometry-dependent electrode conductivity, a time-dependent ambient
+distributions, exchange-current densities that are not a product of powers
+m c_e^a_e (c_max - c_s)^a_v c_s^a_o (to 0.2 % on c_e = 0.25-3 c0, theta = 0.05-0.95),
+stoichiometry-dependent electrode conductivity, a time-dependent ambient
 temperature, position-dependent geometry or initial concentrations, Bruggeman
 coefficients below 1, a lithium-metal exchange current that is not a power of c_e, and
-any PyBaMM model option other than the DFN defaults (thermal models, SEI, plating,
+any PyBaMM model option other than the DFN defaults and asymmetric Butler-Volmer
+kinetics (thermal models, SEI, plating,
 particle mechanics, loss of active material, double-layer "surface form", contact
 resistance, ...).
 Parameters that the default DFN does not use (thermal, SEI, plating, cracking) are
@@ -470,10 +475,16 @@ def _key_features(keys: list[str]) -> list[str]:
     return out
 
 
+#: PyBaMM options with another value than the default that electrohet also reproduces.
+_ALSO_CARRIED: dict[str, set[str]] = {"intercalation kinetics": {"asymmetric Butler-Volmer"}}
+
+
 def _option_features(options: Mapping[str, Any] | None) -> list[str]:
     out = []
     for key, value in (options or {}).items():
         default = _DEFAULT_OPTIONS.get(key)
+        if str(value) in _ALSO_CARRIED.get(key, set()):
+            continue
         if default is None:
             out.append(f"PyBaMM option {key!r} = {value!r} (not a DFN option electrohet knows)")
         elif str(value) != default:
@@ -498,8 +509,14 @@ def _spread(values: np.ndarray) -> float:
 
 def _exchange_prefactor(
     src: ParameterSource, domain: str, c_max: float, c0: float, T: float, chk: _Check
-) -> float:
-    """m of i0 = m (c_e c_s (c_max - c_s))^(1/2), checked on a (c_e, theta) grid."""
+) -> tuple[float, tuple[float, float, float] | None]:
+    """m and the exponents of i0 = m c_e^a_e (c_max - c_s)^a_v c_s^a_o.
+
+    The form with exponents 1/2 is tried first (exponents None: the material's default
+    form, as before); else the exponents are measured by a least-squares fit of
+    ln i0 on the (c_e, theta) grid and the law is checked there (relative departure
+    below :data:`I0_EXPONENT_RTOL`).
+    """
     ce_pts = c0 * np.array([0.25, 0.5, 1.0, 2.0, 3.0])
     th_pts = np.array([0.05, 0.2, 0.5, 0.8, 0.95])
     ce, th = (a.ravel() for a in np.meshgrid(ce_pts, th_pts))
@@ -511,18 +528,27 @@ def _exchange_prefactor(
             f"{domain} exchange-current density is not finite and positive on c_e = "
             "0.25-3 c0, theta = 0.05-0.95"
         )
-        return math.nan
+        return math.nan, None
     # the prefactor where PyBaMM's square-root regularisation is negligible
-    m_ref = float(m[(ce == c0) & (th == 0.5)][0])
+    ref = (ce == c0) & (th == 0.5)
+    m_ref = float(m[ref][0])
     dev = float(np.max(np.abs(m / m_ref - 1.0)))
+    if dev <= I0_EXPONENT_RTOL:
+        return m_ref, None
+    # measured exponents: ln i0 = ln m + a_e ln c_e + a_v ln(c_max - c_s) + a_o ln c_s
+    A = np.column_stack([np.ones_like(ce), np.log(ce), np.log(c_max - cs), np.log(cs)])
+    coef = np.linalg.lstsq(A, np.log(j0), rcond=None)[0]
+    a_e, a_v, a_o = (float(a) for a in coef[1:])
+    law = j0 / (ce**a_e * (c_max - cs) ** a_v * cs**a_o)
+    m_ref = float(law[ref][0])
+    dev = float(np.max(np.abs(law / m_ref - 1.0)))
     if dev > I0_EXPONENT_RTOL:
-        a_e = float(np.polyfit(np.log(ce_pts), np.log(j0[th == 0.5]), 1)[0])
         chk.add(
-            f"{domain} exchange-current density is not m c_e^1/2 c_s^1/2 (c_max - c_s)^1/2 "
-            f"(m varies by {100 * dev:.3g} % over c_e = 0.25-3 c0, theta = 0.05-0.95; "
-            f"c_e exponent ~ {a_e:.3g}); electrohet's kinetics have exponents 1/2"
+            f"{domain} exchange-current density is not m c_e^a_e (c_max - c_s)^a_v c_s^a_o "
+            f"(best exponents {a_e:.3g}, {a_v:.3g}, {a_o:.3g} leave {100 * dev:.3g} % over "
+            "c_e = 0.25-3 c0, theta = 0.05-0.95)"
         )
-    return m_ref
+    return m_ref, (a_e, a_v, a_o)
 
 
 def _electrode(
@@ -534,8 +560,15 @@ def _electrode(
     ocp_tolerance: float,
     theta_init: float,
     window: tuple[float, float] | None,
+    asymmetric: bool = False,
 ):
-    """Layer of one electrode (None where a problem was found)."""
+    """Layer of one electrode (None where a problem was found).
+
+    With ``asymmetric`` (PyBaMM's "asymmetric Butler-Volmer": anodic exponent alpha,
+    cathodic 1 - alpha, alpha = the set's "Butler-Volmer transfer coefficient") the
+    transfer coefficients are the set's and the i0 exponents are given explicitly
+    (PyBaMM's j0 does not depend on alpha).
+    """
     from electrohet.design.layer import Layer
 
     D = domain.capitalize()
@@ -562,7 +595,12 @@ def _electrode(
             f"({sigma.min():.3g}-{sigma.max():.3g} S/m); electrohet's layer conductivity "
             "is a constant"
         )
-    m = _exchange_prefactor(src, domain, c_max, c0, T, chk)
+    m, exponents = _exchange_prefactor(src, domain, c_max, c0, T, chk)
+    alpha = 0.5
+    if asymmetric:
+        alpha = chk.number(f"{D} electrode Butler-Volmer transfer coefficient")
+        if exponents is None:
+            exponents = (0.5, 0.5, 0.5)
     if chk.problems:
         return None
     ocp = tabulate(
@@ -585,6 +623,9 @@ def _electrode(
         ocp=ocp,
         diffusivity=diff,
         exchange_prefactor=m,
+        i0_exponents=exponents,
+        alpha_a=alpha,
+        alpha_c=1.0 - alpha,
         density=density,
         theta_0=theta_0,
         theta_100=theta_100,
@@ -667,6 +708,7 @@ def cell_from_source(
     opts = dict(options or {})
     if half and opts.get("working electrode", "positive") == "positive":
         opts.pop("working electrode", None)  # the half cell's own option
+    asym = opts.get("intercalation kinetics") == "asymmetric Butler-Volmer"
     for text in _key_features(keys) + _option_features(opts):
         chk.add(text)
     if "Maximum concentration in positive electrode [mol.m-3]" not in key_set:
@@ -684,20 +726,11 @@ def cell_from_source(
     if not (math.isfinite(T) and math.isfinite(c0)):
         _raise(src, chk)
 
-    # electrolyte: constant t+ and thermodynamic factor only
+    # electrolyte: t+ and the thermodynamic factor, numbers or (when they vary with
+    # c_e) tables like the conductivity's
     ce_probe = c0 * np.linspace(0.1, 3.0, 30)
     t_plus = src.electrolyte("t_plus", ce_probe, T)
-    if _spread(t_plus) > 1e-9:
-        chk.add(
-            f"concentration-dependent cation transference number ({t_plus.min():.3g}-"
-            f"{t_plus.max():.3g} over c_e = 0.1-3 c0); electrohet's t+ is a constant"
-        )
     tdf = src.electrolyte("tdf", ce_probe, T)
-    if _spread(tdf) > 1e-9:
-        chk.add(
-            f"concentration-dependent thermodynamic factor ({tdf.min():.3g}-{tdf.max():.3g} "
-            "over c_e = 0.1-3 c0); electrohet's is a constant"
-        )
 
     # initial state and stoichiometry window
     window = src.stoichiometry_window()
@@ -724,8 +757,8 @@ def cell_from_source(
         th_n0 = math.nan
     else:
         th_n0 = c_n0 / chk.number("Maximum concentration in negative electrode [mol.m-3]")
-        neg = _electrode(src, chk, "negative", T, c0, ocp_tolerance, th_n0, win_n)
-    pos = _electrode(src, chk, "positive", T, c0, ocp_tolerance, th_p0, win_p)
+        neg = _electrode(src, chk, "negative", T, c0, ocp_tolerance, th_n0, win_n, asym)
+    pos = _electrode(src, chk, "positive", T, c0, ocp_tolerance, th_p0, win_p, asym)
 
     b_sep = chk.number("Separator Bruggeman coefficient (electrolyte)")
     if math.isfinite(b_sep) and b_sep < 1.0:
@@ -764,8 +797,8 @@ def cell_from_source(
             "electrolyte diffusivity [m2.s-1]",
             rtol=TRANSPORT_RTOL,
         ),
-        transference=float(t_plus[0]),
-        thermodynamic_factor=float(tdf[0]),
+        transference=_transport_number(src, "t_plus", t_plus, c_hi, T, "transference number"),
+        thermodynamic_factor=_transport_number(src, "tdf", tdf, c_hi, T, "thermodynamic factor"),
         c0=c0,
         citation=f"PyBaMM parameter set {src.name or '(ParameterValues)'}",
     )
@@ -793,6 +826,23 @@ def cell_from_source(
         )
     except ParameterError as exc:
         raise ParameterError(f"PyBaMM set {src.name!r}: {exc}") from None
+
+
+def _transport_number(
+    src: ParameterSource, prop: str, probe: np.ndarray, c_hi: float, T: float, label: str
+) -> Any:
+    """t+ or the thermodynamic factor: its number where it does not vary over the probe
+    (c_e = 0.1-3 c0), else a table of PyBaMM's values on [0, c_hi] (relative accuracy
+    :data:`TRANSPORT_RTOL`, as the conductivity's)."""
+    if _spread(probe) <= 1e-9:
+        return float(probe[0])
+    return tabulate(
+        lambda c: src.electrolyte(prop, c, T),
+        0.0,
+        c_hi,
+        f"electrolyte {label} [-]",
+        rtol=TRANSPORT_RTOL,
+    )
 
 
 def _raise(src: ParameterSource, chk: _Check) -> None:
@@ -826,7 +876,10 @@ def from_pybamm(
         ``pybamm.ParameterValues`` or a dict of PyBaMM parameters.
     options
         The PyBaMM model options the set is meant for; any value other than the DFN
-        default is refused (electrohet is isothermal, without SEI, plating, ...).
+        default is refused (electrohet is isothermal, without SEI, plating, ...),
+        except ``"intercalation kinetics": "asymmetric Butler-Volmer"`` (the set's
+        "Butler-Volmer transfer coefficient" alpha: alpha_a = alpha, alpha_c = 1 -
+        alpha).
     initial_soc
         Initial state of charge [0-1], set with PyBaMM's own ``set_initial_state``;
         default: the set's initial concentrations.

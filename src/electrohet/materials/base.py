@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from electrohet.materials.kinetics import exchange_current
+from electrohet.materials.kinetics import exchange_current_powers
 
 F = 96485.33212  # Faraday constant [C/mol]
 R_GAS = 8.314462618  # gas constant [J/(mol K)]
 T_REF = 298.15  # reference temperature [K]
 
 ArrayFn = Callable[[np.ndarray], np.ndarray]
+#: A material property given as a number or as a vectorised function of one array.
+NumberOrFn = float | ArrayFn
 
 
 def compilable(kernel: ArrayFn) -> ArrayFn:
@@ -70,10 +72,16 @@ class ActiveMaterial:
     diffusivity
         Solid diffusivity D_s(theta) [m^2/s].
     exchange_prefactor
-        Rate prefactor m in i0 = m c_e^a_a (c_max - c_s)^a_a c_s^a_c
-        [A/m^2 (m^3/mol)^(a_a + a_c + a_a)] (DFN form, Sharma 2022 eq. 2).
+        Rate prefactor m in i0 = m c_e^a_e (c_max - c_s)^a_v c_s^a_o
+        [A/m^2 (m^3/mol)^(a_e + a_v + a_o)] (DFN form, Sharma 2022 eq. 2; by default
+        a_e = a_v = alpha_a, a_o = alpha_c).
     alpha_a, alpha_c
-        Anodic/cathodic transfer coefficients [-].
+        Anodic/cathodic transfer coefficients of Butler-Volmer [-].
+    i0_exponents
+        Exponents (a_e, a_v, a_o) of c_e, c_max - c_s and c_s in i0 [-]; None (the
+        default) = (alpha_a, alpha_a, alpha_c), the form of transition-state theory.
+        Measured sets differ, e.g. O'Regan et al., Electrochim. Acta 425 (2022)
+        140700 (graphite c_s^0.792).
     density
         Density of the parameter set as published [kg/m^3].  Kept for the presets that
         turn mass fractions or a mass loading into volumes (their geometry), and for
@@ -107,6 +115,15 @@ class ActiveMaterial:
     electronic_conductivity: ArrayFn = field(default_factory=lambda: constant(1.0))
     citation: str = ""
     crystal_density: float = math.nan
+    i0_exponents: tuple[float, float, float] | None = None
+
+    @property
+    def exchange_exponents(self) -> tuple[float, float, float]:
+        """Exponents (a_e, a_v, a_o) of c_e, c_max - c_s and c_s in i0 [-] in use."""
+        if self.i0_exponents is None:
+            return (self.alpha_a, self.alpha_a, self.alpha_c)
+        a_e, a_v, a_o = self.i0_exponents
+        return (float(a_e), float(a_v), float(a_o))
 
     def specific_capacity_mAh_g(self, theta_low: float = 0.0, theta_high: float = 1.0) -> float:
         """Capacity of the lithium-fraction window from theta_low to theta_high [mAh/g].
@@ -120,8 +137,9 @@ class ActiveMaterial:
         """Exchange current density i0 [A/m^2] for electrolyte c_e and surface c_s [mol/m^3]."""
         ce = np.maximum(c_e, 0.0)
         cs = np.clip(c_s, 0.0, self.c_max)
-        return exchange_current(
-            self.exchange_prefactor, ce, self.c_max - cs, cs, self.alpha_a, self.alpha_c
+        a_e, a_v, a_o = self.exchange_exponents
+        return exchange_current_powers(
+            self.exchange_prefactor, ce, self.c_max - cs, cs, a_e, a_v, a_o
         )
 
 
@@ -136,9 +154,10 @@ class Electrolyte:
     diffusivity
         D_e(c_e) [m^2/s].
     transference
-        Cation transference number t+ [-].
+        Cation transference number t+ [-]: a number, or a vectorised function of c_e
+        [mol/m^3] (concentrated solution theory with variable t+, docs/physics.md §1.2).
     thermodynamic_factor
-        1 + dln f / dln c_e [-] (a constant).
+        1 + dln f / dln c_e [-]: a number, or a vectorised function of c_e [mol/m^3].
     c0
         Initial/reference salt concentration [mol/m^3].
     """
@@ -146,10 +165,50 @@ class Electrolyte:
     name: str
     conductivity: ArrayFn
     diffusivity: ArrayFn
-    transference: float
-    thermodynamic_factor: float = 1.0
+    transference: NumberOrFn
+    thermodynamic_factor: NumberOrFn = 1.0
     c0: float = 1000.0
     citation: str = ""
+
+    @property
+    def constant_transference(self) -> float | None:
+        """t+ [-] when it is a number or a :func:`constant`, else None."""
+        return _as_number(self.transference)
+
+    @property
+    def constant_thermodynamic_factor(self) -> float | None:
+        """The thermodynamic factor [-] when it is a number or a :func:`constant`, else
+        None."""
+        return _as_number(self.thermodynamic_factor)
+
+    @property
+    def variable_transport_numbers(self) -> bool:
+        """Whether t+ or the thermodynamic factor is a function of c_e (not a number
+        or a :func:`constant`)."""
+        return self.constant_transference is None or self.constant_thermodynamic_factor is None
+
+    def transference_at(self, c_e: np.ndarray | float) -> np.ndarray:
+        """Cation transference number t+ [-] at c_e [mol/m^3] (the shape of c_e)."""
+        return _evaluate(self.transference, c_e)
+
+    def thermodynamic_factor_at(self, c_e: np.ndarray | float) -> np.ndarray:
+        """Thermodynamic factor [-] at c_e [mol/m^3] (the shape of c_e)."""
+        return _evaluate(self.thermodynamic_factor, c_e)
+
+
+def _as_number(value: NumberOrFn) -> float | None:
+    """The number of a float or a :func:`constant` function, else None."""
+    if callable(value):
+        v = getattr(value, "constant_value", None)
+        return None if v is None else float(v)
+    return float(value)
+
+
+def _evaluate(value: NumberOrFn, c_e: np.ndarray | float) -> np.ndarray:
+    c = np.asarray(c_e, dtype=float)
+    if callable(value):
+        return np.asarray(value(c), dtype=float) * np.ones_like(c)
+    return np.full_like(c, float(value))
 
 
 @dataclass(frozen=True)

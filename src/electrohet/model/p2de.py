@@ -25,7 +25,7 @@ from electrohet.errors import ParameterError
 from electrohet.materials.base import R_GAS, F, LithiumMetal
 from electrohet.materials.kinetics import (
     butler_volmer,
-    exchange_current,
+    exchange_current_powers,
     soft_floor,
     symmetric_overpotential,
 )
@@ -69,10 +69,16 @@ class P2DEModel:
             start += size
         self.n = start
         el = cell.electrolyte
-        self.t_plus = el.transference
-        self.chi = (
-            2.0 * R_GAS * cell.temperature * (1.0 - el.transference) * el.thermodynamic_factor / F
-        )
+        # t+ and the thermodynamic factor: numbers (t_plus, chi), or functions of c_e
+        # evaluated per cell (variable_electrolyte; t_plus and chi then hold their
+        # values at c0, for reference only)
+        self.variable_electrolyte = el.variable_transport_numbers
+        t_num = el.constant_transference
+        g_num = el.constant_thermodynamic_factor
+        self.t_plus = float(el.transference_at(el.c0)) if t_num is None else t_num
+        self.tdf = float(el.thermodynamic_factor_at(el.c0)) if g_num is None else g_num
+        self.two_rt = 2.0 * R_GAS * cell.temperature
+        self.chi = 2.0 * R_GAS * cell.temperature * (1.0 - self.t_plus) * self.tdf / F
         self.f_rt = F / (R_GAS * cell.temperature)
         # electrolyte cell geometry (columns for broadcasting over the batch axis)
         self.dx = m.dx[:, None]
@@ -111,6 +117,12 @@ class P2DEModel:
         self.kin_pref = self.kin_pref[:, None]
         self.alpha_a = np.array([mat.alpha_a for mat in m.materials])[m.slot_material][:, None]
         self.alpha_c = np.array([mat.alpha_c for mat in m.materials])[m.slot_material][:, None]
+        # exponents (a_e, a_v, a_o) of c_e, c_max - c_s, c_s in i0, per slot
+        self.i0_exp = np.ascontiguousarray(
+            np.array([mat.exchange_exponents for mat in m.materials], dtype=float).reshape(-1, 3)[
+                m.slot_material
+            ]
+        )
         self.r_fixed = (m.slot_rf + m.slot_rc0)[:, None]
         self.path = m.slot_path[:, None]
         self.uses_path = bool(np.any(m.slot_path > 0))
@@ -152,6 +164,7 @@ class P2DEModel:
         self._dummy_faces = np.zeros((1, 1, 1))
         self._dummy_slot = np.zeros(1)
         self._dummy_li = np.zeros((3, 1))
+        self._dummy_cells = np.zeros((1, 1))
         # material functions for the hot loop (compiled twins where they exist)
         # (the residual hands them C-contiguous 2-D float arrays, so it calls the
         # compiled kernels directly)
@@ -186,6 +199,7 @@ class P2DEModel:
             and (self._De_id >= 0 or self._De_table >= 0)
             and m.surface == "linear"
             and not cell.half_cell
+            and not self.variable_electrolyte
         )
 
     # ------------------------------------------------------------------ helpers
@@ -286,8 +300,8 @@ class P2DEModel:
         Parameters
         ----------
         prefactor
-            Per slot, shape ``(n_slots,)``, in A m^-2 (mol m^-3)^-(2 alpha_a +
-            alpha_c): ``i_0 = k c_e^alpha_a (c_max - c_s)^alpha_a c_s^alpha_c``
+            Per slot, shape ``(n_slots,)``, in A m^-2 (mol m^-3)^-(a_e + a_v +
+            a_o): ``i_0 = k c_e^a_e (c_max - c_s)^a_v c_s^a_o``
             (docs/physics.md §1.4).  Scaling it by ``f`` scales the reactive surface
             of the slot's particles by ``f`` (cracking exposes fresh surface).
         """
@@ -473,6 +487,8 @@ class P2DEModel:
             eps_over_tau=self._eps_over_tau,
             t_plus=float(self.t_plus),
             chi=float(self.chi),
+            two_rt=float(self.two_rt),
+            variable_electrolyte=bool(self.variable_electrolyte),
             f_rt=float(self.f_rt),
             li_metal=self.li_metal is not None,
             dxe=self._dxe,
@@ -491,6 +507,7 @@ class P2DEModel:
             kin_pref=kin_pref,
             alpha_a=self._alpha_a,
             alpha_c=self._alpha_c,
+            i0_exp=self.i0_exp,
             isolated=isolated,
             r_film=self._r_fixed_flat,
             shell_vol=self.shell_vol,
@@ -545,10 +562,16 @@ class P2DEModel:
             r_tot = np.ascontiguousarray(self.r_fixed + self.path / sig_am, dtype=float)
         else:
             r_tot = p.r_film  # (S, 1): the kernel broadcasts it over the batch
+        t_c = g_c = self._dummy_cells
+        if self.variable_electrolyte:
+            el = self.cell.electrolyte
+            t_c = np.ascontiguousarray(el.transference_at(ce), dtype=float)
+            g_c = np.ascontiguousarray(el.thermodynamic_factor_at(ce), dtype=float)
         li_bc = self._dummy_li
         if self.li_metal is not None:
             I = Y2[sl["I"]][0]
-            N0 = (1.0 - self.t_plus) * I / F
+            t0 = t_c[0] if self.variable_electrolyte else self.t_plus
+            N0 = (1.0 - t0) * I / F
             De0 = np.maximum(D_e[0] * self.eps_over_tau[0, 0], _TINY)
             c_b = np.maximum(ce[0] + 0.5 * self.dx[0, 0] * N0 / De0, 1e-6)
             i0_li = self.li_metal.exchange_current(c_b)
@@ -562,6 +585,8 @@ class P2DEModel:
             D_s=D_s,
             r_tot=r_tot,
             li_bc=li_bc,
+            t_plus=t_c,
+            tdf=g_c,
         )
 
     def _run_time_fields(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -618,7 +643,8 @@ class P2DEModel:
         theta_s = np.clip(c_surf / cmax, 0.0, 1.0)
         U = self.ocp(theta_s)
         ce_slot = soft_floor(ce[self.slot_cell], 1e-9)
-        i0 = exchange_current(self.kin_pref, ce_slot, c_vac, c_occ, self.alpha_a, self.alpha_c)
+        a_e, a_v, a_o = (self.i0_exp[:, k : k + 1] for k in range(3))
+        i0 = exchange_current_powers(self.kin_pref, ce_slot, c_vac, c_occ, a_e, a_v, a_o)
         r_tot = self.r_fixed
         if self.uses_path:
             # electrons cross the particle's (and its neighbours') bulk: sigma_AM of
@@ -650,17 +676,52 @@ class P2DEModel:
         rD = 0.5 * dx[:-1] / De[:-1] + 0.5 * dx[1:] / De[1:]
         rK = 0.5 * dx[:-1] / ka[:-1] + 0.5 * dx[1:] / ka[1:]
         dlnc = lnc[1:] - lnc[:-1]
+        # t+ and the diffusion-potential factor 2RT(1 - t+)TDF/F per cell and face
+        # (a face: the mean of its two cells; a boundary face: the boundary cell's)
+        t_c: np.ndarray | float = self.t_plus
+        chi_f: np.ndarray | float = self.chi
+        t_f = np.zeros((n_faces, B))
+        if self.variable_electrolyte:
+            t_c = el.transference_at(ce)
+            g_c = el.thermodynamic_factor_at(ce)
+            g_f = np.zeros((n_faces, B))
+            t_f[1:-1] = 0.5 * (t_c[:-1] + t_c[1:])
+            g_f[1:-1] = 0.5 * (g_c[:-1] + g_c[1:])
+            t_f[0], g_f[0] = t_c[0], g_c[0]
+            t_f[-1], g_f[-1] = t_c[-1], g_c[-1]
+            chi_f = self.two_rt * (1.0 - t_f) * g_f / F
+        chi_in = chi_f[1:-1] if isinstance(chi_f, np.ndarray) else chi_f
+        chi_0 = chi_f[0] if isinstance(chi_f, np.ndarray) else chi_f
         N[1:-1] = -(ce[1:] - ce[:-1]) / rD
-        ie[1:-1] = -((phie[1:] - phie[:-1]) - self.chi * dlnc) / rK
+        ie[1:-1] = -((phie[1:] - phie[:-1]) - chi_in * dlnc) / rK
         if self.li_metal is not None:
-            N0 = (1.0 - self.t_plus) * I / F
+            t_0 = t_c[0] if isinstance(t_c, np.ndarray) else t_c
+            N0 = (1.0 - t_0) * I / F
             N[0] = N0[0]
             c_b = np.maximum(ce[0] + 0.5 * dx[0] * N0[0] / De[0], 1e-6)
             i0_li = self.li_metal.exchange_current(c_b)
             eta_li = symmetric_overpotential(I[0], i0_li, self.f_rt)
             phi_b = -eta_li
-            ie[0] = -((phie[0] - phi_b) - self.chi * (lnc[0] - np.log(c_b))) / (0.5 * dx[0] / ka[0])
-        out[self.slices["ce"]] = -(N[1:] - N[:-1]) / dx + (1.0 - self.t_plus) * j / F
+            ie[0] = -((phie[0] - phi_b) - chi_0 * (lnc[0] - np.log(c_b))) / (0.5 * dx[0] / ka[0])
+        # eps dc_e/dt = -div(N_diff + t+ i_e / F) + j / F (the flux form, valid for
+        # variable t+), written with the reference t_ref = t+(c0) as
+        # (1 - t_ref) j / F - div((t+ - t_ref) i_e) / F: the same where the charge
+        # balance div i_e = j holds; the salt's rate is then (1 - t_ref) times a
+        # linear combination of the charge balances, so salt is conserved to
+        # round-off, and a uniform t+ = t_ref gives the constant-t+ form bit for bit
+        # (docs/physics.md §1.2)
+        t_ref = self.t_plus
+        f_ce = -(N[1:] - N[:-1]) / dx + (1.0 - t_ref) * j / F
+        if self.variable_electrolyte:
+            # (at a Li-metal boundary the migration flux is t+ I / F: the cell current,
+            # which i_e(0) equals where the charge balances hold; lithium is then
+            # conserved to round-off as with a constant t+)
+            ie_mig = ie.copy()
+            if self.li_metal is not None:
+                ie_mig[0] = I[0]
+            dt_flux = ie_mig[1:] * (t_f[1:] - t_ref) - ie_mig[:-1] * (t_f[:-1] - t_ref)
+            f_ce = f_ce - dt_flux / (F * dx)
+        out[self.slices["ce"]] = f_ce
         out[self.slices["phie"]] = (ie[1:] - ie[:-1]) - j * dx
 
         # solid phase charge
@@ -735,6 +796,8 @@ class P2DEModel:
             for r0 in (ce0, pe0):
                 add(r0 + cells[ok], ce0 + nb[ok])
             add(pe0 + cells[ok], pe0 + nb[ok])
+            if self.variable_electrolyte:  # the i_e grad t+ term of the salt balance
+                add(ce0 + cells[ok], pe0 + nb[ok])
         slots = np.arange(ns)
         for r0 in (ce0, pe0):
             add(r0 + m.slot_cell, ik0 + slots)

@@ -35,7 +35,7 @@ import numpy as np
 
 from electrohet.materials.kinetics import (
     butler_volmer_scalar,
-    exchange_current_scalar,
+    exchange_current_powers_scalar,
     soft_floor_scalar,
 )
 from electrohet.model.material_kernels import evaluate_or_interp, interp
@@ -61,9 +61,16 @@ class ResidualParams(NamedTuple):
     eps_over_tau: np.ndarray
     """Porosity over tortuosity [-] (effective transport factor), (N,)."""
     t_plus: float
-    """Cation transference number [-]."""
+    """Cation transference number [-] (with ``variable_electrolyte``: its value at c0,
+    the reference of the salt balance's flux form)."""
     chi: float
     """Diffusion-potential factor 2RT(1 - t+)(thermodynamic factor)/F [V]."""
+    two_rt: float
+    """2RT [J/mol] (the diffusion-potential factor at a face is 2RT(1 - t+)TDF/F)."""
+    variable_electrolyte: bool
+    """t+ or the thermodynamic factor depends on c_e: per-cell values come in
+    :attr:`MaterialValues.t_plus` and :attr:`MaterialValues.tdf` (else ``t_plus``
+    and ``chi`` hold)."""
     f_rt: float
     """F/RT [1/V]."""
     li_metal: bool
@@ -97,11 +104,14 @@ class ResidualParams(NamedTuple):
     cmax: np.ndarray
     """Maximum lithium concentration of the particle [mol/m^3], (S,)."""
     kin_pref: np.ndarray
-    """Exchange-current prefactor k [A m^-2 (mol m^-3)^-(2 alpha_a + alpha_c)], (S,)."""
+    """Exchange-current prefactor k [A m^-2 (mol m^-3)^-(a_e + a_v + a_o)], (S,)."""
     alpha_a: np.ndarray
     """Anodic transfer coefficient [-], (S,)."""
     alpha_c: np.ndarray
     """Cathodic transfer coefficient [-], (S,)."""
+    i0_exp: np.ndarray
+    """Exponents (a_e, a_v, a_o) of c_e, c_max - c_s and c_s in the exchange current
+    [-], (S, 3)."""
     isolated: np.ndarray
     """Electronically isolated slot (bool; its equation is i_k = 0), (S,)."""
     r_film: np.ndarray
@@ -168,6 +178,11 @@ class MaterialValues(NamedTuple):
     """Li-metal boundary: Li flux N0 [mol/(m^2 s)], boundary concentration c_b
     [mol/m^3] and foil-side electrolyte potential phi_b [V], (3, B) (unused, any
     shape, without :attr:`ResidualParams.li_metal`)."""
+    t_plus: np.ndarray
+    """Cation transference number of every cell [-], (N, B) or (N, 1) (unused, any
+    shape, without :attr:`ResidualParams.variable_electrolyte`)."""
+    tdf: np.ndarray
+    """Thermodynamic factor of every cell [-], (N, B) or (N, 1) (as ``t_plus``)."""
 
 
 @numba.njit(cache=True, inline="always")
@@ -183,6 +198,9 @@ def _kinetics_into(
     pref: float,
     aa: float,
     ac: float,
+    a_e: float,
+    a_v: float,
+    a_o: float,
     f_rt: float,
     isolated: bool,
 ) -> None:
@@ -193,7 +211,7 @@ def _kinetics_into(
     c_occ = soft_floor_scalar(cs_, delta)
     c_vac = soft_floor_scalar(cm - cs_, delta)
     ce_slot = soft_floor_scalar(ce, 1e-9)
-    i0 = exchange_current_scalar(pref, ce_slot, c_vac, c_occ, aa, ac)
+    i0 = exchange_current_powers_scalar(pref, ce_slot, c_vac, c_occ, a_e, a_v, a_o)
     bv = butler_volmer_scalar(i0, eta_base, aa, ac, f_rt)
     out[row, b] = ik if isolated else ik - bv
 
@@ -241,6 +259,7 @@ def _assemble(
     kin_pref = p.kin_pref
     alpha_a = p.alpha_a
     alpha_c = p.alpha_c
+    i0_exp = p.i0_exp
     isolated = p.isolated
     shell_vol = p.shell_vol
     face_area = p.face_area
@@ -268,6 +287,10 @@ def _assemble(
         offsets[7],
     )
     t_plus, chi, f_rt = p.t_plus, p.chi, p.f_rt
+    variable, two_rt = p.variable_electrolyte, p.two_rt
+    t_cell = mv.t_plus
+    g_cell = mv.tdf
+    wide_t = t_cell.shape[1] > 1
     r_half_first, r_half_last, r_contact = p.r_half_first, p.r_half_last, p.series_resistance
     ctl_value = p.control_value
     neg_first, pos_last = p.neg_first, p.pos_last
@@ -278,6 +301,8 @@ def _assemble(
     N = np.empty(n_cells + 1)
     ie = np.empty(n_cells + 1)
     lnc = np.empty(n_cells)
+    t_face = np.empty(n_cells + 1)  # t+ at the faces (variable_electrolyte)
+    chi_face = np.full(n_cells + 1, chi)  # 2RT(1 - t+)TDF/F at the faces [V]
     i_right = np.empty(n_elec)
     i_left = np.empty(n_elec)
     wide_r = r_tot.shape[1] > 1
@@ -322,6 +347,9 @@ def _assemble(
                     kin_pref[s],
                     alpha_a[s],
                     alpha_c[s],
+                    i0_exp[s, 0],
+                    i0_exp[s, 1],
+                    i0_exp[s, 2],
                     f_rt,
                     isolated[s],
                 )
@@ -335,6 +363,18 @@ def _assemble(
         ie[0] = 0.0
         N[n_cells] = 0.0
         ie[n_cells] = 0.0
+        if variable:
+            # t+ and TDF at a face: the mean of its two cells (at the boundaries, the
+            # boundary cell's)
+            tb = b if wide_t else 0
+            t_face[0] = t_cell[0, tb]
+            chi_face[0] = two_rt * (1.0 - t_cell[0, tb]) * g_cell[0, tb] / F_CONST
+            for i in range(1, n_cells):
+                tf = 0.5 * (t_cell[i - 1, tb] + t_cell[i, tb])
+                gf = 0.5 * (g_cell[i - 1, tb] + g_cell[i, tb])
+                t_face[i] = tf
+                chi_face[i] = two_rt * (1.0 - tf) * gf / F_CONST
+            t_face[n_cells] = t_cell[n_cells - 1, tb]
         De_l = max(D_e[0, b] * eps_over_tau[0], TINY)
         ka_l = max(kappa[0, b] * eps_over_tau[0], TINY)
         ka_0 = ka_l
@@ -344,16 +384,42 @@ def _assemble(
             rD = 0.5 * dx[i - 1] / De_l + 0.5 * dx[i] / De_r
             rK = 0.5 * dx[i - 1] / ka_l + 0.5 * dx[i] / ka_r
             N[i] = -(Y[o_ce + i, b] - Y[o_ce + i - 1, b]) / rD
-            ie[i] = -((Y[o_pe + i, b] - Y[o_pe + i - 1, b]) - chi * (lnc[i] - lnc[i - 1])) / rK
+            ie[i] = (
+                -((Y[o_pe + i, b] - Y[o_pe + i - 1, b]) - chi_face[i] * (lnc[i] - lnc[i - 1])) / rK
+            )
             De_l, ka_l = De_r, ka_r
         if li_metal:
             N[0] = li_bc[0, b]
             c_b = li_bc[1, b]
             phi_b = li_bc[2, b]
-            ie[0] = -((Y[o_pe, b] - phi_b) - chi * (lnc[0] - math.log(c_b))) / (0.5 * dx[0] / ka_0)
-        for i in range(n_cells):
-            out[o_ce + i, b] = -(N[i + 1] - N[i]) / dx[i] + (1.0 - t_plus) * j[i] / F_CONST
-            out[o_pe + i, b] = (ie[i + 1] - ie[i]) - j[i] * dx[i]
+            ie[0] = -((Y[o_pe, b] - phi_b) - chi_face[0] * (lnc[0] - math.log(c_b))) / (
+                0.5 * dx[0] / ka_0
+            )
+        if variable:
+            # the flux form eps dc/dt = -div(N_diff + t+ i_e / F) + j / F, written with
+            # the reference t+ (t_plus, at c0) as (1 - t_ref) j / F - div((t+ - t_ref)
+            # i_e) / F: the same where the charge balance holds, salt conserved to
+            # round-off, and bit for bit the constant-t+ form when t+ = t_ref
+            # everywhere (docs/physics.md §1.2)
+            # (at a Li-metal boundary the migration flux is t+ I / F: the cell current,
+            # which i_e(0) equals where the charge balances hold, so that lithium is
+            # conserved to round-off as with a constant t+)
+            ie_0 = ie[0]
+            ie[0] = I if li_metal else ie[0]
+            for i in range(n_cells):
+                dt_flux = ie[i + 1] * (t_face[i + 1] - t_plus) - ie[i] * (t_face[i] - t_plus)
+                out[o_ce + i, b] = (
+                    -(N[i + 1] - N[i]) / dx[i]
+                    + (1.0 - t_plus) * j[i] / F_CONST
+                    - dt_flux / (F_CONST * dx[i])
+                )
+            ie[0] = ie_0
+            for i in range(n_cells):
+                out[o_pe + i, b] = (ie[i + 1] - ie[i]) - j[i] * dx[i]
+        else:
+            for i in range(n_cells):
+                out[o_ce + i, b] = -(N[i + 1] - N[i]) / dx[i] + (1.0 - t_plus) * j[i] / F_CONST
+                out[o_pe + i, b] = (ie[i + 1] - ie[i]) - j[i] * dx[i]
         # ---- solid-phase charge
         for e in range(n_elec):
             i_right[e] = 0.0
@@ -485,7 +551,8 @@ def material_values(Y: np.ndarray, p: ResidualParams) -> MaterialValues:
         D_s = np.zeros((1, 1, 1))
     else:
         D_s = _solid_diffusivity_tables(Y, p)
-    return MaterialValues(c_surf, U, kappa, D_e, D_s, p.r_film, np.zeros((3, 1)))
+    none = np.zeros((1, 1))  # t+ and TDF: the fused residual has constant ones
+    return MaterialValues(c_surf, U, kappa, D_e, D_s, p.r_film, np.zeros((3, 1)), none, none)
 
 
 @numba.njit(cache=True)

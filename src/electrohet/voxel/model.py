@@ -32,11 +32,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from electrohet.engine.control import Control
+from electrohet.errors import ParameterError
 from electrohet.materials.base import R_GAS, ActiveMaterial, Electrolyte, F, LithiumMetal
 from electrohet.materials.kinetics import (
     butler_volmer,
     butler_volmer_slope,
-    exchange_current,
+    exchange_current_powers,
     soft_floor,
     soft_floor_slope,
     symmetric_overpotential,
@@ -84,15 +85,16 @@ class VoxelModel:
         self.li_metal = li_metal
         self.T = temperature
         self.f_rt = F / (R_GAS * temperature)
-        self.t_plus = electrolyte.transference
-        self.chi = (
-            2.0
-            * R_GAS
-            * temperature
-            * (1.0 - electrolyte.transference)
-            * electrolyte.thermodynamic_factor
-            / F
-        )
+        t_plus = electrolyte.constant_transference
+        tdf = electrolyte.constant_thermodynamic_factor
+        if t_plus is None or tdf is None:
+            raise ParameterError(
+                f"electrolyte {electrolyte.name!r}: the voxel model needs a constant "
+                "transference number and thermodynamic factor (the P2D-E model takes "
+                "functions of c_e)"
+            )
+        self.t_plus = t_plus
+        self.chi = 2.0 * R_GAS * temperature * (1.0 - t_plus) * tdf / F
         r_f = np.asarray(film_resistance, dtype=float)
         self.r_film = np.broadcast_to(r_f, (g.r_faces.n,)).astype(float).copy()
         ne, na, ns = g.n_e, g.n_am, g.n_solid
@@ -224,9 +226,10 @@ class VoxelModel:
         vac, dvac = _soft_positive(cmax - cs, delta)
         cep, dcep = _soft_positive(ce, 1e-9)
         aa, ac = mat.alpha_a, mat.alpha_c
-        i0 = exchange_current(mat.exchange_prefactor, cep, vac, occ, aa, ac)
-        di0_dcs = i0 * (-aa * dvac / vac + ac * docc / occ)
-        di0_dce = i0 * aa * dcep / cep
+        a_e, a_v, a_o = mat.exchange_exponents
+        i0 = exchange_current_powers(mat.exchange_prefactor, cep, vac, occ, a_e, a_v, a_o)
+        di0_dcs = i0 * (-a_v * dvac / vac + a_o * docc / occ)
+        di0_dce = i0 * a_e * dcep / cep
         eta0 = v["phis"][a] - v["phie"][e] - U
         rf = self.r_film
         f = self.f_rt
