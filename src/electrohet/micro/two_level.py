@@ -1,41 +1,43 @@
 """Two-level (block) tortuosity for volumes larger than memory.
 
-Level 1: every block of the volume (the Dask chunks, or ``block``-sized boxes of an
-in-memory array) gets its own effective conductivities ``sigma_d`` along the three
-axes (a diagonal tensor), each from a steady diffusion solve along ``d``
-(:func:`~electrohet.micro.lean.lean_tortuosity`: Dirichlet on the two faces normal to
-``d``, no flux on the others), and its phase fraction.  Without a halo the solve is on
-the block itself; with ``halo > 0`` it is on a window ``halo`` voxels larger on every
-side, and the block's conductivity is measured in its inner part (flux averaged over
-the inner planes / drop of the pore-averaged potential between the block's first and
-last planes), so pore paths that leave and re-enter the block are not cut.  Only one
-window is in memory per worker.
+The volume is cut into blocks (the Dask chunks, or ``block``-sized boxes of an
+in-memory array) that become the cells of a coarse tensor-product grid (cell sizes =
+block sizes, so blocks that do not divide the shape are handled exactly); a coarse
+resistor network over the blocks is solved with the same boundary conditions as the
+full problem (potential 1 and 0 on the two end faces, no flux through the sides), its
+flux gives ``sigma_eff`` (relative to the bulk conductivity), and ``tau = eps /
+sigma_eff`` with the phase fraction ``eps`` of the whole volume, the definition of the
+full solvers (:func:`~electrohet.micro.transport.tortuosity`, TauFactor).  Only one
+local window is in memory per worker.  The network's conductances come from local
+steady diffusion solves (:func:`~electrohet.micro.lean.lean_tortuosity`: Dirichlet on
+the two window faces normal to the gradient, no flux on the others) in one of two ways:
 
-Level 2: the blocks become the cells of a coarse tensor-product grid (cell sizes =
-block sizes, so blocks that do not divide the shape are handled exactly) and a coarse
-finite-volume resistor network is solved (:func:`coarse_conductivity`) with the same
-boundary conditions as the full problem (potential 1 and 0 on the two end faces, no
-flux through the sides).  The conductance between two neighbouring cells along ``d`` is
-the series resistance of their half cells, ``A / (L_i / (2 sigma_i) + L_j / (2
-sigma_j))`` (a harmonic face mean: exact for layers in series, and 0 when either block
-does not conduct along ``d``), a cell on an end face is joined to it by ``2 sigma A /
-L``.  A nearly disconnected block only lowers its own conductances; it never enters an
-average of tortuosities.  The coarse flux gives ``sigma_eff`` (relative to the bulk
-conductivity) and ``tau = eps / sigma_eff`` with the phase fraction ``eps`` of the whole
-volume, the definition of the full solvers
-(:func:`~electrohet.micro.transport.tortuosity`, TauFactor).
+``method="faces"`` (default; transmissibility upscaling): the coarse unknowns are the
+blocks' pore-averaged potentials, and every block face gets its own conductance ``T =
+Q / (u_a - u_b)``: the flux through the face divided by the drop between the averaged
+potentials of the two blocks it separates, from one local solve across the face on a
+window holding a row of ``span`` blocks plus ``halo`` voxels on every side
+(:func:`face_transmissibilities`; the end faces against the volume's own Dirichlet
+faces likewise).  The coupling of two blocks is measured across their face, so pore
+paths that wander from one block into the next count, and the error falls with the halo
+towards the coarse network's own (a chain of blocks through one window is exact: the
+series sum of ``1/T`` telescopes to ``1/Q``).
 
-Confidence interval: a bootstrap over the blocks.  The block values (three
-conductivities and the phase fraction of each block) are drawn with replacement, laid
-out at random on the coarse grid and the coarse network is solved again; the 2.5 and
-97.5 % quantiles of the resulting ``tau`` are ``tau_ci95``.  It is the spread that the
-finite sample of block values implies for a volume of this size; it does not include
-the method's own bias (below).
+``method="blocks"`` (the earlier aggregation, kept for comparison): every block gets a
+diagonal conductivity tensor, ``sigma_d`` from a solve along ``d`` on the block (or
+on a window ``halo`` voxels larger, measured in its inner part:
+:func:`block_conductivities_oversampled`), and neighbours are joined by ``A / (L_i /
+(2 sigma_i) + L_j / (2 sigma_j))`` (harmonic face mean, exact for layers in series and
+parallel).  With blocks of ~10 correlation lengths it is biased high (+4 to +6 %)
+whatever the halo: two block conductivities measured apart do not give the coupling
+across their face.
 
-Accuracy: a block is a good coarse cell only when it is large compared with the pore
-correlation length; below that the coarse network misses paths that wander between
-neighbouring blocks and ``tau`` is biased high.  ``docs/micro.md`` lists the measured
-agreement with the full solve.
+Confidence interval: a bootstrap over the measured values (faces: each direction's
+face conductances and the blocks' phase fractions drawn with replacement, blocks: the
+blocks' conductivities and phase fraction together), laid out at random, coarse
+network solved again; the 2.5 and 97.5 % quantiles of ``tau`` are ``tau_ci95``.  It is
+the spread that the finite sample implies for a volume of this size, not the method's
+bias.  ``docs/micro.md`` lists the measured agreement with the full solve.
 """
 
 from __future__ import annotations
@@ -85,8 +87,13 @@ class TwoLevelResult:
     axis, seconds
         Gradient axis; wall time (s).
     block_sigma
-        Array (nb0, nb1, nb2, 3) of block conductivities along (z, y, x), and
-        ``block_eps`` (nb0, nb1, nb2) of block phase fractions.
+        Array (nb0, nb1, nb2, 3) of block conductivities along (z, y, x) (``"faces"``:
+        implied by the block's face conductances, :func:`face_conductivities`; NaN
+        along an axis without faces), and ``block_eps`` (nb0, nb1, nb2) of block phase
+        fractions.
+    transmissibilities
+        ``"faces"`` only: ``(trans, t_in, t_out)`` as taken by
+        :func:`network_conductivity` (conductivity x length), else ``None``.
     """
 
     tau: float
@@ -106,12 +113,13 @@ class TwoLevelResult:
     seconds: float
     block_sigma: np.ndarray = field(repr=False, default=None)
     block_eps: np.ndarray = field(repr=False, default=None)
+    transmissibilities: tuple | None = field(repr=False, default=None)
 
     def as_dict(self) -> dict:
         """JSON-friendly summary (``None`` for inf/NaN, plus ``percolating``)."""
         out = {}
         for k, v in self.__dict__.items():
-            if k in ("block_sigma", "block_eps"):
+            if k in ("block_sigma", "block_eps", "transmissibilities"):
                 continue
             if isinstance(v, tuple):
                 v = [None if not math.isfinite(x) else float(x) for x in v]
@@ -994,4 +1002,5 @@ def two_level_tortuosity(
         seconds=time.perf_counter() - t0,
         block_sigma=sig,
         block_eps=beps,
+        transmissibilities=(trans, t_in, t_out) if method == "faces" else None,
     )
