@@ -253,7 +253,7 @@ def test_faces_converge_to_the_full_solve_with_the_halo():
     as the halo grows (seen on this volume with 32^3 blocks: +21 % without halo, +2.3 %
     with 16, +1.4 % with 32, +1.2 % with the whole volume as window, the coarse
     network's own error), where the block method stays at +4 %.  Checked: within 3 %
-    at the default halo (half the block edge) and closer than the block method."""
+    at the default halo (the block edge) and closer than the block method."""
     im = blobs(96, 0.35, seed=0)
     full = lean_tortuosity(im).tau
     faces = two_level_tortuosity(im, block=32, n_bootstrap=20)
