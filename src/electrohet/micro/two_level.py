@@ -28,7 +28,7 @@ diagonal conductivity tensor, ``sigma_d`` from a solve along ``d`` on the block 
 on a window ``halo`` voxels larger, measured in its inner part:
 :func:`block_conductivities_oversampled`), and neighbours are joined by ``A / (L_i /
 (2 sigma_i) + L_j / (2 sigma_j))`` (harmonic face mean, exact for layers in series and
-parallel).  With blocks of ~10 correlation lengths it is biased high (+4 to +6 %)
+parallel).  With blocks of ~10 filter widths it is biased high (+4 to +6 %)
 whatever the halo: two block conductivities measured apart do not give the coupling
 across their face.
 
@@ -721,7 +721,7 @@ def two_level_tortuosity(
         Block edge(s) in voxels; required for in-memory data, ignored for Dask data
         (rechunk first).  Blocks that do not divide the shape leave smaller blocks at
         the far ends, which the coarse grid handles exactly.  Blocks should span at
-        least ~20 pore correlation lengths (``docs/micro.md``).
+        least ~10 filter widths of the pore structure (``docs/micro.md``).
     spacing
         Voxel edges (z, y, x), any length unit (only their ratios matter); default the
         volume's voxel size, or 1.
@@ -733,11 +733,11 @@ def two_level_tortuosity(
         inner part, so the window's closed sides and Dirichlet ends sit away from the
         faces measured.  Default: the largest block edge for ``"faces"`` (the error
         falls with the halo towards the coarse network's own; with blocks of ~10
-        correlation lengths half an edge left +4 to +5 %, a whole edge +2 %:
+        filter widths half an edge left +4 to +5 %, a whole edge +2 %:
         ``docs/micro.md``), 0 for ``"blocks"``.
     method
         ``"faces"`` (transmissibility upscaling) or ``"blocks"`` (the earlier block
-        conductivities; biased high at blocks of ~10 correlation lengths whatever the
+        conductivities; biased high at blocks of ~10 filter widths whatever the
         halo: kept for comparison).
     span
         ``"faces"`` only: blocks per local window along the face normal (2: pairs of
