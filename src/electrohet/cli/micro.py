@@ -81,7 +81,10 @@ def analyze(
         if flag:
             steps[name] = n
     if flow:
-        steps["flow"] = n * 0.5  # per pore voxel; porosity not known before loading
+        # per pore voxel: the flow step's cost depends on the pore count, and on it the
+        # solver (LU or MINRES); one pass over the labels (Dask chunks for a lazy volume)
+        phases = [vol.labels[p] for p in ("pore", "crack") if p in vol.labels]
+        steps["flow"] = float(np.isin(vol.data, phases).sum()) if phases else 0.0
     est = estimate(steps)
     size = f"{vol.shape[0]}x{vol.shape[1]}x{vol.shape[2]}"
     hint = "crop the volume" + (", leave out --flow" if flow else "")

@@ -10,17 +10,67 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-#: (bytes per voxel, seconds per voxel) of each step; flow per pore voxel.
+#: (bytes per voxel, seconds per voxel) of each step, on top of :data:`BASE_BYTES`.
+#: ``tortuosity`` re-measured for issue 28 (lean solver, Gaussian blobs of porosity
+#: 0.35, own process, peak RSS = VmHWM): 128^3 0.27 GB / 10.7 s CPU, 192^3 0.33 GB /
+#: 25.5 s; with the PoreSpy rows of docs/micro.md (200^3 0.32 GB / 17 s, 400^3 0.86 GB
+#: / 148 s, 600^3 2.29 GB / 578 s) the fit is 0.26 GB + 9.4 B/voxel (within 5 % of
+#: all five) and 3 s + 2.5e-6 s/voxel of CPU time.  Flow has its own model
+#: (:func:`flow_cost`).  The other steps are the earlier per-voxel figures.
 COSTS: dict[str, tuple[float, float]] = {
     "generate": (50.0, 2.5e-6),  # synthetic_electrode in memory (160^3: 50 B/voxel)
     "generate_zarr_chunk": (50.0, 2.5e-6),  # same per chunk voxel (with halo)
     "metrics": (10.0, 0.3e-6),  # fractions, profiles, CBD components, contact area
     "particles": (40.0, 2.0e-6),  # edt + watershed segmentation
-    "tortuosity": (12.0, 2.0e-6),  # lean solver (bench_tortuosity: ~12 B/voxel)
+    "tortuosity": (9.4, 2.5e-6),  # lean solver, re-measured (above)
     "geometric": (9.0, 1.5e-6),  # Dijkstra: float64 distances + mask
     "pore_size": (14.0, 3.0e-6),  # edt ladder (~40 distance transforms)
-    "flow": (7000.0, 2.0e-4),  # per pore voxel: MAC Stokes, sparse LU (64^3: 1.8 GB)
 }
+
+#: Resident memory of a process with the micro stack imported (NumPy, SciPy, numba,
+#: pyamg) before the data [bytes], and a fixed start-up time [s] (imports, loading the
+#: cached numba kernels).
+BASE_BYTES = 0.26e9
+BASE_SECONDS = 3.0
+
+#: Stokes flow (``stokes_flow``): unknowns per pore voxel (3 staggered velocities on
+#: the pore faces + 1 pressure; measured 3.54-3.55 at 48^3-96^3, porosity 0.35) and the
+#: solver switch (``direct_below``).
+FLOW_UNKNOWNS_PER_PORE_VOXEL = 3.55
+FLOW_DIRECT_BELOW = 400_000
+#: Measured for issue 28 (Gaussian blobs, porosity 0.35, a fresh process each;
+#: growth of VmHWM over the RSS after the imports, CPU time; shared 2-core machine):
+#:
+#: ======  ===========  ======  ==========  ========  ==========
+#: size    pore voxels  solver  memory      CPU       iterations
+#: ======  ===========  ======  ==========  ========  ==========
+#: 32^3    11,469       LU      0.151 GB
+#: 40^3    22,400       LU      0.355 GB
+#: 48^3    38,707       LU      0.934 GB    8.8 s
+#: 64^3    91,751       LU      2.29 GB     36.9 s
+#: 96^3    309,658      MINRES  0.61 GB     293 s     1,534 (mass balance 2e-7)
+#: ======  ===========  ======  ==========  ========  ==========
+#:
+#: (96^3: peak RSS 0.86 GB less the ~0.25 GB after imports.)  The LU's fill-in grows
+#: like ``n^(4/3)`` (nested dissection in 3D): ``600 B x n^(4/3)`` is within 20 % of
+#: all four LU rows (SuperLU grows its workspace in steps); MINRES + AMG is linear,
+#: 2,000 B per pore voxel.  Time ``a n^1.66`` (LU, the two timed rows) and ``b
+#: n^(4/3)`` (MINRES: its iterations grow with the size).
+FLOW_DIRECT_BYTES = (600.0, 4.0 / 3.0)  # (bytes, exponent): 600 B x n^(4/3)
+FLOW_MINRES_BYTES_PER_PORE = 2_000.0
+FLOW_DIRECT_SECONDS = (36.9, 91_751, 1.66)  # (seconds, at pore voxels, exponent)
+FLOW_MINRES_SECONDS = (293.0, 309_658, 4.0 / 3.0)
+
+
+def flow_cost(n_pore: float) -> tuple[float, float]:
+    """Peak memory above :data:`BASE_BYTES` [bytes] and CPU time [s] of ``stokes_flow``
+    on ``n_pore`` pore voxels (the solver it will pick, by the same switch)."""
+    if n_pore * FLOW_UNKNOWNS_PER_PORE_VOXEL < FLOW_DIRECT_BELOW:
+        t, n0, p = FLOW_DIRECT_SECONDS
+        c, q = FLOW_DIRECT_BYTES
+        return c * n_pore**q, t * (n_pore / n0) ** p
+    t, n0, p = FLOW_MINRES_SECONDS
+    return FLOW_MINRES_BYTES_PER_PORE * n_pore, t * (n_pore / n0) ** p
 
 
 @dataclass
@@ -62,17 +112,24 @@ def available_memory() -> int:
 
 
 def estimate(steps: dict[str, float]) -> Estimate:
-    """Estimate a job made of ``{step: number of voxels}``.
+    """Estimate a job made of ``{step: number of voxels}`` (``"flow"``: pore voxels).
 
-    Memory is the largest step's (they run one after the other) plus the volume itself
-    (1 B/voxel, the largest count); time is the sum.
+    Memory is :data:`BASE_BYTES` plus the largest step's (they run one after the other)
+    plus the volume itself (1 B/voxel, the largest count); time is
+    :data:`BASE_SECONDS` plus the sum (CPU seconds: the wall time on an idle core,
+    longer on a shared machine).
     """
-    unknown = set(steps) - set(COSTS)
+    unknown = set(steps) - set(COSTS) - {"flow"}
     if unknown:
         raise KeyError(f"unknown steps {sorted(unknown)}")
-    mem = max((COSTS[k][0] * n for k, n in steps.items()), default=0.0)
-    mem += max(steps.values(), default=0.0)
-    sec = sum(COSTS[k][1] * n for k, n in steps.items())
+    if not steps:
+        return Estimate(0.0, 0.0)
+    costs = [
+        flow_cost(n) if k == "flow" else (COSTS[k][0] * n, COSTS[k][1] * n)
+        for k, n in steps.items()
+    ]
+    mem = BASE_BYTES + max(c[0] for c in costs) + max(steps.values())
+    sec = BASE_SECONDS + sum(c[1] for c in costs)
     return Estimate(mem, sec)
 
 
