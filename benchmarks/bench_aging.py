@@ -118,7 +118,6 @@ def main() -> None:
     import pybamm  # noqa: F401  (import excluded from timing)
 
     import electrohet.aging  # noqa: F401
-    from electrohet.materials.base import F  # noqa: F401
 
     n = args.cycles
     # both sides: (t(N) - t(1)) / (N - 1), so setup costs cancel; one warm-up run of
