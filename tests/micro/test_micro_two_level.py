@@ -34,7 +34,7 @@ def test_straight_channels_exact():
     assert r.tau == pytest.approx(1.0, rel=1e-9)
     assert r.n_blocks == 3 * 3 * 3
     for halo, span in ((0, 2), (3, 2), (4, 3), (4, 0), (None, 2)):
-        f = two_level_tortuosity(im, block=(16, 8, 8), halo=halo, span=span)
+        f = two_level_tortuosity(im, block=(16, 8, 8), halo=halo, span=span, method="faces")
         assert f.tau == pytest.approx(1.0, rel=1e-6)
         assert f.n_blocks == 27
 
@@ -59,7 +59,7 @@ def test_oversampled_large_blocks_agree_with_full_solve():
     """48^3 blocks with a quarter-edge halo (seen: +1.7 %): within 3 %."""
     im = blobs(96, 0.35, seed=0)
     full = lean_tortuosity(im)
-    r = two_level_tortuosity(im, block=48, halo=12, n_bootstrap=0)
+    r = two_level_tortuosity(im, block=48, halo=12, n_bootstrap=0, method="faces")
     assert r.tau == pytest.approx(full.tau, rel=0.03)
     assert r.n_bootstrap == 0 and all(math.isnan(v) for v in r.tau_ci95)
 
@@ -214,11 +214,11 @@ def test_column_of_blocks_faces_one_solve_per_window(monkeypatch):
         return real(mask, axis, *a, **k)
 
     monkeypatch.setattr(lean_mod, "lean_tortuosity", counting)
-    pairs = two_level_tortuosity(im, block=(16, 32, 32), halo=4, n_bootstrap=0)
+    pairs = two_level_tortuosity(im, block=(16, 32, 32), halo=4, n_bootstrap=0, method="faces")
     assert [c[0] for c in calls] == [0, 0, 0]
     assert [c[1][0] for c in calls] == [36, 40, 36]  # 2 blocks + halo, clipped
     calls.clear()
-    whole = two_level_tortuosity(im, block=(16, 32, 32), span=0, n_bootstrap=0)
+    whole = two_level_tortuosity(im, block=(16, 32, 32), span=0, n_bootstrap=0, method="faces")
     assert calls == [(0, (64, 32, 32))]
     # a chain of blocks with T = Q / du from one potential field: the series sum of
     # the 1/T telescopes to 1/Q, so the chain gives the full solve's flux, up to the
@@ -256,7 +256,7 @@ def test_faces_converge_to_the_full_solve_with_the_halo():
     at the default halo (the block edge) and closer than the block method."""
     im = blobs(96, 0.35, seed=0)
     full = lean_tortuosity(im).tau
-    faces = two_level_tortuosity(im, block=32, n_bootstrap=20)
+    faces = two_level_tortuosity(im, block=32, n_bootstrap=20, method="faces")
     blocks = two_level_tortuosity(im, block=32, halo=16, method="blocks", n_bootstrap=0)
     assert faces.tau == pytest.approx(full, rel=0.03)
     assert abs(faces.tau / full - 1) < abs(blocks.tau / full - 1)
