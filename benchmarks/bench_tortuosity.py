@@ -3,8 +3,15 @@
 Usage::
 
     PYTHONPATH=src python benchmarks/bench_tortuosity.py [--sizes 200 400 600]
-        [--porosity 0.35] [--solvers lean sparse taufactor] [--timeout 3600]
-        [--workdir /tmp/eh_bench_tau]
+        [--porosity 0.35] [--solvers auto lean sparse taufactor] [--timeout 3600]
+        [--first-run] [--reference] [--workdir /tmp/eh_bench_tau]
+
+``auto`` is what ``electrohet micro analyze`` runs (the sparse CG-AMG solver up to
+8 Mvoxel, the lean solver above).  ``--first-run`` gives every solver's process an
+empty numba cache and times it from the process start, imports, compilation and
+loading included (the first run after install; TauFactor's includes importing torch).
+``--reference`` adds a tight solve (relative residual 1e-10) and prints every tau's
+difference from it, so the times compare at a stated accuracy.
 
 For every size the same PoreSpy blobs image (pore = 1, gradient along axis 0, Dirichlet
 faces, no-flux sides, the same finite-volume discretisation) is written once to a
@@ -32,7 +39,9 @@ import time
 from pathlib import Path
 
 _CHILD = r"""
-import json, sys, time
+import time
+C_START, W_START = time.process_time(), time.perf_counter()  # before any import
+import json, os, sys
 import numpy as np
 
 
@@ -43,18 +52,23 @@ def hwm():  # peak RSS of this process (VmHWM is reset at exec, unlike ru_maxrss
     return 0
 
 
-solver, path = sys.argv[1], sys.argv[2]
+solver, path, first = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 if solver == "taufactor":
     import taufactor as tf
 elif solver == "lean":
     from electrohet.micro.lean import lean_tortuosity
-    # compile the kernels on a tiny image first: JIT time is not solve time
-    lean_tortuosity(np.ones((8, 8, 8), np.uint8))
+    if not first:
+        # compile the kernels on a tiny image first: JIT time is not solve time
+        lean_tortuosity(np.ones((8, 8, 8), np.uint8))
 else:
+    from electrohet.micro.estimate import tortuosity_solver
+    from electrohet.micro.lean import lean_tortuosity
     from electrohet.micro.transport import tortuosity
 base = hwm()
 im = np.load(path)
 c0, w0 = time.process_time(), time.perf_counter()
+if first:  # first run after install: imports, compilation and loading count
+    c0, w0 = C_START, W_START
 out = {}
 if solver == "taufactor":
     s = tf.Solver(im, device="cpu")
@@ -64,10 +78,19 @@ elif solver == "lean":
     r = lean_tortuosity(im, axis=0, overwrite=True)
     out.update(tau=r.tau, iterations=r.iterations, nonuniformity=r.flux_nonuniformity,
                residual=r.residual)
-else:
-    r = tortuosity(im.astype(bool), axis=0)
+elif solver == "reference":  # a tight solve, for the accuracy of the others (not timed)
+    r = tortuosity(im.astype(bool), axis=0, rtol=1e-10)
     out.update(tau=r.tau, iterations=r.iterations, nonuniformity=r.flux_nonuniformity,
                residual=r.residual)
+else:
+    if solver == "auto":  # what micro analyze runs: sparse up to 8 Mvoxel, lean above
+        solver = "auto-" + tortuosity_solver(im.size)
+    if solver.endswith("lean"):
+        r = lean_tortuosity(im, axis=0, overwrite=True)
+    else:
+        r = tortuosity(im.astype(bool), axis=0)
+    out.update(tau=r.tau, iterations=r.iterations, nonuniformity=r.flux_nonuniformity,
+               residual=r.residual, picked=solver)
 out["cpu_s"] = time.process_time() - c0
 out["wall_s"] = time.perf_counter() - w0
 out["peak_rss_b"] = hwm()
@@ -83,14 +106,25 @@ def _children_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def run_child(solver: str, path: Path, timeout: float) -> dict:
+def run_child(solver: str, path: Path, timeout: float, first: bool = False) -> dict:
+    """Run one solver in its own process; ``first``: with an empty numba cache (a fresh
+    ``NUMBA_CACHE_DIR``), timing from the process start (imports and compilation
+    included), as on the first run after install."""
+    import os
+    import tempfile
+
     t0, c0 = time.perf_counter(), _children_cpu()
+    env = dict(os.environ)
+    tmp = tempfile.TemporaryDirectory(prefix="eh_numba_cache_") if first else None
+    if tmp is not None:
+        env["NUMBA_CACHE_DIR"] = tmp.name
     try:
         cp = subprocess.run(
-            [sys.executable, "-c", _CHILD, solver, str(path)],
+            [sys.executable, "-c", _CHILD, solver, str(path), "1" if first else "0"],
             capture_output=True,
             text=True,
             timeout=timeout,
+            env=env,
         )
     except subprocess.TimeoutExpired:
         # the child was killed and reaped: its CPU time (imports included) is a lower
@@ -100,6 +134,9 @@ def run_child(solver: str, path: Path, timeout: float) -> dict:
             "wall_s": time.perf_counter() - t0,
             "cpu_s": _children_cpu() - c0,
         }
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
     for line in cp.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[7:])
@@ -111,7 +148,20 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[200, 400, 600])
     ap.add_argument("--porosity", type=float, default=0.35)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--solvers", nargs="+", default=["lean", "taufactor"])
+    ap.add_argument(
+        "--solvers",
+        nargs="+",
+        default=["auto", "taufactor"],
+        help="lean, sparse, auto (micro analyze's choice), taufactor",
+    )
+    ap.add_argument(
+        "--first-run",
+        action="store_true",
+        help="empty numba cache, times from process start (imports, compilation)",
+    )
+    ap.add_argument(
+        "--reference", action="store_true", help="also a tight solve (rtol 1e-10) for accuracy"
+    )
     ap.add_argument("--timeout", type=float, default=3600.0)
     ap.add_argument("--workdir", default="/tmp/eh_bench_tau")
     args = ap.parse_args()
@@ -132,13 +182,22 @@ def main() -> None:
         print(f"blobs {n}^3, porosity {im.mean():.4f}", flush=True)
         del im
         res = {}
+        ref_tau = None
+        if args.reference:
+            ref = run_child("reference", path, args.timeout)
+            ref_tau = ref.get("tau")
+            res["reference"] = ref
+            if ref_tau:
+                print(f"  reference (rtol 1e-10): tau = {ref_tau:.6f}", flush=True)
         for solver in args.solvers:
-            r = run_child(solver, path, args.timeout)
+            r = run_child(solver, path, args.timeout, first=args.first_run)
             res[solver] = r
             if "tau" in r:
                 net = (r["peak_rss_b"] - r["base_rss_b"]) / n**3
+                acc = f" ({r['tau'] / ref_tau - 1:+.3%} vs reference)" if ref_tau else ""
+                name = r.get("picked", solver)
                 print(
-                    f"  {solver:9s}: tau = {r['tau']:.5f}  iterations = {r['iterations']}  "
+                    f"  {name:11s}: tau = {r['tau']:.5f}{acc}  iterations = {r['iterations']}  "
                     f"wall {r['wall_s']:.1f} s  CPU {r['cpu_s']:.1f} s  "
                     f"peak RSS {r['peak_rss_b'] / 1e9:.2f} GB "
                     f"({r['peak_rss_b'] / n**3:.1f} B/voxel, net {net:.1f} B/voxel)",
@@ -153,19 +212,22 @@ def main() -> None:
             else:
                 print(f"  {solver:9s}: failed: {r.get('error')}", flush=True)
         path.unlink()
-        a, b = res.get("lean", {}), res.get("taufactor", {})
-        if "wall_s" in a and "tau" in a and ("tau" in b or b.get("timeout")):
-            bound = "<" if b.get("timeout") else ""
-            print(
-                f"  wall-time ratio lean / TauFactor: {bound}{a['wall_s'] / b['wall_s']:.3f}"
-                f"   CPU-time ratio: {bound}{a['cpu_s'] / b['cpu_s']:.3f}"
-                + (
-                    f"   tau difference {(a['tau'] - b['tau']) / b['tau']:+.3%}"
-                    if "tau" in b
-                    else ""
-                ),
-                flush=True,
-            )
+        b = res.get("taufactor", {})
+        for mine in ("auto", "sparse", "lean"):
+            a = res.get(mine, {})
+            if "wall_s" in a and "tau" in a and ("tau" in b or b.get("timeout")):
+                bound = "<" if b.get("timeout") else ""
+                print(
+                    f"  {a.get('picked', mine)} / TauFactor: wall-time ratio "
+                    f"{bound}{a['wall_s'] / b['wall_s']:.3f}"
+                    f"   CPU-time ratio: {bound}{a['cpu_s'] / b['cpu_s']:.3f}"
+                    + (
+                        f"   tau difference {(a['tau'] - b['tau']) / b['tau']:+.3%}"
+                        if "tau" in b
+                        else ""
+                    ),
+                    flush=True,
+                )
         rows.append({"size": n, **res})
     (work / "bench_tortuosity.json").write_text(json.dumps(rows, indent=2))
     print(f"wrote {work / 'bench_tortuosity.json'}  (machine shared: timings are noisy)")

@@ -22,7 +22,7 @@ COSTS: dict[str, tuple[float, float]] = {
     "generate_zarr_chunk": (50.0, 2.5e-6),  # same per chunk voxel (with halo)
     "metrics": (10.0, 0.3e-6),  # fractions, profiles, CBD components, contact area
     "particles": (40.0, 2.0e-6),  # edt + watershed segmentation
-    "tortuosity": (9.4, 2.5e-6),  # lean solver, re-measured (above)
+    "tortuosity": (9.4, 2.5e-6),  # lean solver above SPARSE_TORTUOSITY_MAX_VOXELS (above)
     "geometric": (9.0, 1.5e-6),  # Dijkstra: float64 distances + mask
     "pore_size": (14.0, 3.0e-6),  # edt ladder (~40 distance transforms)
 }
@@ -60,6 +60,41 @@ FLOW_DIRECT_BYTES = (600.0, 4.0 / 3.0)  # (bytes, exponent): 600 B x n^(4/3)
 FLOW_MINRES_BYTES_PER_PORE = 2_000.0
 FLOW_DIRECT_SECONDS = (36.9, 91_751, 1.66)  # (seconds, at pore voxels, exponent)
 FLOW_MINRES_SECONDS = (293.0, 309_658, 4.0 / 3.0)
+
+
+#: ``micro analyze`` solves the diffusive tortuosity with the sparse CG-AMG solver
+#: (:func:`~electrohet.micro.transport.tortuosity`: no compiled kernels, so no
+#: first-run compilation, and 2-3 x faster than the lean solver up to 200^3) up to this
+#: many voxels, and with the lean matrix-free solver above (or whenever the sparse
+#: solver's memory would not fit), issue 28.  At 200^3 the sparse solver needs ~1.7 GB.
+SPARSE_TORTUOSITY_MAX_VOXELS = 8_000_000
+#: Sparse solver (``benchmarks/bench_tortuosity.py``, PoreSpy blobs of porosity 0.35,
+#: own process, VmHWM less the imports): ~186 B/voxel at 64^3-200^3; CPU time
+#: ``a n^p``: 0.2 s (64^3), 0.8 s (96^3), 2.2 s (128^3), 10.8 s (200^3) fit
+#: 2.2 s x (n / 128^3)^1.2 within 20 %.
+SPARSE_TORTUOSITY_BYTES = 186.0
+SPARSE_TORTUOSITY_SECONDS = (2.2, 128**3, 1.2)
+
+
+def tortuosity_cost(n_voxels: float, available: float | None = None) -> tuple[float, float]:
+    """Peak memory above :data:`BASE_BYTES` [bytes] and CPU time [s] of the diffusive
+    tortuosity of ``micro analyze`` on ``n_voxels`` voxels, for the solver it picks
+    (:func:`tortuosity_solver`)."""
+    if tortuosity_solver(n_voxels, available) == "sparse":
+        t, n0, p = SPARSE_TORTUOSITY_SECONDS
+        return SPARSE_TORTUOSITY_BYTES * n_voxels, t * (n_voxels / n0) ** p
+    b, s = COSTS["tortuosity"]
+    return b * n_voxels, s * n_voxels
+
+
+def tortuosity_solver(n_voxels: float, available: float | None = None) -> str:
+    """``"sparse"`` up to :data:`SPARSE_TORTUOSITY_MAX_VOXELS` voxels when its memory
+    (:data:`SPARSE_TORTUOSITY_BYTES` per voxel) is below half of ``available`` (default
+    :func:`available_memory`), else ``"lean"``."""
+    if n_voxels > SPARSE_TORTUOSITY_MAX_VOXELS:
+        return "lean"
+    avail = available_memory() if available is None else available
+    return "sparse" if SPARSE_TORTUOSITY_BYTES * n_voxels < 0.5 * avail else "lean"
 
 
 def flow_cost(n_pore: float) -> tuple[float, float]:
@@ -124,8 +159,9 @@ def estimate(steps: dict[str, float]) -> Estimate:
         raise KeyError(f"unknown steps {sorted(unknown)}")
     if not steps:
         return Estimate(0.0, 0.0)
+    special = {"flow": flow_cost, "tortuosity": tortuosity_cost}
     costs = [
-        flow_cost(n) if k == "flow" else (COSTS[k][0] * n, COSTS[k][1] * n)
+        special[k](n) if k in special else (COSTS[k][0] * n, COSTS[k][1] * n)
         for k, n in steps.items()
     ]
     mem = BASE_BYTES + max(c[0] for c in costs) + max(steps.values())

@@ -154,12 +154,15 @@ def analyze(
 
 
 def _diffusive(volume: LabelledVolume, mask: np.ndarray, phases: list[str], notes: list) -> dict:
-    """Diffusive tortuosity of the electrolyte phases: the lean solver above 1 Mvoxel."""
+    """Diffusive tortuosity of the electrolyte phases: the sparse CG-AMG solver up to
+    8 Mvoxel (faster there, nothing to compile), the lean solver above
+    (:func:`~electrohet.micro.estimate.tortuosity_solver`)."""
+    from electrohet.micro.estimate import tortuosity_solver
     from electrohet.micro.transport import tortuosity as _tau
 
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
-        if mask.size > 1_000_000:
+        if tortuosity_solver(mask.size) == "lean":
             from electrohet.micro.lean import lean_tortuosity
 
             res = lean_tortuosity(mask, volume.thickness_axis, volume.voxel_size)
