@@ -147,7 +147,8 @@ def main() -> None:
         halo = b // 4 if args.tortuosity_halo < 0 else args.tortuosity_halo
         t = time.perf_counter()
         # method="blocks": the aggregation the documented 2048^3 run used (one solve
-        # per block and axis); the default "faces" solves one window per block face
+        # per block and axis); the default "schwarz" solves the full problem window by
+        # window (several sweeps), "faces" one window per block face
         tau = two_level_tortuosity(
             vb, ["pore", "crack"], 0, num_workers=1, halo=halo, progress=True, method="blocks"
         )
