@@ -226,7 +226,10 @@ def solve_stokes_mg(
     inner_rtol
         Reduction of the preconditioned residual norm in one float32 pass.
     callback
-        Called as ``callback(iterations, relative residual)`` after each pass.
+        Called as ``callback(iterations, relative residual)`` before each pass (the
+        float64 residual) and every 20 iterations within a pass (an estimate: the
+        pass's starting residual times the reduction of MINRES's preconditioned
+        residual norm).
     options
         Keyword arguments of :class:`StokesPreconditioner`.
 
@@ -234,6 +237,27 @@ def solve_stokes_mg(
     -------
     StokesMGResult
     """
+    import numba
+
+    threads = numba.get_num_threads()
+    if nu + nc < SERIAL_BELOW:
+        numba.set_num_threads(1)
+    try:
+        return _solve(
+            F, cid, nu, nc, h, wall, rtol, mass_tol, maxiter, inner_rtol, callback, options
+        )
+    finally:
+        numba.set_num_threads(threads)
+
+
+#: Below this many unknowns the kernels run on one thread: waking the thread pool for
+#: every short kernel cost more than it saved (80 ms instead of 5 ms per MINRES
+#: iteration for 25,000 unknowns on a loaded 2-core machine).
+SERIAL_BELOW = 500_000
+
+
+def _solve(F, cid, nu, nc, h, wall, rtol, mass_tol, maxiter, inner_rtol, callback, options):
+    """:func:`solve_stokes_mg` on the current numba thread count."""
     n = nu + nc
     M = StokesPreconditioner(F, cid, nu, nc, h, wall, **(options or {}))
     x = np.zeros(n)
@@ -290,5 +314,7 @@ def solve_stokes_mg(
             c_prev, c, s_prev, s = c, c_next, s, s_next
             if abs(eta) <= tol * eta0 or gamma_next == 0.0:
                 break
+            if callback is not None and its % 20 == 0:
+                callback(its, rel * abs(eta) / eta0)  # estimate from the MINRES norm
     converged = rel <= rtol and mb <= mass_tol
     return StokesMGResult(x, its, rel, mb, converged, passes)
