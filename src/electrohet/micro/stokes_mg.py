@@ -209,6 +209,7 @@ def solve_stokes_mg(
     inner_rtol: float = 1e-5,
     callback: Callable[[int, float], None] | None = None,
     options: dict | None = None,
+    threads: int | None = 1,
 ) -> StokesMGResult:
     """Solve the MAC Stokes system by preconditioned MINRES with float32 Krylov vectors
     and float64 iterative refinement.
@@ -232,6 +233,11 @@ def solve_stokes_mg(
         residual norm).
     options
         Keyword arguments of :class:`StokesPreconditioner`.
+    threads
+        numba threads for the kernels (``None``: numba's setting).  One by default:
+        the kernels are memory-bound and short, and on the shared 2-core machine the
+        thread pool cost more than it saved (25,000 unknowns: 80 ms instead of 5 ms per
+        iteration; 96^3: 2.2 x the CPU time of one thread, no shorter wall time).
 
     Returns
     -------
@@ -239,21 +245,15 @@ def solve_stokes_mg(
     """
     import numba
 
-    threads = numba.get_num_threads()
-    if nu + nc < SERIAL_BELOW:
-        numba.set_num_threads(1)
+    before = numba.get_num_threads()
+    if threads is not None:
+        numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     try:
         return _solve(
             F, cid, nu, nc, h, wall, rtol, mass_tol, maxiter, inner_rtol, callback, options
         )
     finally:
-        numba.set_num_threads(threads)
-
-
-#: Below this many unknowns the kernels run on one thread: waking the thread pool for
-#: every short kernel cost more than it saved (80 ms instead of 5 ms per MINRES
-#: iteration for 25,000 unknowns on a loaded 2-core machine).
-SERIAL_BELOW = 500_000
+        numba.set_num_threads(before)
 
 
 def _solve(F, cid, nu, nc, h, wall, rtol, mass_tol, maxiter, inner_rtol, callback, options):
