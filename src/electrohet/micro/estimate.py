@@ -59,11 +59,12 @@ FLOW_DIRECT_BYTES = (600.0, 4.0 / 3.0)  # (bytes, exponent): 600 B x n^(4/3)
 FLOW_DIRECT_SECONDS = (36.9, 91_751, 1.66)  # (seconds, at pore voxels, exponent)
 #: Lean matrix-free MINRES (``method="minres-mg"``), measured with
 #: ``benchmarks/bench_flow.py`` (same images and protocol; its table is in
-#: docs/micro.md): net peak memory linear in the pore count, 700 B per pore voxel
-#: (about 245-255 B per image voxel at porosity 0.35); iterations flat (80-97 from 48^3
-#: to 192^3), so CPU time is linear too.
+#: docs/micro.md; one numba thread): net peak memory linear in the pore count, 667-738
+#: B per pore voxel at 48^3-192^3 (233-258 B per image voxel at porosity 0.35), fitted
+#: as 700 B; iterations nearly flat (80-111), CPU time 7.3e-5 s per pore voxel (within
+#: 12 % of the six measured sizes, 2.2 s at 48^3 to 191 s at 192^3).
 FLOW_MG_BYTES_PER_PORE = 700.0
-FLOW_MG_SECONDS = (2.0, 1.1e-4)  # (seconds, seconds per pore voxel)
+FLOW_MG_SECONDS = (0.0, 7.3e-5)  # (seconds, seconds per pore voxel)
 
 
 def flow_cost(n_pore: float) -> tuple[float, float]:

@@ -247,7 +247,8 @@ def solve_stokes_mg(
 
     before = numba.get_num_threads()
     if threads is not None:
-        numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+        limit = int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))
+        numba.set_num_threads(max(1, min(int(threads), limit)))
     try:
         return _solve(
             F, cid, nu, nc, h, wall, rtol, mass_tol, maxiter, inner_rtol, callback, options
