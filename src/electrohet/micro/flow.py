@@ -278,6 +278,8 @@ def stokes_flow(
         raise ParameterError(f"axis = {axis!r}; allowed: 0, 1, 2")
     if sides not in ("slip", "wall"):
         raise ParameterError(f"sides = {sides!r}; allowed: 'slip', 'wall'")
+    if method not in _METHODS:
+        raise ParameterError(f"method = {method!r}; allowed: {', '.join(_METHODS)}")
     for key, val in (("dp", dp), ("viscosity", viscosity)):
         if not np.isfinite(val) or val <= 0:
             raise ParameterError(f"{key} = {val!r} must be finite and > 0")
@@ -419,8 +421,6 @@ def stokes_flow(
 def _choose_method(method: str, n_cells: int, direct_below: int) -> str:
     """The solver for ``n_cells`` flowing cells: ``"auto"`` picks the sparse LU below
     ``direct_below`` estimated unknowns (3.55 per cell), else ``"minres-mg"``."""
-    if method not in _METHODS:
-        raise ParameterError(f"method = {method!r}; allowed: {', '.join(_METHODS)}")
     if method != "auto":
         return method
     return "direct" if n_cells * _UNKNOWNS_PER_CELL < direct_below else "minres-mg"
