@@ -262,7 +262,7 @@ def stokes_flow(
         Warn when the pore phase does not percolate.
     progress
         Show a progress bar over the MINRES iterations of ``"minres-mg"`` (advanced
-        after each refinement pass, with the residual reached).
+        every 20 iterations and at each refinement pass, with the residual).
 
     Returns
     -------
