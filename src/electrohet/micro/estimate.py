@@ -37,29 +37,34 @@ BASE_SECONDS = 3.0
 #: the pore faces + 1 pressure; measured 3.54-3.55 at 48^3-96^3, porosity 0.35) and the
 #: solver switch (``direct_below``).
 FLOW_UNKNOWNS_PER_PORE_VOXEL = 3.55
-FLOW_DIRECT_BELOW = 400_000
-#: Measured for issue 28 (Gaussian blobs, porosity 0.35, a fresh process each;
-#: growth of VmHWM over the RSS after the imports, CPU time; shared 2-core machine):
+FLOW_DIRECT_BELOW = 80_000
+#: Sparse LU, measured for issue 28 (Gaussian blobs, porosity 0.35, a fresh process
+#: each; growth of VmHWM over the RSS after the imports, CPU time; shared 2-core
+#: machine):
 #:
-#: ======  ===========  ======  ==========  ========  ==========
-#: size    pore voxels  solver  memory      CPU       iterations
-#: ======  ===========  ======  ==========  ========  ==========
+#: ======  ===========  ======  ==========  ========
+#: size    pore voxels  solver  memory      CPU
+#: ======  ===========  ======  ==========  ========
 #: 32^3    11,469       LU      0.151 GB
 #: 40^3    22,400       LU      0.355 GB
 #: 48^3    38,707       LU      0.934 GB    8.8 s
 #: 64^3    91,751       LU      2.29 GB     36.9 s
-#: 96^3    309,658      MINRES  0.61 GB     293 s     1,534 (mass balance 2e-7)
-#: ======  ===========  ======  ==========  ========  ==========
+#: ======  ===========  ======  ==========  ========
 #:
-#: (96^3: peak RSS 0.86 GB less the ~0.25 GB after imports.)  The LU's fill-in grows
-#: like ``n^(4/3)`` (nested dissection in 3D): ``600 B x n^(4/3)`` is within 20 % of
-#: all four LU rows (SuperLU grows its workspace in steps); MINRES + AMG is linear,
-#: 2,000 B per pore voxel.  Time ``a n^1.66`` (LU, the two timed rows) and ``b
-#: n^(4/3)`` (MINRES: its iterations grow with the size).
+#: The LU's fill-in grows like ``n^(4/3)`` (nested dissection in 3D): ``600 B x
+#: n^(4/3)`` is within 20 % of all four rows (SuperLU grows its workspace in steps);
+#: time ``a n^1.66`` (the two timed rows).  Since the lean solver it is only used below
+#: ``FLOW_DIRECT_BELOW`` unknowns (about 22,500 pore voxels).
 FLOW_DIRECT_BYTES = (600.0, 4.0 / 3.0)  # (bytes, exponent): 600 B x n^(4/3)
-FLOW_MINRES_BYTES_PER_PORE = 2_000.0
 FLOW_DIRECT_SECONDS = (36.9, 91_751, 1.66)  # (seconds, at pore voxels, exponent)
-FLOW_MINRES_SECONDS = (293.0, 309_658, 4.0 / 3.0)
+#: Lean matrix-free MINRES (``method="minres-mg"``), measured with
+#: ``benchmarks/bench_flow.py`` (same images and protocol; its table is in
+#: docs/micro.md; one numba thread): net peak memory linear in the pore count, 667-738
+#: B per pore voxel at 48^3-192^3 (233-258 B per image voxel at porosity 0.35), fitted
+#: as 700 B; iterations nearly flat (80-111), CPU time 7.3e-5 s per pore voxel (within
+#: 12 % of the six measured sizes, 2.2 s at 48^3 to 191 s at 192^3).
+FLOW_MG_BYTES_PER_PORE = 700.0
+FLOW_MG_SECONDS = (0.0, 7.3e-5)  # (seconds, seconds per pore voxel)
 
 
 #: ``micro analyze`` solves the diffusive tortuosity with the sparse CG-AMG solver
@@ -104,8 +109,8 @@ def flow_cost(n_pore: float) -> tuple[float, float]:
         t, n0, p = FLOW_DIRECT_SECONDS
         c, q = FLOW_DIRECT_BYTES
         return c * n_pore**q, t * (n_pore / n0) ** p
-    t, n0, p = FLOW_MINRES_SECONDS
-    return FLOW_MINRES_BYTES_PER_PORE * n_pore, t * (n_pore / n0) ** p
+    a, b = FLOW_MG_SECONDS
+    return FLOW_MG_BYTES_PER_PORE * n_pore, a + b * n_pore
 
 
 @dataclass
