@@ -35,3 +35,13 @@ def scale_rows_cols(indptr, indices, data, col_scale, out):  # pragma: no cover 
         for p in range(indptr[i], indptr[i + 1]):
             out[p] /= di
     return d
+
+
+@numba.njit(cache=True, nogil=True)
+def sum_into_slots(slot, values, n_slots):  # pragma: no cover - compiled
+    """``out[slot[k]] += values[k]`` into a new float64 array of ``n_slots`` (the CSR
+    values of an assembled matrix; ``slot`` may be int32, no index copy is made)."""
+    out = np.zeros(n_slots)
+    for k in range(slot.size):
+        out[slot[k]] += values[k]
+    return out
