@@ -150,6 +150,8 @@ class BlockPreconditioner:
         self.ce, self.cs, self.pot = ce, cs, pot
         self.n = n
         self.field = np.r_[ce, cs, pe, ps]
+        # the field unknowns lead the state vector, the cell unknowns I, V close it
+        assert self.field.size == n - 2 and np.array_equal(self.field, np.arange(n - 2))
         self.J_known_col = J[:, [self.known]].toarray().ravel()
         self.J_known_diag = float(J[self.known, self.known])
         d_s = J[cs][:, cs].diagonal()
@@ -176,7 +178,7 @@ class BlockPreconditioner:
         row = J[[self.border]].toarray().ravel()
         self.b_row = row[self.field]
         self.b_diag = float(row[self.border])
-        self.w = self._accurate_field_solve(J[self.field][:, self.field].tocsr(), self.b_col, w0)
+        self.w = self._accurate_field_solve(J, self.b_col, w0)
         schur = self.b_diag - float(self.b_row @ self.w)
         self.b_schur = schur if schur != 0.0 else self.b_diag
         if self.mode == "voltage":
@@ -187,22 +189,32 @@ class BlockPreconditioner:
                 self.x_unit[self.iV] = -1.0
 
     def _accurate_field_solve(
-        self, J_ff: sp.csr_matrix, b: np.ndarray, x0: np.ndarray | None = None
+        self, J: sp.csr_matrix, b: np.ndarray, x0: np.ndarray | None = None
     ) -> np.ndarray:
         """``J_ff^-1 b`` to ``border_rtol`` (GMRES preconditioned by the field sweep).
 
         The bordering vector must be more accurate than one sweep: the Schur complement
-        ``J_bb - J_bf w`` of V is a small difference of large terms."""
+        ``J_bb - J_bf w`` of V is a small difference of large terms.  ``J_ff`` (the
+        field rows and columns: the leading ``n - 2`` unknowns) is applied through
+        ``J`` itself, without copying it.
+        """
         import scipy.sparse.linalg as spla
 
         if not np.any(b):
             return np.zeros_like(b)
-        d = np.abs(J_ff.diagonal())
+        nf = self.field.size
+        d = np.abs(J.diagonal()[:nf])
         d[d == 0] = 1.0
-        A = (sp.diags(1.0 / d) @ J_ff).tocsr()
+        pad = np.zeros(J.shape[0])
+
+        def mv(v: np.ndarray) -> np.ndarray:
+            pad[:nf] = np.asarray(v).ravel()
+            return (J @ pad)[:nf] / d
+
         # dtype given: without it LinearOperator probes the operator once (a wasted sweep)
+        A = spla.LinearOperator((nf, nf), mv, dtype=float)
         op = spla.LinearOperator(
-            A.shape, lambda v: self._field_solve(np.asarray(v).ravel() * d), dtype=float
+            (nf, nf), lambda v: self._field_solve(np.asarray(v).ravel() * d), dtype=float
         )
         if x0 is not None and x0.shape != b.shape:
             x0 = None
