@@ -154,23 +154,30 @@ class BlockPreconditioner:
         assert self.field.size == n - 2 and np.array_equal(self.field, np.arange(n - 2))
         self.J_known_col = J[:, [self.known]].toarray().ravel()
         self.J_known_diag = float(J[self.known, self.known])
-        d_s = J[cs][:, cs].diagonal()
+        d_s = J.diagonal()[cs]
         d_s = np.where(np.abs(d_s) > 0, d_s, 1.0)
         self.d_s = d_s
+        # blocks are sliced once each and intermediates dropped as soon as they are
+        # used (peak memory: at 128^3 one row block of J is ~0.3 GB)
         Jr_pot = J[pot]
         J_pp = Jr_pot[:, pot].tocsr()
         self.J_ps = Jr_pot[:, cs].tocsr()
-        J_sp = J[cs][:, pot].tocsr()
+        del Jr_pot
+        Jr_cs = J[cs]
+        J_sp = Jr_cs[:, pot].tocsr()
         S = (J_pp - self.J_ps @ sp.diags(1.0 / d_s) @ J_sp).tocsr()
+        del J_pp
         self.ml_pot = VCycle(S)
+        del S
         Jr_ce = J[ce]
         self.J_ce_pot = Jr_ce[:, pot].tocsr()
         self.J_ce_cs = Jr_ce[:, cs].tocsr()
         self.ml_ce = VCycle(Jr_ce[:, ce].tocsr()) if ce.size else None
-        Jr_cs = J[cs]
+        del Jr_ce
         self.J_cs_pot = J_sp
         self.J_cs_ce = Jr_cs[:, ce].tocsr()
         self.ml_cs = VCycle(Jr_cs[:, cs].tocsr()) if cs.size else None
+        del Jr_cs
         # bordering of the free cell variable b: w = P^-1 J[field, b], then
         # x_b = (r_b - J[b, field] P^-1 r) / (J_bb - J[b, field] w)
         col = J[:, [self.border]].toarray().ravel()
