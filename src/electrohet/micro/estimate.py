@@ -135,16 +135,17 @@ def estimate(steps: dict[str, float]) -> Estimate:
 
 #: voxel-resolved simulation (electrohet voxel simulate), refitted for issue 28 part 2
 #: (benchmarks/bench_voxel.py, C/2 discharge to 3.0 V, synthetic NMC532 of n^3 voxels
-#: of 0.5 um, ~2.1 unknowns per voxel).  Memory: peak RSS 1.32 GB at 64^3 and
-#: 6.5 GB at 128^3 after the memory work of that issue (int32 Jacobian pattern, old
-#: hierarchies freed before new ones are built; 1.6 / 11.2 GB before); the fit
-#: 0.3 GB + 3,300 B/voxel is within 15 % of both.  Time: CPU seconds per current step
-#: grow a little faster than the voxels (GMRES iterations per Newton iteration grow
-#: with the size): 29 / 455 / 1,886 / 5,081 s at 32^3 / 64^3 / 96^3 / 128^3 fit
-#: 420 s (N / 64^3)^1.24 within 9 % (docs/voxel.md "Limits").
+#: of 0.5 um, ~2.1 unknowns per voxel).  Memory: peak RSS 1.32 GB at 64^3 (whole run)
+#: and 6.9 GB at 128^3 (first steps) after the memory work of that issue (int32
+#: Jacobian pattern, old hierarchies freed before new ones are built; 1.64 / 11.2 GB
+#: before); the fit 0.3 GB + 3,300 B/voxel is within 12 % of both.  Time: CPU seconds
+#: per current step grow a little faster than the voxels (GMRES iterations per Newton
+#: iteration grow with the size): 29 / 324 / 1,886 / 5,081 s at 32^3 / 64^3 / 96^3 /
+#: 128^3 (64^3 re-measured after the memory work; the others from docs/voxel.md)
+#: fit 380 s (N / 64^3)^1.24 within 18 % (docs/voxel.md "Limits").
 VOXEL_BYTES_PER_VOXEL = 3300.0
 VOXEL_BASE_BYTES = 0.3e9
-VOXEL_SECONDS_REF = 420.0
+VOXEL_SECONDS_REF = 380.0
 VOXEL_REF_VOXELS = 64.0**3
 VOXEL_TIME_EXPONENT = 1.24
 
