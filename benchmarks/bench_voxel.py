@@ -1,4 +1,5 @@
-"""Voxel model benchmark: C/2 discharge to 3.0 V of synthetic electrodes of n^3 voxels.
+"""Voxel model benchmark: C/2 discharge to 3.0 V of synthetic electrodes of n^3 voxels
+(or of any shape, voxel size and C-rate).
 
 Prints wall time, CPU time (process time of all threads: the core-seconds actually
 used; the solver is single-threaded, so on a quiet machine wall ~ CPU), peak RSS,
@@ -12,6 +13,8 @@ time much less.
 Usage::
 
     python benchmarks/bench_voxel.py [32,64,96,128] [--limit 600]
+    # a Zhang-sized sub-volume (z x y x x voxels, z through the thickness) at C/3
+    python benchmarks/bench_voxel.py 286x132x132 --voxel-um 0.25 --rate C/3 --limit 3600
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ ECHEMAMR = {"unknowns": 1.36e6, "wall_s": 6000.0, "cores": 36}
 
 def _heartbeat(sim, path: str, t0: float, stop) -> None:
     """Write how far the run has got every 20 s (read by the parent on a timeout)."""
+    import resource
+
     while not stop.wait(20.0):
         tr = [s for s in sim.step_trace if s[4]]
         st = sim.solver.stats
@@ -38,12 +43,29 @@ def _heartbeat(sim, path: str, t0: float, stop) -> None:
             "steps": st.steps,
             "newton": st.newton_iterations,
             "gmres": st.linear_iterations,
+            "peak_rss_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         }
         with open(path, "w") as fh:
             json.dump(info, fh)
 
 
-def run_one(n: int, linear: str, heartbeat: str | None = None) -> dict:
+def parse_shape(text: str) -> tuple[int, int, int]:
+    """``"64"`` -> (64, 64, 64); ``"286x132x132"`` -> (286, 132, 132) (z first)."""
+    parts = [int(v) for v in text.lower().split("x")]
+    if len(parts) == 1:
+        parts = parts * 3
+    if len(parts) != 3 or min(parts) < 1:
+        raise SystemExit(f"size {text!r}: give n or nz x ny x nx")
+    return parts[0], parts[1], parts[2]
+
+
+def run_one(
+    size: str,
+    linear: str,
+    heartbeat: str | None = None,
+    voxel_um: float = 0.5,
+    rate: str = "C/2",
+) -> dict:
     import resource
     import threading
 
@@ -51,8 +73,14 @@ def run_one(n: int, linear: str, heartbeat: str | None = None) -> dict:
     from electrohet.voxel import Simulation, VoxelSolverOptions
 
     t0 = time.perf_counter()
+    shape = parse_shape(size)
     vol = synthetic_electrode(
-        (n, n, n), 0.5e-6, am_fraction=0.5, cbd_fraction=0.1, radius_median_m=1.5e-6, seed=0
+        shape,
+        voxel_um * 1e-6,
+        am_fraction=0.5,
+        cbd_fraction=0.1,
+        radius_median_m=1.5e-6,
+        seed=0,
     )
     sim = Simulation(vol, material="NMC532", options=VoxelSolverOptions(linear=linear))
     t1 = time.perf_counter()
@@ -60,13 +88,14 @@ def run_one(n: int, linear: str, heartbeat: str | None = None) -> dict:
     stop = threading.Event()
     if heartbeat:
         threading.Thread(target=_heartbeat, args=(sim, heartbeat, t0, stop), daemon=True).start()
-    ds = sim.solve("Discharge at C/2 until 3.0 V")
+    ds = sim.solve(f"Discharge at {rate} until 3.0 V")
     stop.set()
     t2 = time.perf_counter()
     c2 = time.process_time()
     st = sim.solver.stats
     return {
-        "n": n,
+        "n": size,
+        "voxels": int(shape[0] * shape[1] * shape[2]),
         "unknowns": int(sim.model.n),
         "status": ds.attrs["status"],
         "setup_s": t1 - t0,
@@ -89,11 +118,13 @@ def main() -> None:
     ap.add_argument("sizes", nargs="?", default="32,64,96,128")
     ap.add_argument("--limit", type=float, default=600.0, help="wall-clock limit per size [s]")
     ap.add_argument("--linear", default="auto")
-    ap.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--voxel-um", type=float, default=0.5, help="voxel size [um]")
+    ap.add_argument("--rate", default="C/2", help="discharge rate, e.g. C/3")
+    ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--heartbeat", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one is not None:
-        print(json.dumps(run_one(a.one, a.linear, a.heartbeat)))
+        print(json.dumps(run_one(a.one, a.linear, a.heartbeat, a.voxel_um, a.rate)))
         return
     ref = ECHEMAMR["wall_s"] * ECHEMAMR["cores"] / ECHEMAMR["unknowns"]
     print(f"echemAMR reference: {ref:.3f} core-s per unknown (whole run, 1.36 M unknowns)")
@@ -102,13 +133,13 @@ def main() -> None:
         "core-s/unk/step  core-s/unk"
     )
     print(hdr)
-    for n in (int(v) for v in a.sizes.split(",")):
+    for n in a.sizes.split(","):
         t0 = time.perf_counter()
         hb = os.path.join(tempfile.gettempdir(), f"bench_voxel_{os.getpid()}_{n}.json")
         try:
             out = subprocess.run(
-                [sys.executable, __file__, "--one", str(n), "--linear", a.linear]
-                + ["--heartbeat", hb],
+                [sys.executable, __file__, "--one", n, "--linear", a.linear]
+                + ["--heartbeat", hb, "--voxel-um", str(a.voxel_um), "--rate", a.rate],
                 capture_output=True,
                 text=True,
                 timeout=a.limit,
@@ -121,7 +152,8 @@ def main() -> None:
                 msg += (
                     f": had reached t = {h['t_sim_s']:.0f} s of the discharge after "
                     f"{h['elapsed_s']:.0f} s ({h['steps']} steps, {h['newton']} Newton, "
-                    f"{h['gmres']} GMRES iterations)"
+                    f"{h['gmres']} GMRES iterations; peak RSS so far "
+                    f"{h.get('peak_rss_MB', float('nan')):.0f} MB)"
                 )
             print(msg, flush=True)
             continue

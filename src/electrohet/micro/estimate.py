@@ -174,20 +174,45 @@ def estimate(steps: dict[str, float]) -> Estimate:
     return Estimate(mem, sec)
 
 
-#: voxel-resolved simulation (electrohet voxel simulate): bytes per voxel (peak RSS
-#: 1.6 GB at 64^3 ... 11.2 GB at 128^3, docs/voxel.md) and seconds per voxel and
-#: current step (C/2 discharge: 457 s at 64^3, 5,112 s at 128^3 on 2 cores)
-VOXEL_BYTES_PER_VOXEL = 6000.0
+#: voxel-resolved simulation (electrohet voxel simulate), refitted for issue 28 part 2
+#: (benchmarks/bench_voxel.py, C/2 discharge to 3.0 V, synthetic NMC532 of n^3 voxels
+#: of 0.5 um, ~2.1 unknowns per voxel).  Memory: peak RSS 1.32 GB at 64^3 (whole run)
+#: and 6.9 GB at 128^3 (first steps) after the memory work of that issue (int32
+#: Jacobian pattern, old hierarchies freed before new ones are built; 1.64 / 11.2 GB
+#: before); the fit 0.3 GB + 3,300 B/voxel is within 12 % of both.  Time: CPU seconds
+#: per current step grow a little faster than the voxels (GMRES iterations per Newton
+#: iteration grow with the size): 29 / 324 / 1,886 / 5,081 s at 32^3 / 64^3 / 96^3 /
+#: 128^3 (64^3 re-measured after the memory work; the others from docs/voxel.md)
+#: fit 380 s (N / 64^3)^1.24 within 18 % (docs/voxel.md "Limits").
+VOXEL_BYTES_PER_VOXEL = 3300.0
 VOXEL_BASE_BYTES = 0.3e9
-VOXEL_SECONDS_PER_VOXEL_STEP = 2.5e-3
+VOXEL_SECONDS_REF = 380.0
+VOXEL_REF_VOXELS = 64.0**3
+VOXEL_TIME_EXPONENT = 1.24
 
 
 def voxel_estimate(n_voxels: float, n_steps: int) -> Estimate:
-    """Peak memory and wall time of a voxel simulation of ``n_voxels`` voxels and
-    ``n_steps`` experiment steps (rests counted like current steps: an upper bound)."""
+    """Peak memory and time of a voxel simulation.
+
+    Parameters
+    ----------
+    n_voxels
+        Voxels of the volume [-].
+    n_steps
+        Experiment steps (rests counted like C/2 current steps: an upper bound) [-].
+
+    Returns
+    -------
+    Estimate
+        Peak memory [bytes] ``VOXEL_BASE_BYTES + VOXEL_BYTES_PER_VOXEL n_voxels`` and
+        time [s] ``VOXEL_SECONDS_REF (n_voxels / VOXEL_REF_VOXELS)^VOXEL_TIME_EXPONENT``
+        per step (CPU time of the single-threaded solver: the wall time on an idle
+        core, longer on a shared machine).
+    """
+    per_step = VOXEL_SECONDS_REF * (max(n_voxels, 0.0) / VOXEL_REF_VOXELS) ** VOXEL_TIME_EXPONENT
     return Estimate(
         VOXEL_BASE_BYTES + VOXEL_BYTES_PER_VOXEL * n_voxels,
-        VOXEL_SECONDS_PER_VOXEL_STEP * n_voxels * max(1, n_steps),
+        per_step * max(1, n_steps),
     )
 
 

@@ -35,3 +35,62 @@ def scale_rows_cols(indptr, indices, data, col_scale, out):  # pragma: no cover 
         for p in range(indptr[i], indptr[i + 1]):
             out[p] /= di
     return d
+
+
+@numba.njit(cache=True, nogil=True)
+def sum_into_slots(slot, values, n_slots):  # pragma: no cover - compiled
+    """``out[slot[k]] += values[k]`` into a new float64 array of ``n_slots`` (the CSR
+    values of an assembled matrix; ``slot`` may be int32, no index copy is made)."""
+    out = np.zeros(n_slots)
+    for k in range(slot.size):
+        out[slot[k]] += values[k]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def csr_pattern(rows, cols, n):  # pragma: no cover - compiled
+    """CSR structure of the (row, column) pairs of an ``n x n`` matrix and the map from
+    each pair to its slot (repeated pairs share one).
+
+    A counting sort by row, then each row's columns sorted and deduplicated; only
+    int32 work arrays of the pairs' size (``np.unique`` on int64 keys needs ~5 such
+    arrays of int64).  Returns ``indptr``, ``indices`` (sorted per row) and ``slot``
+    (int32).
+    """
+    m = rows.size
+    count = np.zeros(n + 1, dtype=np.int64)
+    for k in range(m):
+        count[rows[k] + 1] += 1
+    for i in range(n):
+        count[i + 1] += count[i]
+    pos = count[:-1].copy()
+    bycol = np.empty(m, dtype=np.int32)
+    for k in range(m):
+        r = rows[k]
+        bycol[pos[r]] = cols[k]
+        pos[r] += 1
+    indptr = np.zeros(n + 1, dtype=np.int32)
+    w = 0
+    for i in range(n):
+        seg = np.sort(bycol[count[i] : count[i + 1]])
+        last = -1
+        for c in seg:
+            if c != last:
+                bycol[w] = c
+                w += 1
+                last = c
+        indptr[i + 1] = w
+    indices = bycol[:w].copy()
+    slot = np.empty(m, dtype=np.int32)
+    for k in range(m):
+        c = cols[k]
+        lo = indptr[rows[k]]
+        hi = indptr[rows[k] + 1]
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if indices[mid] < c:
+                lo = mid + 1
+            else:
+                hi = mid
+        slot[k] = lo
+    return indptr, indices, slot

@@ -150,25 +150,34 @@ class BlockPreconditioner:
         self.ce, self.cs, self.pot = ce, cs, pot
         self.n = n
         self.field = np.r_[ce, cs, pe, ps]
+        # the field unknowns lead the state vector, the cell unknowns I, V close it
+        assert self.field.size == n - 2 and np.array_equal(self.field, np.arange(n - 2))
         self.J_known_col = J[:, [self.known]].toarray().ravel()
         self.J_known_diag = float(J[self.known, self.known])
-        d_s = J[cs][:, cs].diagonal()
+        d_s = J.diagonal()[cs]
         d_s = np.where(np.abs(d_s) > 0, d_s, 1.0)
         self.d_s = d_s
+        # blocks are sliced once each and intermediates dropped as soon as they are
+        # used (peak memory: at 128^3 one row block of J is ~0.3 GB)
         Jr_pot = J[pot]
         J_pp = Jr_pot[:, pot].tocsr()
         self.J_ps = Jr_pot[:, cs].tocsr()
-        J_sp = J[cs][:, pot].tocsr()
+        del Jr_pot
+        Jr_cs = J[cs]
+        J_sp = Jr_cs[:, pot].tocsr()
         S = (J_pp - self.J_ps @ sp.diags(1.0 / d_s) @ J_sp).tocsr()
+        del J_pp
         self.ml_pot = VCycle(S)
+        del S
         Jr_ce = J[ce]
         self.J_ce_pot = Jr_ce[:, pot].tocsr()
         self.J_ce_cs = Jr_ce[:, cs].tocsr()
         self.ml_ce = VCycle(Jr_ce[:, ce].tocsr()) if ce.size else None
-        Jr_cs = J[cs]
+        del Jr_ce
         self.J_cs_pot = J_sp
         self.J_cs_ce = Jr_cs[:, ce].tocsr()
         self.ml_cs = VCycle(Jr_cs[:, cs].tocsr()) if cs.size else None
+        del Jr_cs
         # bordering of the free cell variable b: w = P^-1 J[field, b], then
         # x_b = (r_b - J[b, field] P^-1 r) / (J_bb - J[b, field] w)
         col = J[:, [self.border]].toarray().ravel()
@@ -176,7 +185,7 @@ class BlockPreconditioner:
         row = J[[self.border]].toarray().ravel()
         self.b_row = row[self.field]
         self.b_diag = float(row[self.border])
-        self.w = self._accurate_field_solve(J[self.field][:, self.field].tocsr(), self.b_col, w0)
+        self.w = self._accurate_field_solve(J, self.b_col, w0)
         schur = self.b_diag - float(self.b_row @ self.w)
         self.b_schur = schur if schur != 0.0 else self.b_diag
         if self.mode == "voltage":
@@ -187,22 +196,32 @@ class BlockPreconditioner:
                 self.x_unit[self.iV] = -1.0
 
     def _accurate_field_solve(
-        self, J_ff: sp.csr_matrix, b: np.ndarray, x0: np.ndarray | None = None
+        self, J: sp.csr_matrix, b: np.ndarray, x0: np.ndarray | None = None
     ) -> np.ndarray:
         """``J_ff^-1 b`` to ``border_rtol`` (GMRES preconditioned by the field sweep).
 
         The bordering vector must be more accurate than one sweep: the Schur complement
-        ``J_bb - J_bf w`` of V is a small difference of large terms."""
+        ``J_bb - J_bf w`` of V is a small difference of large terms.  ``J_ff`` (the
+        field rows and columns: the leading ``n - 2`` unknowns) is applied through
+        ``J`` itself, without copying it.
+        """
         import scipy.sparse.linalg as spla
 
         if not np.any(b):
             return np.zeros_like(b)
-        d = np.abs(J_ff.diagonal())
+        nf = self.field.size
+        d = np.abs(J.diagonal()[:nf])
         d[d == 0] = 1.0
-        A = (sp.diags(1.0 / d) @ J_ff).tocsr()
+        pad = np.zeros(J.shape[0])
+
+        def mv(v: np.ndarray) -> np.ndarray:
+            pad[:nf] = np.asarray(v).ravel()
+            return (J @ pad)[:nf] / d
+
         # dtype given: without it LinearOperator probes the operator once (a wasted sweep)
+        A = spla.LinearOperator((nf, nf), mv, dtype=float)
         op = spla.LinearOperator(
-            A.shape, lambda v: self._field_solve(np.asarray(v).ravel() * d), dtype=float
+            (nf, nf), lambda v: self._field_solve(np.asarray(v).ravel() * d), dtype=float
         )
         if x0 is not None and x0.shape != b.shape:
             x0 = None

@@ -157,6 +157,8 @@ class NewtonSolver:
         )
         if stale:
             w0 = pc.w if pc is not None and pc.mode == mode else None
+            # free the old hierarchies before the new ones are built (peak memory)
+            self._pc = pc = None
             self._pc = BlockPreconditioner(self.model, J, mode, w0)
             self._pc_dt = self._dt
             self.stats.factorizations += 1
@@ -276,6 +278,10 @@ class NewtonSolver:
         self._eta = self.krylov_first
         for it in range(max_iter):
             if refresh:
+                # free the previous Jacobian and its scaled copy before assembling the
+                # next one (peak memory)
+                J = None
+                self._A = None
                 R, J = m.residual(y, y_old, dt, control)
                 self._factor(J)
                 self._key = (control.mode, dt)
