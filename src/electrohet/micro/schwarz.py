@@ -597,6 +597,7 @@ def schwarz_conductivity(
     if not percolates(read_mask, shape, offsets, axis):
         return SchwarzResult(0.0, 0.0, 0.0, 0.0, 0, [0.0], True, 0.0, time.perf_counter() - t0)
     tmp = None
+    x: np.ndarray
     if on_disk:
         tmp = tempfile.TemporaryDirectory(prefix="electrohet_schwarz_")
         x = np.lib.format.open_memmap(
