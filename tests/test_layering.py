@@ -47,7 +47,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "sweeps": _BASE | {"interrupts"},
     "materials": _BASE,
     "protocols": _BASE,
-    "micro": _BASE,
+    "micro": _BASE | {"progress"},
     "analysis": _BASE,
     "engine": _BASE | {"interrupts", "progress", "protocols"},
     "design": _BASE | {"materials", "micro"},
