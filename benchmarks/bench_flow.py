@@ -164,9 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--method", default="auto")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/eh_bench_flow"))
     ap.add_argument("--lbm", type=int, nargs="*", default=[])
-    ap.add_argument(
-        "--sc-array", type=int, nargs="*", default=[], help="cell sizes for part 3"
-    )
+    ap.add_argument("--sc-array", type=int, nargs="*", default=[], help="cell sizes for part 3")
     ap.add_argument("--json", type=Path, default=None, help="write all rows to this file")
     a = ap.parse_args(argv)
     a.workdir.mkdir(parents=True, exist_ok=True)
