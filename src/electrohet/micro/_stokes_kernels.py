@@ -31,6 +31,17 @@ def _at(g, a, b, c):
 
 
 @nb.njit(cache=True)
+def _shift(d, i, j, k, s):
+    """``(i, j, k)`` moved by ``s`` along axis ``d`` (signed 64-bit arithmetic)."""
+    i, j, k = np.int64(i), np.int64(j), np.int64(k)
+    if d == 0:
+        return i + s, j, k
+    if d == 1:
+        return i, j + s, k
+    return i, j, k + s
+
+
+@nb.njit(cache=True)
 def _face_row(fd, d, i, j, k, u, h2i, wall, with_x):
     """Diagonal of ``A`` at face ``(d; i, j, k)`` and, if ``with_x``, ``sum_nb c u_nb``."""
     i = np.int64(i)  # a prange index may be unsigned: keep the arithmetic signed
@@ -39,14 +50,7 @@ def _face_row(fd, d, i, j, k, u, h2i, wall, with_x):
     for e in range(3):
         c = h2i[e]
         for t in range(2):
-            sgn = 2 * t - 1
-            a, b, cc = i, j, k
-            if e == 0:
-                a += sgn
-            elif e == 1:
-                b += sgn
-            else:
-                cc += sgn
+            a, b, cc = _shift(e, i, j, k, 2 * t - 1)
             nb_ = _at(fd, a, b, cc)
             if nb_ >= 0:
                 diag += c
@@ -78,14 +82,8 @@ def stokes_apply(F, cid, u, p, yu, yp, h, wall, resid):
                         continue
                     diag, off = _face_row(fd, d, i, j, k, u, h2i, wall, True)
                     y = diag * np.float64(u[me]) - off
-                    a, b, c = i, j, k
-                    hi = _at(cid, a, b, c)
-                    if d == 0:
-                        a -= 1
-                    elif d == 1:
-                        b -= 1
-                    else:
-                        c -= 1
+                    hi = _at(cid, i, j, k)
+                    a, b, c = _shift(d, i, j, k, -1)
                     lo = _at(cid, a, b, c)
                     if hi >= 0:
                         y += np.float64(p[hi]) / hd
@@ -107,14 +105,8 @@ def stokes_apply(F, cid, u, p, yu, yp, h, wall, resid):
                 acc = 0.0
                 for d in range(3):
                     fd = F[d]
-                    a, b, c = i, j, k
-                    lo = fd[a, b, c]
-                    if d == 0:
-                        a += 1
-                    elif d == 1:
-                        b += 1
-                    else:
-                        c += 1
+                    lo = fd[i, j, k]
+                    a, b, c = _shift(d, i, j, k, 1)
                     hi = fd[a, b, c]
                     if lo >= 0:
                         acc += np.float64(u[lo]) / h[d]
@@ -167,17 +159,9 @@ def darcy_csr(F, cid, h, w, nc):
                         continue
                     d = 2 - t if t < 3 else t - 4
                     up = t > 3
-                    a, b, c = i, j, k
-                    fa, fb, fc = i, j, k  # face index: low face of the cell, or high
-                    if d == 0:
-                        a += 1 if up else -1
-                        fa += 1 if up else 0
-                    elif d == 1:
-                        b += 1 if up else -1
-                        fb += 1 if up else 0
-                    else:
-                        c += 1 if up else -1
-                        fc += 1 if up else 0
+                    a, b, c = _shift(d, i, j, k, 1 if up else -1)
+                    # face index: low face of the cell, or high
+                    fa, fb, fc = _shift(d, i, j, k, 1 if up else 0)
                     f = F[d][fa, fb, fc]
                     if f < 0:
                         continue
@@ -336,14 +320,8 @@ def speed_sums(F, cid, u):
                 v2 = 0.0
                 for d in range(3):
                     fd = F[d]
-                    a, b, c = i, j, k
-                    lo = fd[a, b, c]
-                    if d == 0:
-                        a += 1
-                    elif d == 1:
-                        b += 1
-                    else:
-                        c += 1
+                    lo = fd[i, j, k]
+                    a, b, c = _shift(d, i, j, k, 1)
                     hi = fd[a, b, c]
                     v = 0.0
                     if lo >= 0:
