@@ -117,3 +117,25 @@ def test_two_level_default_is_the_refined_solve():
     lo, hi = r.tau_ci95
     assert np.isfinite(lo) and np.isfinite(hi) and lo < hi
     assert r.as_dict()["sweeps"] == r.sweeps
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"axis": 3}, "axis"),
+        ({"halo": -1}, "halo"),
+        ({"rtol": 0.0}, "rtol"),
+        ({"max_sweeps": 0}, "max_sweeps"),
+        ({"max_sweeps": 2.5}, "max_sweeps"),
+        ({"local_rtol": 1.0}, "local_rtol"),
+    ],
+)
+def test_bad_parameters_are_refused(kw, match):
+    """Each out-of-range setting raises a ParameterError naming it."""
+    from electrohet.errors import ParameterError
+
+    im = blobs(12, 0.5, seed=1)
+    args = {"axis": 0, **kw}
+    axis = args.pop("axis")
+    with pytest.raises(ParameterError, match=match):
+        run(im, 6, axis=axis, **args)

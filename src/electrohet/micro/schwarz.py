@@ -583,6 +583,10 @@ def schwarz_conductivity(
         raise ParameterError(f"halo = {halo!r} must be >= 0 voxels")
     if not (0 < rtol < 1):
         raise ParameterError(f"rtol = {rtol!r} must lie in (0, 1)")
+    if int(max_sweeps) != max_sweeps or max_sweeps < 1:
+        raise ParameterError(f"max_sweeps = {max_sweeps!r} must be a whole number >= 1")
+    if not (0 < local_rtol < 1):
+        raise ParameterError(f"local_rtol = {local_rtol!r} must lie in (0, 1)")
     h = np.asarray(spacing, dtype=float)
     h = h / h.min()
     g = np.array([h[1] * h[2] / h[0], h[0] * h[2] / h[1], h[0] * h[1] / h[2]])
