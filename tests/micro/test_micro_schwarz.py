@@ -119,6 +119,22 @@ def test_two_level_default_is_the_refined_solve():
     assert r.as_dict()["sweeps"] == r.sweeps
 
 
+def test_sweeps_stopped_short_warn_and_say_so():
+    """Stopped by ``max_sweeps`` before the error target: ``converged`` is False, a
+    ``TwoLevelAccuracyWarning`` names the estimate, and tau is still a lower bound of
+    the full solve's (the energy bound holds after any number of sweeps)."""
+    from electrohet.micro.two_level import TwoLevelAccuracyWarning
+
+    im = blobs(40, 0.3, seed=3, sigma=2.0)
+    full = lean_tortuosity(im, rtol=1e-9).tau
+    with pytest.warns(TwoLevelAccuracyWarning, match="max_sweeps = 1"):
+        r = two_level_tortuosity(
+            im, block=(10, 20, 20), schwarz_rtol=1e-6, max_sweeps=1, n_bootstrap=0
+        )
+    assert not r.converged and r.sweeps == 1
+    assert r.tau <= full * (1 + 1e-4)
+
+
 @pytest.mark.parametrize(
     "kw, match",
     [

@@ -59,6 +59,10 @@ from electrohet.micro.volume import LabelledVolume, is_dask
 MIN_BLOCK = 8
 
 
+class TwoLevelAccuracyWarning(UserWarning):
+    """The refined (Schwarz) two-level value stopped before its error target."""
+
+
 @dataclass
 class TwoLevelResult:
     """Result of :func:`two_level_tortuosity` (all quantities dimensionless).
@@ -1007,6 +1011,17 @@ def two_level_tortuosity(
             on_disk=is_dask(data),
             progress=progress,
         )
+        if not refined.converged and refined.sigma_eff_rel > 0:
+            warnings.warn(
+                f"two-level tortuosity: the Schwarz sweeps stopped at max_sweeps = "
+                f"{max_sweeps} with an estimated remaining error of "
+                f"{refined.error_estimate:.1e} (target {schwarz_rtol:g}); tau is a lower "
+                "bound, and near the percolation threshold the estimate can be "
+                "optimistic. Raise max_sweeps, use larger blocks, or the full lean "
+                "solve if the volume fits in memory.",
+                TwoLevelAccuracyWarning,
+                stacklevel=2,
+            )
         # the bootstrap resamples the block network: rescaled to the refined value
         boot_scale = refined.sigma_eff_rel / rel if rel > 0 else math.inf
         rel = refined.sigma_eff_rel
