@@ -11,10 +11,14 @@ ch. 2 and 5; Toselli & Widlund 2005, ch. 3), only one window in memory at a time
 
 1. the fine potential ``x`` (float32, 4 B/voxel; a memory-mapped file for Dask data)
    starts as the linear profile along ``axis``;
-2. **coarse correction** (Galerkin, the blocks as aggregates): two coarse functions
-   per block, on its conducting voxels the constant 1 and a ramp along ``axis`` (the
+2. **coarse correction** (Galerkin, the connected pieces of the blocks as
+   aggregates): two coarse functions per piece (6-connected component of a block's
+   conducting voxels), on its voxels the constant 1 and a ramp along ``axis`` (the
    voxel's position relative to the block's middle over the block length), so the
-   coarse space holds the mean gradient through every block; ``P`` holds them as
+   coarse space holds the mean gradient through every piece and moves pieces that
+   connect only through other blocks independently (one pair per *block* let their
+   errors travel one block per sweep: on a 128^3 volume at porosity 0.25 with 16^3
+   blocks the error after 8 sweeps fell from -1.03 % to -0.34 %); ``P`` holds them as
    columns, ``A_c = P^T A P`` is summed face by face from the differences of the
    coarse functions across each voxel face, and ``x += P A_c^-1 P^T r`` with the fine
    residual ``r = b - A x`` (the ramp halves the sweeps against the constant alone:
@@ -51,6 +55,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+from scipy.ndimage import label
 
 from electrohet.errors import ParameterError
 
@@ -147,69 +152,97 @@ def _shape_along(axis: int, n: int) -> list[int]:
     return v
 
 
+class _Pieces:
+    """The connected pieces of every block's conducting voxels (6-connectivity): one
+    constant and one ramp coarse function per piece.  Keeps, per block, the first
+    global piece number, the piece count and the labels of its three low faces (the
+    neighbour's side of a block face); a block's own labels are recomputed when needed
+    (the labelling is deterministic)."""
+
+    def __init__(self, read_mask, shape, offsets, nb) -> None:
+        self.base = np.zeros(nb, dtype=np.int64)
+        self.count = np.zeros(nb, dtype=np.int64)
+        self.low: dict = {}
+        total = 0
+        for cell in np.ndindex(*nb):
+            lab, n = label(np.asarray(read_mask(_spans(offsets, shape, cell, 0)), dtype=bool))
+            self.base[cell], self.count[cell] = total, n
+            total += int(n)
+            for d in range(3):
+                sl = [slice(None)] * 3
+                sl[d] = 0
+                self.low[(cell, d)] = np.ascontiguousarray(lab[tuple(sl)], dtype=np.int32)
+        self.total = total
+
+
+def _group(keys: np.ndarray, *weights: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Unique ``keys`` and the sums of each weight array over them."""
+    uniq, inv = np.unique(keys, return_inverse=True)
+    return uniq, [np.bincount(inv, weights=w, minlength=uniq.size) for w in weights]
+
+
 class _Galerkin:
-    """Entries of the coarse matrix ``P^T A P`` with two functions per block (``1`` and
-    the ramp along the axis on its conducting voxels), from the faces' differences of
-    the coarse functions: ``a(p, q) = sum_faces w (p_i - p_j) (q_i - q_j)``."""
+    """Entries of the coarse matrix ``P^T A P`` with two functions per piece (``1`` and
+    the ramp along the axis on its voxels), from the faces' differences of the coarse
+    functions: ``a(p, q) = sum_faces w (p_i - p_j) (q_i - q_j)``."""
 
-    def __init__(self, nb: tuple[int, ...]) -> None:
-        self.nb = nb
-        self.rows: list[int] = []
-        self.cols: list[int] = []
-        self.vals: list[float] = []
-        self.bc = np.zeros(nb, dtype=bool)
+    def __init__(self, n_pieces: int) -> None:
+        self.n = n_pieces
+        self.rows: list[np.ndarray] = []
+        self.cols: list[np.ndarray] = []
+        self.vals: list[np.ndarray] = []
+        self.bc = np.zeros(n_pieces, dtype=bool)
 
-    def _id(self, cell, k: int) -> int:
-        return 2 * int(np.ravel_multi_index(cell, self.nb)) + k
-
-    def add_entry(self, i: int, j: int, v: float) -> None:
-        if v != 0.0:
-            self.rows.append(i)
-            self.cols.append(j)
+    def add(self, i: np.ndarray, j: np.ndarray, v: np.ndarray, symmetric: bool) -> None:
+        self.rows.append(i)
+        self.cols.append(j)
+        self.vals.append(v)
+        if symmetric:
+            self.rows.append(j)
+            self.cols.append(i)
             self.vals.append(v)
 
-    def internal(self, cell, w_sum: float, length: float) -> None:
+    def internal(self, pid: np.ndarray, w_sum: np.ndarray, length: float) -> None:
         """Faces along the axis inside a block: the ramp differs by ``1 / length``."""
-        k = self._id(cell, 1)
-        self.add_entry(k, k, w_sum / length**2)
+        self.add(2 * pid + 1, 2 * pid + 1, w_sum / length**2, False)
 
-    def cross(self, ca, cb, w: float, fi: np.ndarray, fj: np.ndarray) -> None:
-        """Faces between blocks ``ca`` (voxels i) and ``cb`` (voxels j), conductance w."""
-        s1, si, sj = w * fi.size, w * fi.sum(), w * fj.sum()
-        sii, sjj, sij = w * (fi * fi).sum(), w * (fj * fj).sum(), w * (fi * fj).sum()
-        a0, a1, b0, b1 = self._id(ca, 0), self._id(ca, 1), self._id(cb, 0), self._id(cb, 1)
-        d = {
-            (a0, a0): s1, (a0, a1): si, (a1, a1): sii,
-            (b0, b0): s1, (b0, b1): sj, (b1, b1): sjj,
-            (a0, b0): -s1, (a0, b1): -sj, (a1, b0): -si, (a1, b1): -sij,
-        }  # fmt: skip
-        for (i, j), v in d.items():
-            self.add_entry(i, j, v)
-            if i != j:
-                self.add_entry(j, i, v)
+    def cross(self, pa, pb, s1, si, sj, sii, sjj, sij) -> None:
+        """Faces between pieces ``pa`` (voxels i) and ``pb`` (voxels j): the sums of
+        ``w``, ``w f_i``, ``w f_j``, ``w f_i^2``, ``w f_j^2``, ``w f_i f_j`` per pair."""
+        a0, a1, b0, b1 = 2 * pa, 2 * pa + 1, 2 * pb, 2 * pb + 1
+        for i, j, v in ((a0, a0, s1), (a1, a1, sii), (b0, b0, s1), (b1, b1, sjj)):
+            self.add(i, j, v, False)
+        for i, j, v in ((a0, a1, si), (b0, b1, sj), (a0, b0, -s1), (a0, b1, -sj)):
+            self.add(i, j, v, True)
+        self.add(a1, b0, -si, True)
+        self.add(a1, b1, -sij, True)
 
-    def boundary(self, cell, w: float, fi: np.ndarray) -> None:
+    def boundary(self, pid, s1, si, sii) -> None:
         """End faces (the Dirichlet side has no coarse function)."""
-        a0, a1 = self._id(cell, 0), self._id(cell, 1)
-        self.bc[cell] = self.bc[cell] or fi.size > 0
-        self.add_entry(a0, a0, w * fi.size)
-        self.add_entry(a0, a1, w * fi.sum())
-        self.add_entry(a1, a0, w * fi.sum())
-        self.add_entry(a1, a1, w * (fi * fi).sum())
+        self.bc[pid] = True
+        self.add(2 * pid, 2 * pid, s1, False)
+        self.add(2 * pid, 2 * pid + 1, si, True)
+        self.add(2 * pid + 1, 2 * pid + 1, sii, False)
 
     def operator(self):
-        """Sparse LU on the blocks joined to an end face (a callable ``rhs -> e``, zero
+        """Sparse LU on the pieces joined to an end face (a callable ``rhs -> e``, zero
         correction elsewhere); a tiny diagonal shift keeps a ramp that is a multiple of
-        the constant (all conducting voxels of a block in one plane) determined."""
+        the constant (all voxels of a piece in one plane) determined."""
         from scipy.sparse.csgraph import connected_components
 
-        n = 2 * int(np.prod(self.nb))
-        A = sp.csr_matrix((self.vals, (self.rows, self.cols)), shape=(n, n))  # duplicates summed
+        n = 2 * self.n
+        cat = np.concatenate
+        if self.rows:
+            A = sp.csr_matrix(
+                (cat(self.vals), (cat(self.rows), cat(self.cols))), shape=(n, n)
+            )  # duplicates summed
+        else:
+            A = sp.csr_matrix((n, n))
         const = A[0::2][:, 0::2]
         adj = (const != 0).astype(float)
         _, comp = connected_components(adj, directed=False)
-        keep_blk = np.isin(comp, np.unique(comp[self.bc.ravel()])) & (const.diagonal() > 0)
-        keep = np.repeat(keep_blk, 2)
+        keep_pc = np.isin(comp, np.unique(comp[self.bc])) & (const.diagonal() > 0)
+        keep = np.repeat(keep_pc, 2)
         lu = None
         if keep.any():
             Ak = A[keep][:, keep].tocsc()
@@ -221,30 +254,33 @@ class _Galerkin:
             e = np.zeros(n)
             if lu is not None:
                 e[keep] = lu.solve(rc.reshape(-1)[keep])
-            return e.reshape(*self.nb, 2)
+            return e.reshape(self.n, 2)
 
         return solve
 
 
 def _block_pass(
-    read_mask, x, shape, offsets, nb, axis, g, gbc, want_matrix: bool
+    read_mask, x, shape, offsets, nb, axis, g, gbc, pieces: _Pieces, want_matrix: bool
 ) -> tuple[float, float, float, np.ndarray, _Galerkin | None]:
     """One pass over the blocks: energy, end fluxes, the restriction of the residual to
-    the two coarse functions of every block and, when asked, the Galerkin matrix."""
+    the two coarse functions of every piece and, when asked, the Galerkin matrix."""
     energy = 0.0
     f_in = 0.0
     f_out = 0.0
-    rc = np.zeros((*nb, 2))
-    gal = _Galerkin(tuple(nb)) if want_matrix else None
+    rc = np.zeros((pieces.total, 2))
+    gal = _Galerkin(pieces.total) if want_matrix else None
     for cell in np.ndindex(*nb):
         win = _spans(offsets, shape, cell, 0)
         m, xv, inn = _padded(read_mask, x, win, shape)
         mi = m[inn]
         if not mi.any():
             continue
+        lab = label(mi)[0]
+        base, npc = int(pieces.base[cell]), int(pieces.count[cell])
         xi = np.where(mi, xv[inn], 0.0)
         pos = np.arange(win[axis].start, win[axis].stop, dtype=float)
         ramp = _ramp(offsets, cell, axis, pos).reshape(_shape_along(axis, pos.size))
+        rfull = np.broadcast_to(ramp, mi.shape)
         r = np.zeros(mi.shape)
         for d in range(3):
             for k in (-1, 1):
@@ -255,27 +291,39 @@ def _block_pass(
             both = mi & m[hi]
             energy += float(g[d] * np.sum(np.where(both, (xv[hi] - xi) ** 2, 0.0)))
             if gal is not None:
-                rfull = np.broadcast_to(ramp, mi.shape)
                 last = [slice(None)] * 3
                 last[d] = slice(-1, None)
                 inside = [slice(None)] * 3
                 inside[d] = slice(0, -1)
                 if d == axis:
-                    gal.internal(
-                        cell, g[d] * float(np.count_nonzero(both[tuple(inside)])), pos.size
-                    )
+                    cnt = np.bincount(lab[tuple(inside)][both[tuple(inside)]], minlength=npc + 1)
+                    pid = np.flatnonzero(cnt[1:])
+                    gal.internal(base + pid, g[d] * cnt[1:][pid].astype(float), pos.size)
                 if cell[d] < nb[d] - 1:
-                    cross = both[tuple(last)]
+                    cross = both[tuple(last)].reshape(-1)
+                    if not cross.any():
+                        continue
                     nxt = list(cell)
                     nxt[d] += 1
-                    fi = rfull[tuple(last)][cross]
+                    nxt_t = tuple(nxt)
+                    la = lab[tuple(last)].reshape(-1)[cross].astype(np.int64)
+                    lb = pieces.low[(nxt_t, d)].reshape(-1)[cross].astype(np.int64)
+                    fi = rfull[tuple(last)].reshape(-1)[cross]
                     if d == axis:
                         fj = np.full(
-                            fi.size, float(_ramp(offsets, nxt, axis, np.array([pos[-1] + 1.0]))[0])
+                            fi.size,
+                            float(_ramp(offsets, nxt_t, axis, np.array([pos[-1] + 1.0]))[0]),
                         )
                     else:
                         fj = fi
-                    gal.cross(cell, tuple(nxt), g[d], fi, fj)
+                    nbp = int(pieces.count[nxt_t]) + 1
+                    uniq, (s1, si, sj, sii, sjj, sij) = _group(
+                        la * nbp + lb, np.ones(fi.size), fi, fj, fi * fi, fj * fj, fi * fj
+                    )
+                    w = g[d]
+                    pa = base + uniq // nbp - 1
+                    pb = int(pieces.base[nxt_t]) + uniq % nbp - 1
+                    gal.cross(pa, pb, w * s1, w * si, w * sj, w * sii, w * sjj, w * sij)
         first, lastp = _end_planes(win, axis, shape[axis])
         for plane, bc in ((first, 1.0), (lastp, 0.0)):
             if plane is None:
@@ -292,28 +340,33 @@ def _block_pass(
                 f_in += float(gbc * term.sum())
             else:
                 f_out += float(-gbc * term.sum())
-            if gal is not None:
-                fi = np.broadcast_to(ramp, mi.shape)[tuple(sl)][pm]
-                gal.boundary(cell, gbc, fi)
+            if gal is not None and pm.any():
+                fi = rfull[tuple(sl)][pm]
+                uniq, (s1, si, sii) = _group(lab[tuple(sl)][pm], np.ones(fi.size), fi, fi * fi)
+                gal.boundary(base + uniq - 1, gbc * s1, gbc * si, gbc * sii)
+        lm = lab[mi]
         rm = r[mi]
-        rc[cell] = (float(rm.sum()), float((rm * np.broadcast_to(ramp, mi.shape)[mi]).sum()))
+        rc[base : base + npc, 0] = np.bincount(lm, weights=rm, minlength=npc + 1)[1:]
+        rc[base : base + npc, 1] = np.bincount(lm, weights=rm * rfull[mi], minlength=npc + 1)[1:]
     return energy, f_in, f_out, rc, gal
 
 
-def _apply_coarse(read_mask, x, shape, offsets, nb, axis, e: np.ndarray) -> None:
-    """``x += P e``: the constant and the ramp of every block on its conducting voxels."""
+def _apply_coarse(read_mask, x, shape, offsets, nb, axis, pieces: _Pieces, e: np.ndarray) -> None:
+    """``x += P e``: the constant and the ramp of every piece on its voxels."""
     for cell in np.ndindex(*nb):
-        if e[cell][0] == 0.0 and e[cell][1] == 0.0:
+        base, npc = int(pieces.base[cell]), int(pieces.count[cell])
+        if npc == 0 or not np.any(e[base : base + npc]):
             continue
         win = _spans(offsets, shape, cell, 0)
         m = np.asarray(read_mask(win), dtype=bool)
-        if m.any():
-            pos = np.arange(win[axis].start, win[axis].stop, dtype=float)
-            ramp = _ramp(offsets, cell, axis, pos).reshape(_shape_along(axis, pos.size))
-            corr = np.broadcast_to(e[cell][0] + e[cell][1] * ramp, m.shape)
-            xs = np.asarray(x[win])
-            xs[m] += corr[m].astype(np.float32)
-            x[win] = xs
+        lab = label(m)[0]
+        pos = np.arange(win[axis].start, win[axis].stop, dtype=float)
+        ramp = _ramp(offsets, cell, axis, pos).reshape(_shape_along(axis, pos.size))
+        pid = base + lab[m] - 1
+        corr = e[pid, 0] + e[pid, 1] * np.broadcast_to(ramp, m.shape)[m]
+        xs = np.asarray(x[win])
+        xs[m] += corr.astype(np.float32)
+        x[win] = xs
 
 
 #: pyamg options of the window solves: plain aggregation (no prolongation smoothing)
@@ -618,8 +671,9 @@ def schwarz_conductivity(
             view[axis] = sl[axis].stop - s0
             x[tuple(sl)] = prof[sl[axis]].reshape(view)
 
+        pieces = _Pieces(read_mask, shape, offsets, nb)
         energy, f_in, f_out, rc, gal = _block_pass(
-            read_mask, x, shape, offsets, nb, axis, g, gbc, want_matrix=True
+            read_mask, x, shape, offsets, nb, axis, g, gbc, pieces, want_matrix=True
         )
         assert gal is not None
         coarse = gal.operator()
@@ -633,9 +687,9 @@ def schwarz_conductivity(
 
             bar = tqdm(total=max_sweeps * int(np.prod(nb)), desc="schwarz windows", leave=False)
         while True:
-            _apply_coarse(read_mask, x, shape, offsets, nb, axis, coarse(rc))
+            _apply_coarse(read_mask, x, shape, offsets, nb, axis, pieces, coarse(rc))
             energy, f_in, f_out, rc, _ = _block_pass(
-                read_mask, x, shape, offsets, nb, axis, g, gbc, want_matrix=False
+                read_mask, x, shape, offsets, nb, axis, g, gbc, pieces, want_matrix=False
             )
             history.append(energy * geo)
             err = _remaining_error(history[1:])
@@ -659,7 +713,7 @@ def schwarz_conductivity(
                     bar.update(1)
             sweeps += 1
             energy, f_in, f_out, rc, _ = _block_pass(
-                read_mask, x, shape, offsets, nb, axis, g, gbc, want_matrix=False
+                read_mask, x, shape, offsets, nb, axis, g, gbc, pieces, want_matrix=False
             )
         if bar is not None:
             bar.close()
