@@ -169,7 +169,7 @@ class _Pieces:
             self.base[cell], self.count[cell] = total, n
             total += int(n)
             for d in range(3):
-                sl = [slice(None)] * 3
+                sl: list[slice | int] = [slice(None)] * 3
                 sl[d] = 0
                 self.low[(cell, d)] = np.ascontiguousarray(lab[tuple(sl)], dtype=np.int32)
         self.total = total
