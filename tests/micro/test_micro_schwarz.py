@@ -155,3 +155,38 @@ def test_bad_parameters_are_refused(kw, match):
     axis = args.pop("axis")
     with pytest.raises(ParameterError, match=match):
         run(im, 6, axis=axis, **args)
+
+
+def _tail(values: np.ndarray, K: int) -> float:
+    """True remaining relative error after the K-th value of a sequence whose limit is 1."""
+    return float(values[K] - 1.0) / float(values[K])
+
+
+def test_remaining_error_is_not_optimistic_on_an_algebraic_tail():
+    """sigma_k = 1 + k^-1.5: the decrement ratio creeps towards 1, as near the
+    percolation threshold.  A geometric tail alone underestimates the remainder; the
+    estimate must not (and may overestimate by at most 2.5x here)."""
+    from electrohet.micro.schwarz import _remaining_error
+
+    k = np.arange(1, 13, dtype=float)
+    sig = 1.0 + k**-1.5
+    for K in range(4, 12):
+        est = _remaining_error(sig[: K + 1], first_sweep=1)
+        true = _tail(sig, K)
+        assert true <= est <= 2.5 * true, (K, est, true)
+
+
+def test_remaining_error_is_tight_on_a_geometric_tail():
+    """sigma_k = 1 + 0.6^k: the estimate is the exact geometric remainder (the algebraic
+    model, fitted to a fast geometric tail, must not dominate by more than 30 %)."""
+    from electrohet.micro.schwarz import _remaining_error
+
+    k = np.arange(1, 13, dtype=float)
+    sig = 1.0 + 0.6**k
+    for K in range(4, 12):
+        est = _remaining_error(sig[: K + 1], first_sweep=1)
+        true = _tail(sig, K)
+        # from five decrements on the trend is known and the estimate is the
+        # geometric remainder; before that the larger of both models (conservative)
+        hi = 1.3 if K >= 5 else 5.0
+        assert true * (1 - 1e-9) <= est <= hi * true, (K, est, true)

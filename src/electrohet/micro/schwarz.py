@@ -37,8 +37,9 @@ over a subspace, so ``E`` falls monotonically to the discrete minimum ``E*``.  F
 unit drop the discrete solution's flux equals ``E*``, and ``sigma = E L / A`` is
 therefore an *upper* bound of the full solve's conductivity at every sweep (``tau =
 eps / sigma`` a lower bound), with an error quadratic in the potential's error.  The
-sweeps stop when the geometric extrapolation of the last decrements says the remaining
-relative error of ``sigma`` is below ``rtol``; the flux through the two end faces (equal
+sweeps stop when an extrapolation of the last decrements (the larger of a geometric and
+an algebraic tail model, :func:`_remaining_error`) says the remaining relative error of
+``sigma`` is below ``rtol``; the flux through the two end faces (equal
 to ``E`` at convergence) is reported as a check.
 """
 
@@ -81,8 +82,8 @@ class SchwarzResult:
     converged
         Whether the estimated remaining relative error fell below ``rtol``.
     error_estimate
-        Estimated remaining relative error of ``sigma_eff_rel`` (geometric
-        extrapolation of the last decrements).
+        Estimated remaining relative error of ``sigma_eff_rel`` (the larger of a
+        geometric and an algebraic extrapolation of the last decrements).
     seconds
         Wall time (s).
     """
@@ -563,21 +564,59 @@ def percolates(
     return bool(inlet & outlet)
 
 
-def _remaining_error(values: Sequence[float]) -> float:
-    """Remaining relative error of a monotonically falling sequence, extrapolated
-    geometrically from its last decrements (the largest of the last two ratios, so a
-    slowing convergence is not cut short); ``inf`` with fewer than four values."""
+def _remaining_error(values: Sequence[float], first_sweep: int = 1) -> float:
+    """Remaining relative error of a monotonically falling sequence, extrapolated from its
+    last decrements; ``inf`` with fewer than four values.
+
+    Two tail models:
+
+    * geometric, ``d_k ~ rho^k`` (the largest of the last two decrement ratios, so a
+      slowing convergence is not cut short): remainder ``d_K rho / (1 - rho)``;
+    * algebraic, ``d_k ~ C k^-q`` with ``q`` from a log-log fit of the last three
+      decrements against the sweep number ``k``: remainder ``<= d_K K / (q - 1)`` (the
+      integral of the tail from ``K``), ``inf`` for ``q <= 1``.
+
+    The geometric remainder is returned unless the decrement ratio is rising over the
+    last four ratios (least-squares slope above 0.1 % of their mean per sweep), the
+    signature of an algebraic tail, or while there are fewer than five decrements to
+    judge the trend from; then the larger of the two.  Near the percolation threshold
+    the ratio creeps towards 1 from sweep to sweep and the geometric model alone
+    underestimates the remainder (at 512^3, porosity 0.25, one coarse pair per
+    block: 4.9e-2 estimated against 8.0e-2 true after 12 sweeps).  On a geometric
+    tail the algebraic fit through three points overestimates several-fold, hence the
+    test for a rising ratio.
+
+    Parameters
+    ----------
+    values
+        The sequence (e.g. ``sigma`` after each sweep), falling.
+    first_sweep
+        Sweep number of ``values[0]`` (the algebraic model's ``k``).
+    """
     if len(values) < 4:
         return math.inf
-    dec = np.diff(np.asarray(values, dtype=float))
-    dec = -dec  # decrements (positive while falling)
+    v = np.asarray(values, dtype=float)
+    dec = -np.diff(v)  # decrements (positive while falling)
     if dec[-1] <= 0:
         return 0.0  # no further decrease: at round-off
     ratios = [dec[i] / dec[i - 1] for i in range(max(1, len(dec) - 2), len(dec)) if dec[i - 1] > 0]
     rho = max(ratios) if ratios else 1.0
     if rho >= 1.0:
         return math.inf
-    return float(dec[-1] * rho / (1.0 - rho) / values[-1])
+    remainder = dec[-1] * rho / (1.0 - rho)
+    tail = dec[-5:]
+    if np.all(tail > 0):
+        r = tail[1:] / tail[:-1]
+        # with fewer than five decrements the trend is unknown: take the larger
+        rising = tail.size < 5 or np.polyfit(
+            np.arange(r.size, dtype=float), r, 1
+        )[0] > 1e-3 * float(np.mean(r))
+        if rising:
+            k = first_sweep + np.arange(len(dec) - 2, len(dec) + 1, dtype=float)
+            q = -np.polyfit(np.log(k), np.log(tail[-3:]), 1)[0]
+            algebraic = dec[-1] * k[-1] / (q - 1.0) if q > 1.0 else math.inf
+            remainder = max(remainder, algebraic)
+    return float(remainder / v[-1])
 
 
 def schwarz_conductivity(
@@ -692,7 +731,7 @@ def schwarz_conductivity(
                 read_mask, x, shape, offsets, nb, axis, g, gbc, pieces, want_matrix=False
             )
             history.append(energy * geo)
-            err = _remaining_error(history[1:])
+            err = _remaining_error(history[1:], first_sweep=1)
             if err <= rtol:
                 converged = True
                 break
