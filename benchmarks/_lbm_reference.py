@@ -159,56 +159,20 @@ def compare_resolutions(factors, base: int = 12) -> list[dict]:
     return rows
 
 
-#: Drag coefficient ``K = F / (6 pi mu a U)`` of a simple-cubic array of spheres (radius
-#: ``a``, solid fraction ``c``, ``U`` the superficial velocity): multipole solution of
-#: Zick & Homsy (1982), J. Fluid Mech. 115, 13-26, Table 2.
-ZICK_HOMSY_SC = {0.027: 2.008, 0.064: 2.810, 0.125: 4.292, 0.216: 7.442, 0.343: 15.4}
-
-
-def sc_array_cell(n: int, solid_fraction: float) -> np.ndarray:
-    """Solid mask of one ``n^3`` cell of a simple-cubic sphere array: a sphere of solid
-    fraction ``solid_fraction`` centred in the cell, sampled at the voxel centres."""
-    a = (3.0 * solid_fraction / (4.0 * math.pi)) ** (1.0 / 3.0)
-    x = (np.arange(n) + 0.5) / n - 0.5
-    z, y, xx = np.meshgrid(x, x, x, indexing="ij")
-    return z**2 + y**2 + xx**2 < a**2
-
-
-def sc_array_permeability(solid_fraction: float) -> float:
-    """Exact permeability / cell edge^2 of the simple-cubic array: Darcy's law on one
-    cell, ``G L^3 = F = 6 pi mu a K U``, so ``k / L^2 = 1 / (6 pi (a / L) K)``."""
-    a = (3.0 * solid_fraction / (4.0 * math.pi)) ** (1.0 / 3.0)
-    return 1.0 / (6.0 * math.pi * a * ZICK_HOMSY_SC[solid_fraction])
-
-
-def mac_periodic_permeability(pore: np.ndarray, cells: int = 3):
-    """Permeability (voxel units squared) of the periodic continuation of ``pore`` along
-    axis 0, from ``stokes_flow``: the cell is repeated ``cells`` times between the
-    reservoirs and the mean pressure gradient is read between two planes one period
-    apart in the middle (``G = (<p>_a - <p>_b) / L`` over the pore voxels of the two
-    identical slices), where the reservoirs' end effects have decayed (a 3- and a 5-cell
-    stack agree to 3e-6 on the sphere array at 24^3).  The side faces are mirror planes
-    (slip), so the cell must be mirror-symmetric across the flow.  Returns ``(k,
-    result)``."""
-    from electrohet.micro.flow import stokes_flow
-
-    n = pore.shape[0]
-    r = stokes_flow(np.concatenate([pore] * cells, 0), axis=0, return_fields=True)
-    mid = cells // 2
-    g = (np.nanmean(r.pressure[mid * n]) - np.nanmean(r.pressure[(mid + 1) * n])) / n
-    return r.mean_velocity / g, r
-
-
 def compare_sc_array(sizes, fractions=(0.125, 0.216)) -> list[dict]:
-    """``stokes_flow`` (periodic, :func:`mac_periodic_permeability`) and the LBM on the
-    simple-cubic sphere array at ``n^3`` voxels per cell, both against the Zick & Homsy
-    permeability; ``k`` in units of the cell edge squared."""
+    """``stokes_flow`` (periodic, :func:`~electrohet.micro.flow.periodic_permeability`)
+    and the LBM on the simple-cubic sphere array at ``n^3`` voxels per cell, both against
+    the Zick & Homsy permeability; ``k`` in units of the cell edge squared."""
+    from electrohet.micro.flow import periodic_permeability
+    from electrohet.micro.flow_cases import sphere_array_cell, sphere_array_permeability
+
     rows = []
     for c in fractions:
-        exact = sc_array_permeability(c)
+        exact = sphere_array_permeability(c)
         for n in sizes:
-            solid = sc_array_cell(n, c)
-            k_mac, r = mac_periodic_permeability(~solid)
+            pore = sphere_array_cell(n, c)
+            solid = ~pore
+            k_mac, r = periodic_permeability(pore)
             k_lbm, steps = lbm_permeability(solid, tol=1e-9)
             rows.append(
                 {

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from electrohet.errors import DataError, ParameterError
-from electrohet.micro.flow import stokes_flow
+from electrohet.micro.flow import periodic_permeability, stokes_flow
+from electrohet.micro.flow_cases import sphere_array_cell, sphere_array_permeability
 from electrohet.micro.transport import NonPercolatingWarning
 from electrohet.micro.volume import LabelledVolume
 
@@ -128,24 +129,8 @@ def test_square_array_of_cylinders_drummond_tahir(method):
     assert 1.0 < r.tau_flow < 1.1
 
 
-def sc_sphere_cell(n: int, c: float) -> np.ndarray:
-    """Pore mask of one ``n^3`` cell of a simple-cubic sphere array, solid fraction
-    ``c`` (sphere centred, sampled at the voxel centres)."""
-    a = (3 * c / (4 * math.pi)) ** (1 / 3)
-    x = (np.arange(n) + 0.5) / n - 0.5
-    z, y, xx = np.meshgrid(x, x, x, indexing="ij")
-    return z**2 + y**2 + xx**2 >= a**2
-
-
 def periodic_k(pore: np.ndarray, cells: int = 3) -> float:
-    """Permeability of the periodic continuation of a cell (mirror-symmetric across the
-    flow) along axis 0: ``cells`` copies between the reservoirs, the mean pressure
-    gradient read between two identical slices one period apart in the middle copy."""
-    n = pore.shape[0]
-    r = stokes_flow(np.concatenate([pore] * cells, 0), axis=0, return_fields=True)
-    mid = cells // 2
-    g = (np.nanmean(r.pressure[mid * n]) - np.nanmean(r.pressure[(mid + 1) * n])) / n
-    return r.mean_velocity / g
+    return periodic_permeability(pore, 0, cells=cells)[0]
 
 
 def test_periodic_stack_reads_the_cell_permeability():
@@ -154,7 +139,7 @@ def test_periodic_stack_reads_the_cell_permeability():
     within one cell), and for straight plates it is the discrete Poiseuille value of the
     reservoir solve, ``(H^2 + 2) / 12`` (see ``test_plane_poiseuille``) times the open
     fraction, to 1e-9."""
-    pore = sc_sphere_cell(12, 0.125)
+    pore = sphere_array_cell(12, 0.125)
     assert periodic_k(pore, 3) == pytest.approx(periodic_k(pore, 5), rel=1e-5)
     assert periodic_k(plates(16, nflow=6), 3) == pytest.approx((16**2 + 2) / 12 * 16 / 18, rel=1e-9)
 
@@ -173,10 +158,33 @@ def test_simple_cubic_sphere_array_zick_homsy():
     c, K = 0.216, 7.442
     a = (3 * c / (4 * math.pi)) ** (1 / 3)
     exact = 1 / (6 * math.pi * a * K)
-    err = [periodic_k(sc_sphere_cell(n, c)) / n**2 / exact - 1 for n in (16, 32)]
+    assert sphere_array_permeability(c) == pytest.approx(exact, rel=1e-12)
+    err = [periodic_k(sphere_array_cell(n, c)) / n**2 / exact - 1 for n in (16, 32)]
     assert err[1] < 0 and err[0] < 0
     assert abs(err[1]) < abs(err[0])
     assert abs(err[1]) < 0.08
+
+
+def test_periodic_permeability_axis_spacing_and_refusals():
+    """The periodic reading is independent of the axis the cell is laid along, scales
+    with the voxel edge squared (m^2 with a spacing), and refuses what it cannot read."""
+    pore = sphere_array_cell(10, 0.125)
+    k0, r0 = periodic_permeability(pore, 0)
+    k1, _ = periodic_permeability(np.moveaxis(pore, 0, 1), 1)
+    assert k1 == pytest.approx(k0, rel=1e-8)
+    h = 0.5e-6
+    km, _ = periodic_permeability(pore, 0, spacing=(h, h, h))
+    assert km == pytest.approx(k0 * h * h, rel=1e-8)
+    # the stack's reservoir reading differs from the periodic one (end effects)
+    assert r0.permeability != pytest.approx(k0, rel=1e-4)
+    with pytest.raises(ParameterError, match="cells"):
+        periodic_permeability(pore, 0, cells=2)
+    with pytest.raises(ParameterError, match="slip"):
+        periodic_permeability(pore, 0, sides="wall")
+    with pytest.raises(ParameterError, match="solid_fraction"):
+        sphere_array_cell(8, 0.6)
+    with pytest.raises(ParameterError, match="tabulated"):
+        sphere_array_permeability(0.1)
 
 
 def test_direct_and_iterative_agree_and_conserve_mass():
@@ -348,7 +356,8 @@ _MEASURE = """
 import json, sys
 import numpy as np
 from scipy.ndimage import gaussian_filter
-from electrohet.micro.flow import stokes_flow
+from electrohet.micro.flow import periodic_permeability, stokes_flow
+from electrohet.micro.flow_cases import sphere_array_cell, sphere_array_permeability
 
 def status(key):
     with open("/proc/self/status") as f:

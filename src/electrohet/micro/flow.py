@@ -418,6 +418,84 @@ def stokes_flow(
     return res
 
 
+def periodic_permeability(
+    volume: LabelledVolume | np.ndarray,
+    axis: int = 0,
+    *,
+    cells: int = 3,
+    phase: str | int = "pore",
+    spacing: Sequence[float] | None = None,
+    **kwargs,
+) -> tuple[float, FlowResult]:
+    """Permeability of the medium made by repeating a cell periodically along ``axis``.
+
+    :func:`stokes_flow` models a sample between two open reservoirs (zero normal
+    derivative of the velocity on the end planes); a sample read that way differs from
+    the same cell repeated without end (on a sphere pack at 48^3 the reservoir value
+    was 1.8 % above the periodic one).  Here ``cells`` copies are stacked between the
+    reservoirs and the mean pressure gradient is read between two identical slices one
+    period apart in the middle copy, ``G = (<p>_a - <p>_b) / L`` over the flowing pore
+    voxels of each slice, where the reservoirs' end effects have decayed; ``k = mu U /
+    G`` with ``U`` the superficial velocity.  Checks
+    (``tests/micro/test_micro_flow.py``): 3 and 5 copies agree to 1e-5 on a sphere
+    array, straight plates give the reservoir solve's value to 1e-9, and the
+    simple-cubic sphere array converges to Zick & Homsy's exact drag.
+
+    The four side faces stay mirror planes (``sides="slip"``), so the result is the
+    periodic permeability across the flow too only when the cell is mirror-symmetric
+    across the flow (e.g. a centred sphere); otherwise it is that of the cell mirrored
+    sideways and repeated along ``axis``.
+
+    Parameters
+    ----------
+    volume
+        One cell: :class:`LabelledVolume`, a boolean array (True = pore) or an integer
+        array (``phase`` is then the pore label).
+    axis
+        Flow and repetition axis.
+    cells
+        Copies stacked (>= 3) [-].
+    phase, spacing
+        As in :func:`stokes_flow` (``spacing`` in m; voxel units without it).
+    **kwargs
+        Passed on to :func:`stokes_flow` (``method``, ``rtol``, ``mass_tol``, ...).
+
+    Returns
+    -------
+    (k, result)
+        The periodic permeability (m^2, or voxel units squared) and the
+        :class:`FlowResult` of the stacked solve (its ``permeability`` is the
+        reservoir reading of the stack).
+    """
+    if not isinstance(cells, (int, np.integer)) or cells < 3:
+        raise ParameterError(f"cells = {cells!r}: at least 3 copies are needed")
+    if axis not in (0, 1, 2):
+        raise ParameterError(f"axis = {axis!r}; allowed: 0, 1, 2")
+    if kwargs.get("sides", "slip") != "slip":
+        raise ParameterError("periodic_permeability needs sides='slip' (mirror planes)")
+    pore, h_vol = _pore_mask(volume, phase)
+    if pore.ndim != 3:
+        raise DataError(f"volume has {pore.ndim} dimensions; a 3D volume (nz, ny, nx) is needed")
+    h = np.asarray(h_vol if spacing is None else spacing, dtype=np.float64)
+    n = pore.shape[axis]
+    stack = np.concatenate([pore] * int(cells), axis=axis)
+    r = stokes_flow(stack, axis, spacing=tuple(h), return_fields=True, warn=False, **kwargs)
+    if not np.isfinite(r.tau_flow) or r.mean_velocity == 0.0 or r.pressure is None:
+        return 0.0, r
+    p = np.moveaxis(r.pressure, axis, 0)
+    mid = int(cells) // 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slice: no flow there
+        drop = float(np.nanmean(p[mid * n]) - np.nanmean(p[(mid + 1) * n]))
+    if not np.isfinite(drop) or drop <= 0.0:
+        raise DataError(
+            "the two reading slices of the middle copy hold no flowing pore voxel; "
+            "choose an axis along which the cell's end slices are open"
+        )
+    grad = drop / (n * float(h[axis]))
+    return float(r.viscosity * r.mean_velocity / grad), r
+
+
 def _choose_method(method: str, n_cells: int, direct_below: int) -> str:
     """The solver for ``n_cells`` flowing cells: ``"auto"`` picks the sparse LU below
     ``direct_below`` estimated unknowns (3.55 per cell), else ``"minres-mg"``."""
