@@ -81,3 +81,16 @@ def test_numcodecs_refuses_pickle_decoding():
     with pytest.raises(Exception, match="(?i)unsafe|pickle") as info:
         Pickle().decode(payload)
     assert type(info.value).__name__ == "UnsafeDecodeError", numcodecs.__version__
+
+
+def test_version_has_one_value():
+    """``electrohet.__version__`` is the version pyproject.toml declares (0.2 was
+    released on 2026-11-29, CHANGELOG.md; main is the next development version)."""
+    import tomllib
+    from pathlib import Path
+
+    import electrohet
+
+    meta = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert electrohet.__version__ == meta["project"]["version"]
+    assert tuple(int(x) for x in electrohet.__version__.split(".")[:2]) >= (0, 2)

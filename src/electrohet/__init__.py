@@ -17,7 +17,7 @@ from electrohet.errors import (
 from electrohet.model import MeshOptions, Simulation, SolverOptions
 from electrohet.protocols import Experiment
 
-__version__ = "0.1.0"
+__version__ = "0.3.0.dev0"
 
 __all__ = [
     "Cell",
