@@ -12,7 +12,7 @@ time much less.
 
 Usage::
 
-    python benchmarks/bench_voxel.py [32,64,96,128] [--limit 600]
+    python benchmarks/bench_voxel.py [32,64,96,128] [--limit 600] [--threads 2]
     # a Zhang-sized sub-volume (z x y x x voxels, z through the thickness) at C/3
     python benchmarks/bench_voxel.py 286x132x132 --voxel-um 0.25 --rate C/3 --limit 3600
 """
@@ -65,6 +65,7 @@ def run_one(
     heartbeat: str | None = None,
     voxel_um: float = 0.5,
     rate: str = "C/2",
+    threads: int = 1,
 ) -> dict:
     import resource
     import threading
@@ -82,7 +83,9 @@ def run_one(
         radius_median_m=1.5e-6,
         seed=0,
     )
-    sim = Simulation(vol, material="NMC532", options=VoxelSolverOptions(linear=linear))
+    sim = Simulation(
+        vol, material="NMC532", options=VoxelSolverOptions(linear=linear, threads=threads)
+    )
     t1 = time.perf_counter()
     c1 = time.process_time()
     stop = threading.Event()
@@ -120,11 +123,14 @@ def main() -> None:
     ap.add_argument("--linear", default="auto")
     ap.add_argument("--voxel-um", type=float, default=0.5, help="voxel size [um]")
     ap.add_argument("--rate", default="C/2", help="discharge rate, e.g. C/3")
+    ap.add_argument(
+        "--threads", type=int, default=1, help="1 or 2 (c_e and c_s V-cycles side by side)"
+    )
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--heartbeat", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one is not None:
-        print(json.dumps(run_one(a.one, a.linear, a.heartbeat, a.voxel_um, a.rate)))
+        print(json.dumps(run_one(a.one, a.linear, a.heartbeat, a.voxel_um, a.rate, a.threads)))
         return
     ref = ECHEMAMR["wall_s"] * ECHEMAMR["cores"] / ECHEMAMR["unknowns"]
     print(f"echemAMR reference: {ref:.3f} core-s per unknown (whole run, 1.36 M unknowns)")
@@ -139,7 +145,8 @@ def main() -> None:
         try:
             out = subprocess.run(
                 [sys.executable, __file__, "--one", n, "--linear", a.linear]
-                + ["--heartbeat", hb, "--voxel-um", str(a.voxel_um), "--rate", a.rate],
+                + ["--heartbeat", hb, "--voxel-um", str(a.voxel_um), "--rate", a.rate]
+                + ["--threads", str(a.threads)],
                 capture_output=True,
                 text=True,
                 timeout=a.limit,

@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from electrohet.errors import SolverError
 from electrohet.voxel import Simulation, VoxelSolverOptions
 from electrohet.voxel.model import Control, VoxelModel
 from electrohet.voxel.preconditioner import BlockPreconditioner, VCycle
@@ -188,6 +189,34 @@ def test_block_preconditioner_makes_gmres_converge_fast(small_volume, mode):
         A, -R / d, rtol=1e-8, restart=200, maxiter=1, callback=count0, callback_type="pr_norm"
     )
     assert info0 != 0 or its0[0] > 5 * its[0]
+
+
+def test_two_threads_apply_the_same_preconditioner(small_volume):
+    """``threads=2`` runs the c_s V-cycle in a second thread with the GIL-free
+    Gauss-Seidel: the same operator as ``threads=1`` (pyamg's sweep) to round-off, and
+    the compiled sweep is pyamg's sweep to round-off on the Jacobian itself."""
+    from pyamg import amg_core
+
+    from electrohet.voxel._kernels import gauss_seidel
+
+    sim = Simulation(small_volume, material="NMC532", options=VoxelSolverOptions(linear="krylov"))
+    m = sim.model
+    y = sim.initial_state(0.5)
+    R, J = m.residual(y, y, 60.0, Control("current", 5.0))
+    rng = np.random.default_rng(4)
+    r = rng.standard_normal(m.n)
+    x1 = BlockPreconditioner(m, J, "current", threads=1).apply(r)
+    x2 = BlockPreconditioner(m, J, "current", threads=2).apply(r)
+    assert np.max(np.abs(x2 - x1)) <= 1e-10 * np.max(np.abs(x1))
+    A = J.tocsr()
+    b = rng.standard_normal(m.n)
+    for forward, (lo, hi, step) in ((True, (0, m.n, 1)), (False, (m.n - 1, -1, -1))):
+        xa, xb = np.zeros(m.n), np.zeros(m.n)
+        gauss_seidel(A.indptr, A.indices, A.data, xa, b, forward)
+        amg_core.gauss_seidel(A.indptr, A.indices, A.data, xb, b, lo, hi, step)
+        np.testing.assert_allclose(xa, xb, rtol=1e-12, atol=1e-14 * np.max(np.abs(xb)))
+    with pytest.raises(SolverError, match="threads"):
+        Simulation(small_volume, material="NMC532", options=VoxelSolverOptions(threads=3))
 
 
 def test_newton_krylov_matches_the_direct_solver(small_volume):

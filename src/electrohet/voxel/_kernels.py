@@ -94,3 +94,27 @@ def csr_pattern(rows, cols, n):  # pragma: no cover - compiled
                 hi = mid
         slot[k] = lo
     return indptr, indices, slot
+
+
+@numba.njit(cache=True, nogil=True)
+def gauss_seidel(indptr, indices, data, x, b, forward):  # pragma: no cover - compiled
+    """One Gauss-Seidel sweep on ``A x = b`` (CSR), in place on ``x``.
+
+    Rows in increasing order when ``forward``, else decreasing; a row with a zero
+    diagonal leaves its entry unchanged.  The same sweep as pyamg's
+    ``amg_core.gauss_seidel``, compiled without the GIL so that two V-cycles can run
+    in two threads (:class:`~electrohet.voxel.preconditioner.BlockPreconditioner`).
+    """
+    n = x.size
+    for k in range(n):
+        i = k if forward else n - 1 - k
+        diag = 0.0
+        s = b[i]
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            if j == i:
+                diag += data[p]
+            else:
+                s -= data[p] * x[j]
+        if diag != 0.0:
+            x[i] = s / diag

@@ -48,6 +48,10 @@ class VoxelSolverOptions:
         lithium and salt are conserved to round-off independently of it).
     max_duration_factor
         A step without a time limit fails after this x (nominal capacity / current) + 1 h.
+    threads
+        Threads of the Krylov preconditioner: with 2, the c_e and c_s V-cycles of each
+        application run side by side (:class:`~electrohet.voxel.preconditioner.
+        BlockPreconditioner`); the numerics are the same up to round-off [-].
     """
 
     rtol: float = 2e-3
@@ -57,6 +61,7 @@ class VoxelSolverOptions:
     linear: str = "auto"
     newton_tol: float = 1e-6
     max_duration_factor: float = 3.0
+    threads: int = 1
 
 
 @dataclass
@@ -380,7 +385,10 @@ class Simulation:
         self._control_now = Control("current", 0.0)  # the running step's control
         self._last: tuple[float, np.ndarray, int] = (0.0, np.zeros(0), 0)
         self.solver = NewtonSolver(
-            self.model, linear=self.options.linear, newton_tol=self.options.newton_tol
+            self.model,
+            linear=self.options.linear,
+            newton_tol=self.options.newton_tol,
+            threads=self.options.threads,
         )
 
     # ---------------------------------------------------------------- helpers

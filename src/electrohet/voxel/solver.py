@@ -53,6 +53,9 @@ class NewtonSolver:
         ``rebuild_iterations`` and more than ``rebuild_factor`` x the iterations per
         decade of residual reduction of the first solve after the last build, when the
         control mode changes, or when the step size has changed by > 4x.
+    threads
+        1 or 2: threads of the block preconditioner (2: the c_e and c_s V-cycles run
+        side by side).
     """
 
     def __init__(
@@ -66,7 +69,11 @@ class NewtonSolver:
         krylov_first: float = 1e-3,
         rebuild_iterations: int = 10,
         rebuild_factor: float = 1.5,
+        threads: int = 1,
     ) -> None:
+        if threads not in (1, 2) or isinstance(threads, bool):
+            raise SolverError(f"threads = {threads!r}; allowed: 1, 2")
+        self.threads = int(threads)
         self.model = model
         if linear == "auto":
             linear = "direct" if model.n <= direct_max else "krylov"
@@ -159,7 +166,7 @@ class NewtonSolver:
             w0 = pc.w if pc is not None and pc.mode == mode else None
             # free the old hierarchies before the new ones are built (peak memory)
             self._pc = pc = None
-            self._pc = BlockPreconditioner(self.model, J, mode, w0)
+            self._pc = BlockPreconditioner(self.model, J, mode, w0, threads=self.threads)
             self._pc_dt = self._dt
             self.stats.factorizations += 1
             self._fresh_rate = None
