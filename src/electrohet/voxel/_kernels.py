@@ -108,13 +108,15 @@ def gauss_seidel(indptr, indices, data, x, b, forward):  # pragma: no cover - co
     n = x.size
     for k in range(n):
         i = k if forward else n - 1 - k
+        ii = np.uint64(i)
         diag = 0.0
-        s = b[i]
+        rsum = 0.0
         for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
-            if j == i:
-                diag += data[p]
+            # unsigned: no negative-index wraparound test in the inner loop
+            j = np.uint64(indices[p])
+            if j == ii:
+                diag = data[p]
             else:
-                s -= data[p] * x[j]
+                rsum += data[p] * x[j]
         if diag != 0.0:
-            x[i] = s / diag
+            x[i] = (b[i] - rsum) / diag
