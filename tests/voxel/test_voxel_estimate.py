@@ -7,25 +7,22 @@ import pytest
 
 from electrohet.micro.estimate import voxel_estimate
 
-#: (n, CPU seconds of the C/2 discharge, peak RSS [bytes] or None), bench_voxel.py;
-#: 64^3 measured after issue 28's memory work, 128^3 peak over the first steps
+#: (n, CPU seconds of the C/2 discharge, peak RSS [bytes]), bench_voxel.py whole runs
+#: after issue 28's strength-threshold change (2026-12-07; RSS printed in MiB)
 MEASURED = [
-    (32, 29.0, None),
-    (64, 324.0, 1.32e9),
-    (96, 1886.0, None),
-    (128, 5081.0, 6.89e9),
+    (32, 25.0, 410 * 2**20),
+    (64, 199.0, 1046 * 2**20),
+    (128, 2440.0, 6400 * 2**20),
 ]
 
 
 @pytest.mark.parametrize(("n", "cpu_s", "peak"), MEASURED)
 def test_voxel_estimate_is_within_30_percent_of_the_benchmark(n, cpu_s, peak):
     """One C/2 discharge step of n^3 voxels: the estimated time within 30 % of the
-    measured CPU time, and the estimated memory within 30 % of the peak RSS measured
-    after the memory work of issue 28."""
+    measured CPU time, and the estimated memory within 30 % of the measured peak RSS."""
     est = voxel_estimate(float(n) ** 3, 1)
     assert est.seconds == pytest.approx(cpu_s, rel=0.30)
-    if peak is not None:
-        assert est.bytes == pytest.approx(peak, rel=0.30)
+    assert est.bytes == pytest.approx(peak, rel=0.30)
 
 
 def test_voxel_estimate_scales_with_steps_and_voxels():

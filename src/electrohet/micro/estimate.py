@@ -176,19 +176,18 @@ def estimate(steps: dict[str, float]) -> Estimate:
 
 #: voxel-resolved simulation (electrohet voxel simulate), refitted for issue 28 part 2
 #: (benchmarks/bench_voxel.py, C/2 discharge to 3.0 V, synthetic NMC532 of n^3 voxels
-#: of 0.5 um, ~2.1 unknowns per voxel).  Memory: peak RSS 1.32 GB at 64^3 (whole run)
-#: and 6.9 GB at 128^3 (first steps) after the memory work of that issue (int32
-#: Jacobian pattern, old hierarchies freed before new ones are built; 1.64 / 11.2 GB
-#: before); the fit 0.3 GB + 3,300 B/voxel is within 12 % of both.  Time: CPU seconds
-#: per current step grow a little faster than the voxels (GMRES iterations per Newton
-#: iteration grow with the size): 29 / 324 / 1,886 / 5,081 s at 32^3 / 64^3 / 96^3 /
-#: 128^3 (64^3 re-measured after the memory work; the others from docs/voxel.md)
-#: fit 380 s (N / 64^3)^1.24 within 18 % (docs/voxel.md "Limits").
+#: of 0.5 um, ~2.1 unknowns per voxel), last after the strength-threshold change of the
+#: preconditioner (2026-12-07).  Memory: peak RSS 0.43 / 1.10 / 6.71 GB at 32^3 / 64^3
+#: / 128^3 (whole runs); the fit 0.3 GB + 3,300 B/voxel is within 8 % of all three.
+#: Time: CPU seconds per current step (one thread) 25 / 199 / 2,440 s at 32^3 / 64^3 /
+#: 128^3 (GMRES iterations per Newton iteration 7.7 / 9.1 / 10.8, so the work grows a
+#: little faster than the voxels); least-squares power law in log-log 230 s (N /
+#: 64^3)^1.10, within 16 % of the three (docs/voxel.md "Limits").
 VOXEL_BYTES_PER_VOXEL = 3300.0
 VOXEL_BASE_BYTES = 0.3e9
-VOXEL_SECONDS_REF = 380.0
+VOXEL_SECONDS_REF = 230.0
 VOXEL_REF_VOXELS = 64.0**3
-VOXEL_TIME_EXPONENT = 1.24
+VOXEL_TIME_EXPONENT = 1.10
 
 
 def voxel_estimate(n_voxels: float, n_steps: int) -> Estimate:
