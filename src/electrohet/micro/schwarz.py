@@ -607,10 +607,11 @@ def _remaining_error(values: Sequence[float], first_sweep: int = 1) -> float:
     tail = dec[-5:]
     if np.all(tail > 0):
         r = tail[1:] / tail[:-1]
-        # with fewer than five decrements the trend is unknown: take the larger
-        rising = tail.size < 5 or np.polyfit(np.arange(r.size, dtype=float), r, 1)[
-            0
-        ] > 1e-3 * float(np.mean(r))
+        if tail.size < 5:
+            rising = True  # too few decrements to judge the trend: take the larger
+        else:
+            slope = np.polyfit(np.arange(r.size, dtype=float), r, 1)[0]
+            rising = slope > 1e-3 * float(np.mean(r))
         if rising:
             k = first_sweep + np.arange(len(dec) - 2, len(dec) + 1, dtype=float)
             q = -np.polyfit(np.log(k), np.log(tail[-3:]), 1)[0]

@@ -94,7 +94,7 @@ class VCycle:
     nogil
         Smooth with the compiled Gauss-Seidel of :mod:`electrohet.voxel._kernels`, which
         releases the GIL (for a cycle run in a second thread), instead of pyamg's (which
-        holds it and was 1.3-1.45x faster per sweep on a 48^3 Jacobian).
+        holds it and was 1.25-1.45x faster per sweep on a 48^3 Jacobian).
     """
 
     def __init__(
