@@ -12,7 +12,7 @@ time much less.
 
 Usage::
 
-    python benchmarks/bench_voxel.py [32,64,96,128] [--limit 600] [--threads 2]
+    python benchmarks/bench_voxel.py [32,64,96,128] [--limit 600] [--threads 2] [--no-reuse]
     # a Zhang-sized sub-volume (z x y x x voxels, z through the thickness) at C/3
     python benchmarks/bench_voxel.py 286x132x132 --voxel-um 0.25 --rate C/3 --limit 3600
 """
@@ -66,6 +66,7 @@ def run_one(
     voxel_um: float = 0.5,
     rate: str = "C/2",
     threads: int = 1,
+    reuse: bool = True,
 ) -> dict:
     import resource
     import threading
@@ -84,7 +85,9 @@ def run_one(
         seed=0,
     )
     sim = Simulation(
-        vol, material="NMC532", options=VoxelSolverOptions(linear=linear, threads=threads)
+        vol,
+        material="NMC532",
+        options=VoxelSolverOptions(linear=linear, threads=threads, reuse_hierarchy=reuse),
     )
     t1 = time.perf_counter()
     c1 = time.process_time()
@@ -126,16 +129,25 @@ def main() -> None:
     ap.add_argument(
         "--threads", type=int, default=1, help="1 or 2 (c_e and c_s V-cycles side by side)"
     )
+    ap.add_argument(
+        "--no-reuse",
+        action="store_true",
+        help="every preconditioner rebuild a full AMG set-up (the solver before 0.3)",
+    )
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--heartbeat", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one is not None:
-        print(json.dumps(run_one(a.one, a.linear, a.heartbeat, a.voxel_um, a.rate, a.threads)))
+        print(
+            json.dumps(
+                run_one(a.one, a.linear, a.heartbeat, a.voxel_um, a.rate, a.threads, not a.no_reuse)
+            )
+        )
         return
     ref = ECHEMAMR["wall_s"] * ECHEMAMR["cores"] / ECHEMAMR["unknowns"]
     print(f"echemAMR reference: {ref:.3f} core-s per unknown (whole run, 1.36 M unknowns)")
     hdr = (
-        "n^3  unknowns  steps  newton   gmres  wall[s]  cpu[s]  RSS[MB]  cap[mAh/g]  "
+        "n^3  unknowns  steps  newton   gmres  builds  wall[s]  cpu[s]  RSS[MB]  cap[mAh/g]  "
         "core-s/unk/step  core-s/unk"
     )
     print(hdr)
@@ -146,7 +158,8 @@ def main() -> None:
             out = subprocess.run(
                 [sys.executable, __file__, "--one", n, "--linear", a.linear]
                 + ["--heartbeat", hb, "--voxel-um", str(a.voxel_um), "--rate", a.rate]
-                + ["--threads", str(a.threads)],
+                + ["--threads", str(a.threads)]
+                + (["--no-reuse"] if a.no_reuse else []),
                 capture_output=True,
                 text=True,
                 timeout=a.limit,
@@ -175,7 +188,8 @@ def main() -> None:
         cs = r["solve_cpu_s"]
         print(
             f"{n:>4}  {r['unknowns']:>8}  {r['steps']:>5}  {r['newton']:>6}  "
-            f"{r['gmres_iterations']:>6}  {wall:>7.1f}  {r['solve_cpu_s']:>6.0f}  "
+            f"{r['gmres_iterations']:>6}  {r['factorizations']:>6}  "
+            f"{wall:>7.1f}  {r['solve_cpu_s']:>6.0f}  "
             f"{r['peak_rss_MB']:>7.0f}  {r['capacity_mAh_g']:>10.1f}  "
             f"{cs / r['unknowns'] / max(r['steps'], 1):>15.2e}  {cs / r['unknowns']:>10.2e}"
             f"   ({r['status']}, Li error {r['li_error']:.1e})",

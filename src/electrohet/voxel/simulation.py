@@ -52,6 +52,11 @@ class VoxelSolverOptions:
         Threads of the Krylov preconditioner: with 2, the c_e and c_s V-cycles of each
         application run side by side (:class:`~electrohet.voxel.preconditioner.
         BlockPreconditioner`); the numerics are the same up to round-off [-].
+    reuse_hierarchy
+        Rebuilds of the Krylov preconditioner keep the AMG coarse grids and
+        interpolation of the last full set-up and redo only the Galerkin products
+        (:class:`NewtonSolver`); ``False`` makes every rebuild a full set-up.  Either
+        way the Newton tolerance alone sets the accuracy.
     """
 
     rtol: float = 2e-3
@@ -62,6 +67,7 @@ class VoxelSolverOptions:
     newton_tol: float = 1e-6
     max_duration_factor: float = 3.0
     threads: int = 1
+    reuse_hierarchy: bool = True
 
 
 @dataclass
@@ -389,6 +395,7 @@ class Simulation:
             linear=self.options.linear,
             newton_tol=self.options.newton_tol,
             threads=self.options.threads,
+            reuse_hierarchy=self.options.reuse_hierarchy,
         )
 
     # ---------------------------------------------------------------- helpers
