@@ -201,7 +201,7 @@ class StokesPreconditioner:
         darcy: str = "sa",
         darcy_options: dict | None = None,
         matrix_free: bool = True,
-        vel_max_coarse: int = 3000,
+        vel_max_coarse: int = 500,
     ) -> None:
         self.nu, self.nc = nu, nc
         self.darcy_weight = darcy_weight
