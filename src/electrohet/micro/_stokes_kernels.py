@@ -170,13 +170,13 @@ def _darcy_row(F, cid, h, w, i, j, k, me, indices, data, p):
 
 @nb.njit(cache=True)
 def darcy_csr(F, cid, h, w, nc):
-    """CSR arrays (int32 ``indptr`` and columns, float32 values) of ``L = G^T W G`` on
+    """CSR arrays (int64 ``indptr``, int32 columns, float32 values) of ``L = G^T W G`` on
     the cells, ``W = diag(w)`` on the faces: coupling ``-w_f / h_d^2`` across an interior
     face, and ``w_f / h_d^2`` on the diagonal for every face of the cell (reservoir
     faces too).  Two passes (count, then fill), so nothing is allocated but the
     result."""
     n0, n1, n2 = cid.shape
-    indptr = np.zeros(nc + 1, np.int32)
+    indptr = np.zeros(nc + 1, np.int64)
     none_i = np.empty(0, np.int32)
     none_d = np.empty(0, np.float32)
     for i in range(n0):

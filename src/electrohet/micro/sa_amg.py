@@ -433,6 +433,8 @@ class SmoothedAggregation:
         self.sweeps = [sweeps] if isinstance(sweeps, int) else list(sweeps)
         self.levels: list[Level] = []
         self.work: list[tuple[np.ndarray, ...]] = []  # (b, x, b2, e) of the coarse levels
+        if indices.size + indptr.size > np.iinfo(np.int32).max:
+            raise ValueError("matrix too large for the int32 indices of the hierarchy")
         csr = (
             indptr.astype(np.int32, copy=False),
             indices.astype(np.int32, copy=False),
