@@ -133,48 +133,69 @@ def viscous_diagonal(F, h, wall, out):
 
 
 @nb.njit(cache=True)
+def _darcy_row(F, cid, h, w, i, j, k, me, indices, data, p):
+    """Row ``me`` (cell ``(i, j, k)``) of :func:`darcy_csr` from entry ``p`` on (only
+    counted when ``indices`` is empty); returns the entry after it."""
+    fill = indices.size > 0
+    diag = 0.0
+    pd = -1
+    # columns in increasing order: -z, -y, -x, self, +x, +y, +z
+    for t in range(7):
+        if t == 3:
+            pd = p
+            if fill:
+                indices[p] = me
+            p += 1
+            continue
+        d = 2 - t if t < 3 else t - 4
+        up = t > 3
+        a, b, c = _shift(d, i, j, k, 1 if up else -1)
+        # face index: low face of the cell, or high
+        fa, fb, fc = _shift(d, i, j, k, 1 if up else 0)
+        f = F[d][fa, fb, fc]
+        if f < 0:
+            continue
+        g = np.float64(w[f]) / (h[d] * h[d])
+        diag += g
+        nb_ = _at(cid, a, b, c)
+        if nb_ >= 0:
+            if fill:
+                indices[p] = nb_
+                data[p] = -g
+            p += 1
+    if fill:
+        data[pd] = diag
+    return p
+
+
+@nb.njit(cache=True)
 def darcy_csr(F, cid, h, w, nc):
-    """CSR arrays (float32 values, int32 columns) of ``L = G^T W G`` on the cells,
-    ``W = diag(w)`` on the faces: coupling ``-w_f / h_d^2`` across an interior face, and
-    ``w_f / h_d^2`` on the diagonal for every face of the cell (reservoir faces too)."""
+    """CSR arrays (int64 ``indptr``, int32 columns, float32 values) of ``L = G^T W G`` on
+    the cells, ``W = diag(w)`` on the faces: coupling ``-w_f / h_d^2`` across an interior
+    face, and ``w_f / h_d^2`` on the diagonal for every face of the cell (reservoir
+    faces too).  Two passes (count, then fill), so nothing is allocated but the
+    result."""
     n0, n1, n2 = cid.shape
     indptr = np.zeros(nc + 1, np.int64)
-    indices = np.empty(7 * nc, np.int32)
-    data = np.empty(7 * nc, np.float32)
-    p = 0
+    none_i = np.empty(0, np.int32)
+    none_d = np.empty(0, np.float32)
     for i in range(n0):
         for j in range(n1):
             for k in range(n2):
                 me = cid[i, j, k]
-                if me < 0:
-                    continue
-                diag = 0.0
-                pd = -1
-                # columns in increasing order: -z, -y, -x, self, +x, +y, +z
-                for t in range(7):
-                    if t == 3:
-                        pd = p
-                        indices[p] = me
-                        p += 1
-                        continue
-                    d = 2 - t if t < 3 else t - 4
-                    up = t > 3
-                    a, b, c = _shift(d, i, j, k, 1 if up else -1)
-                    # face index: low face of the cell, or high
-                    fa, fb, fc = _shift(d, i, j, k, 1 if up else 0)
-                    f = F[d][fa, fb, fc]
-                    if f < 0:
-                        continue
-                    g = np.float64(w[f]) / (h[d] * h[d])
-                    diag += g
-                    nb_ = _at(cid, a, b, c)
-                    if nb_ >= 0:
-                        indices[p] = nb_
-                        data[p] = -g
-                        p += 1
-                data[pd] = diag
-                indptr[me + 1] = p
-    return indptr, indices[:p].copy(), data[:p].copy()
+                if me >= 0:
+                    indptr[me + 1] = _darcy_row(F, cid, h, w, i, j, k, me, none_i, none_d, 0)
+    for r in range(nc):
+        indptr[r + 1] += indptr[r]
+    indices = np.empty(indptr[nc], np.int32)
+    data = np.empty(indptr[nc], np.float32)
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                me = cid[i, j, k]
+                if me >= 0:
+                    _darcy_row(F, cid, h, w, i, j, k, me, indices, data, indptr[me])
+    return indptr, indices, data
 
 
 @nb.njit(cache=True, parallel=True)
@@ -356,3 +377,106 @@ def axpy(y, a, x):
     """``y += a x`` elementwise (float64 arithmetic)."""
     for i in nb.prange(y.size):
         y[i] = np.float64(y[i]) + a * np.float64(x[i])
+
+
+@nb.njit(cache=True)
+def darcy_couplings(F, cid, h, w, nc):
+    """Couplings of each cell to its ``+x, +y, +z`` neighbour cell in ``L = G^T W G``
+    (float32 ``(nc, 3)``, 0 where there is none): ``w_f / h_d^2`` of the face between
+    them, the off-diagonal entries of :func:`darcy_csr` with the sign flipped; and the
+    diagonal of :func:`darcy_csr` (float32)."""
+    n0, n1, n2 = cid.shape
+    out = np.zeros((nc, 3), np.float32)
+    diag = np.zeros(nc, np.float32)
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                me = cid[i, j, k]
+                if me < 0:
+                    continue
+                dsum = 0.0  # summed in the order of darcy_csr: identical float32
+                for t in range(3):
+                    d = 2 - t
+                    f = F[d][i, j, k]  # the low face
+                    if f >= 0:
+                        dsum += np.float64(w[f]) / (h[d] * h[d])
+                for d in range(3):
+                    a, b, c = _shift(d, i, j, k, 1)
+                    f = F[d][a, b, c]  # the high face (inside the face grid)
+                    if f >= 0:
+                        g = np.float64(w[f]) / (h[d] * h[d])
+                        dsum += g
+                        if _at(cid, a, b, c) >= 0:
+                            out[me, d] = g
+                diag[me] = dsum
+    return out, diag
+
+
+@nb.njit(cache=True, inline="always")
+def _val(v, diag, i, mode):
+    """``v_i``, or ``v_i / diag_i`` in mode 3 of :func:`darcy_pass`."""
+    if mode == 3:
+        return np.float64(v[i]) / np.float64(diag[i])
+    return np.float64(v[i])
+
+
+@nb.njit(cache=True)
+def darcy_pass(cid, gp, diag, agg, omega, v, b, out, mode):
+    """One pass over the cells of ``L`` stored as the couplings ``gp`` of
+    :func:`darcy_couplings` and its float32 diagonal ``diag`` (neighbours through
+    ``cid``; the neighbour sum is written out here, not called: numba does not inline
+    across cached functions, and a call per cell tripled the time).
+
+    mode 0 / 1: a Gauss-Seidel sweep on ``L v = b`` in place, cells in C order / in
+    reverse; 2: ``out = b - L v``; 3: ``out = P^T v`` with ``P = (I - omega D^-1 L) T``
+    the smoothed prolongation of the aggregates ``agg``; 4: ``out += P c``, given ``v =
+    T c`` (``b`` unused in 3 and 4).
+    """
+    n0, n1, n2 = cid.shape
+    if mode == 3:
+        out[:] = 0.0
+    back = mode == 1
+    for ii in range(n0):
+        i = n0 - 1 - ii if back else ii
+        for jj in range(n1):
+            j = n1 - 1 - jj if back else jj
+            for kk in range(n2):
+                k = n2 - 1 - kk if back else kk
+                me = cid[i, j, k]
+                if me < 0:
+                    continue
+                s = 0.0  # sum_nb g_nb v_nb = -(L v)_me + L_me,me v_me (mode 3: D^-1 v)
+                if i > 0:
+                    nb_ = cid[i - 1, j, k]
+                    if nb_ >= 0:
+                        s += np.float64(gp[nb_, 0]) * _val(v, diag, nb_, mode)
+                if i < n0 - 1:
+                    nb_ = cid[i + 1, j, k]
+                    if nb_ >= 0:
+                        s += np.float64(gp[me, 0]) * _val(v, diag, nb_, mode)
+                if j > 0:
+                    nb_ = cid[i, j - 1, k]
+                    if nb_ >= 0:
+                        s += np.float64(gp[nb_, 1]) * _val(v, diag, nb_, mode)
+                if j < n1 - 1:
+                    nb_ = cid[i, j + 1, k]
+                    if nb_ >= 0:
+                        s += np.float64(gp[me, 1]) * _val(v, diag, nb_, mode)
+                if k > 0:
+                    nb_ = cid[i, j, k - 1]
+                    if nb_ >= 0:
+                        s += np.float64(gp[nb_, 2]) * _val(v, diag, nb_, mode)
+                if k < n2 - 1:
+                    nb_ = cid[i, j, k + 1]
+                    if nb_ >= 0:
+                        s += np.float64(gp[me, 2]) * _val(v, diag, nb_, mode)
+                if mode <= 1:
+                    v[me] = (np.float64(b[me]) + s) / np.float64(diag[me])
+                elif mode == 2:
+                    out[me] = np.float64(b[me]) - np.float64(diag[me]) * np.float64(v[me]) + s
+                elif mode == 3:
+                    # (P^T v)_a gathers v_i - omega (L D^-1 v)_i over the cells i of a
+                    out[agg[me]] += (1.0 - omega) * np.float64(v[me]) + omega * s
+                else:
+                    t = (1.0 - omega) * np.float64(v[me]) + omega * s / np.float64(diag[me])
+                    out[me] = np.float64(out[me]) + t

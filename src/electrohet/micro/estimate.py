@@ -57,14 +57,27 @@ FLOW_DIRECT_BELOW = 80_000
 #: ``FLOW_DIRECT_BELOW`` unknowns (about 22,500 pore voxels).
 FLOW_DIRECT_BYTES = (600.0, 4.0 / 3.0)  # (bytes, exponent): 600 B x n^(4/3)
 FLOW_DIRECT_SECONDS = (36.9, 91_751, 1.66)  # (seconds, at pore voxels, exponent)
-#: Lean matrix-free MINRES (``method="minres-mg"``), measured with
-#: ``benchmarks/bench_flow.py`` (same images and protocol; its table is in
-#: docs/micro.md; one numba thread): net peak memory linear in the pore count, 667-738
-#: B per pore voxel at 48^3-192^3 (233-258 B per image voxel at porosity 0.35), fitted
-#: as 700 B; iterations nearly flat (80-111), CPU time 7.3e-5 s per pore voxel (within
-#: 12 % of the six measured sizes, 2.2 s at 48^3 to 191 s at 192^3).
-FLOW_MG_BYTES_PER_PORE = 700.0
-FLOW_MG_SECONDS = (0.0, 7.3e-5)  # (seconds, seconds per pore voxel)
+#: Lean matrix-free MINRES (``method="minres-mg"``, Darcy part by the lean smoothed
+#: aggregation of ``micro.sa_amg``), measured with ``benchmarks/bench_flow.py`` (same
+#: images and protocol; its table is in docs/micro.md; one numba thread):
+#:
+#: ======  ===========  ==========  ==========  ========
+#: size    pore voxels  iterations  net peak    CPU
+#: ======  ===========  ==========  ==========  ========
+#: 48^3    38,707       78          15.3 MB     1.8 s
+#: 64^3    91,751       83          33.0 MB     4.7 s
+#: 96^3    309,659      85          122.0 MB    16.6 s
+#: 128^3   734,004      106         256.6 MB    44.0 s
+#: 160^3   1,433,605    92          500.4 MB    76.2 s
+#: 192^3   2,477,264    95          866.9 MB    146.5 s
+#: ======  ===========  ==========  ==========  ========
+#:
+#: Net peak memory 2 MB + 345 B per pore voxel (within 11 % of all six rows, 96^3 the
+#: farthest: glibc keeps freed set-up arrays of a few MB as heap holes, which moves
+#: single sizes by ~10 B per image voxel; 122 B per image voxel at porosity 0.35 from
+#: 128^3 on), CPU time 5.3e-5 s per pore voxel (within 14 %).
+FLOW_MG_BYTES = (2.0e6, 345.0)  # (bytes, bytes per pore voxel)
+FLOW_MG_SECONDS = (0.0, 5.3e-5)  # (seconds, seconds per pore voxel)
 
 
 #: ``micro analyze`` solves the diffusive tortuosity with the sparse CG-AMG solver
@@ -110,7 +123,8 @@ def flow_cost(n_pore: float) -> tuple[float, float]:
         c, q = FLOW_DIRECT_BYTES
         return c * n_pore**q, t * (n_pore / n0) ** p
     a, b = FLOW_MG_SECONDS
-    return FLOW_MG_BYTES_PER_PORE * n_pore, a + b * n_pore
+    m0, m1 = FLOW_MG_BYTES
+    return m0 + m1 * n_pore, a + b * n_pore
 
 
 @dataclass

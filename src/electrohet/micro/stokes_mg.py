@@ -20,10 +20,17 @@ with a block-diagonal symmetric positive-definite preconditioner
   force (exact for straight channels).  The sum of the two inverses is the
   Cahouet & Chabard (1988) construction, here with the Darcy term in place of the
   reaction term.  ``A^-1 1`` comes from 12 CG iterations preconditioned by the
-  velocity two-grid; ``L`` is assembled (float32 CSR on the cells) and ``L^-1``
-  applied by one W-cycle of smoothed-aggregation AMG (pyamg): a V-cycle, or a two-grid
-  cycle like the velocity's, lets the iterations grow with the size again (134 and 339
-  instead of 87 at 64^3; 36 at 32^3 and 64^3 with exact inner solves).
+  velocity two-grid; ``L^-1`` is applied by one W-cycle of the lean smoothed-
+  aggregation hierarchy of :mod:`electrohet.micro.sa_amg` (Vaněk, Mandel & Brezina
+  1996: 2x2x2 blocks of cells split into connected pieces, then 3x3x3 blocks; ``P =
+  (I - omega D^-1 L) T``, Galerkin coarse matrices, symmetric Gauss-Seidel, float32
+  values and int32 indices, ``P`` and ``R`` not stored).  Its fine level is
+  :class:`DarcyGrid`: ``L`` stored as its diagonal and three couplings per cell
+  (16 B per cell), applied through the cell grid; the CSR of ``L`` exists only
+  during the set-up.  A V-cycle, or a two-grid cycle like the velocity's, lets the
+  iterations grow with the size again (134 and 339 instead of 87 at 64^3 with the
+  former pyamg hierarchy, still available as ``darcy="pyamg"``; 36 at 32^3 and 64^3
+  with exact inner solves).
 
 Storage: the operators are never assembled; int32 index grids (4 B per voxel per grid,
 four grids) number the unknowns, the solution is float64 and the six MINRES vectors
@@ -45,6 +52,7 @@ import scipy.sparse.linalg as spla
 from electrohet.micro import _stokes_kernels as K
 from electrohet.micro.amg import AggregationAMG
 from electrohet.micro.lean import _coarse_csr
+from electrohet.micro.sa_amg import SmoothedAggregation, grid_coords
 
 
 class _TwoGrid:
@@ -52,7 +60,7 @@ class _TwoGrid:
     :func:`~electrohet.micro._stokes_kernels.op_sweep`), acting on the unknowns numbered
     by ``idx`` within longer vectors."""
 
-    def __init__(self, idx, h, dg, agg: int, omega: float, scale: float):
+    def __init__(self, idx, h, dg, agg: int, omega: float, scale: float, max_coarse: int):
         self.args = (idx, h, dg)
         self.agg, self.omega, self.scale = agg, omega, scale
         self.cmap, nc = K.coarse_map(idx, agg)
@@ -61,7 +69,7 @@ class _TwoGrid:
         del diag, off
         Ac = sp.csr_matrix((data, indices, indptr), shape=(nc, nc))
         if nc > 3000:
-            self.solve = AggregationAMG(Ac, coords, max_coarse=3000).matvec
+            self.solve = AggregationAMG(Ac, coords, max_coarse=max_coarse).matvec
         else:
             self.solve = spla.splu(Ac.tocsc()).solve
         self.coarse = np.zeros(nc)
@@ -78,6 +86,55 @@ class _TwoGrid:
         c[:] = self.solve(c)
         K.op_sweep(idx, h, dg, tmp, r, tmp, 4, om, c, self.cmap, a, self.scale)
         K.op_sweep(idx, h, dg, tmp, r, out, 1, om, c, self.cmap, a, 0.0)
+
+
+class DarcyGrid:
+    """The fine level of the Darcy hierarchy on the cell grid
+    (:func:`~electrohet.micro._stokes_kernels.darcy_pass`): the matrix of
+    :func:`~electrohet.micro._stokes_kernels.darcy_csr` stored as its diagonal and the
+    couplings to the ``+x, +y, +z`` neighbours (16 B per cell instead of ~52 B in CSR),
+    neighbours found through ``cid``; also the aggregates and a work vector."""
+
+    def __init__(self, cid, gp, diag) -> None:
+        self.cid, self.gp, self.diag = cid, gp, diag
+        self.agg = np.empty(0, np.int32)  # set by attach
+        self.omega = 0.0
+        self.r = np.empty(diag.size, np.float32)
+
+    @classmethod
+    def from_grids(cls, F, cid, h, w, nc: int) -> DarcyGrid:
+        """The level of ``L = G^T diag(w) G`` on the cells numbered by ``cid``."""
+        return cls(cid, *K.darcy_couplings(F, cid, h, w, nc))
+
+    def attach(self, agg: np.ndarray, omega: float) -> None:
+        """Take the aggregates and prolongation weight of the coarsened fine level."""
+        self.agg, self.omega = agg, omega
+
+    def _pass(self, v, b, out, mode: int) -> None:
+        K.darcy_pass(self.cid, self.gp, self.diag, self.agg, self.omega, v, b, out, mode)
+
+    def smooth(self, x: np.ndarray, b: np.ndarray, forward: bool) -> None:
+        """One Gauss-Seidel sweep on ``L x = b`` in place (cells in C order or reverse)."""
+        self._pass(x, b, x, 0 if forward else 1)
+
+    def residual(self, x: np.ndarray, b: np.ndarray, r: np.ndarray) -> None:
+        """``r = b - L x``."""
+        self._pass(x, b, r, 2)
+
+    def restrict(self, r: np.ndarray, rc: np.ndarray) -> None:
+        """``rc = P^T r``."""
+        self._pass(r, r, rc, 3)
+
+    def prolong_add(self, c: np.ndarray, x: np.ndarray) -> None:
+        """``x += P c`` (``T c`` is formed in the work vector ``r``, free by then: the
+        cycle restricts the residual before it prolongs)."""
+        np.take(c, self.agg, out=self.r)
+        self._pass(self.r, self.r, x, 4)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held (bytes; ``cid`` belongs to the caller)."""
+        return sum(a.nbytes for a in (self.gp, self.diag, self.agg, self.r))
 
 
 @dataclass
@@ -111,6 +168,20 @@ class StokesPreconditioner:
         Box edge of the coarse level, Jacobi damping, coarse-correction scaling.
     w_iters
         Conjugate-gradient iterations for ``w = A^-1 1``.
+    darcy_weight
+        Weight of ``L^-1`` in ``I + darcy_weight L^-1``.
+    darcy
+        ``"sa"`` (default): the lean hierarchy of :mod:`electrohet.micro.sa_amg`;
+        ``"pyamg"``: pyamg's smoothed aggregation (float64, ``R`` stored; ~2 x the peak
+        memory; kept for comparison).
+    darcy_options
+        Keyword arguments of :class:`~electrohet.micro.sa_amg.SmoothedAggregation`.
+    matrix_free
+        Fine Darcy level as :class:`DarcyGrid` (default) instead of the CSR of ``L``
+        (same results; ~18 B per voxel more at porosity 0.35).
+    vel_max_coarse
+        ``max_coarse`` of the velocity two-grids' coarse-level
+        :class:`~electrohet.micro.amg.AggregationAMG`.
     """
 
     def __init__(
@@ -127,25 +198,50 @@ class StokesPreconditioner:
         scale: float = 1.5,
         w_iters: int = 12,
         darcy_weight: float = 1.0,
+        darcy: str = "sa",
+        darcy_options: dict | None = None,
+        matrix_free: bool = True,
+        vel_max_coarse: int = 500,
     ) -> None:
         self.nu, self.nc = nu, nc
         self.darcy_weight = darcy_weight
         dga = np.empty(nu, np.float32)
         K.viscous_diagonal(F, h, wall, dga)
-        self.vel = [_TwoGrid(F[d], h, dga, agg, omega, scale) for d in range(3)]
+        self.vel = [_TwoGrid(F[d], h, dga, agg, omega, scale, vel_max_coarse) for d in range(3)]
         self.tmp_u = np.empty(nu, np.float32)
         w = self._ones_solve(F, h, wall, dga, w_iters)
         np.maximum(w, 1.0 / dga, out=w)  # A is an M-matrix: (A^-1 1)_i >= 1 / A_ii
         del dga
         self.w = w
+        if darcy not in ("sa", "pyamg"):
+            raise ValueError(f"darcy must be 'sa' or 'pyamg', not {darcy!r}")
+        self.darcy_kind = darcy
+        if darcy == "sa":
+            self.darcy = self._darcy_sa(F, cid, h, w, nc, matrix_free, darcy_options or {})
+            return
+        indptr, indices, data = K.darcy_csr(F, cid, h, w, nc)
         import pyamg
 
-        indptr, indices, data = K.darcy_csr(F, cid, h, w, nc)
         L = sp.csr_matrix((data, indices, indptr), shape=(nc, nc))
         del indptr, indices, data
         ml = pyamg.smoothed_aggregation_solver(L, symmetry="hermitian", max_coarse=500)
         self.darcy_ml = ml
-        self.darcy = ml.aspreconditioner(cycle="W")
+        self.darcy_pc = ml.aspreconditioner(cycle="W")
+
+    @staticmethod
+    def _darcy_sa(F, cid, h, w, nc: int, matrix_free: bool, opts: dict) -> SmoothedAggregation:
+        """The smoothed-aggregation hierarchy of ``L``; with ``matrix_free`` its fine
+        level is :class:`DarcyGrid` (made first, so that the set-up's temporaries are
+        freed above it) and the CSR of ``L`` only lives during the set-up."""
+        grid = DarcyGrid.from_grids(F, cid, h, w, nc) if matrix_free else None
+        indptr, indices, data = K.darcy_csr(F, cid, h, w, nc)
+        coords = grid_coords(cid, nc)
+        sa = SmoothedAggregation(indptr, indices, data, coords, **opts)
+        del indptr, indices, data, coords
+        if grid is not None and sa.levels:
+            grid.attach(sa.levels[0].agg, sa.levels[0].omega)
+            sa.replace_fine(grid)
+        return sa
 
     def apply_a(self, r: np.ndarray, out: np.ndarray) -> None:
         """``out = A_hat^-1 r`` on the velocity unknowns (vectors of length ``nu``)."""
@@ -181,17 +277,23 @@ class StokesPreconditioner:
         nu = self.nu
         self.apply_a(r[:nu], out[:nu])
         rp, op = r[nu:], out[nu:]
-        op[:] = self.darcy.matvec(rp)
+        if self.darcy_kind == "sa":
+            self.darcy.apply(rp, op)
+        else:
+            op[:] = self.darcy_pc.matvec(rp)
         K.lincomb3(op, self.darcy_weight, op, 1.0, rp, 0.0, rp)
 
     @property
     def nbytes(self) -> int:
         """Memory held by the preconditioner (bytes)."""
         n = self.w.nbytes + self.tmp_u.nbytes + 4 * self.nu
-        for lv in self.darcy_ml.levels:
-            for m in (getattr(lv, "A", None), getattr(lv, "P", None), getattr(lv, "R", None)):
-                if m is not None:
-                    n += m.data.nbytes + m.indices.nbytes + m.indptr.nbytes
+        if self.darcy_kind == "sa":
+            n += self.darcy.nbytes
+        else:
+            for lv in self.darcy_ml.levels:
+                for m in (getattr(lv, "A", None), getattr(lv, "P", None), getattr(lv, "R", None)):
+                    if m is not None:
+                        n += m.data.nbytes + m.indices.nbytes + m.indptr.nbytes
         return n + sum(t.nbytes for t in self.vel)
 
 
