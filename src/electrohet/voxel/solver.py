@@ -63,6 +63,9 @@ class NewtonSolver:
         ``setup_factor`` x the iterations per decade of the first solve after the last
         full set-up, or the step differs by > 4x from that of the last full set-up;
         then the rebuild is a full set-up.
+    krylov_restart
+        GMRES restart length (its Krylov basis is allocated for this many vectors of
+        the system's size; only those an iteration reaches are touched).
     """
 
     def __init__(
@@ -79,6 +82,7 @@ class NewtonSolver:
         threads: int = 1,
         reuse_hierarchy: bool = True,
         setup_factor: float = 1.3,
+        krylov_restart: int = 60,
     ) -> None:
         if threads not in (1, 2) or isinstance(threads, bool):
             raise SolverError(f"threads = {threads!r}; allowed: 1, 2")
@@ -95,6 +99,7 @@ class NewtonSolver:
         self.krylov_first = krylov_first
         self.rebuild_iterations = rebuild_iterations
         self.rebuild_factor = rebuild_factor
+        self.krylov_restart = krylov_restart
         self._pc = None
         self._last_its = 0
         self._last_rate = 0.0
@@ -243,7 +248,7 @@ class NewtonSolver:
             M=M,
             rtol=rtol,
             atol=0.0,
-            restart=60,
+            restart=self.krylov_restart,
             maxiter=3,
             callback=cb,
             callback_type="pr_norm",
