@@ -35,6 +35,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from electrohet.errors import ParameterError
+
 
 @nb.njit(cache=True)
 def _find(parent: np.ndarray, i: int) -> int:
@@ -428,13 +430,13 @@ class SmoothedAggregation:
         sweeps: int | tuple[int, ...] = (1, 2),
     ) -> None:
         if cycle not in ("W", "V"):
-            raise ValueError(f"cycle must be 'W' or 'V', not {cycle!r}")
+            raise ParameterError(f"cycle must be 'W' or 'V', not {cycle!r}")
         self.gamma = 2 if cycle == "W" else 1
         self.sweeps = [sweeps] if isinstance(sweeps, int) else list(sweeps)
         self.levels: list[Level] = []
         self.work: list[tuple[np.ndarray, ...]] = []  # (b, x, b2, e) of the coarse levels
         if indices.size + indptr.size > np.iinfo(np.int32).max:
-            raise ValueError("matrix too large for the int32 indices of the hierarchy")
+            raise ParameterError("matrix too large for the int32 indices of the hierarchy")
         csr = (
             indptr.astype(np.int32, copy=False),
             indices.astype(np.int32, copy=False),

@@ -49,6 +49,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from electrohet.errors import ParameterError
 from electrohet.micro import _stokes_kernels as K
 from electrohet.micro.amg import AggregationAMG
 from electrohet.micro.lean import _coarse_csr
@@ -214,7 +215,7 @@ class StokesPreconditioner:
         del dga
         self.w = w
         if darcy not in ("sa", "pyamg"):
-            raise ValueError(f"darcy must be 'sa' or 'pyamg', not {darcy!r}")
+            raise ParameterError(f"darcy must be 'sa' or 'pyamg', not {darcy!r}")
         self.darcy_kind = darcy
         if darcy == "sa":
             self.darcy = self._darcy_sa(F, cid, h, w, nc, matrix_free, darcy_options or {})
