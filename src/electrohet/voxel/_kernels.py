@@ -48,6 +48,15 @@ def sum_into_slots(slot, values, n_slots):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
+def add_into_slots(out, slot, start, values):  # pragma: no cover - compiled
+    """``out[slot[start + k]] += values[k]`` in place: one group of assembly entries,
+    the ``start``-th onwards in assembly order, summed into the CSR values ``out``
+    (in the same order as :func:`sum_into_slots`, so the sums are bit-identical)."""
+    for k in range(values.size):
+        out[slot[start + k]] += values[k]
+
+
+@numba.njit(cache=True, nogil=True)
 def csr_pattern(rows, cols, n):  # pragma: no cover - compiled
     """CSR structure of the (row, column) pairs of an ``n x n`` matrix and the map from
     each pair to its slot (repeated pairs share one).
