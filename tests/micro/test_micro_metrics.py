@@ -175,3 +175,15 @@ def test_particle_table_two_spheres():
     assert t["connected_to_collector"].tolist() == [True, False]
     assert t["crack_fraction"][0] > 0.05 and t["crack_fraction"][1] == 0
     assert 0 < t["cbd_coverage"][0] < 0.2 and t["cbd_coverage"][1] == 0
+
+
+def test_analyze_flow_on_an_all_pore_volume_reports_no_flow():
+    """An electrolyte-filled volume without solid has no surface to resist the flow
+    between the mirror sides: ``analyze(flow=True)`` reports no flow and says why
+    instead of the singular system's garbage (or an error)."""
+    from electrohet.micro.metrics import analyze
+
+    v = LabelledVolume(np.zeros((6, 6, 6), np.uint8), voxel_size=(1e-7,) * 3, labels=LABELS)
+    out = analyze(v, flow=True, particles=False, tortuosity=False)
+    assert out["flow"] is None
+    assert any("unbounded" in w for w in out["warnings"])

@@ -36,7 +36,8 @@ Results (superficial velocity ``U`` = flow rate / full cross-section)::
 with ``V`` the cell-centred velocity (mean of the two face values per component).
 A pore phase that does not percolate gives ``k = 0`` and ``tau_v = inf`` with a
 :class:`~electrohet.micro.transport.NonPercolatingWarning`; a volume without pore
-voxels is rejected.
+voxels is rejected, and so is an all-pore volume with ``sides="slip"`` (nothing would
+resist the flow: unbounded permeability).
 """
 
 from __future__ import annotations
@@ -289,6 +290,15 @@ def stokes_flow(
     n_pore = int(pore.sum())
     if n_pore == 0:
         raise DataError("the volume has no pore voxels: no flow can be computed")
+    if sides == "slip" and n_pore == pore.size:
+        # plug flow between mirror planes: no shear anywhere, the Stokes system is
+        # singular (the LU returned k ~ -2e16 voxel^2 on a 14^3 box, the lean solver a
+        # singular coarse factor)
+        raise DataError(
+            "the volume is all pore and sides='slip' (mirror planes): no surface resists "
+            "the flow, so the permeability is unbounded; use sides='wall' (a sleeve) or a "
+            "volume with solid voxels"
+        )
     porosity = n_pore / pore.size
 
     # work with the flow axis first, lengths in units of the smallest edge

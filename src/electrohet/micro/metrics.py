@@ -119,7 +119,12 @@ def analyze(
             step("flow")
             from electrohet.micro.flow import stokes_flow
 
-            if electrolyte.any():
+            if electrolyte.all():
+                # between the mirror planes nothing resists the flow (stokes_flow
+                # refuses it: unbounded permeability)
+                out["flow"] = None
+                out["warnings"].append("no solid voxels: permeability unbounded, flow not computed")
+            elif electrolyte.any():
                 with warnings.catch_warnings(record=True) as w:
                     warnings.simplefilter("always")
                     f = stokes_flow(electrolyte, axis, spacing=mem.voxel_size)
