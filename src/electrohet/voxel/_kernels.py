@@ -38,20 +38,11 @@ def scale_rows_cols(indptr, indices, data, col_scale, out):  # pragma: no cover 
 
 
 @numba.njit(cache=True, nogil=True)
-def sum_into_slots(slot, values, n_slots):  # pragma: no cover - compiled
-    """``out[slot[k]] += values[k]`` into a new float64 array of ``n_slots`` (the CSR
-    values of an assembled matrix; ``slot`` may be int32, no index copy is made)."""
-    out = np.zeros(n_slots)
-    for k in range(slot.size):
-        out[slot[k]] += values[k]
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
 def add_into_slots(out, slot, start, values):  # pragma: no cover - compiled
-    """``out[slot[start + k]] += values[k]`` in place: one group of assembly entries,
-    the ``start``-th onwards in assembly order, summed into the CSR values ``out``
-    (in the same order as :func:`sum_into_slots`, so the sums are bit-identical)."""
+    """``out[slot[start + k]] += values[k]`` in place: assembly entries from the
+    ``start``-th on, in assembly order, summed into the CSR values ``out`` (``slot``
+    may be int32, no index copy is made).  Summing all entries at once (``start`` 0)
+    or group by group gives bit-identical sums: the order is the same."""
     for k in range(values.size):
         out[slot[start + k]] += values[k]
 

@@ -42,7 +42,7 @@ from electrohet.materials.kinetics import (
     soft_floor_slope,
     symmetric_overpotential,
 )
-from electrohet.voxel._kernels import add_into_slots, csr_pattern, sum_into_slots
+from electrohet.voxel._kernels import add_into_slots, csr_pattern
 from electrohet.voxel.geometry import Faces, VoxelGrid
 
 
@@ -477,11 +477,9 @@ class VoxelModel:
         pattern = self._build_pattern(rows, cols)
         self._pattern[control.mode] = pattern
         indptr, indices, inverse, _ = pattern
-        J = sp.csr_matrix(
-            (sum_into_slots(inverse, data, indices.size), indices, indptr),
-            shape=(self.n, self.n),
-        )
-        return R, J
+        values = np.zeros(indices.size)
+        add_into_slots(values, inverse, 0, data)
+        return R, sp.csr_matrix((values, indices, indptr), shape=(self.n, self.n))
 
     def _build_pattern(self, rows: list[np.ndarray], cols: list[np.ndarray]):
         """CSR structure of the Jacobian and the map from assembly entries to CSR slots.
