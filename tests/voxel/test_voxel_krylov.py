@@ -369,3 +369,31 @@ def test_hierarchy_reuse_solves_the_same_discharge(small_volume):
     assert a.sizes["time"] == b.sizes["time"]
     assert np.max(np.abs(b.voltage.values - a.voltage.values)) < 1e-6
     assert float(b.capacity[-1]) == pytest.approx(float(a.capacity[-1]), rel=1e-7)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"krylov_restart": 0},
+        {"krylov_restart": 2.5},
+        {"max_iter": 0},
+        {"newton_tol": 0.0},
+        {"newton_tol": float("nan")},
+        {"krylov_rtol": -1e-8},
+        {"krylov_first": 1e-9},  # looser first solve than the floor it starts from
+        {"krylov_first": 1.0},
+        {"setup_factor": 0.5},
+        {"rebuild_factor": 0.9},
+        {"rebuild_iterations": -1},
+        {"threads": True},
+    ],
+)
+def test_newton_solver_refuses_bad_settings(small_volume, bad):
+    """Every numeric knob of the Newton-Krylov solver is range-checked with a
+    SolverError naming it (a restart of 0 used to reach SciPy's own error, a setup
+    factor below 1 made every rebuild a full set-up silently)."""
+    from electrohet.voxel.solver import NewtonSolver
+
+    m = Simulation(small_volume, material="NMC532").model
+    with pytest.raises(SolverError, match=next(iter(bad))):
+        NewtonSolver(m, linear="krylov", **bad)

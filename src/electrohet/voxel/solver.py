@@ -31,6 +31,15 @@ from electrohet.voxel._kernels import scale_rows_cols
 from electrohet.voxel.model import Control, VoxelModel
 
 
+def _check_knobs(**values: float) -> None:
+    """Refuse non-finite or non-positive real solver settings (:class:`SolverError`)."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
+            raise SolverError(f"{name} = {value!r}; expected a positive number")
+        if not (np.isfinite(value) and value > 0):
+            raise SolverError(f"{name} = {value!r}; expected a positive finite number")
+
+
 class NewtonSolver:
     """Solve R(y; y_old, dt) = 0 for one backward-Euler step.
 
@@ -87,6 +96,31 @@ class NewtonSolver:
         if threads not in (1, 2) or isinstance(threads, bool):
             raise SolverError(f"threads = {threads!r}; allowed: 1, 2")
         self.threads = int(threads)
+        _check_knobs(
+            newton_tol=newton_tol,
+            krylov_rtol=krylov_rtol,
+            krylov_first=krylov_first,
+            rebuild_factor=rebuild_factor,
+            setup_factor=setup_factor,
+        )
+        for name, value, low in (
+            ("max_iter", max_iter, 1),
+            ("direct_max", direct_max, 0),
+            ("rebuild_iterations", rebuild_iterations, 0),
+            ("krylov_restart", krylov_restart, 1),
+        ):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise SolverError(f"{name} = {value!r}; expected an integer >= {low}")
+        if not 0.0 < krylov_rtol <= krylov_first < 1.0:
+            raise SolverError(
+                f"krylov_rtol = {krylov_rtol!r}, krylov_first = {krylov_first!r}; "
+                "expected 0 < krylov_rtol <= krylov_first < 1"
+            )
+        if rebuild_factor < 1.0 or setup_factor < 1.0:
+            raise SolverError(
+                f"rebuild_factor = {rebuild_factor!r}, setup_factor = {setup_factor!r}; "
+                "both are ratios of GMRES iteration counts and must be >= 1"
+            )
         self.model = model
         if linear == "auto":
             linear = "direct" if model.n <= direct_max else "krylov"
