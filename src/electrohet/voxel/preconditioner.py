@@ -235,11 +235,11 @@ class BlockPreconditioner:
             # response to a unit current, x_unit = P^-1 e_I (whose V entry is the
             # differential cell resistance), see ``apply``.  Bordering I directly would
             # divide by the collector current, a small difference of large terms.
+            # The two forms share the field rows; only rows I and V differ, so the few
+            # entries of those rows that the build uses are read from J directly
+            # (``_cc_column``, ``cc_row``) instead of stacking a copy of J.
             self.v_diag = float(J[m.iV, m.iV])
-            assert m.iV == m.iI + 1 == n - 1  # (I, V) close the unknown vector
-            e_i = sp.csr_matrix(([1.0], ([0], [m.iI])), shape=(1, n))
-            rows = [J[: m.iI], e_i, J[[m.iI]]]
-            J = sp.vstack(rows).tocsr()
+        assert m.iV == m.iI + 1 == n - 1  # (I, V) close the unknown vector
         ce = np.arange(m.slices["ce"].start, m.slices["ce"].stop)
         cs = np.arange(m.slices["cs"].start, m.slices["cs"].stop)
         pe = np.arange(m.slices["phie"].start, m.slices["phie"].stop)
@@ -254,8 +254,8 @@ class BlockPreconditioner:
         self.field = np.r_[ce, cs, pe, ps]
         # the field unknowns lead the state vector, the cell unknowns I, V close it
         assert self.field.size == n - 2 and np.array_equal(self.field, np.arange(n - 2))
-        self.J_known_col = J[:, [self.known]].toarray().ravel()
-        self.J_known_diag = float(J[self.known, self.known])
+        self.J_known_col = self._cc_column(J, self.known)
+        self.J_known_diag = float(self.J_known_col[self.known])
         d_s = J.diagonal()[cs]
         d_s = np.where(np.abs(d_s) > 0, d_s, 1.0)
         self.d_s = d_s
@@ -283,9 +283,12 @@ class BlockPreconditioner:
         self.ml_cs = self._block_cycle(J[s_cs, s_cs], nogil, old_cs)
         # bordering of the free cell variable b: w = P^-1 J[field, b], then
         # x_b = (r_b - J[b, field] P^-1 r) / (J_bb - J[b, field] w)
-        col = J[:, [self.border]].toarray().ravel()
+        col = self._cc_column(J, self.border)
         self.b_col = col[self.field]
-        row = J[[self.border]].toarray().ravel()
+        # row V of the current-control form: the collector balance (J's row I under
+        # voltage control)
+        cc_row = m.iI if mode == "voltage" else self.border
+        row = J[[cc_row]].toarray().ravel()
         self.b_row = row[self.field]
         self.b_diag = float(row[self.border])
         self.w = self._accurate_field_solve(J, self.b_col, w0)
@@ -297,6 +300,16 @@ class BlockPreconditioner:
             self.x_unit = self._apply_current(e)
             if self.x_unit[self.iV] == 0.0:
                 self.x_unit[self.iV] = -1.0
+
+    def _cc_column(self, J: sp.csr_matrix, j: int) -> np.ndarray:
+        """Column ``j`` of the current-control form of ``J`` (dense): under voltage
+        control row I of that form is the identity row of I and row V is J's row I
+        (the collector balance); the field rows are J's own."""
+        col = J[:, [j]].toarray().ravel()
+        if self.mode == "voltage":
+            col[self.iV] = J[self.iI, j]
+            col[self.iI] = 1.0 if j == self.iI else 0.0
+        return col
 
     @staticmethod
     def _block_cycle(A: sp.csr_matrix, nogil: bool, old: VCycle | None) -> VCycle | None:
