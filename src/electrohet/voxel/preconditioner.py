@@ -260,8 +260,9 @@ class BlockPreconditioner:
         d_s = np.where(np.abs(d_s) > 0, d_s, 1.0)
         self.d_s = d_s
         # the blocks are contiguous ranges of rows and columns: each is cut straight
-        # out of J (SciPy's slice x slice submatrix, no copy of a whole row block:
-        # ~0.3 GB at 128^3), and intermediates are dropped as soon as they are used
+        # out of J (SciPy's slice x slice submatrix, no copy of a whole row block),
+        # and intermediates are dropped as soon as they are used.  The build's
+        # memory peak is pyamg's set-up of the potential block (docs/voxel.md)
         s_ce = slice(m.slices["ce"].start, m.slices["ce"].stop)
         s_cs = slice(m.slices["cs"].start, m.slices["cs"].stop)
         s_pot = slice(m.slices["phie"].start, m.slices["phis"].stop)
