@@ -420,3 +420,18 @@ def test_newton_solver_refuses_bad_settings(small_volume, bad):
     m = Simulation(small_volume, material="NMC532").model
     with pytest.raises(SolverError, match=next(iter(bad))):
         NewtonSolver(m, linear="krylov", **bad)
+
+
+def test_krylov_decades_count_the_tolerances_asked(small_volume):
+    """``NewtonSolver.krylov_decades`` sums -log10 of each GMRES solve's relative
+    tolerance: one solve per Newton iteration on the Krylov path, each asked for
+    between 1e-2 (the loosest inexact-Newton tolerance) and 1e-8 (``krylov_rtol``), so
+    the sum lies between 2 and 8 decades per Newton iteration; the iterations per
+    decade that bench_voxel.py prints are then a plain ratio."""
+    opts = VoxelSolverOptions(linear="krylov")
+    sim = Simulation(small_volume, material="NMC532", options=opts)
+    sim.solve("Discharge at 1C for 2 minutes")
+    s = sim.solver
+    n = s.stats.newton_iterations
+    assert n > 0
+    assert 2.0 * n - 1e-9 <= s.krylov_decades <= 8.0 * n + 1e-9

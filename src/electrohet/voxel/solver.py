@@ -147,6 +147,11 @@ class NewtonSolver:
         #: preconditioner rebuilds that refreshed the kept AMG hierarchies (the others,
         #: ``stats.factorizations - refreshes``, were full set-ups)
         self.refreshes = 0
+        #: decades of residual reduction asked of all GMRES solves (sum of -log10 of
+        #: their relative tolerances): ``stats.linear_iterations / krylov_decades`` is
+        #: the preconditioner's iterations per decade, which does not depend on how
+        #: tight the inexact Newton iteration made each solve
+        self.krylov_decades = 0.0
         self._mode = "current"
         self._dt = 1.0
         self._pc_dt = 1.0
@@ -288,6 +293,7 @@ class NewtonSolver:
             callback_type="pr_norm",
         )
         self.stats.linear_iterations += count[0]
+        self.krylov_decades += -np.log10(rtol)
         # iterations per decade of residual reduction: solves of different tolerances
         # compare on this scale
         self._last_its = count[0]
