@@ -263,8 +263,7 @@ class BlockPreconditioner:
         # out of J (SciPy's slice x slice submatrix, no copy of a whole row block),
         # and intermediates are dropped as soon as they are used.  The build's
         # memory peak is pyamg's set-up of the potential block (docs/voxel.md)
-        s_ce = slice(m.slices["ce"].start, m.slices["ce"].stop)
-        s_cs = slice(m.slices["cs"].start, m.slices["cs"].stop)
+        s_ce, s_cs = m.slices["ce"], m.slices["cs"]
         s_pot = slice(m.slices["phie"].start, m.slices["phis"].stop)
         assert m.slices["phie"].stop == m.slices["phis"].start
         self.J_ps = J[s_pot, s_cs]

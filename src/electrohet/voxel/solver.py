@@ -26,18 +26,23 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from electrohet.engine.stats import SolverStats
-from electrohet.errors import SolverError
+from electrohet.errors import ParameterError, SolverError, check_range
 from electrohet.voxel._kernels import scale_rows_cols
 from electrohet.voxel.model import Control, VoxelModel
 
 
-def _check_knobs(**values: float) -> None:
-    """Refuse non-finite or non-positive real solver settings (:class:`SolverError`)."""
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
-            raise SolverError(f"{name} = {value!r}; expected a positive number")
-        if not (np.isfinite(value) and value > 0):
-            raise SolverError(f"{name} = {value!r}; expected a positive finite number")
+def _check_setting(
+    key: str, value, low: float, high: float = np.inf, *, integer: bool = False, **bounds: bool
+) -> None:
+    """A solver setting of the right kind inside its allowed range: the range test and
+    message of :func:`~electrohet.errors.check_range`, raised as :class:`SolverError`."""
+    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        raise SolverError(f"{key} = {value!r}; expected {'an integer' if integer else 'a number'}")
+    try:
+        check_range(key, value, low, high, **bounds)
+    except ParameterError as exc:
+        raise SolverError(str(exc)) from None
 
 
 class NewtonSolver:
@@ -96,31 +101,24 @@ class NewtonSolver:
         if threads not in (1, 2) or isinstance(threads, bool):
             raise SolverError(f"threads = {threads!r}; allowed: 1, 2")
         self.threads = int(threads)
-        _check_knobs(
-            newton_tol=newton_tol,
-            krylov_rtol=krylov_rtol,
-            krylov_first=krylov_first,
-            rebuild_factor=rebuild_factor,
-            setup_factor=setup_factor,
+        finite = {"high_inclusive": False}  # high = inf: finite values only
+        _check_setting("newton_tol", newton_tol, 0.0, low_inclusive=False, **finite)
+        _check_setting(
+            "krylov_first", krylov_first, 0.0, 1.0, low_inclusive=False, high_inclusive=False
         )
+        _check_setting(
+            "krylov_rtol (<= krylov_first)", krylov_rtol, 0.0, krylov_first, low_inclusive=False
+        )
+        # ratios of GMRES iteration counts
+        _check_setting("rebuild_factor", rebuild_factor, 1.0, **finite)
+        _check_setting("setup_factor", setup_factor, 1.0, **finite)
         for name, value, low in (
             ("max_iter", max_iter, 1),
             ("direct_max", direct_max, 0),
             ("rebuild_iterations", rebuild_iterations, 0),
             ("krylov_restart", krylov_restart, 1),
         ):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise SolverError(f"{name} = {value!r}; expected an integer >= {low}")
-        if not 0.0 < krylov_rtol <= krylov_first < 1.0:
-            raise SolverError(
-                f"krylov_rtol = {krylov_rtol!r}, krylov_first = {krylov_first!r}; "
-                "expected 0 < krylov_rtol <= krylov_first < 1"
-            )
-        if rebuild_factor < 1.0 or setup_factor < 1.0:
-            raise SolverError(
-                f"rebuild_factor = {rebuild_factor!r}, setup_factor = {setup_factor!r}; "
-                "both are ratios of GMRES iteration counts and must be >= 1"
-            )
+            _check_setting(name, value, low, integer=True, **finite)
         self.model = model
         if linear == "auto":
             linear = "direct" if model.n <= direct_max else "krylov"
@@ -293,11 +291,12 @@ class NewtonSolver:
             callback_type="pr_norm",
         )
         self.stats.linear_iterations += count[0]
-        self.krylov_decades += -np.log10(rtol)
+        decades = -np.log10(rtol)
+        self.krylov_decades += decades
         # iterations per decade of residual reduction: solves of different tolerances
         # compare on this scale
         self._last_its = count[0]
-        self._last_rate = count[0] / max(1.0, -np.log10(rtol))
+        self._last_rate = count[0] / max(1.0, decades)
         if self._fresh_rate is None:
             self._fresh_rate = max(self._last_rate, 1.0)
             if not self._refreshed:
